@@ -1,0 +1,141 @@
+# sluice - one Makefile in the wireguard-tools style (STYLE.md §11).
+#
+#   make            build ./sluice
+#   make deps       install the Debian packages everything here needs (idempotent)
+#   make test       deps + build + unit, netns and interop tests ("N passed, N failed")
+#   make demo       deps + build + a real tunnel between two namespaces
+#   make bench      micro and end-to-end benchmarks (figures, not pass/fail)
+#   make asan tsan  sanitizer builds and runs; make fuzz: libFuzzer smoke runs
+#   make deps-check fail if a folder includes one it must not (STYLE.md §1)
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+BUILD ?= build
+V ?= 0
+
+PKGS := libssl libcrypto liburing ck liblz4
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+PKG_LIBS := -lssl -lcrypto -luring -lck -llz4
+endif
+
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wframe-larger-than=2048 -MMD -MP -pthread $(PKG_CFLAGS)
+ifeq ($(DEBUG),1)
+override CFLAGS += -DDEBUG -O0
+endif
+LDLIBS := $(PKG_LIBS) -pthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC := $(wildcard core/*.c crypto/*.c io/*.c) $(filter-out ctrl/main.c,$(wildcard ctrl/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/*_test.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(wildcard bench/*_bench.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all deps deps-check test check unit netns-check interop-check demo bench asan ubsan \
+	tsan fuzz fuzz-smoke clean style scan
+
+all: sluice
+
+sluice: $(BUILD)/sluice
+	$(Q)cp $< $@
+
+$(BUILD)/sluice: $(LIB_OBJ) $(BUILD)/ctrl/main.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC+LD   $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC+LD   $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-bins: $(UNIT_BIN)
+bench-bins: $(BENCH_BIN)
+
+deps:
+	$(Q)./tests/deps.sh
+
+deps-check:
+	$(Q)./tests/deps-check.sh
+
+# Unit tests only (no root, no namespaces).
+check: all unit-bins deps-check
+	$(Q)BUILD=$(BUILD) ./tests/run.sh unit
+
+netns-check: all unit-bins
+	$(Q)BUILD=$(BUILD) ./tests/run.sh netns
+
+interop-check: all unit-bins
+	$(Q)BUILD=$(BUILD) ./tests/run.sh interop
+
+# The whole suite: what README.md and .ci/run give.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit-bins
+	$(Q)$(MAKE) --no-print-directory deps-check
+	$(Q)BUILD=$(BUILD) ./tests/run.sh all
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tests/demo.sh
+
+bench: all bench-bins
+	$(Q)BUILD=$(BUILD) ./bench/run.sh
+
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+		CFLAGS="$(SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		sluice-san unit-bins
+	$(Q)BUILD=build-asan SLUICE=build-asan/sluice ./tests/run.sh unit netns
+
+ubsan: asan
+
+tsan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
+		CFLAGS="$(SAN_FLAGS) -fsanitize=thread -DRING_C11" sluice-san unit-bins
+	$(Q)BUILD=build-tsan SLUICE=build-tsan/sluice TSAN=1 ./tests/run.sh tsan
+
+# A sanitizer build's daemon stays in its build dir, not at ./sluice.
+sluice-san: $(BUILD)/sluice
+
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+	-pthread $(PKG_CFLAGS)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+fuzz-smoke: fuzz
+	$(Q)./tests/fuzz-smoke.sh
+
+style:
+	$(Q)clang-format --dry-run --Werror $(LIB_SRC) ctrl/main.c
+
+scan:
+	$(Q)cppcheck --quiet --enable=warning,performance --std=c11 core crypto io ctrl
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz sluice
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

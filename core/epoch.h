@@ -1,0 +1,47 @@
+/*
+ * epoch.h - safe retirement of objects shared with data threads (ck_epoch).
+ *
+ * ctrl publishes an immutable object (key slot, peer) with a release store.
+ * Data threads read such pointers only between epoch_begin() and epoch_end()
+ * around one burst, and never block inside. ctrl unpublishes, then calls
+ * epoch_retire(); the free function runs from epoch_poll() (ctrl's timer) or
+ * epoch_barrier() (shutdown) once no reader can still hold the pointer.
+ */
+#ifndef SLUICE_EPOCH_H
+#define SLUICE_EPOCH_H
+
+#include <ck_epoch.h>
+
+#include "compiler.h"
+
+struct epoch_reader {
+	ck_epoch_record_t rec;
+} __attribute__((aligned(CACHELINE)));
+
+/* ctrl, once at start. */
+void epoch_init(void);
+/* ctrl: registers a reader record for one data thread. */
+void epoch_reader_register(struct epoch_reader *r);
+/* ctrl: hands @r back for reuse, after its thread stopped. */
+void epoch_reader_unregister(struct epoch_reader *r);
+
+static inline void epoch_begin(struct epoch_reader *r)
+{
+	ck_epoch_begin(&r->rec, NULL);
+}
+
+static inline void epoch_end(struct epoch_reader *r)
+{
+	ck_epoch_end(&r->rec, NULL);
+}
+
+/* ctrl only: frees @obj with @fn once every reader has left its section. */
+int epoch_retire(void *obj, void (*fn)(void *)) __must_check;
+/* ctrl only: runs the frees that are safe now; never blocks. */
+void epoch_poll(void);
+/* ctrl only: waits for all readers and runs every pending free. */
+void epoch_barrier(void);
+/* Objects retired and not yet freed. */
+unsigned long epoch_pending(void);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * stats.c - names and snapshots of the per-thread counters. Called by ctrl
+ * (and tests) only; the counters themselves are written by their threads.
+ */
+#include <inttypes.h>
+
+#include "stats.h"
+
+static const char *const drop_names[DROP_MAX] = {
+	[DROP_NONE] = "none",
+	[DROP_RING_FULL] = "ring_full",
+	[DROP_POOL_EMPTY] = "pool_empty",
+	[DROP_SHORT] = "short",
+	[DROP_OVERSIZE] = "oversize",
+	[DROP_BAD_OPCODE] = "bad_opcode",
+	[DROP_NO_KEY] = "no_key",
+	[DROP_BAD_PEER] = "bad_peer",
+	[DROP_AUTH] = "auth",
+	[DROP_REPLAY] = "replay",
+	[DROP_NO_ROUTE] = "no_route",
+	[DROP_PID_EXHAUSTED] = "pid_exhausted",
+	[DROP_BAD_COMP] = "bad_comp",
+	[DROP_IO] = "io",
+	[DROP_CRYPTO] = "crypto",
+	[DROP_NO_CTRL] = "no_ctrl",
+};
+
+const char *stats_drop_name(enum drop_reason r)
+{
+	if ((unsigned)r >= DROP_MAX || !drop_names[r])
+		return "unknown";
+	return drop_names[r];
+}
+
+void stats_accumulate(struct stats *dst, const struct stats *src)
+{
+	dst->rx_pkts += STAT_READ(src->rx_pkts);
+	dst->rx_bytes += STAT_READ(src->rx_bytes);
+	dst->tx_pkts += STAT_READ(src->tx_pkts);
+	dst->tx_bytes += STAT_READ(src->tx_bytes);
+	dst->ctrl_pkts += STAT_READ(src->ctrl_pkts);
+	dst->ping_pkts += STAT_READ(src->ping_pkts);
+	dst->occ_pkts += STAT_READ(src->occ_pkts);
+	dst->wakeups += STAT_READ(src->wakeups);
+	for (int i = 0; i < DROP_MAX; i++)
+		dst->drop[i] += STAT_READ(src->drop[i]);
+}
+
+void stats_print(FILE *f, const char *prefix, const struct stats *st)
+{
+	fprintf(f, "%s.rx_pkts=%" PRIu64 "\n", prefix, STAT_READ(st->rx_pkts));
+	fprintf(f, "%s.rx_bytes=%" PRIu64 "\n", prefix, STAT_READ(st->rx_bytes));
+	fprintf(f, "%s.tx_pkts=%" PRIu64 "\n", prefix, STAT_READ(st->tx_pkts));
+	fprintf(f, "%s.tx_bytes=%" PRIu64 "\n", prefix, STAT_READ(st->tx_bytes));
+	fprintf(f, "%s.ctrl_pkts=%" PRIu64 "\n", prefix, STAT_READ(st->ctrl_pkts));
+	fprintf(f, "%s.ping_pkts=%" PRIu64 "\n", prefix, STAT_READ(st->ping_pkts));
+	fprintf(f, "%s.occ_pkts=%" PRIu64 "\n", prefix, STAT_READ(st->occ_pkts));
+	fprintf(f, "%s.wakeups=%" PRIu64 "\n", prefix, STAT_READ(st->wakeups));
+	for (int i = 1; i < DROP_MAX; i++)
+		fprintf(f, "%s.drop.%s=%" PRIu64 "\n", prefix, stats_drop_name(i),
+			STAT_READ(st->drop[i]));
+}

@@ -1,0 +1,121 @@
+/*
+ * io.h - the four I/O loops and their setup helpers (DESIGN.md §2).
+ *
+ *   TUN --tun_rx--> enc ring[i]   (round robin)
+ *   enc ring[i] --udp_tx--> UDP   (collected in the same order) + ctrl ring
+ *   UDP --udp_rx--> dec ring[i]   (round robin) + ring to ctrl for control opcodes
+ *   dec ring[i] --tun_tx--> TUN   (collected in the same order)
+ *
+ * io/ knows packets, rings and sockets, not crypto: the protocol decisions a
+ * loop needs are stage ops that ctrl installs once at wiring time (l3fwd's
+ * "decide once"). Each loop owns one io_uring created on its own thread.
+ */
+#ifndef SLUICE_IO_H
+#define SLUICE_IO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/epoch.h"
+#include "../core/pkt.h"
+#include "../core/ring.h"
+#include "../core/thread.h"
+
+#define IO_WORKERS_MAX	16
+
+struct tun_rx_thread;
+struct tun_tx_thread;
+
+/*
+ * tun_rx op: for each packet just read from the TUN, pick the peer, key and
+ * packet-id (p->peer_id, p->key_id, p->pid, p->addr) or set p->verdict.
+ * Runs inside the thread's epoch section. Borrows the packets.
+ */
+typedef void (*tun_rx_classify_fn)(void *ctx, struct pkt **p, unsigned int n, struct stats *st);
+/*
+ * udp_rx op: validates a datagram at ingress. Returns PKT_OK for a data
+ * packet (to be dealt to a decrypt worker), PKT_F_CONTROL in *is_control for
+ * a control packet (to go to ctrl), or a drop reason.
+ */
+typedef uint8_t (*udp_rx_classify_fn)(void *ctx, struct pkt *p, bool *is_control);
+/*
+ * tun_tx op: for each decrypted packet with verdict PKT_OK, runs the replay
+ * window, strips compression framing and consumes in-band messages (ping,
+ * OCC). Sets p->verdict for packets not to write; packets that must go to
+ * ctrl get PKT_F_CONTROL. Runs inside the thread's epoch section.
+ */
+typedef void (*tun_tx_accept_fn)(void *ctx, struct pkt **p, unsigned int n, int64_t now_ns,
+				 struct stats *st);
+
+struct tun_rx_thread {
+	struct thread thr;
+	int fd;				/* TUN queue, O_NONBLOCK */
+	struct pool *pool;		/* home: this thread */
+	struct spsc *out[IO_WORKERS_MAX];	/* to encrypt workers */
+	unsigned int nout;
+	struct spsc *inject;		/* from ctrl: pings and other in-band packets; may be NULL */
+	struct doorbell db;		/* rung by ctrl (inject, stop) */
+	tun_rx_classify_fn classify;
+	void *ctx;
+	struct epoch_reader epoch;
+};
+
+struct udp_tx_thread {
+	struct thread thr;
+	int fd;				/* UDP socket; connected in client mode */
+	struct spsc *in[IO_WORKERS_MAX];	/* from encrypt workers, collected in order */
+	unsigned int nin;
+	struct spsc *ctrl_in;		/* from ctrl; may be NULL */
+	struct doorbell db;
+	const struct peer_table *peers;	/* to stamp last_tx_ns */
+};
+
+struct udp_rx_thread {
+	struct thread thr;
+	int fd;
+	struct pool *pool;		/* home: this thread */
+	struct spsc *out[IO_WORKERS_MAX];	/* to decrypt workers */
+	unsigned int nout;
+	struct spsc *ctrl_out;		/* to ctrl; may be NULL */
+	struct doorbell db;		/* stop requests */
+	udp_rx_classify_fn classify;
+	void *ctx;
+};
+
+struct tun_tx_thread {
+	struct thread thr;
+	int fd;
+	struct spsc *in[IO_WORKERS_MAX];	/* from decrypt workers, collected in order */
+	unsigned int nin;
+	struct spsc *ctrl_out;		/* to ctrl: OCC and other in-band messages; may be NULL */
+	struct doorbell db;
+	tun_tx_accept_fn accept;
+	void *ctx;
+	struct epoch_reader epoch;
+};
+
+void *tun_rx_thread_main(void *arg);
+void *udp_tx_thread_main(void *arg);
+void *udp_rx_thread_main(void *arg);
+void *tun_tx_thread_main(void *arg);
+
+/* TUN device (ctrl only). Opens or attaches @name ("" or "tun%d" picks one);
+ * writes the kernel's name to @out_name (IFNAMSIZ). Returns the fd or -errno. */
+int tun_open(const char *name, char *out_name, bool multi_queue);
+
+/* rtnetlink (ctrl only); each returns 0 or -errno. */
+int nl_link_set(const char *ifname, int mtu, bool up);
+int nl_addr_add(const char *ifname, int family, const void *addr, int prefixlen,
+		const void *peer_or_null);
+int nl_addr_del(const char *ifname, int family, const void *addr, int prefixlen);
+int nl_route_add(int family, const void *dst, int prefixlen, const void *gw_or_null,
+		 const char *ifname_or_null, int metric);
+int nl_route_del(int family, const void *dst, int prefixlen, const void *gw_or_null,
+		 const char *ifname_or_null, int metric);
+
+/* UDP socket (ctrl only): bound to @local (port 0 = any), connected to
+ * @remote if given, with large buffers. Returns the fd or -errno. */
+int udp_open(const union sockaddr_any *local, socklen_t local_len,
+	     const union sockaddr_any *remote, socklen_t remote_len);
+
+#endif
