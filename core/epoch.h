@@ -14,25 +14,30 @@
 
 #include "compiler.h"
 
+/*
+ * ck_epoch keeps every record it is given on its list for good (unregister
+ * only marks it free), so the record lives in epoch.c, never in memory ctrl
+ * frees or registers twice; a reader only points at it.
+ */
 struct epoch_reader {
-	ck_epoch_record_t rec;
-} __attribute__((aligned(CACHELINE)));
+	ck_epoch_record_t *rec;
+};
 
 /* ctrl, once at start. */
 void epoch_init(void);
 /* ctrl: registers a reader record for one data thread. */
 void epoch_reader_register(struct epoch_reader *r);
-/* ctrl: hands @r back for reuse, after its thread stopped. */
+/* ctrl: after its thread stopped; @r may then be freed or registered again. */
 void epoch_reader_unregister(struct epoch_reader *r);
 
 static inline void epoch_begin(struct epoch_reader *r)
 {
-	ck_epoch_begin(&r->rec, NULL);
+	ck_epoch_begin(r->rec, NULL);
 }
 
 static inline void epoch_end(struct epoch_reader *r)
 {
-	ck_epoch_end(&r->rec, NULL);
+	ck_epoch_end(r->rec, NULL);
 }
 
 /* ctrl only: frees @obj with @fn once every reader has left its section. */

@@ -23,6 +23,7 @@ static const char *const drop_names[DROP_MAX] = {
 	[DROP_IO] = "io",
 	[DROP_CRYPTO] = "crypto",
 	[DROP_NO_CTRL] = "no_ctrl",
+	[DROP_INBAND] = "inband",
 };
 
 const char *stats_drop_name(enum drop_reason r)

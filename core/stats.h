@@ -32,6 +32,7 @@ enum drop_reason {
 	DROP_IO,		/* a read or write failed */
 	DROP_CRYPTO,		/* OpenSSL failed outside a tag check */
 	DROP_NO_CTRL,		/* control packet with no ctrl ring */
+	DROP_INBAND,		/* not an error: an in-band ping/OCC consumed by tun_tx */
 	DROP_MAX
 };
 

@@ -67,7 +67,11 @@ unsigned int dc_cipher_key_len(enum dc_cipher c);
  * ctrl only. Builds a slot from a 256-byte key2 (§5): the client sends with
  * half 0 (bytes 0..127) and receives with half 1; the server the opposite.
  * Cipher key = first key_len bytes of the cipher slot; implicit IV = first
- * 8 bytes of the hmac slot. @replay_window/@replay_time as --replay-window.
+ * 8 bytes of the hmac slot. @replay_window/@replay_time as --replay-window
+ * (0 window = strict, see replay.h). One EVP_CIPHER_CTX per worker and
+ * direction, keyed here once. Returns 0, -EINVAL (bad argument, window >
+ * REPLAY_WINDOW_MAX, time > REPLAY_TIME_MAX), -ENOTSUP (cipher not available
+ * or dc_global_init not run), -ENOMEM, or -EIO (OpenSSL refused the key).
  */
 int dc_keyslot_create(struct dc_keyslot **out, enum dc_cipher c, const uint8_t key2[KEY2_LEN],
 		      bool is_server, uint8_t key_id, unsigned int nworkers,
@@ -79,22 +83,27 @@ void dc_keyslot_free(struct dc_keyslot *ks);
  * Encrypt worker @w. @p->data/len is the plaintext (already framed for
  * compression); p->pid is the packet-id tun_rx assigned. Prepends the header
  * (P_DATA_V2 with @tx_peer_id, or P_DATA_V1 if tx_peer_id == PEER_ID_NONE),
- * pid and tag in the headroom. Returns false (pkt->verdict set) on failure.
- * Borrows @p.
+ * pid and tag in the headroom and encrypts in place. Returns false with
+ * p->verdict = DROP_CRYPTO (no headroom, bad worker index, OpenSSL failure)
+ * on failure. Borrows @p.
  */
 bool dc_seal(const struct dc_keyslot *ks, unsigned int w, struct pkt *p, uint32_t tx_peer_id);
 /*
  * Decrypt worker @w. @p->data/len is the whole wire packet as validated by
  * dc_classify. On success data/len is the plaintext, p->pid the packet-id and
- * p->key_gen = ks->gen; on failure p->verdict is DROP_AUTH (or DROP_SHORT).
- * Does not touch the replay window. Borrows @p.
+ * p->key_gen = ks->gen; on failure p->verdict is DROP_AUTH (tag), DROP_SHORT
+ * or DROP_CRYPTO (other OpenSSL failure, bad worker index). The data of a
+ * failed packet is garbage. Does not touch the replay window. Borrows @p.
  */
 bool dc_open(const struct dc_keyslot *ks, unsigned int w, struct pkt *p);
 
 /*
  * udp_rx ingress check of a data packet (STYLE.md §4.4): opcode, length,
  * key_id. Sets p->key_id, p->flags (PKT_F_V1), and p->peer_id from a V2
- * header (PEER_ID_NONE for V1). Returns PKT_OK or a drop reason.
+ * header (PEER_ID_NONE for V1). Returns PKT_OK, DROP_BAD_OPCODE (not
+ * P_DATA_V1/V2), DROP_SHORT (no room for header, pid and tag) or
+ * DROP_OVERSIZE (longer than the packet's data room). Any key_id passes;
+ * whether a slot is installed is the worker's question.
  */
 uint8_t dc_classify(struct pkt *p);
 
@@ -119,7 +128,12 @@ static inline bool dc_assign_pid(struct dc_keyslot *ks, uint32_t *pid)
 	return true;
 }
 
-/* Reads an "OpenVPN Static key V1" file or inline text into 256 bytes. */
+/*
+ * Reads an "OpenVPN Static key V1" file's text (or an inline block) into 256
+ * bytes. Any text before the BEGIN line and after the END line is ignored,
+ * as are blank lines and '#'/';' comment lines in between; the block must
+ * hold exactly 256 bytes of hex. Returns 0 or -EINVAL (@out is zeroed).
+ */
 int dc_static_key_parse(const char *text, uint8_t out[KEY2_LEN]) __must_check;
 
 #endif

@@ -8,6 +8,18 @@
  * the workers round robin, stays in step with the dealer. The worker takes
  * no more from its input than its output ring has room for, so its output
  * enqueue cannot fail.
+ *
+ * Per burst, inside one epoch section: each packet still PKT_OK gets its
+ * peer (peer_lookup(peers, p->peer_id)) and key slot (peer_key(peer,
+ * p->key_id)); none -> DROP_BAD_PEER / DROP_NO_KEY; then dc_seal with the
+ * peer's tx_peer_id, or dc_open. Packets that arrive with a verdict pass
+ * through untouched. Counters in thr.stats: rx_* every packet taken in,
+ * tx_* every packet passed on still PKT_OK, drop[] each verdict this worker
+ * set (the collector frees failed packets and need not count them again).
+ *
+ * Sleep: idle -> doorbell_prepare_sleep, re-check the input, block on db up
+ * to 100 ms (the dealer rings it after an enqueue; ctrl stops a worker with
+ * thread_request_stop + doorbell_kick). Output full -> re-poll after 1 ms.
  */
 #ifndef SLUICE_WORKER_H
 #define SLUICE_WORKER_H
@@ -28,11 +40,15 @@ struct crypt_thread {
 	struct epoch_reader epoch;
 };
 
-/* Thread mains; arg is the struct crypt_thread. */
+/* Thread mains; arg is the struct crypt_thread (epoch reader registered by ctrl). */
 void *encrypt_thread_main(void *arg);
 void *decrypt_thread_main(void *arg);
 
-/* One pass over up to BURST_MAX packets; returns how many moved. For tests and benches. */
+/*
+ * One pass over up to MIN(BURST_MAX, room in out) packets on the calling
+ * thread; returns how many moved (0: input empty or output full). For tests
+ * and benches.
+ */
 unsigned int crypt_worker_step(struct crypt_thread *ct);
 
 #endif

@@ -27,15 +27,23 @@ struct tun_rx_thread;
 struct tun_tx_thread;
 
 /*
+ * Stage ops mark a refused packet with p->verdict (an enum drop_reason); the
+ * loop counts drop[verdict] and frees it, so an op must not count that drop
+ * itself. The same holds for packets a worker refused: the collecting loop
+ * (udp_tx, tun_tx) counts and frees them, and they still take their turn.
+ */
+
+/*
  * tun_rx op: for each packet just read from the TUN, pick the peer, key and
  * packet-id (p->peer_id, p->key_id, p->pid, p->addr) or set p->verdict.
  * Runs inside the thread's epoch section. Borrows the packets.
  */
 typedef void (*tun_rx_classify_fn)(void *ctx, struct pkt **p, unsigned int n, struct stats *st);
 /*
- * udp_rx op: validates a datagram at ingress. Returns PKT_OK for a data
- * packet (to be dealt to a decrypt worker), PKT_F_CONTROL in *is_control for
- * a control packet (to go to ctrl), or a drop reason.
+ * udp_rx op: validates a datagram at ingress (p->addr holds its source).
+ * Returns PKT_OK for a data packet (to be dealt to a decrypt worker), PKT_OK
+ * with *is_control set for a control packet (the loop marks it PKT_F_CONTROL
+ * and hands it to ctrl), or a drop reason. Runs outside any epoch section.
  */
 typedef uint8_t (*udp_rx_classify_fn)(void *ctx, struct pkt *p, bool *is_control);
 /*
@@ -55,9 +63,11 @@ struct tun_rx_thread {
 	unsigned int nout;
 	struct spsc *inject;		/* from ctrl: pings and other in-band packets; may be NULL */
 	struct doorbell db;		/* rung by ctrl (inject, stop) */
-	tun_rx_classify_fn classify;
+	tun_rx_classify_fn classify;	/* NULL: every packet is PKT_OK */
 	void *ctx;
-	struct epoch_reader epoch;
+	struct epoch_reader epoch;	/* registered by ctrl */
+	unsigned int ring_flags;	/* set by the thread: IORING_SETUP_* the kernel took */
+	int err;			/* set by the thread: -errno if the loop could not start */
 };
 
 struct udp_tx_thread {
@@ -66,8 +76,11 @@ struct udp_tx_thread {
 	struct spsc *in[IO_WORKERS_MAX];	/* from encrypt workers, collected in order */
 	unsigned int nin;
 	struct spsc *ctrl_in;		/* from ctrl; may be NULL */
-	struct doorbell db;
-	const struct peer_table *peers;	/* to stamp last_tx_ns */
+	struct doorbell db;		/* rung by in[] and ctrl_in producers, and ctrl (stop) */
+	const struct peer_table *peers;	/* to stamp last_tx_ns; may be NULL */
+	struct epoch_reader epoch;	/* registered by ctrl when peers is set */
+	unsigned int ring_flags;	/* set by the thread: IORING_SETUP_* the kernel took */
+	int err;			/* set by the thread: -errno if the loop could not start */
 };
 
 struct udp_rx_thread {
@@ -78,8 +91,10 @@ struct udp_rx_thread {
 	unsigned int nout;
 	struct spsc *ctrl_out;		/* to ctrl; may be NULL */
 	struct doorbell db;		/* stop requests */
-	udp_rx_classify_fn classify;
+	udp_rx_classify_fn classify;	/* NULL: every datagram is data */
 	void *ctx;
+	unsigned int ring_flags;	/* set by the thread: IORING_SETUP_* the kernel took */
+	int err;			/* set by the thread: -errno if the loop could not start */
 };
 
 struct tun_tx_thread {
@@ -88,12 +103,24 @@ struct tun_tx_thread {
 	struct spsc *in[IO_WORKERS_MAX];	/* from decrypt workers, collected in order */
 	unsigned int nin;
 	struct spsc *ctrl_out;		/* to ctrl: OCC and other in-band messages; may be NULL */
-	struct doorbell db;
-	tun_tx_accept_fn accept;
+	struct doorbell db;		/* rung by in[] producers, and ctrl (stop) */
+	tun_tx_accept_fn accept;	/* NULL: accept as is */
 	void *ctx;
-	struct epoch_reader epoch;
+	struct epoch_reader epoch;	/* registered by ctrl */
+	unsigned int ring_flags;	/* set by the thread: IORING_SETUP_* the kernel took */
+	int err;			/* set by the thread: -errno if the loop could not start */
 };
 
+/*
+ * Thread mains (arg: the struct above). ctrl first wires the doorbell
+ * (doorbell_init(&db)), the rings (each ring's consumer doorbell is the
+ * consuming thread's db), the pools (home: the rx thread; every thread that
+ * frees a packet registered with pool_add_returner) and the epoch readers.
+ * If io_uring setup fails the thread stores -errno in err and returns at
+ * once. Stop: thread_request_stop() then doorbell_kick(&db). On return the
+ * loop has freed every packet it owned; packets still queued in its rings
+ * belong to whoever drains those rings at teardown.
+ */
 void *tun_rx_thread_main(void *arg);
 void *udp_tx_thread_main(void *arg);
 void *udp_rx_thread_main(void *arg);
@@ -103,7 +130,16 @@ void *tun_tx_thread_main(void *arg);
  * writes the kernel's name to @out_name (IFNAMSIZ). Returns the fd or -errno. */
 int tun_open(const char *name, char *out_name, bool multi_queue);
 
-/* rtnetlink (ctrl only); each returns 0 or -errno. */
+/*
+ * rtnetlink (ctrl only); each returns 0 or -errno (the kernel's ack, e.g.
+ * -EEXIST for an address or route that is already there, -ESRCH or
+ * -EADDRNOTAVAIL for one that is not). @family is AF_INET or AF_INET6; addresses
+ * are struct in_addr / struct in6_addr in network order.
+ * nl_link_set: sets the MTU (if @mtu > 0) and the up/down state.
+ * nl_addr_add: @peer_or_null gives a point-to-point peer address.
+ * nl_route_*: @dst NULL with @prefixlen 0 is the default route; @metric 0
+ * leaves the kernel's default.
+ */
 int nl_link_set(const char *ifname, int mtu, bool up);
 int nl_addr_add(const char *ifname, int family, const void *addr, int prefixlen,
 		const void *peer_or_null);

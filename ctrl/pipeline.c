@@ -1,0 +1,574 @@
+/*
+ * pipeline.c - owns the data plane's threads, pools, rings and peer table,
+ * and the stage ops io/ calls back into (l3fwd's "decide once": chosen here
+ * at wiring time, stored as function pointers in each loop).
+ *
+ * Threads: every pipeline_* function runs on ctrl (the main thread). The
+ * stage ops run on the data thread that calls them and say so.
+ *
+ * Wiring (W = cfg.workers):
+ *   tun_rx --enc_in[i]--> enc[i] --enc_out[i]--> udp_tx --> UDP
+ *   UDP --> udp_rx --dec_in[i]--> dec[i] --dec_out[i]--> tun_tx --> TUN
+ *   udp_rx --udp_to_ctrl--> ctrl --ctrl_to_udp--> udp_tx
+ *   ctrl --ctrl_to_tun_rx--> tun_rx (pings), tun_tx --tun_tx_to_ctrl--> ctrl (OCC)
+ * Every thread (and ctrl) may free packets of every pool: each gets a
+ * return ring on each pool, so no packet is ever stranded.
+ *
+ * Teardown: pipeline_stop asks each thread to stop, kicks its doorbell and
+ * joins it; only then does pipeline_destroy free keys (epoch barrier first),
+ * peers, rings and pools, so no data thread can hold a freed pointer.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../core/epoch.h"
+#include "../core/log.h"
+#include "pipeline.h"
+
+/* tun_rx op (tun_rx thread, inside its epoch section). */
+static void stage_tun_rx_classify(void *ctx, struct pkt **p, unsigned int n, struct stats *st)
+{
+	struct pipeline *pl = ctx;
+
+	(void)st;
+	for (unsigned int i = 0; i < n; i++) {
+		struct pkt *q = p[i];
+		struct peer *pr;
+		struct dc_keyslot *ks;
+
+		if (q->verdict != PKT_OK)
+			continue;
+		/* Client: everything goes to the server. Server routing comes with the LPM table. */
+		if (pl->cfg.single_peer)
+			q->peer_id = 0;
+		pr = peer_lookup(&pl->peers, q->peer_id);
+		if (unlikely(!pr)) {
+			q->verdict = DROP_NO_ROUTE;
+			continue;
+		}
+		q->key_id = peer_tx_key_id(pr);
+		ks = peer_key(pr, q->key_id);
+		if (unlikely(!ks)) {
+			q->verdict = DROP_NO_KEY;
+			continue;
+		}
+		if (unlikely(!dc_assign_pid(ks, &q->pid))) {
+			q->verdict = DROP_PID_EXHAUSTED;
+			continue;
+		}
+		if (pr->remote) {
+			q->addr = pr->remote->sa;
+			q->addr_len = pr->remote->len;
+		}
+	}
+}
+
+/* udp_rx op (udp_rx thread): validate once at ingress (STYLE.md §4.4). */
+static uint8_t stage_udp_rx_classify(void *ctx, struct pkt *p, bool *is_control)
+{
+	struct pipeline *pl = ctx;
+	struct peer *pr;
+	uint8_t op, v;
+
+	*is_control = false;
+	if (unlikely(p->len < 1))
+		return DROP_SHORT;
+	op = proto_opcode(p->data[0]);
+	if (!proto_is_data(op)) {
+		if (proto_is_control(op)) {
+			*is_control = true;
+			p->flags |= PKT_F_CONTROL;
+			return PKT_OK;
+		}
+		return DROP_BAD_OPCODE;
+	}
+	v = dc_classify(p);
+	if (v != PKT_OK)
+		return v;
+	if (pl->cfg.single_peer) {
+		/* The server stamps our own peer-id on what it sends us; one peer either way. */
+		p->peer_id = 0;
+	} else if (p->peer_id == PEER_ID_NONE) {
+		/* P_DATA_V1 to a server: lookup by address comes with the server issue. */
+		return DROP_BAD_PEER;
+	}
+	pr = peer_lookup(&pl->peers, p->peer_id);
+	if (unlikely(!pr))
+		return DROP_BAD_PEER;
+	if (unlikely(!peer_key(pr, p->key_id)))
+		return DROP_NO_KEY;
+	return PKT_OK;
+}
+
+static bool is_ping(const struct pkt *p)
+{
+	return p->len == PING_MAGIC_LEN && !memcmp(p->data, PING_MAGIC, PING_MAGIC_LEN);
+}
+
+static bool is_occ(const struct pkt *p)
+{
+	return p->len > OCC_MAGIC_LEN && !memcmp(p->data, OCC_MAGIC, OCC_MAGIC_LEN);
+}
+
+/* tun_tx op (tun_tx thread, inside its epoch section): replay, then in-band messages. */
+static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64_t now_ns,
+				struct stats *st)
+{
+	struct pipeline *pl = ctx;
+	struct peer *last_peer = NULL;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct pkt *q = p[i];
+		struct dc_keyslot *ks;
+		struct peer *pr;
+
+		if (q->verdict != PKT_OK)
+			continue;
+		pr = peer_lookup(&pl->peers, q->peer_id);
+		ks = pr ? peer_key(pr, q->key_id) : NULL;
+		/* The slot that opened the packet may have been replaced since. */
+		if (unlikely(!ks || ks->gen != q->key_gen)) {
+			q->verdict = DROP_NO_KEY;
+			continue;
+		}
+		q->verdict = dc_replay_accept(ks, q->pid, now_ns);
+		if (q->verdict != PKT_OK)
+			continue;
+		if (pr != last_peer) {
+			/* Single writer: tun_tx. Read by ctrl for keepalive and status. */
+			__atomic_store_n(&pr->last_rx_ns, now_ns, __ATOMIC_RELAXED);
+			last_peer = pr;
+		}
+		if (unlikely(is_ping(q))) {
+			STAT_INC(st->ping_pkts);
+			q->verdict = DROP_INBAND;
+		} else if (unlikely(is_occ(q))) {
+			STAT_INC(st->occ_pkts);
+			q->flags |= PKT_F_CONTROL;
+		}
+	}
+}
+
+static int make_ring(struct spsc **r, unsigned int slots, struct doorbell *db, const char *fmt,
+		     unsigned int i)
+{
+	char name[24];
+
+	snprintf(name, sizeof(name), fmt, i);
+	return spsc_create(r, slots, db, name);
+}
+
+static int wire_threads(struct pipeline *pl)
+{
+	unsigned int w = pl->cfg.workers;
+	int rc;
+
+	rc = thread_init(&pl->tun_rx.thr, "sl-tun-rx", tun_rx_thread_main, &pl->tun_rx, -1);
+	rc = rc ?: thread_init(&pl->udp_tx.thr, "sl-udp-tx", udp_tx_thread_main, &pl->udp_tx, -1);
+	rc = rc ?: thread_init(&pl->udp_rx.thr, "sl-udp-rx", udp_rx_thread_main, &pl->udp_rx, -1);
+	rc = rc ?: thread_init(&pl->tun_tx.thr, "sl-tun-tx", tun_tx_thread_main, &pl->tun_tx, -1);
+	for (unsigned int i = 0; !rc && i < w; i++) {
+		char name[24];
+
+		snprintf(name, sizeof(name), "sl-enc%u", i);
+		rc = thread_init(&pl->enc[i].thr, name, encrypt_thread_main, &pl->enc[i], -1);
+		snprintf(name, sizeof(name), "sl-dec%u", i);
+		rc = rc ?: thread_init(&pl->dec[i].thr, name, decrypt_thread_main, &pl->dec[i], -1);
+	}
+	return rc;
+}
+
+static int wire_returners(struct pipeline *pl)
+{
+	struct pool *pools[] = { pl->tun_pool, pl->udp_pool, pl->ctrl_pool };
+	int tids[4 + 2 * IO_WORKERS_MAX + 1];
+	unsigned int nt = 0;
+	int rc = 0;
+
+	tids[nt++] = 0;	/* ctrl */
+	tids[nt++] = pl->tun_rx.thr.tid;
+	tids[nt++] = pl->udp_tx.thr.tid;
+	tids[nt++] = pl->udp_rx.thr.tid;
+	tids[nt++] = pl->tun_tx.thr.tid;
+	for (unsigned int i = 0; i < pl->cfg.workers; i++) {
+		tids[nt++] = pl->enc[i].thr.tid;
+		tids[nt++] = pl->dec[i].thr.tid;
+	}
+	for (unsigned int p = 0; p < ARRAY_SIZE(pools); p++)
+		for (unsigned int t = 0; !rc && t < nt; t++)
+			rc = pool_add_returner(pools[p], tids[t]);
+	return rc;
+}
+
+static int wire_rings(struct pipeline *pl)
+{
+	unsigned int w = pl->cfg.workers;
+	int rc = 0;
+
+	for (unsigned int i = 0; !rc && i < w; i++) {
+		struct crypt_thread *e = &pl->enc[i], *d = &pl->dec[i];
+
+		rc = doorbell_init(&e->db);
+		rc = rc ?: doorbell_init(&d->db);
+		rc = rc ?: make_ring(&e->in, PIPE_RING_SLOTS, &e->db, "enc_in%u", i);
+		rc = rc ?: make_ring(&e->out, PIPE_RING_SLOTS, &pl->udp_tx.db, "enc_out%u", i);
+		rc = rc ?: make_ring(&d->in, PIPE_RING_SLOTS, &d->db, "dec_in%u", i);
+		rc = rc ?: make_ring(&d->out, PIPE_RING_SLOTS, &pl->tun_tx.db, "dec_out%u", i);
+		if (rc)
+			break;
+		e->index = d->index = i;
+		e->is_encrypt = true;
+		e->peers = d->peers = &pl->peers;
+		epoch_reader_register(&e->epoch);
+		epoch_reader_register(&d->epoch);
+		pl->tun_rx.out[i] = e->in;
+		pl->udp_tx.in[i] = e->out;
+		pl->udp_rx.out[i] = d->in;
+		pl->tun_tx.in[i] = d->out;
+	}
+	if (rc)
+		return rc;
+	pl->tun_rx.nout = pl->udp_tx.nin = pl->udp_rx.nout = pl->tun_tx.nin = w;
+	rc = make_ring(&pl->ctrl_to_udp, PIPE_CTRL_RING_SLOTS, &pl->udp_tx.db, "ctrl_udp", 0);
+	rc = rc ?: make_ring(&pl->udp_to_ctrl, PIPE_RING_SLOTS, &pl->ctrl_db, "udp_ctrl", 0);
+	rc = rc ?: make_ring(&pl->ctrl_to_tun_rx, PIPE_CTRL_RING_SLOTS, &pl->tun_rx.db, "ctrl_tun", 0);
+	rc = rc ?: make_ring(&pl->tun_tx_to_ctrl, PIPE_CTRL_RING_SLOTS, &pl->ctrl_db, "tun_ctrl", 0);
+	if (rc)
+		return rc;
+	pl->udp_tx.ctrl_in = pl->ctrl_to_udp;
+	pl->udp_rx.ctrl_out = pl->udp_to_ctrl;
+	pl->tun_rx.inject = pl->ctrl_to_tun_rx;
+	pl->tun_tx.ctrl_out = pl->tun_tx_to_ctrl;
+	return 0;
+}
+
+int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
+{
+	struct pipeline *pl;
+	int rc;
+
+	if (cfg->workers < 1 || cfg->workers > IO_WORKERS_MAX || cfg->max_peers < 1)
+		return -EINVAL;
+	if (posix_memalign((void **)&pl, CACHELINE, sizeof(*pl)))
+		return -ENOMEM;
+	memset(pl, 0, sizeof(*pl));
+	pl->cfg = *cfg;
+	pl->ctrl_db.efd = -1;
+	pl->peers.size = cfg->max_peers;
+	pl->peers.slot = calloc(cfg->max_peers, sizeof(*pl->peers.slot));
+	if (!pl->peers.slot) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	rc = doorbell_init(&pl->ctrl_db);
+	rc = rc ?: doorbell_init(&pl->tun_rx.db);
+	rc = rc ?: doorbell_init(&pl->udp_tx.db);
+	rc = rc ?: doorbell_init(&pl->udp_rx.db);
+	rc = rc ?: doorbell_init(&pl->tun_tx.db);
+	rc = rc ?: wire_threads(pl);
+	if (rc)
+		goto err;
+	rc = pool_create(&pl->tun_pool, PIPE_POOL_PKTS, PKT_CLASS_MTU, pl->tun_rx.thr.tid);
+	rc = rc ?: pool_create(&pl->udp_pool, PIPE_POOL_PKTS, PKT_CLASS_MTU, pl->udp_rx.thr.tid);
+	rc = rc ?: pool_create(&pl->ctrl_pool, 1024, PKT_CLASS_MTU, 0);
+	rc = rc ?: wire_returners(pl);
+	rc = rc ?: wire_rings(pl);
+	if (rc)
+		goto err;
+	pl->tun_rx.fd = pl->tun_tx.fd = cfg->tun_fd;
+	pl->udp_rx.fd = pl->udp_tx.fd = cfg->udp_fd;
+	pl->tun_rx.pool = pl->tun_pool;
+	pl->udp_rx.pool = pl->udp_pool;
+	pl->tun_rx.classify = stage_tun_rx_classify;
+	pl->udp_rx.classify = stage_udp_rx_classify;
+	pl->tun_tx.accept = stage_tun_tx_accept;
+	pl->tun_rx.ctx = pl->udp_rx.ctx = pl->tun_tx.ctx = pl;
+	pl->udp_tx.peers = &pl->peers;
+	epoch_reader_register(&pl->tun_rx.epoch);
+	epoch_reader_register(&pl->tun_tx.epoch);
+	epoch_reader_register(&pl->udp_tx.epoch);
+	*out = pl;
+	return 0;
+err:
+	pipeline_destroy(pl);
+	return rc;
+}
+
+static struct thread *all_threads(struct pipeline *pl, unsigned int i)
+{
+	unsigned int w = pl->cfg.workers;
+
+	/* Start order: consumers before producers, so nothing waits on a missing reader. */
+	switch (i) {
+	case 0: return &pl->tun_tx.thr;
+	case 1: return &pl->udp_tx.thr;
+	default: break;
+	}
+	i -= 2;
+	if (i < w)
+		return &pl->dec[i].thr;
+	i -= w;
+	if (i < w)
+		return &pl->enc[i].thr;
+	i -= w;
+	if (i == 0)
+		return &pl->udp_rx.thr;
+	if (i == 1)
+		return &pl->tun_rx.thr;
+	return NULL;
+}
+
+static struct doorbell *thread_doorbell(struct pipeline *pl, struct thread *t)
+{
+	if (t == &pl->tun_rx.thr)
+		return &pl->tun_rx.db;
+	if (t == &pl->udp_tx.thr)
+		return &pl->udp_tx.db;
+	if (t == &pl->udp_rx.thr)
+		return &pl->udp_rx.db;
+	if (t == &pl->tun_tx.thr)
+		return &pl->tun_tx.db;
+	for (unsigned int i = 0; i < pl->cfg.workers; i++) {
+		if (t == &pl->enc[i].thr)
+			return &pl->enc[i].db;
+		if (t == &pl->dec[i].thr)
+			return &pl->dec[i].db;
+	}
+	return NULL;
+}
+
+int pipeline_start(struct pipeline *pl)
+{
+	struct thread *t;
+	int rc;
+
+	for (unsigned int i = 0; (t = all_threads(pl, i)); i++) {
+		rc = thread_start(t);
+		if (rc) {
+			pipeline_stop(pl);
+			return rc;
+		}
+	}
+	pl->started = true;
+	return 0;
+}
+
+void pipeline_stop(struct pipeline *pl)
+{
+	struct thread *t;
+
+	/* Producers first, so consumers drain what is already queued. */
+	for (int i = 4 + 2 * (int)pl->cfg.workers - 1; i >= 0; i--) {
+		t = all_threads(pl, (unsigned int)i);
+		if (!t || !t->started)
+			continue;
+		thread_request_stop(t);
+		doorbell_kick(thread_doorbell(pl, t));
+		thread_join(t);
+	}
+	pl->started = false;
+}
+
+static void keyslot_free_cb(void *obj)
+{
+	dc_keyslot_free(obj);
+}
+
+static void free_ring_pkts(struct spsc *r)
+{
+	struct pkt *p[BURST_MAX];
+	unsigned int n;
+
+	if (!r)
+		return;
+	while ((n = spsc_dequeue_burst(r, p, BURST_MAX)))
+		pkt_free_burst(p, n);
+}
+
+void pipeline_destroy(struct pipeline *pl)
+{
+	unsigned int w;
+
+	if (!pl)
+		return;
+	if (pl->started)
+		pipeline_stop(pl);
+	w = pl->cfg.workers <= IO_WORKERS_MAX ? pl->cfg.workers : 0;
+	for (uint32_t id = 0; pl->peers.slot && id < pl->peers.size; id++) {
+		struct peer *pr = pl->peers.slot[id];
+
+		if (!pr)
+			continue;
+		for (unsigned int k = 0; k < KEY_ID_COUNT; k++)
+			if (pr->keys[k])
+				dc_keyslot_free(pr->keys[k]);
+		free(pr->remote);
+		free(pr);
+	}
+	epoch_barrier();
+	for (unsigned int i = 0; i < w; i++) {
+		free_ring_pkts(pl->enc[i].in);
+		free_ring_pkts(pl->enc[i].out);
+		free_ring_pkts(pl->dec[i].in);
+		free_ring_pkts(pl->dec[i].out);
+		spsc_destroy(pl->enc[i].in);
+		spsc_destroy(pl->enc[i].out);
+		spsc_destroy(pl->dec[i].in);
+		spsc_destroy(pl->dec[i].out);
+		if (pl->enc[i].db.efd > 0)
+			doorbell_destroy(&pl->enc[i].db);
+		if (pl->dec[i].db.efd > 0)
+			doorbell_destroy(&pl->dec[i].db);
+	}
+	free_ring_pkts(pl->ctrl_to_udp);
+	free_ring_pkts(pl->udp_to_ctrl);
+	free_ring_pkts(pl->ctrl_to_tun_rx);
+	free_ring_pkts(pl->tun_tx_to_ctrl);
+	spsc_destroy(pl->ctrl_to_udp);
+	spsc_destroy(pl->udp_to_ctrl);
+	spsc_destroy(pl->ctrl_to_tun_rx);
+	spsc_destroy(pl->tun_tx_to_ctrl);
+	pool_destroy(pl->tun_pool);
+	pool_destroy(pl->udp_pool);
+	pool_destroy(pl->ctrl_pool);
+	if (pl->ctrl_db.efd > 0)
+		doorbell_destroy(&pl->ctrl_db);
+	if (pl->tun_rx.db.efd > 0)
+		doorbell_destroy(&pl->tun_rx.db);
+	if (pl->udp_tx.db.efd > 0)
+		doorbell_destroy(&pl->udp_tx.db);
+	if (pl->udp_rx.db.efd > 0)
+		doorbell_destroy(&pl->udp_rx.db);
+	if (pl->tun_tx.db.efd > 0)
+		doorbell_destroy(&pl->tun_tx.db);
+	free(pl->peers.slot);
+	free(pl);
+}
+
+int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,
+		      const union sockaddr_any *remote, socklen_t remote_len)
+{
+	struct peer *pr;
+
+	if (id >= pl->peers.size || pl->peers.slot[id])
+		return -EINVAL;
+	if (posix_memalign((void **)&pr, CACHELINE, sizeof(*pr)))
+		return -ENOMEM;
+	memset(pr, 0, sizeof(*pr));
+	pr->id = id;
+	pr->tx_peer_id = tx_peer_id;
+	if (remote) {
+		pr->remote = calloc(1, sizeof(*pr->remote));
+		if (!pr->remote) {
+			free(pr);
+			return -ENOMEM;
+		}
+		memcpy(&pr->remote->sa, remote, remote_len);
+		pr->remote->len = remote_len;
+	}
+	peer_publish(&pl->peers, id, pr);
+	return 0;
+}
+
+int pipeline_key_install(struct pipeline *pl, uint32_t peer_id, uint8_t key_id,
+			 enum dc_cipher cipher, const uint8_t key2[KEY2_LEN])
+{
+	struct peer *pr = peer_lookup(&pl->peers, peer_id);
+	struct dc_keyslot *ks, *old;
+	int rc;
+
+	if (!pr || key_id >= KEY_ID_COUNT)
+		return -EINVAL;
+	rc = dc_keyslot_create(&ks, cipher, key2, pl->cfg.is_server, key_id, pl->cfg.workers,
+			       pl->cfg.replay_window, pl->cfg.replay_time, pl->cfg.replay_strict);
+	if (rc)
+		return rc;
+	old = pr->keys[key_id];
+	/* Release pairs with the acquire in peer_key(): the slot is complete when seen. */
+	__atomic_store_n(&pr->keys[key_id], ks, __ATOMIC_RELEASE);
+	if (old && epoch_retire(old, keyslot_free_cb)) {
+		/* No memory to defer: wait for readers, then free now. */
+		epoch_barrier();
+		dc_keyslot_free(old);
+	}
+	return 0;
+}
+
+void pipeline_key_set_tx(struct pipeline *pl, uint32_t peer_id, uint8_t key_id)
+{
+	struct peer *pr = peer_lookup(&pl->peers, peer_id);
+
+	if (pr)
+		__atomic_store_n(&pr->tx_key_id, key_id & P_KEY_ID_MASK, __ATOMIC_RELEASE);
+}
+
+void pipeline_key_retire(struct pipeline *pl, uint32_t peer_id, uint8_t key_id)
+{
+	struct peer *pr = peer_lookup(&pl->peers, peer_id);
+	struct dc_keyslot *old;
+
+	if (!pr || key_id >= KEY_ID_COUNT || !pr->keys[key_id])
+		return;
+	old = pr->keys[key_id];
+	__atomic_store_n(&pr->keys[key_id], NULL, __ATOMIC_RELEASE);
+	if (epoch_retire(old, keyslot_free_cb)) {
+		epoch_barrier();
+		dc_keyslot_free(old);
+	}
+}
+
+int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id)
+{
+	struct pkt *p = pool_get(pl->ctrl_pool);
+
+	if (!p)
+		return -ENOBUFS;
+	memcpy(p->data, PING_MAGIC, PING_MAGIC_LEN);
+	p->len = PING_MAGIC_LEN;
+	p->peer_id = peer_id;
+	p->flags = PKT_F_PING;
+	if (spsc_enqueue_burst(pl->ctrl_to_tun_rx, &p, 1) != 1) {
+		pkt_free(p);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+unsigned int pipeline_drain_ctrl(struct pipeline *pl, uint64_t *ctrl_count, uint64_t *inband_count)
+{
+	struct pkt *p[BURST_MAX];
+	unsigned int n, total = 0;
+
+	while ((n = spsc_dequeue_burst(pl->udp_to_ctrl, p, BURST_MAX))) {
+		*ctrl_count += n;
+		total += n;
+		pkt_free_burst(p, n);
+	}
+	while ((n = spsc_dequeue_burst(pl->tun_tx_to_ctrl, p, BURST_MAX))) {
+		*inband_count += n;
+		total += n;
+		pkt_free_burst(p, n);
+	}
+	return total;
+}
+
+void pipeline_write_stats(struct pipeline *pl, FILE *f)
+{
+	struct stats enc = { 0 }, dec = { 0 };
+
+	stats_print(f, "tun_rx", &pl->tun_rx.thr.stats);
+	for (unsigned int i = 0; i < pl->cfg.workers; i++) {
+		stats_accumulate(&enc, &pl->enc[i].thr.stats);
+		stats_accumulate(&dec, &pl->dec[i].thr.stats);
+	}
+	stats_print(f, "encrypt", &enc);
+	stats_print(f, "udp_tx", &pl->udp_tx.thr.stats);
+	stats_print(f, "udp_rx", &pl->udp_rx.thr.stats);
+	stats_print(f, "decrypt", &dec);
+	stats_print(f, "tun_tx", &pl->tun_tx.thr.stats);
+	fprintf(f, "pool.tun.leaked=%lu\npool.udp.leaked=%lu\npool.ctrl.leaked=%lu\n",
+		(unsigned long)pl->tun_pool->leaked, (unsigned long)pl->udp_pool->leaked,
+		(unsigned long)pl->ctrl_pool->leaked);
+}

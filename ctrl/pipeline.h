@@ -1,0 +1,82 @@
+/*
+ * pipeline.h - builds, starts, stops and frees the data plane (DESIGN.md §2)
+ * and is ctrl's narrow API into it: add a peer, install/retire a key slot,
+ * pick the send key, inject a packet, read counters. ctrl thread only.
+ */
+#ifndef SLUICE_PIPELINE_H
+#define SLUICE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/peer.h"
+#include "../core/pkt.h"
+#include "../core/ring.h"
+#include "../crypto/dc.h"
+#include "../crypto/worker.h"
+#include "../io/io.h"
+
+/* Packets per pool: reads in flight + four rings of PIPE_RING_SLOTS + sends in flight. */
+#define PIPE_POOL_PKTS		8192
+/* Ring slots between stages: ~1 ms of 1 Mpps, enough to ride out a scheduling hiccup. */
+#define PIPE_RING_SLOTS		1024
+#define PIPE_CTRL_RING_SLOTS	256
+
+struct pipeline_cfg {
+	bool is_server;			/* picks key halves (openvpn-wire.md §5) */
+	bool single_peer;		/* client and test modes: every packet is peer 0 */
+	unsigned int workers;		/* crypto workers per direction, 1..IO_WORKERS_MAX */
+	uint32_t max_peers;		/* peer table size */
+	int tun_fd;
+	int udp_fd;
+	uint32_t replay_window;
+	uint32_t replay_time;
+	bool replay_strict;
+};
+
+struct pipeline {
+	struct pipeline_cfg cfg;
+	struct tun_rx_thread tun_rx;
+	struct udp_tx_thread udp_tx;
+	struct udp_rx_thread udp_rx;
+	struct tun_tx_thread tun_tx;
+	struct crypt_thread enc[IO_WORKERS_MAX];
+	struct crypt_thread dec[IO_WORKERS_MAX];
+	struct pool *tun_pool;		/* home tun_rx */
+	struct pool *udp_pool;		/* home udp_rx */
+	struct pool *ctrl_pool;		/* home ctrl: control packets and injected pings */
+	struct spsc *ctrl_to_udp;	/* ctrl -> udp_tx: control packets out */
+	struct spsc *udp_to_ctrl;	/* udp_rx -> ctrl: control packets in */
+	struct spsc *ctrl_to_tun_rx;	/* ctrl -> tun_rx: in-band packets to encrypt */
+	struct spsc *tun_tx_to_ctrl;	/* tun_tx -> ctrl: in-band messages (OCC) */
+	struct doorbell ctrl_db;	/* rung by udp_rx and tun_tx */
+	struct peer_table peers;
+	bool started;
+};
+
+int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg) __must_check;
+int pipeline_start(struct pipeline *pl) __must_check;
+/* Stops and joins every data thread; safe to call twice. */
+void pipeline_stop(struct pipeline *pl);
+/* After pipeline_stop: frees peers, keys (cleansed), rings and pools. */
+void pipeline_destroy(struct pipeline *pl);
+
+/* Adds peer @id; @tx_peer_id is the peer-id we put in P_DATA_V2 (PEER_ID_NONE: V1). */
+int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,
+		      const union sockaddr_any *remote, socklen_t remote_len) __must_check;
+/* Builds and publishes a key slot; the slot it replaces is retired through the epoch. */
+int pipeline_key_install(struct pipeline *pl, uint32_t peer_id, uint8_t key_id,
+			 enum dc_cipher cipher, const uint8_t key2[KEY2_LEN]) __must_check;
+/* Makes @key_id the key tun_rx stamps on outgoing packets of @peer_id. */
+void pipeline_key_set_tx(struct pipeline *pl, uint32_t peer_id, uint8_t key_id);
+/* Unpublishes and retires the slot of @key_id. */
+void pipeline_key_retire(struct pipeline *pl, uint32_t peer_id, uint8_t key_id);
+/* Sends a keepalive ping on the data channel to @peer_id. */
+int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id);
+/* Frees control packets and in-band messages that arrived for ctrl (foundation: counted only). */
+unsigned int pipeline_drain_ctrl(struct pipeline *pl, uint64_t *ctrl_count, uint64_t *inband_count);
+/* Writes every stage's counters as "stage.counter=value" lines. */
+void pipeline_write_stats(struct pipeline *pl, FILE *f);
+
+#endif

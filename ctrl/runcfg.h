@@ -1,0 +1,43 @@
+/*
+ * runcfg.h - the resolved settings main.c runs with, built from the parsed
+ * options (ctrl/options.h) after defaults and cross-checks. ctrl only.
+ */
+#ifndef SLUICE_RUNCFG_H
+#define SLUICE_RUNCFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../crypto/dc.h"
+
+struct runcfg {
+	struct options *opts;		/* the parsed options this was built from */
+	int verb;
+	const char *dev;		/* "tun", "tun0", "sl0" ... */
+	int tun_mtu;
+	const char *local_host;		/* NULL: any */
+	uint16_t local_port;
+	const char *remote_host;
+	uint16_t remote_port;
+	bool topology_subnet;
+	bool has_ifconfig;
+	const char *ifconfig_local;
+	const char *ifconfig_second;	/* netmask (subnet) or remote peer (net30/p2p) */
+	unsigned int workers;
+	uint32_t replay_window;
+	uint32_t replay_time;
+	const char *status_file;
+	/* Fixed-key test mode (test-data-key). */
+	bool has_test_key;
+	uint8_t test_key[KEY2_LEN];
+	int test_key_direction;		/* 0: server halves, 1: client halves */
+	enum dc_cipher test_cipher;
+	uint32_t test_peer_id;
+};
+
+/* Parses argv (and --config files) into *out. On error fills @err and returns < 0. */
+int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t errlen);
+void runcfg_free(struct runcfg *rc);
+
+#endif

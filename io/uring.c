@@ -1,0 +1,179 @@
+/*
+ * uring.c - owns the setup and teardown of each I/O loop's io_uring, and the
+ * bookkeeping of receive and transmit slots (see uring.h).
+ *
+ * Threads: every function runs on the loop thread that owns the ring; the
+ * ring is created there so that thread is its single issuer.
+ *
+ * Setup flags, best first (proxy.c init_ring):
+ *   SINGLE_ISSUER   only this thread submits, so the kernel skips locking.
+ *   DEFER_TASKRUN   completions run when we enter the kernel for events, in
+ *                   batches, never as an interrupt of our own work (6.1).
+ *   COOP_TASKRUN    fallback (5.19): no IPI to run task work; it runs when we
+ *                   next enter the kernel, which this loop does every turn.
+ *   CQSIZE          the CQ holds 8x the SQ, so bounded in-flight work can
+ *                   never overflow it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "uring.h"
+
+static const unsigned int uring_setup_tiers[] = {
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	IORING_SETUP_COOP_TASKRUN,
+	0,
+};
+
+int uring_open(struct uring *u, unsigned int sq_entries, int io_fd, int db_fd)
+{
+	struct io_uring_params params;
+	unsigned int i;
+	int rc = -EINVAL;
+
+	memset(u, 0, sizeof(*u));
+	for (i = 0; i < ARRAY_SIZE(uring_setup_tiers); i++) {
+		memset(&params, 0, sizeof(params));
+		params.flags = uring_setup_tiers[i] | IORING_SETUP_CQSIZE;
+		params.cq_entries = sq_entries * 8;
+		rc = io_uring_queue_init_params(sq_entries, &u->ring, &params);
+		/* -EINVAL: a flag this kernel lacks; anything else will not improve. */
+		if (rc != -EINVAL)
+			break;
+	}
+	if (rc)
+		return rc;
+	u->setup_flags = params.flags;
+	u->fds[URING_FILE_IO] = io_fd;
+	u->fds[URING_FILE_DB] = db_fd;
+	/* Fixed files: no fd table lookup and no file refcount per SQE. */
+	u->fixed = io_uring_register_files(&u->ring, u->fds, 2) == 0;
+	/* A registered ring fd saves the fdget in every io_uring_enter; optional. */
+	(void)io_uring_register_ring_fd(&u->ring);
+	return 0;
+}
+
+void uring_close(struct uring *u)
+{
+	io_uring_queue_exit(&u->ring);
+}
+
+struct io_uring_sqe *uring_sqe(struct uring *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (unlikely(!sqe)) {
+		/* SQ full: hand the kernel what we have and take a fresh one. */
+		io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	return sqe;
+}
+
+void uring_sqe_file(struct uring *u, struct io_uring_sqe *sqe, enum uring_file which)
+{
+	if (u->fixed) {
+		sqe->fd = (int)which;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	} else {
+		sqe->fd = u->fds[which];
+	}
+}
+
+void uring_doorbell_arm(struct uring *u)
+{
+	struct io_uring_sqe *sqe;
+
+	if (u->db_armed)
+		return;
+	sqe = uring_sqe(u);
+	if (unlikely(!sqe))
+		return;		/* retried next turn; the wait timeout covers us */
+	io_uring_prep_read(sqe, -1, &u->db_val, sizeof(u->db_val), 0);
+	uring_sqe_file(u, sqe, URING_FILE_DB);
+	io_uring_sqe_set_data64(sqe, uring_ud(URING_OP_DOORBELL, 0));
+	u->db_armed = true;
+}
+
+void uring_cancel(struct uring *u, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = uring_sqe(u);
+
+	if (unlikely(!sqe))
+		return;		/* the drain's bounded wait gives up on it */
+	io_uring_prep_cancel64(sqe, ud, 0);
+	io_uring_sqe_set_data64(sqe, uring_ud(URING_OP_CANCEL, 0));
+}
+
+void uring_submit(struct uring *u)
+{
+	/*
+	 * Also enters for events: under DEFER_TASKRUN nothing completes until
+	 * we do. Errors (-EINTR, -EBUSY) are retried on the next turn.
+	 */
+	(void)io_uring_submit_and_get_events(&u->ring);
+}
+
+void uring_wait(struct uring *u, int timeout_ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long long)(timeout_ms % 1000) * NSEC_PER_MSEC,
+	};
+	struct io_uring_cqe *cqe;
+
+	/* -ETIME and -EINTR just end the wait; the loop re-checks everything. */
+	(void)io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+}
+
+void uring_rx_slots_init(struct uring_rx_slots *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	for (uint32_t i = 0; i < URING_RX_SLOTS; i++)
+		rs->ready[rs->nready++] = i;
+}
+
+void uring_rx_slot_park(struct uring_rx_slots *rs, uint32_t idx)
+{
+	/* Errors are rare: reading the clock here costs the data path nothing. */
+	if (!rs->nparked)
+		rs->unpark_ns = clock_mono_ns() + URING_BACKOFF_MS * NSEC_PER_MSEC;
+	rs->narmed--;
+	rs->parked[rs->nparked++] = idx;
+}
+
+void uring_rx_slots_unpark(struct uring_rx_slots *rs)
+{
+	if (likely(!rs->nparked) || clock_mono_ns() < rs->unpark_ns)
+		return;
+	while (rs->nparked)
+		rs->ready[rs->nready++] = rs->parked[--rs->nparked];
+}
+
+int uring_rx_slots_timeout_ms(const struct uring_rx_slots *rs)
+{
+	if (rs->starved)
+		return URING_STARVED_MS;
+	if (rs->nparked)
+		return URING_BACKOFF_MS;
+	return URING_WAIT_MS;
+}
+
+void uring_rx_slots_free(struct uring_rx_slots *rs)
+{
+	for (unsigned int i = 0; i < URING_RX_SLOTS; i++) {
+		if (rs->pkt[i])
+			pkt_free(rs->pkt[i]);
+		rs->pkt[i] = NULL;
+	}
+	rs->nready = 0;
+	rs->nparked = 0;
+}
+
+void uring_tx_slots_init(struct uring_tx_slots *ts)
+{
+	memset(ts, 0, sizeof(*ts));
+	for (uint32_t i = 0; i < URING_TX_SLOTS; i++)
+		ts->free[ts->nfree++] = URING_TX_SLOTS - 1 - i;
+}

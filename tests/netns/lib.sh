@@ -1,0 +1,107 @@
+# Shared helpers for the namespace tests (sourced, not run).
+#
+# Every test makes its own namespaces named sl<tag>-<pid>-*, addresses from
+# 198.18.0.0/15 only, and deletes them in an EXIT trap. Only processes this
+# test started are killed, by PID.
+
+set -e
+[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SLUICE=${SLUICE:-./sluice}
+case $SLUICE in /*) ;; *) SLUICE="$TOP/${SLUICE#./}" ;; esac
+[ -x "$SLUICE" ] || { echo "no sluice binary at $SLUICE"; exit 1; }
+WORK=$(mktemp -d -t sluice-netns.XXXXXX)
+NETNS_CREATED=()
+PIDS_STARTED=()
+
+cleanup() {
+	set +e
+	for p in "${PIDS_STARTED[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS_STARTED[@]}"; do
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	for ns in "${NETNS_CREATED[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pretty() { echo "[+] $*" >&2; }
+cmd() { pretty "$*"; "$@"; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+netns_add() {
+	ip netns add "$1"
+	NETNS_CREATED+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# veth_pair NS1 IF1 ADDR1/PLEN NS2 IF2 ADDR2/PLEN: a link made directly inside the namespaces.
+veth_pair() {
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+	ip -n "$1" addr add "$3" dev "$2"
+	ip -n "$4" addr add "$6" dev "$5"
+	ip -n "$1" link set "$2" up
+	ip -n "$4" link set "$5" up
+}
+
+# Starts a command in a namespace in the background; its PID goes to $LAST_PID.
+spawn() {
+	local ns=$1; shift
+	ip netns exec "$ns" "$@" &
+	LAST_PID=$!
+	PIDS_STARTED+=("$LAST_PID")
+}
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+wait_for() {
+	local limit=$1; shift
+	local n=$((limit * 10))
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# Stops a process we started with SIGTERM and returns its exit status.
+stop_pid() {
+	local pid=$1 rc
+	kill -TERM "$pid" 2>/dev/null || true
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	return $rc
+}
+
+# stat FILE KEY: one counter from a sluice status file.
+stat() {
+	local v
+	v=$(grep -m1 "^$2=" "$1" | cut -d= -f2)
+	echo "${v:-0}"
+}
+
+# make_static_key FILE: a 2048-bit key in OpenVPN's static key format.
+make_static_key() {
+	{
+		echo "#"
+		echo "# 2048 bit OpenVPN static key"
+		echo "#"
+		echo "-----BEGIN OpenVPN Static key V1-----"
+		od -An -tx1 -v -N256 /dev/urandom | tr -d ' \n' | fold -w32
+		echo
+		echo "-----END OpenVPN Static key V1-----"
+	} >"$1"
+}
+
+udp_rcvbuf_errors() {
+	ip netns exec "$1" awk '/^Udp:/ { if (!h) { h = 1; for (i = 1; i <= NF; i++) c[$i] = i }
+		else print $c["RcvbufErrors"] }' /proc/net/snmp
+}
