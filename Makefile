@@ -51,22 +51,23 @@ sluice: $(BUILD)/sluice
 
 $(BUILD)/sluice: $(LIB_OBJ) $(BUILD)/ctrl/main.o
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+# $(filter): the -MMD rules add headers to the prerequisites; only sources and objects link.
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC+LD   $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC+LD   $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 unit-bins: $(UNIT_BIN)
 bench-bins: $(BENCH_BIN)
@@ -122,7 +123,7 @@ FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOUR
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 

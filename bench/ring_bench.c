@@ -311,6 +311,20 @@ static void cpu_model(char *buf, size_t len)
 	fclose(f);
 }
 
+/* The 1-minute load average: a busy machine explains a slow run. */
+static double loadavg(void)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double v = -1;
+
+	if (f) {
+		if (fscanf(f, "%lf", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 /* Cost of one clock read, which every ping-pong sample pays twice. */
 static double clock_cost_ns(void)
 {
@@ -327,8 +341,9 @@ static void report(const char *cpu, const struct utsname *u, long ncpu)
 	unsigned int i;
 
 	printf("\n### ring_bench (%s backend)\n\n", BACKEND);
-	printf("CPU: %s, %ld CPUs online; kernel %s %s; threads pinned to CPU %d and %d.\n\n",
-	       cpu, ncpu, u->sysname, u->release, cpu_a, cpu_b);
+	printf("CPU: %s, %ld CPUs online; kernel %s %s; threads pinned to CPU %d and %d; "
+	       "load average %.2f at the end.\n\n", cpu, ncpu, u->sysname, u->release, cpu_a,
+	       cpu_b, loadavg());
 	printf("| one thread: burst | ns/pkt (enq+deq) |\n|---:|---:|\n");
 	for (i = 0; i < ARRAY_SIZE(single_res); i++)
 		printf("| %u | %.2f |\n", single_res[i].burst, single_res[i].ns_per_pkt);
@@ -367,8 +382,8 @@ int main(void)
 	cpu_model(cpu, sizeof(cpu));
 	uname(&u);
 	printf("ring_bench backend=%s cpu=\"%s\" ncpu=%ld kernel=%s pin=%d,%d "
-	       "warmup_ms=%lld window_ms=%lld\n", BACKEND, cpu, ncpu, u.release, cpu_a, cpu_b,
-	       WARMUP_NS / NSEC_PER_MSEC, WINDOW_NS / NSEC_PER_MSEC);
+	       "warmup_ms=%lld window_ms=%lld loadavg=%.2f\n", BACKEND, cpu, ncpu, u.release,
+	       cpu_a, cpu_b, WARMUP_NS / NSEC_PER_MSEC, WINDOW_NS / NSEC_PER_MSEC, loadavg());
 
 	for (i = 0; i < ARRAY_SIZE(bursts); i++)
 		bench_single(256, bursts[i], &single_res[i]);

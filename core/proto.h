@@ -81,6 +81,41 @@ static const uint8_t OCC_MAGIC[OCC_MAGIC_LEN] = {
 /* Largest datagram we accept or build. 2.6 accepts up to ~1600 control bytes. */
 #define WIRE_MAX			2048
 
+/*
+ * §1.4-§1.6: control packets and their reliability layer. Names follow
+ * OpenVPN's ssl_pkt.h, reliable.h, ssl.h and common.h.
+ */
+#define SID_LEN				8	/* session id */
+#define CTL_HDR_LEN			(1 + SID_LEN)	/* opcode byte + own sid */
+#define CTL_MID_LEN			4	/* message packet-id */
+#define RELIABLE_ACK_SIZE		8	/* acks in one array (and in P_ACK_V1) */
+#define CONTROL_SEND_ACK_MAX		4	/* acks piggybacked on a reliable packet */
+/* Bytes of an ack array of @n acks: count, ids, peer sid if any (ACK_SIZE). */
+#define CTL_ACK_ARRAY_LEN(n)		(1 + 4 * (n) + ((n) ? SID_LEN : 0))
+#define TLS_RELIABLE_N_SEND_BUFFERS	6	/* send window */
+#define TLS_RELIABLE_N_REC_BUFFERS	12	/* receive window */
+#define N_ACK_RETRANSMIT		3	/* later acks that trigger a fast resend */
+#define TLS_TIMEOUT_DEFAULT_SEC		2	/* --tls-timeout: first retransmit */
+#define TLS_MTU_DEFAULT			1250	/* --tls-mtu: whole IP datagram */
+#define TLS_CHANNEL_MTU_MIN		154
+#define TLS_CHANNEL_BUF_SIZE		2048
+#define UDP4_DATAGRAM_OVERHEAD		28	/* IPv4 20 + UDP 8 */
+#define UDP6_DATAGRAM_OVERHEAD		48	/* IPv6 40 + UDP 8 */
+
+/* §2.2-§2.6: control-channel wrapping (tls-auth, tls-crypt, tls-crypt-v2). */
+#define TLS_WRAP_PID_LEN		8	/* replay packet-id 4 + timestamp 4 */
+#define TLS_CRYPT_TAG_SIZE		32	/* HMAC-SHA256 */
+#define TLS_CRYPT_OFF_PID		CTL_HDR_LEN			/*  9 */
+#define TLS_CRYPT_OFF_TAG		(TLS_CRYPT_OFF_PID + TLS_WRAP_PID_LEN)	/* 17 */
+#define TLS_CRYPT_OFF_CT		(TLS_CRYPT_OFF_TAG + TLS_CRYPT_TAG_SIZE)	/* 49 */
+#define TLS_CRYPT_OVERHEAD		(TLS_WRAP_PID_LEN + TLS_CRYPT_TAG_SIZE)	/* 40 */
+#define TLS_CRYPT_V2_CLIENT_KEY_LEN	KEY2_LEN
+#define TLS_CRYPT_V2_MAX_WKC_LEN	1024
+#define EARLY_NEG_START			0x0f000000u	/* first replay id - 1 */
+#define EARLY_NEG_MASK			0xff000000u
+#define TLV_TYPE_EARLY_NEG_FLAGS	0x0001
+#define EARLY_NEG_FLAG_RESEND_WKC	0x0001
+
 static inline uint8_t proto_opcode(uint8_t b0)
 {
 	return b0 >> P_OPCODE_SHIFT;

@@ -88,10 +88,11 @@ static void crypt_burst(struct crypt_thread *ct, struct pkt **pk, unsigned int n
 static unsigned int crypt_step(struct crypt_thread *ct, CRYPT_FN(fn))
 {
 	struct stats *st = &ct->thr.stats;
+	unsigned int room = spsc_free(ct->out);	/* once: MIN() would read it twice */
 	struct pkt *pk[BURST_MAX];
 	unsigned int n, done;
 
-	n = MIN((unsigned int)BURST_MAX, spsc_free(ct->out));
+	n = MIN((unsigned int)BURST_MAX, room);
 	if (!n)
 		return 0;
 	n = spsc_dequeue_burst(ct->in, pk, n);

@@ -21,16 +21,16 @@
 #define ARENA_BLOCK_SIZE	4096
 #define ARENA_ALIGN		(sizeof(max_align_t))
 
-struct cfg_arena_block {
-	struct cfg_arena_block *next;
+struct config_arena_block {
+	struct config_arena_block *next;
 	size_t size;
 	size_t used;
 	alignas(max_align_t) unsigned char data[];
 };
 
-void *cfg_arena_alloc(struct cfg_arena *a, size_t len)
+void *config_arena_alloc(struct config_arena *a, size_t len)
 {
-	struct cfg_arena_block *b = a->head;
+	struct config_arena_block *b = a->head;
 	size_t need = (len + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
 	void *p;
 
@@ -53,24 +53,24 @@ void *cfg_arena_alloc(struct cfg_arena *a, size_t len)
 	return p;
 }
 
-char *cfg_arena_memdup(struct cfg_arena *a, const char *s, size_t len)
+char *config_arena_memdup(struct config_arena *a, const char *s, size_t len)
 {
 	char *p;
 
 	if (len == SIZE_MAX)
 		return NULL;
-	p = cfg_arena_alloc(a, len + 1);
+	p = config_arena_alloc(a, len + 1);
 	if (p)
 		memcpy(p, s, len);
 	return p;
 }
 
-char *cfg_arena_strdup(struct cfg_arena *a, const char *s)
+char *config_arena_strdup(struct config_arena *a, const char *s)
 {
-	return cfg_arena_memdup(a, s, strlen(s));
+	return config_arena_memdup(a, s, strlen(s));
 }
 
-char *cfg_arena_printf(struct cfg_arena *a, const char *fmt, ...)
+char *config_arena_printf(struct config_arena *a, const char *fmt, ...)
 {
 	va_list ap;
 	char *p;
@@ -81,7 +81,7 @@ char *cfg_arena_printf(struct cfg_arena *a, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return NULL;
-	p = cfg_arena_alloc(a, (size_t)n + 1);
+	p = config_arena_alloc(a, (size_t)n + 1);
 	if (!p)
 		return NULL;
 	va_start(ap, fmt);
@@ -90,16 +90,16 @@ char *cfg_arena_printf(struct cfg_arena *a, const char *fmt, ...)
 	return p;
 }
 
-void cfg_arena_mark(const struct cfg_arena *a, struct cfg_arena_mark *m)
+void config_arena_mark(const struct config_arena *a, struct config_arena_mark *m)
 {
 	m->block = a->head;
 	m->used = a->head ? a->head->used : 0;
 }
 
-void cfg_arena_release(struct cfg_arena *a, const struct cfg_arena_mark *m)
+void config_arena_release(struct config_arena *a, const struct config_arena_mark *m)
 {
 	while (a->head && a->head != m->block) {
-		struct cfg_arena_block *b = a->head;
+		struct config_arena_block *b = a->head;
 
 		a->head = b->next;
 		explicit_bzero(b->data, b->used);
@@ -111,14 +111,14 @@ void cfg_arena_release(struct cfg_arena *a, const struct cfg_arena_mark *m)
 	}
 }
 
-void cfg_arena_free(struct cfg_arena *a)
+void config_arena_free(struct config_arena *a)
 {
-	struct cfg_arena_mark none = { NULL, 0 };
+	struct config_arena_mark none = { NULL, 0 };
 
-	cfg_arena_release(a, &none);
+	config_arena_release(a, &none);
 }
 
-const char *cfg_src_str(const struct cfg_src *src, char *buf, size_t len)
+const char *config_src_str(const struct config_src *src, char *buf, size_t len)
 {
 	if (!src || !src->file)
 		snprintf(buf, len, "command line");
@@ -127,7 +127,7 @@ const char *cfg_src_str(const struct cfg_src *src, char *buf, size_t len)
 	return buf;
 }
 
-int cfg_errf(char *err, size_t errlen, const struct cfg_src *src, const char *fmt, ...)
+int config_errf(char *err, size_t errlen, const struct config_src *src, const char *fmt, ...)
 {
 	char where[320];
 	char msg[512];
@@ -138,7 +138,7 @@ int cfg_errf(char *err, size_t errlen, const struct cfg_src *src, const char *fm
 	va_end(ap);
 	if (err && errlen)
 		snprintf(err, errlen, "options: %s at %s", msg,
-			 cfg_src_str(src, where, sizeof(where)));
+			 config_src_str(src, where, sizeof(where)));
 	return -EINVAL;
 }
 
@@ -165,8 +165,8 @@ static bool rest_is_empty(const char *c)
  * that always suffices because every word's terminator replaces the input byte that ended
  * it (a blank, a closing quote, or the final NUL).
  */
-static int split_words(const char *line, char *out, const struct cfg_src *src,
-		       struct cfg_directive *d, char *err, size_t errlen)
+static int split_words(const char *line, char *out, const struct config_src *src,
+		       struct config_directive *d, char *err, size_t errlen)
 {
 	enum word_state state = W_INITIAL;
 	const char *c = line;
@@ -217,8 +217,8 @@ static int split_words(const char *line, char *out, const struct cfg_src *src,
 			break;
 		}
 		if (backslash && ch && !(ch == '\\' || ch == '"' || is_blank((unsigned char)ch)))
-			return cfg_errf(err, errlen, src,
-					"bad backslash escape '\\%c' (use \\\\ for a backslash)", ch);
+			return config_errf(err, errlen, src,
+					   "bad backslash escape '\\%c' (use \\\\ for one)", ch);
 		backslash = false;
 		if (ch)
 			*out++ = ch;
@@ -227,42 +227,42 @@ static int split_words(const char *line, char *out, const struct cfg_src *src,
 			d->argv[n++] = word;
 			word = out;
 			state = W_INITIAL;
-			if (n == CFG_PARMS_MAX) {
+			if (n == CONFIG_PARMS_MAX) {
 				if (*c && !rest_is_empty(c + 1))
-					return cfg_errf(err, errlen, src,
-							"too many arguments (at most %d)",
-							CFG_PARMS_MAX - 1);
+					return config_errf(err, errlen, src,
+							   "too many arguments (at most %d)",
+							   CONFIG_PARMS_MAX - 1);
 				goto out;
 			}
 		}
 	} while (*c++ != '\0');
 out:
 	if (state == W_QUOTED)
-		return cfg_errf(err, errlen, src, "no closing quotation (\")");
+		return config_errf(err, errlen, src, "no closing quotation (\")");
 	if (state == W_SQUOTED)
-		return cfg_errf(err, errlen, src, "no closing single quotation (')");
+		return config_errf(err, errlen, src, "no closing single quotation (')");
 	if (state != W_INITIAL)
-		return cfg_errf(err, errlen, src, "backslash at end of line");
+		return config_errf(err, errlen, src, "backslash at end of line");
 	d->argc = n;
 	d->argv[n] = NULL;
 	return 0;
 }
 
-int cfg_parse_line(struct cfg_arena *a, const char *line, const struct cfg_src *src,
-		   struct cfg_directive *d, char *err, size_t errlen)
+int config_parse_line(struct config_arena *a, const char *line, const struct config_src *src,
+		      struct config_directive *d, char *err, size_t errlen)
 {
 	char *out;
 
 	memset(d, 0, sizeof(*d));
 	d->src = *src;
-	out = cfg_arena_alloc(a, strlen(line) + 1);
+	out = config_arena_alloc(a, strlen(line) + 1);
 	if (!out)
 		return -ENOMEM;
 	return split_words(line, out, src, d, err, errlen);
 }
 
 /* OpenVPN's bypass_doubledash(): `--name` in a file means `name`. */
-static void drop_doubledash(struct cfg_directive *d)
+static void drop_doubledash(struct config_directive *d)
 {
 	char *name = d->argv[0];
 
@@ -308,7 +308,7 @@ static bool starts_with_tag(const char *p, size_t len, const char *tag, size_t t
  * (OpenVPN's read_inline_file()). The closing tag is found at the start of a line after
  * leading blanks, and anything after it on that line is ignored, as in OpenVPN.
  */
-static int read_inline(struct cfg_arena *a, struct text *t, struct cfg_directive *d,
+static int read_inline(struct config_arena *a, struct text *t, struct config_directive *d,
 		       char *err, size_t errlen)
 {
 	const char *name = d->argv[0];
@@ -318,7 +318,7 @@ static int read_inline(struct cfg_arena *a, struct text *t, struct cfg_directive
 	char *tag;
 	bool nl;
 
-	tag = cfg_arena_printf(a, "</%s>", name);
+	tag = config_arena_printf(a, "</%s>", name);
 	if (!tag)
 		return -ENOMEM;
 	taglen = strlen(tag);
@@ -326,18 +326,18 @@ static int read_inline(struct cfg_arena *a, struct text *t, struct cfg_directive
 		size_t at = t->pos;
 
 		if (!next_line(t, &p, &len, &nl))
-			return cfg_errf(err, errlen, &d->src, "inline block <%s> has no %s",
-					name, tag);
+			return config_errf(err, errlen, &d->src, "inline block <%s> has no %s",
+					   name, tag);
 		if (starts_with_tag(p, len, tag, taglen))
 			break;
 		if (memchr(p, '\0', len)) {
-			struct cfg_src s = { d->src.file, t->line - 1 };
+			struct config_src s = { d->src.file, t->line - 1 };
 
-			return cfg_errf(err, errlen, &s, "NUL byte in inline block <%s>", name);
+			return config_errf(err, errlen, &s, "NUL byte in inline block <%s>", name);
 		}
 		body_end = at + len + (nl ? 1 : 0);
 	}
-	d->argv[1] = cfg_arena_memdup(a, t->buf + body_start, body_end - body_start);
+	d->argv[1] = config_arena_memdup(a, t->buf + body_start, body_end - body_start);
 	if (!d->argv[1])
 		return -ENOMEM;
 	d->argv[2] = NULL;
@@ -346,7 +346,7 @@ static int read_inline(struct cfg_arena *a, struct text *t, struct cfg_directive
 	return 0;
 }
 
-static bool is_inline_open(const struct cfg_directive *d)
+static bool is_inline_open(const struct config_directive *d)
 {
 	const char *w = d->argv[0];
 	size_t n = strlen(w);
@@ -355,12 +355,12 @@ static bool is_inline_open(const struct cfg_directive *d)
 }
 
 /* One line of @t: its directive (and inline block) handed to @fn. */
-static int read_one(struct cfg_arena *a, const char *name, struct text *t, cfg_directive_fn fn,
-		    void *ctx, char *err, size_t errlen)
+static int read_one(struct config_arena *a, const char *name, struct text *t,
+		    config_directive_fn fn, void *ctx, char *err, size_t errlen)
 {
-	char line[CFG_LINE_MAX + 2];
-	struct cfg_directive d;
-	struct cfg_src src;
+	char line[CONFIG_LINE_MAX + 2];
+	struct config_directive d;
+	struct config_src src;
 	const char *p;
 	size_t len;
 	bool nl;
@@ -369,17 +369,17 @@ static int read_one(struct cfg_arena *a, const char *name, struct text *t, cfg_d
 	next_line(t, &p, &len, &nl);
 	src.file = name;
 	src.line = t->line - 1;
-	if (len > CFG_LINE_MAX)
-		return cfg_errf(err, errlen, &src, "line too long (more than %d bytes)",
-				CFG_LINE_MAX);
+	if (len > CONFIG_LINE_MAX)
+		return config_errf(err, errlen, &src, "line too long (more than %d bytes)",
+				   CONFIG_LINE_MAX);
 	if (memchr(p, '\0', len))
-		return cfg_errf(err, errlen, &src, "NUL byte in line");
+		return config_errf(err, errlen, &src, "NUL byte in line");
 	memcpy(line, p, len);
 	/* The newline stays, as with fgets(): "a\<newline>" ends a word with a newline. */
 	if (nl)
 		line[len++] = '\n';
 	line[len] = '\0';
-	ret = cfg_parse_line(a, line, &src, &d, err, errlen);
+	ret = config_parse_line(a, line, &src, &d, err, errlen);
 	if (ret || d.argc == 0)
 		return ret;
 	drop_doubledash(&d);
@@ -393,9 +393,9 @@ static int read_one(struct cfg_arena *a, const char *name, struct text *t, cfg_d
 	return fn(ctx, &d, err, errlen);
 }
 
-int cfg_read_buffer(struct cfg_arena *a, const char *name, unsigned int first_line,
-		    const char *buf, size_t len, cfg_directive_fn fn, void *ctx,
-		    char *err, size_t errlen)
+int config_read_buffer(struct config_arena *a, const char *name, unsigned int first_line,
+		       const char *buf, size_t len, config_directive_fn fn, void *ctx,
+		       char *err, size_t errlen)
 {
 	struct text t = { buf, len, 0, first_line };
 	int ret;
@@ -415,18 +415,18 @@ static bool is_dashdash(const char *s)
 	return s[0] == '-' && s[1] == '-';
 }
 
-int cfg_read_argv(struct cfg_arena *a, int argc, char *const *argv, cfg_directive_fn fn,
-		  void *ctx, char *err, size_t errlen)
+int config_read_argv(struct config_arena *a, int argc, char *const *argv, config_directive_fn fn,
+		     void *ctx, char *err, size_t errlen)
 {
-	struct cfg_src cmdline = { NULL, 0 };
-	struct cfg_directive d;
+	struct config_src cmdline = { NULL, 0 };
+	struct config_directive d;
 	int i, j, ret;
 
 	if (argc == 2 && !is_dashdash(argv[1])) {
 		memset(&d, 0, sizeof(d));
 		d.argc = 2;
-		d.argv[0] = cfg_arena_strdup(a, "config");
-		d.argv[1] = cfg_arena_strdup(a, argv[1]);
+		d.argv[0] = config_arena_strdup(a, "config");
+		d.argv[1] = config_arena_strdup(a, argv[1]);
 		if (!d.argv[0] || !d.argv[1])
 			return -ENOMEM;
 		return fn(ctx, &d, err, errlen);
@@ -434,14 +434,15 @@ int cfg_read_argv(struct cfg_arena *a, int argc, char *const *argv, cfg_directiv
 	for (i = 1; i < argc; i += j) {
 		memset(&d, 0, sizeof(d));
 		if (!is_dashdash(argv[i]))
-			return cfg_errf(err, errlen, &cmdline,
-					"'%s' is not an --option (every directive starts with '--')",
-					argv[i]);
-		d.argv[0] = cfg_arena_strdup(a, argv[i] + 2);
+			return config_errf(err, errlen, &cmdline, "'%s' is not an --option "
+					   "(every directive starts with '--')", argv[i]);
+		d.argv[0] = config_arena_strdup(a, argv[i] + 2);
 		if (!d.argv[0])
 			return -ENOMEM;
-		for (j = 1; j < CFG_PARMS_MAX && i + j < argc && !is_dashdash(argv[i + j]); j++) {
-			d.argv[j] = cfg_arena_strdup(a, argv[i + j]);
+		for (j = 1; j < CONFIG_PARMS_MAX && i + j < argc; j++) {
+			if (is_dashdash(argv[i + j]))
+				break;
+			d.argv[j] = config_arena_strdup(a, argv[i + j]);
 			if (!d.argv[j])
 				return -ENOMEM;
 		}
@@ -453,7 +454,7 @@ int cfg_read_argv(struct cfg_arena *a, int argc, char *const *argv, cfg_directiv
 	return 0;
 }
 
-int cfg_file_load(const char *path, char **bufp, size_t *lenp, char *err, size_t errlen)
+int config_file_load(const char *path, char **bufp, size_t *lenp, char *err, size_t errlen)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = NULL, *nbuf;
@@ -468,9 +469,9 @@ int cfg_file_load(const char *path, char **bufp, size_t *lenp, char *err, size_t
 	}
 	for (;;) {
 		if (!buf || cap - len < 2) {
-			if (cap > CFG_FILE_MAX) {
+			if (cap > CONFIG_FILE_MAX) {
 				snprintf(err, errlen, "options: '%s' is larger than %u bytes", path,
-					 CFG_FILE_MAX);
+					 CONFIG_FILE_MAX);
 				ret = -EFBIG;
 				goto err_free;
 			}
@@ -482,7 +483,7 @@ int cfg_file_load(const char *path, char **bufp, size_t *lenp, char *err, size_t
 			}
 			if (buf) {
 				memcpy(nbuf, buf, len);
-				cfg_file_unload(buf, len);
+				config_file_unload(buf, len);
 			}
 			buf = nbuf;
 		}
@@ -507,12 +508,12 @@ int cfg_file_load(const char *path, char **bufp, size_t *lenp, char *err, size_t
 
 err_free:
 	if (buf)
-		cfg_file_unload(buf, len);
+		config_file_unload(buf, len);
 	close(fd);
 	return ret;
 }
 
-void cfg_file_unload(char *buf, size_t len)
+void config_file_unload(char *buf, size_t len)
 {
 	if (!buf)
 		return;
@@ -548,8 +549,8 @@ static bool line_is(const char *p, size_t len, const char *want)
 #define STATIC_KEY_BEGIN	"-----BEGIN OpenVPN Static key V1-----"
 #define STATIC_KEY_END		"-----END OpenVPN Static key V1-----"
 
-int cfg_static_key_decode(const char *text, size_t len, uint8_t key[CFG_STATIC_KEY_LEN],
-			  char *err, size_t errlen)
+int config_static_key_decode(const char *text, size_t len, uint8_t key[CONFIG_STATIC_KEY_LEN],
+			     char *err, size_t errlen)
 {
 	struct text t = { text, len, 0, 1 };
 	bool in_key = false, done = false;
@@ -571,7 +572,7 @@ int cfg_static_key_decode(const char *text, size_t len, uint8_t key[CFG_STATIC_K
 
 			if (v < 0 && is_blank((unsigned char)p[i]) && p[i])
 				continue;
-			if (v < 0 || nibbles >= 2 * CFG_STATIC_KEY_LEN) {
+			if (v < 0 || nibbles >= 2 * CONFIG_STATIC_KEY_LEN) {
 				snprintf(err, errlen, "options: static key: %s on line %u",
 					 v < 0 ? "non-hex character" : "more than 256 bytes",
 					 t.line - 1);
@@ -584,12 +585,12 @@ int cfg_static_key_decode(const char *text, size_t len, uint8_t key[CFG_STATIC_K
 			nibbles++;
 		}
 	}
-	if (!done || nibbles != 2 * CFG_STATIC_KEY_LEN) {
+	if (!done || nibbles != 2 * CONFIG_STATIC_KEY_LEN) {
 		snprintf(err, errlen, "options: static key: %s",
 			 !in_key ? "no '" STATIC_KEY_BEGIN "' line" :
 			 !done ? "no '" STATIC_KEY_END "' line" :
 			 "fewer than 256 bytes of key");
-		explicit_bzero(key, CFG_STATIC_KEY_LEN);
+		explicit_bzero(key, CONFIG_STATIC_KEY_LEN);
 		return -EINVAL;
 	}
 	return 0;

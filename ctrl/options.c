@@ -46,7 +46,7 @@ struct opt_ctx {
 	int depth;			/* `config` nesting */
 };
 
-typedef int (*opt_fn)(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen);
+typedef int (*opt_fn)(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen);
 
 enum opt_type { T_FN = 0, T_FLAG, T_STR, T_UINT, T_FILE };
 
@@ -109,7 +109,7 @@ static const char *printable(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-static int vwarn(struct options *o, const struct cfg_src *src, const char *fmt, va_list ap)
+static int vwarn(struct options *o, const struct config_src *src, const char *fmt, va_list ap)
 {
 	char msg[512], where[320], **slot;
 	char *w;
@@ -118,7 +118,7 @@ static int vwarn(struct options *o, const struct cfg_src *src, const char *fmt, 
 		return 0;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (asprintf(&w, src ? "options: %s at %s" : "options: %s", msg,
-		     src ? cfg_src_str(src, where, sizeof(where)) : "") < 0)
+		     src ? config_src_str(src, where, sizeof(where)) : "") < 0)
 		return -ENOMEM;
 	slot = VEC_ADD(o->warnings);
 	if (!slot) {
@@ -129,7 +129,7 @@ static int vwarn(struct options *o, const struct cfg_src *src, const char *fmt, 
 	return 0;
 }
 
-static int __printf(3, 4) warnf(struct options *o, const struct cfg_src *src,
+static int __printf(3, 4) warnf(struct options *o, const struct config_src *src,
 				const char *fmt, ...)
 {
 	va_list ap;
@@ -154,7 +154,7 @@ static int __printf(3, 4) errorf(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-#define ERR(...)	cfg_errf(err, errlen, &d->src, __VA_ARGS__)
+#define ERR(...)	config_errf(err, errlen, &d->src, __VA_ARGS__)
 #define NARGS		(d->argc - 1)
 #define ARG(i)		(d->argv[(i)])
 #define ARG_IS(i, s)	(d->argc > (i) && !strcmp(d->argv[(i)], (s)))
@@ -178,7 +178,7 @@ static bool parse_num(const char *s, unsigned long long lo, unsigned long long h
 }
 
 /* Argument @i as a number in lo..hi, or an error saying what was expected. */
-static int get_num(const struct cfg_directive *d, int i, unsigned long long lo,
+static int get_num(const struct config_directive *d, int i, unsigned long long lo,
 		   unsigned long long hi, unsigned long long *out, char *err, size_t errlen)
 {
 	char p[80];
@@ -189,7 +189,7 @@ static int get_num(const struct cfg_directive *d, int i, unsigned long long lo,
 		   printable(ARG(i), p, sizeof(p)));
 }
 
-static int get_uint(const struct cfg_directive *d, int i, unsigned int lo, unsigned int hi,
+static int get_uint(const struct config_directive *d, int i, unsigned int lo, unsigned int hi,
 		    unsigned int *out, char *err, size_t errlen)
 {
 	unsigned long long v;
@@ -201,7 +201,7 @@ static int get_uint(const struct cfg_directive *d, int i, unsigned int lo, unsig
 }
 
 /* Argument @i as an index into the NULL-terminated @words. */
-static int get_word(const struct cfg_directive *d, int i, const char *const *words,
+static int get_word(const struct config_directive *d, int i, const char *const *words,
 		    const char *expect, int *out, char *err, size_t errlen)
 {
 	char p[80];
@@ -241,7 +241,7 @@ static bool is_ipv6(const char *s)
 }
 
 /* "addr/bits" (bits optional, default 128) into @addr; @local gets "addr" alone. */
-static bool parse_ipv6_bits(struct cfg_arena *a, const char *s, uint8_t addr[16],
+static bool parse_ipv6_bits(struct config_arena *a, const char *s, uint8_t addr[16],
 			    unsigned int *bits, const char **local)
 {
 	const char *slash = strchr(s, '/');
@@ -259,7 +259,7 @@ static bool parse_ipv6_bits(struct cfg_arena *a, const char *s, uint8_t addr[16]
 		return false;
 	*bits = (unsigned int)b;
 	if (local) {
-		*local = cfg_arena_strdup(a, tmp);
+		*local = config_arena_strdup(a, tmp);
 		if (!*local)
 			return false;
 	}
@@ -326,7 +326,7 @@ const char *options_proto_name(enum opt_proto proto)
 	return (unsigned int)proto < ARRAY_SIZE(proto_names) ? proto_names[proto] : "?";
 }
 
-static int get_proto(const struct cfg_directive *d, int i, enum opt_proto *proto, int *af,
+static int get_proto(const struct config_directive *d, int i, enum opt_proto *proto, int *af,
 		     char *err, size_t errlen)
 {
 	char p[80];
@@ -337,7 +337,7 @@ static int get_proto(const struct cfg_directive *d, int i, enum opt_proto *proto
 		   "or 6 as in udp6), got '%s'", ARG(0), printable(ARG(i), p, sizeof(p)));
 }
 
-static int get_port(const struct cfg_directive *d, int i, unsigned int lo, uint16_t *port,
+static int get_port(const struct config_directive *d, int i, unsigned int lo, uint16_t *port,
 		    char *err, size_t errlen)
 {
 	unsigned int v;
@@ -349,7 +349,7 @@ static int get_port(const struct cfg_directive *d, int i, unsigned int lo, uint1
 }
 
 /* ascii2keydirection(): 0, 1, or bidirectional. */
-static int get_key_direction(const struct cfg_directive *d, int i, int *dir, char *err,
+static int get_key_direction(const struct config_directive *d, int i, int *dir, char *err,
 			     size_t errlen)
 {
 	char p[80];
@@ -365,7 +365,7 @@ static int get_key_direction(const struct cfg_directive *d, int i, int *dir, cha
 }
 
 /* Words @from.. joined by single spaces, in the arena. */
-static char *join_args(struct cfg_arena *a, const struct cfg_directive *d, int from)
+static char *join_args(struct config_arena *a, const struct config_directive *d, int from)
 {
 	size_t len = 1;
 	char *s, *p;
@@ -373,7 +373,7 @@ static char *join_args(struct cfg_arena *a, const struct cfg_directive *d, int f
 
 	for (i = from; i < d->argc; i++)
 		len += strlen(ARG(i)) + 1;
-	s = cfg_arena_alloc(a, len);
+	s = config_arena_alloc(a, len);
 	if (!s)
 		return NULL;
 	p = s;
@@ -412,7 +412,7 @@ static bool in_list(const char *list, const char *item)
 
 /* --- role, device, addresses ------------------------------------------------------ */
 
-static int h_mode(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_mode(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "p2p", "server", NULL };
 	int k, ret = get_word(d, 1, w, "p2p or server", &k, err, errlen);
@@ -422,7 +422,7 @@ static int h_mode(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t 
 	return ret;
 }
 
-static int h_dev_type(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_dev_type(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "tun", "tap", "null", NULL };
 	int k, ret = get_word(d, 1, w, "tun, tap or null", &k, err, errlen);
@@ -432,7 +432,7 @@ static int h_dev_type(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 	return ret;
 }
 
-static int h_topology(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_topology(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "net30", "p2p", "subnet", NULL };
 	int k, ret = get_word(d, 1, w, "net30, p2p or subnet", &k, err, errlen);
@@ -442,7 +442,7 @@ static int h_topology(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 	return ret;
 }
 
-static int h_ifconfig(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_ifconfig(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	char p1[80], p2[80];
 
@@ -455,7 +455,7 @@ static int h_ifconfig(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 	return 0;
 }
 
-static int h_ifconfig_ipv6(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_ifconfig_ipv6(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
 	const char *local;
@@ -476,7 +476,7 @@ static int h_ifconfig_ipv6(struct opt_ctx *c, struct cfg_directive *d, char *err
 
 /* --- connection level ------------------------------------------------------------- */
 
-static int h_remote(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_remote(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	struct options_remote r = { .host = ARG(1), .src = d->src };
 	struct options_remote *e;
@@ -514,12 +514,12 @@ static int h_remote(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
 	return 0;
 }
 
-static int h_proto(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_proto(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	return get_proto(d, 1, &c->ce->proto, &c->ce->af, err, errlen);
 }
 
-static int h_port(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_port(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	uint16_t port;
 	int ret = get_port(d, 1, 0, &port, err, errlen);
@@ -535,7 +535,7 @@ static int h_port(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t 
 	return 0;
 }
 
-static int h_bind(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_bind(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	if (NARGS && strcmp(ARG(1), "ipv6only"))
 		return ERR("bind expects nothing or 'ipv6only'");
@@ -544,14 +544,14 @@ static int h_bind(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t 
 	return 0;
 }
 
-static int h_nobind(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_nobind(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)d, (void)err, (void)errlen;
 	c->ce->bind_local = false;
 	return 0;
 }
 
-static int h_connect_retry(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_connect_retry(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
 	unsigned int v, max;
@@ -574,7 +574,7 @@ static int h_connect_retry(struct opt_ctx *c, struct cfg_directive *d, char *err
 	return 0;
 }
 
-static int h_resolv_retry(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_resolv_retry(struct opt_ctx *c, struct config_directive *d, char *err,
 			  size_t errlen)
 {
 	unsigned int v;
@@ -590,7 +590,7 @@ static int h_resolv_retry(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return ret;
 }
 
-static int h_tun_mtu(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_tun_mtu(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	unsigned int mtu, occ = 0;
 	int ret = get_uint(d, 1, 100, 65536, &mtu, err, errlen);	/* TUN_MTU_MIN..MAX */
@@ -604,7 +604,7 @@ static int h_tun_mtu(struct opt_ctx *c, struct cfg_directive *d, char *err, size
 	return 0;
 }
 
-static int h_mssfix(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_mssfix(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	struct options_conn *ce = c->ce;
 	unsigned int v;
@@ -631,7 +631,7 @@ static int h_mssfix(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
 	return 0;
 }
 
-static int h_mtu_disc(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_mtu_disc(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "no", "maybe", "yes", NULL };
 	int k, ret = get_word(d, 1, w, "no, maybe or yes", &k, err, errlen);
@@ -641,7 +641,7 @@ static int h_mtu_disc(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 	return ret;
 }
 
-static int h_explicit_exit_notify(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_explicit_exit_notify(struct opt_ctx *c, struct config_directive *d, char *err,
 				  size_t errlen)
 {
 	if (NARGS == 0) {
@@ -665,7 +665,7 @@ static struct options_file *wrap_target(struct opt_ctx *c, const char *name)
 	return conn ? &c->ce->tls_crypt_v2 : &c->o->tls_crypt_v2;
 }
 
-static int h_tls_wrap(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_tls_wrap(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	struct options_file *f = wrap_target(c, ARG(0));
 	int dir = -1, ret;
@@ -696,7 +696,7 @@ static int h_tls_wrap(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 	return 0;
 }
 
-static int h_key_direction(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_key_direction(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
 	int dir, ret = get_key_direction(d, 1, &dir, err, errlen);
@@ -710,7 +710,7 @@ static int h_key_direction(struct opt_ctx *c, struct cfg_directive *d, char *err
 	return 0;
 }
 
-static int h_dh(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_dh(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->o->dh.data = ARG(1);
@@ -719,7 +719,7 @@ static int h_dh(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t er
 	return 0;
 }
 
-static int h_crl_verify(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_crl_verify(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	if (NARGS == 2 && strcmp(ARG(2), "dir"))
 		return ERR("crl-verify expects FILE, or DIR followed by 'dir'");
@@ -760,7 +760,7 @@ static bool parse_fingerprint(const char *s, size_t len, uint8_t out[32])
 }
 
 /* peer-fingerprint: one fingerprint, or an inline block with one per line. */
-static int h_peer_fingerprint(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_peer_fingerprint(struct opt_ctx *c, struct config_directive *d, char *err,
 			      size_t errlen)
 {
 	const char *p = ARG(1);
@@ -778,11 +778,12 @@ static int h_peer_fingerprint(struct opt_ctx *c, struct cfg_directive *d, char *
 			len--;
 		}
 		if (len && *q != '#' && !(len == 1 && *q == '\r')) {
-			struct cfg_src s = { d->src.file, line };
+			struct config_src s = { d->src.file, line };
 
 			if (!parse_fingerprint(q, len, sha))
-				return cfg_errf(err, errlen, &s, "peer-fingerprint expects a SHA-256 "
-						"fingerprint AB:CD:...:EF (32 bytes)");
+				return config_errf(err, errlen, &s, "peer-fingerprint "
+						   "expects a SHA-256 fingerprint AB:CD:...:EF "
+						   "(32 bytes)");
 			fp = VEC_ADD(c->o->peer_fingerprints);
 			if (!fp)
 				return -ENOMEM;
@@ -794,7 +795,7 @@ static int h_peer_fingerprint(struct opt_ctx *c, struct cfg_directive *d, char *
 	return 0;
 }
 
-static int h_remote_cert_tls(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_remote_cert_tls(struct opt_ctx *c, struct config_directive *d, char *err,
 			     size_t errlen)
 {
 	static const char *const w[] = { "server", "client", NULL };
@@ -805,7 +806,7 @@ static int h_remote_cert_tls(struct opt_ctx *c, struct cfg_directive *d, char *e
 	return ret;
 }
 
-static int h_verify_x509_name(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_verify_x509_name(struct opt_ctx *c, struct config_directive *d, char *err,
 			      size_t errlen)
 {
 	static const char *const w[] = { "subject", "name", "name-prefix", NULL };
@@ -835,7 +836,7 @@ static int tls_version(const char *s)
 }
 
 /* tls_version_parse(): an unknown version with "or-highest" means TLS 1.3 (OpenSSL 3). */
-static int h_tls_version(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_tls_version(struct opt_ctx *c, struct config_directive *d, char *err,
 			 size_t errlen)
 {
 	bool is_min = !strcmp(ARG(0), "tls-version-min");
@@ -859,7 +860,7 @@ static int h_tls_version(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return 0;
 }
 
-static int h_tls_cert_profile(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_tls_cert_profile(struct opt_ctx *c, struct config_directive *d, char *err,
 			      size_t errlen)
 {
 	static const char *const w[] = { "insecure", "legacy", "preferred", "suiteb", NULL };
@@ -870,7 +871,7 @@ static int h_tls_cert_profile(struct opt_ctx *c, struct cfg_directive *d, char *
 	return ret;
 }
 
-static int h_verify_client_cert(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_verify_client_cert(struct opt_ctx *c, struct config_directive *d, char *err,
 				size_t errlen)
 {
 	static const char *const w[] = { "require", "optional", "none", NULL };
@@ -882,7 +883,7 @@ static int h_verify_client_cert(struct opt_ctx *c, struct cfg_directive *d, char
 	return ret;
 }
 
-static int h_reneg_sec(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_reneg_sec(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	unsigned int max, min;
 	int ret = get_uint(d, 1, 0, INT_MAX, &max, err, errlen);
@@ -899,7 +900,7 @@ static int h_reneg_sec(struct opt_ctx *c, struct cfg_directive *d, char *err, si
 	return 0;
 }
 
-static int h_reneg_count(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_reneg_count(struct opt_ctx *c, struct config_directive *d, char *err,
 			 size_t errlen)
 {
 	unsigned long long v;
@@ -916,7 +917,7 @@ static int h_reneg_count(struct opt_ctx *c, struct cfg_directive *d, char *err,
 
 /* --- authentication --------------------------------------------------------------- */
 
-static int h_auth_user_pass(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_auth_user_pass(struct opt_ctx *c, struct config_directive *d, char *err,
 			    size_t errlen)
 {
 	(void)err, (void)errlen;
@@ -926,7 +927,7 @@ static int h_auth_user_pass(struct opt_ctx *c, struct cfg_directive *d, char *er
 	return 0;
 }
 
-static int h_auth_retry(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_auth_retry(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "none", "nointeract", "interact", NULL };
 	int k, ret = get_word(d, 1, w, "none, nointeract or interact", &k, err, errlen);
@@ -936,7 +937,7 @@ static int h_auth_retry(struct opt_ctx *c, struct cfg_directive *d, char *err, s
 	return ret;
 }
 
-static int h_auth_user_pass_verify(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_auth_user_pass_verify(struct opt_ctx *c, struct config_directive *d, char *err,
 				   size_t errlen)
 {
 	static const char *const w[] = { "via-env", "via-file", NULL };
@@ -954,7 +955,7 @@ static int h_auth_user_pass_verify(struct opt_ctx *c, struct cfg_directive *d, c
 
 /* --- data channel ----------------------------------------------------------------- */
 
-static int h_cipher(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_cipher(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->o->cipher = ARG(1);
@@ -962,7 +963,7 @@ static int h_cipher(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
 	return 0;
 }
 
-static int h_data_ciphers(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_data_ciphers(struct opt_ctx *c, struct config_directive *d, char *err,
 			  size_t errlen)
 {
 	if (!*ARG(1) || ARG(1)[strlen(ARG(1)) - 1] == ':')
@@ -971,7 +972,7 @@ static int h_data_ciphers(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return 0;
 }
 
-static int h_key_method(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_key_method(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)c;
 	if (strcmp(ARG(1), "2"))
@@ -979,7 +980,7 @@ static int h_key_method(struct opt_ctx *c, struct cfg_directive *d, char *err, s
 	return 0;
 }
 
-static int h_replay_window(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_replay_window(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
 	unsigned int n, t;
@@ -1002,7 +1003,7 @@ static bool comp_is_real(enum opt_comp comp)
 	return comp == OPT_COMP_LZO || comp == OPT_COMP_LZ4 || comp == OPT_COMP_LZ4_V2;
 }
 
-static int h_comp_lzo(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_comp_lzo(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "yes", "no", "adaptive", NULL };
 	int k = 2, ret = NARGS ? get_word(d, 1, w, "yes, no or adaptive", &k, err, errlen) : 0;
@@ -1014,7 +1015,7 @@ static int h_comp_lzo(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 	return 0;
 }
 
-static int h_compress(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_compress(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "stub", "stub-v2", "lzo", "lz4", "lz4-v2", "migrate",
 					 NULL };
@@ -1030,7 +1031,7 @@ static int h_compress(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 	return 0;
 }
 
-static int h_comp_noadapt(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_comp_noadapt(struct opt_ctx *c, struct config_directive *d, char *err,
 			  size_t errlen)
 {
 	(void)d, (void)err, (void)errlen;
@@ -1038,7 +1039,7 @@ static int h_comp_noadapt(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return 0;
 }
 
-static int h_allow_compression(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_allow_compression(struct opt_ctx *c, struct config_directive *d, char *err,
 			       size_t errlen)
 {
 	static const char *const w[] = { "no", "asym", "yes", NULL };
@@ -1055,7 +1056,7 @@ static int h_allow_compression(struct opt_ctx *c, struct cfg_directive *d, char 
 	return 0;
 }
 
-static int h_protocol_flags(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_protocol_flags(struct opt_ctx *c, struct config_directive *d, char *err,
 			    size_t errlen)
 {
 	char p[80];
@@ -1076,7 +1077,7 @@ static int h_protocol_flags(struct opt_ctx *c, struct cfg_directive *d, char *er
 	return 0;
 }
 
-static int h_key_derivation(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_key_derivation(struct opt_ctx *c, struct config_directive *d, char *err,
 			    size_t errlen)
 {
 	if (strcmp(ARG(1), "tls-ekm"))
@@ -1085,7 +1086,7 @@ static int h_key_derivation(struct opt_ctx *c, struct cfg_directive *d, char *er
 	return 0;
 }
 
-static int h_peer_id(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_peer_id(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	unsigned int v;
 	int ret = get_uint(d, 1, 0, 0xFFFFFF, &v, err, errlen);
@@ -1097,7 +1098,7 @@ static int h_peer_id(struct opt_ctx *c, struct cfg_directive *d, char *err, size
 	return 0;
 }
 
-static int h_push_continuation(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_push_continuation(struct opt_ctx *c, struct config_directive *d, char *err,
 			       size_t errlen)
 {
 	unsigned int v;
@@ -1110,14 +1111,14 @@ static int h_push_continuation(struct opt_ctx *c, struct cfg_directive *d, char 
 
 /* --- keepalive -------------------------------------------------------------------- */
 
-static int h_keepalive(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_keepalive(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	int ret = get_uint(d, 1, 0, INT_MAX, &c->o->keepalive_ping, err, errlen);
 
 	return ret ? ret : get_uint(d, 2, 0, INT_MAX, &c->o->keepalive_timeout, err, errlen);
 }
 
-static int h_ping_rec(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_ping_rec(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	int ret = get_uint(d, 1, 0, INT_MAX, &c->o->ping_rec_timeout, err, errlen);
 
@@ -1127,7 +1128,7 @@ static int h_ping_rec(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 	return ret;
 }
 
-static int h_inactive(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_inactive(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	unsigned long long bytes;
 	int ret = get_uint(d, 1, 0, INT_MAX, &c->o->inactive, err, errlen);
@@ -1143,7 +1144,7 @@ static int h_inactive(struct opt_ctx *c, struct cfg_directive *d, char *err, siz
 /* --- routes and DNS --------------------------------------------------------------- */
 
 /* A route word: "default" means not given (route.c is_route_parm_defined()). */
-static const char *route_parm(const struct cfg_directive *d, int i)
+static const char *route_parm(const struct config_directive *d, int i)
 {
 	return d->argc > i && strcmp(ARG(i), "default") ? ARG(i) : NULL;
 }
@@ -1154,7 +1155,7 @@ static bool route_addr_ok(const struct opt_ctx *c, const char *s)
 	return is_ipv4(s) || is_special_addr(s) || (c->where != WHERE_PUSH && is_hostname(s));
 }
 
-static int h_route(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_route(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	const char *mask = route_parm(d, 2), *gw = route_parm(d, 3), *metric = route_parm(d, 4);
 	struct options_route *r;
@@ -1168,7 +1169,8 @@ static int h_route(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t
 		return ERR("route expects a netmask such as 255.255.255.0, got '%s'",
 			   printable(mask, p, sizeof(p)));
 	if (gw && !route_addr_ok(c, gw))
-		return ERR("route expects a gateway address, got '%s'", printable(gw, p, sizeof(p)));
+		return ERR("route expects a gateway address, got '%s'",
+			   printable(gw, p, sizeof(p)));
 	if (metric && get_uint(d, 4, 0, INT_MAX, &m, err, errlen))
 		return -EINVAL;
 	r = VEC_ADD(c->o->routes);
@@ -1181,7 +1183,7 @@ static int h_route(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t
 	return 0;
 }
 
-static int h_route_ipv6(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_route_ipv6(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	const char *gw = route_parm(d, 2), *metric = route_parm(d, 3);
 	struct options_route6 *r;
@@ -1206,7 +1208,7 @@ static int h_route_ipv6(struct opt_ctx *c, struct cfg_directive *d, char *err, s
 	return 0;
 }
 
-static int h_route_gateway(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_route_gateway(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
 	char p[80];
@@ -1222,7 +1224,7 @@ static int h_route_gateway(struct opt_ctx *c, struct cfg_directive *d, char *err
 	return 0;
 }
 
-static int h_redirect_gateway(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_redirect_gateway(struct opt_ctx *c, struct config_directive *d, char *err,
 			      size_t errlen)
 {
 	static const struct { const char *name; unsigned int flag; } flags[] = {
@@ -1259,7 +1261,7 @@ static int h_redirect_gateway(struct opt_ctx *c, struct cfg_directive *d, char *
 	return 0;
 }
 
-static int h_route_delay(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_route_delay(struct opt_ctx *c, struct config_directive *d, char *err,
 			 size_t errlen)
 {
 	int ret = 0;
@@ -1273,7 +1275,7 @@ static int h_route_delay(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return ret;
 }
 
-static int h_route_metric(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_route_metric(struct opt_ctx *c, struct config_directive *d, char *err,
 			  size_t errlen)
 {
 	unsigned int v;
@@ -1284,7 +1286,7 @@ static int h_route_metric(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return ret;
 }
 
-static int h_pull_filter(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_pull_filter(struct opt_ctx *c, struct config_directive *d, char *err,
 			 size_t errlen)
 {
 	static const char *const w[] = { "accept", "ignore", "reject", NULL };
@@ -1301,7 +1303,7 @@ static int h_pull_filter(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return 0;
 }
 
-static int h_dhcp_option(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_dhcp_option(struct opt_ctx *c, struct config_directive *d, char *err,
 			 size_t errlen)
 {
 	struct options_dhcp_option *o;
@@ -1316,21 +1318,23 @@ static int h_dhcp_option(struct opt_ctx *c, struct cfg_directive *d, char *err,
 }
 
 /* The 2.6 `dns` grammar, checked here and stored as text for whoever applies it. */
-static int check_dns(const struct cfg_directive *d, char *err, size_t errlen)
+static int check_dns(const struct config_directive *d, bool pushed, char *err, size_t errlen)
 {
 	static const char *const dnssec[] = { "yes", "no", "optional", NULL };
 	static const char *const transport[] = { "plain", "DoH", "DoT", NULL };
 	unsigned long long prio;
+	char p[80];
 	int i, k;
 
 	if (ARG_IS(1, "search-domains") && NARGS >= 2)
 		return 0;
 	if (!ARG_IS(1, "server") || NARGS < 4)
 		return ERR("dns expects 'search-domains DOMAIN...' or 'server N KEYWORD VALUE...'");
-	/* Priorities are -128..127; negative ones are valid only when pushed. */
-	if (!parse_num(ARG(2)[0] == '-' ? ARG(2) + 1 : ARG(2), 0, 128, &prio) ||
+	/* Priorities are 0..127, or -128..127 when pushed (dns_server_priority_parse()). */
+	if (!parse_num(ARG(2)[0] == '-' && pushed ? ARG(2) + 1 : ARG(2), 0, 128, &prio) ||
 	    (ARG(2)[0] != '-' && prio > 127))
-		return ERR("dns server expects a priority -128..127, got '%.20s'", ARG(2));
+		return ERR("dns server expects a priority %s..127, got '%s'",
+			   pushed ? "-128" : "0", printable(ARG(2), p, sizeof(p)));
 	if (ARG_IS(3, "address")) {
 		for (i = 4; i < d->argc; i++) {
 			char a[64];
@@ -1346,7 +1350,8 @@ static int check_dns(const struct cfg_directive *d, char *err, size_t errlen)
 			end = strrchr(a, ':');
 			if (end && (*end = '\0', is_ipv4(a)))
 				continue;
-			return ERR("dns server expects addresses, got '%.64s'", ARG(i));
+			return ERR("dns server expects addresses, got '%s'",
+				   printable(ARG(i), p, sizeof(p)));
 		}
 		return 0;
 	}
@@ -1361,10 +1366,10 @@ static int check_dns(const struct cfg_directive *d, char *err, size_t errlen)
 	return ERR("dns server expects address, resolve-domains, dnssec, transport or sni");
 }
 
-static int h_dns(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_dns(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	const char **slot;
-	int ret = check_dns(d, err, errlen);
+	int ret = check_dns(d, c->where == WHERE_PUSH, err, errlen);
 
 	if (ret)
 		return ret;
@@ -1377,7 +1382,7 @@ static int h_dns(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t e
 
 /* --- scripts, environment, messages ----------------------------------------------- */
 
-static int h_script(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_script(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	const char **slot = !strcmp(ARG(0), "up") ? &c->o->up :
 			    !strcmp(ARG(0), "down") ? &c->o->down : &c->o->route_up;
@@ -1389,7 +1394,7 @@ static int h_script(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
 	return 0;
 }
 
-static int h_setenv(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_setenv(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	struct options *o = c->o;
 	struct options_setenv *e;
@@ -1419,7 +1424,7 @@ static int h_setenv(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
 	return 0;
 }
 
-static int h_ignore_unknown(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_ignore_unknown(struct opt_ctx *c, struct config_directive *d, char *err,
 			    size_t errlen)
 {
 	const char **slot;
@@ -1436,7 +1441,7 @@ static int h_ignore_unknown(struct opt_ctx *c, struct cfg_directive *d, char *er
 	return 0;
 }
 
-static int h_log(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_log(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->o->log = ARG(1);
@@ -1444,13 +1449,13 @@ static int h_log(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t e
 	return 0;
 }
 
-static int h_status(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_status(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	c->o->status_file = ARG(1);
 	return NARGS == 2 ? get_uint(d, 2, 0, INT_MAX, &c->o->status_interval, err, errlen) : 0;
 }
 
-static int h_daemon(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_daemon(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	/* Init scripts sometimes add their own --daemon: the first name wins, as in 2.6. */
@@ -1464,7 +1469,7 @@ static int h_daemon(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
 	return 0;
 }
 
-static int h_management(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_management(struct opt_ctx *c, struct config_directive *d, char *err,
 			size_t errlen)
 {
 	struct options *o = c->o;
@@ -1481,7 +1486,7 @@ static int h_management(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return 0;
 }
 
-static int h_echo(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_echo(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	const char **slot = VEC_ADD(c->o->echo);
 
@@ -1494,7 +1499,7 @@ static int h_echo(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t 
 
 /* --- server ----------------------------------------------------------------------- */
 
-static int h_server(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_server(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	struct options *o = c->o;
 	char p1[80], p2[80];
@@ -1510,7 +1515,7 @@ static int h_server(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
 	return 0;
 }
 
-static int h_server_ipv6(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_server_ipv6(struct opt_ctx *c, struct config_directive *d, char *err,
 			 size_t errlen)
 {
 	struct options *o = c->o;
@@ -1527,7 +1532,7 @@ static int h_server_ipv6(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return 0;
 }
 
-static int h_ifconfig_pool(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_ifconfig_pool(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
 	struct options *o = c->o;
@@ -1546,7 +1551,7 @@ static int h_ifconfig_pool(struct opt_ctx *c, struct cfg_directive *d, char *err
 	return 0;
 }
 
-static int h_ifconfig_pool_persist(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_ifconfig_pool_persist(struct opt_ctx *c, struct config_directive *d, char *err,
 				   size_t errlen)
 {
 	c->o->ifconfig_pool_persist = ARG(1);
@@ -1554,7 +1559,7 @@ static int h_ifconfig_pool_persist(struct opt_ctx *c, struct cfg_directive *d, c
 				     errlen) : 0;
 }
 
-static int h_push(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_push(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	const char **slot;
 
@@ -1571,7 +1576,7 @@ static int h_push(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t 
 
 /* --- sluice ----------------------------------------------------------------------- */
 
-static int h_test_data_key(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_test_data_key(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
 	int dir = -1;
@@ -1585,7 +1590,7 @@ static int h_test_data_key(struct opt_ctx *c, struct cfg_directive *d, char *err
 	return 0;
 }
 
-static int h_test_peer_id(struct opt_ctx *c, struct cfg_directive *d, char *err,
+static int h_test_peer_id(struct opt_ctx *c, struct config_directive *d, char *err,
 			  size_t errlen)
 {
 	int ret = get_uint(d, 1, 0, OPT_PEER_ID_MAX, &c->o->test_peer_id, err, errlen);
@@ -1595,13 +1600,13 @@ static int h_test_peer_id(struct opt_ctx *c, struct cfg_directive *d, char *err,
 	return ret;
 }
 
-static int h_noop(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_noop(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)c, (void)d, (void)err, (void)errlen;
 	return 0;
 }
 
-static int h_reject(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_reject(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)c, (void)d, (void)err, (void)errlen;
 	return -EINVAL;		/* never called: F_REJECT is handled by the dispatcher */
@@ -1609,10 +1614,10 @@ static int h_reject(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
 
 /* --- includes and <connection> blocks --------------------------------------------- */
 
-static int opt_dispatch(void *arg, struct cfg_directive *d, char *err, size_t errlen);
+static int opt_dispatch(void *arg, struct config_directive *d, char *err, size_t errlen);
 
 /* Reads @path (relative to cd, as OpenVPN has already changed directory) as a config. */
-static int load_file(struct opt_ctx *c, const char *path, const struct cfg_src *from,
+static int load_file(struct opt_ctx *c, const char *path, const struct config_src *from,
 		     char *err, size_t errlen)
 {
 	struct options *o = c->o;
@@ -1622,34 +1627,34 @@ static int load_file(struct opt_ctx *c, const char *path, const struct cfg_src *
 	char *buf;
 	int ret;
 
-	if (c->depth >= CFG_DEPTH_MAX)
-		return cfg_errf(err, errlen, from, "config files nested deeper than %d (does "
-				"'%.64s' include itself?)", CFG_DEPTH_MAX, path);
+	if (c->depth >= CONFIG_DEPTH_MAX)
+		return config_errf(err, errlen, from, "config files nested deeper than %d (does "
+				   "'%.64s' include itself?)", CONFIG_DEPTH_MAX, path);
 	if (o->cd && path[0] != '/')
-		name = cfg_arena_printf(&o->arena, "%s/%s", o->cd, path);
+		name = config_arena_printf(&o->arena, "%s/%s", o->cd, path);
 	else
-		name = cfg_arena_strdup(&o->arena, path);
+		name = config_arena_strdup(&o->arena, path);
 	if (!name)
 		return -ENOMEM;
-	ret = cfg_file_load(name, &buf, &len, err, errlen);
+	ret = config_file_load(name, &buf, &len, err, errlen);
 	if (ret) {
 		char where[320];
 		size_t n = strlen(err);
 
 		if (from && n < errlen)
 			snprintf(err + n, errlen - n, " at %s",
-				 cfg_src_str(from, where, sizeof(where)));
+				 config_src_str(from, where, sizeof(where)));
 		return ret;
 	}
 	if (!o->config)
 		o->config = name;
 	sub.depth++;
-	ret = cfg_read_buffer(&o->arena, name, 1, buf, len, opt_dispatch, &sub, err, errlen);
-	cfg_file_unload(buf, len);
+	ret = config_read_buffer(&o->arena, name, 1, buf, len, opt_dispatch, &sub, err, errlen);
+	config_file_unload(buf, len);
 	return ret;
 }
 
-static int h_config(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_config(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	if (c->o->no_include)
 		return ERR("config includes are disabled here");
@@ -1660,7 +1665,7 @@ static int h_config(struct opt_ctx *c, struct cfg_directive *d, char *err, size_
  * A <connection> block starts from the connection settings given so far (OpenVPN copies
  * options->ce) and must name exactly one remote.
  */
-static int h_connection(struct opt_ctx *c, struct cfg_directive *d, char *err, size_t errlen)
+static int h_connection(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	struct opt_ctx sub = { .o = c->o, .where = WHERE_CONN, .depth = c->depth };
 	struct options_conn ce = c->o->ce, *e;
@@ -1671,8 +1676,8 @@ static int h_connection(struct opt_ctx *c, struct cfg_directive *d, char *err, s
 	ce.remote = NULL;
 	ce.src = d->src;
 	sub.ce = &ce;
-	ret = cfg_read_buffer(&c->o->arena, d->src.file, d->src.line + 1, ARG(1),
-			      strlen(ARG(1)), opt_dispatch, &sub, err, errlen);
+	ret = config_read_buffer(&c->o->arena, d->src.file, d->src.line + 1, ARG(1),
+				 strlen(ARG(1)), opt_dispatch, &sub, err, errlen);
 	if (ret)
 		return ret;
 	if (!ce.remote)
@@ -1709,7 +1714,7 @@ static int h_connection(struct opt_ctx *c, struct cfg_directive *d, char *err, s
 	{ .name = n, .flags = (f), .fn = h_noop, .min = mn, .max = mx, .usage = "" }
 #define REJECT(n, why) \
 	{ .name = n, .flags = F_CONFIG | F_CONN | F_INLINE | F_REJECT, .fn = h_reject, \
-	  .max = CFG_PARMS_MAX, .usage = why }
+	  .max = CONFIG_PARMS_MAX, .usage = why }
 
 #define C	F_CONFIG
 #define CC	(F_CONFIG | F_CONN)
@@ -1825,7 +1830,7 @@ static const struct opt_def opt_table[] = {
 	FN("compress", CP, 0, 1, h_compress, "[stub|stub-v2|lzo|lz4|lz4-v2|migrate]"),
 	FN("comp-noadapt", CP, 0, 0, h_comp_noadapt, ""),
 	FN("allow-compression", C, 1, 1, h_allow_compression, "yes, no or asym"),
-	FN("protocol-flags", CP, 1, CFG_PARMS_MAX - 1, h_protocol_flags, "FLAG..."),
+	FN("protocol-flags", CP, 1, CONFIG_PARMS_MAX - 1, h_protocol_flags, "FLAG..."),
 	FN("key-derivation", CP, 1, 1, h_key_derivation, "tls-ekm"),
 	FN("peer-id", CP, 1, 1, h_peer_id, "ID"),
 	FN("push-continuation", F_PULL, 1, 1, h_push_continuation, "1 or 2"),
@@ -1840,8 +1845,8 @@ static const struct opt_def opt_table[] = {
 	FN("route", CR, 1, 4, h_route, "NETWORK [NETMASK [GATEWAY [METRIC]]]"),
 	FN("route-ipv6", CR, 1, 3, h_route_ipv6, "NETWORK/BITS [GATEWAY [METRIC]]"),
 	FN("route-gateway", CP, 1, 1, h_route_gateway, "ADDRESS or dhcp"),
-	FN("redirect-gateway", CR, 0, CFG_PARMS_MAX - 1, h_redirect_gateway, "[FLAG...]"),
-	FN("redirect-private", CR, 0, CFG_PARMS_MAX - 1, h_redirect_gateway, "[FLAG...]"),
+	FN("redirect-gateway", CR, 0, CONFIG_PARMS_MAX - 1, h_redirect_gateway, "[FLAG...]"),
+	FN("redirect-private", CR, 0, CONFIG_PARMS_MAX - 1, h_redirect_gateway, "[FLAG...]"),
 	FLAG("route-nopull", C, route_nopull),
 	FN("route-delay", CP, 0, 2, h_route_delay, "[SECONDS [WINDOW]]"),
 	FN("route-metric", C, 1, 1, h_route_metric, "METRIC"),
@@ -1849,7 +1854,7 @@ static const struct opt_def opt_table[] = {
 	FLAG("block-outside-dns", CR, block_outside_dns),
 	FN("pull-filter", C, 2, 2, h_pull_filter, "accept|ignore|reject TEXT"),
 	FN("dhcp-option", CR, 1, 2, h_dhcp_option, "TYPE [VALUE]"),
-	FN("dns", CR, 1, CFG_PARMS_MAX - 1, h_dns, "search-domains ... or server N ..."),
+	FN("dns", CR, 1, CONFIG_PARMS_MAX - 1, h_dns, "search-domains ... or server N ..."),
 	/* Scripts and environment. */
 	UINT("script-security", C, script_security, 0, 3),
 	FN("up", C, 1, 1, h_script, "'COMMAND' (quote a command with arguments)"),
@@ -1857,7 +1862,7 @@ static const struct opt_def opt_table[] = {
 	FN("route-up", C, 1, 1, h_script, "'COMMAND' (quote a command with arguments)"),
 	FLAG("down-pre", C, down_pre),
 	FN("setenv", C, 1, 2, h_setenv, "NAME [VALUE]"),
-	FN("ignore-unknown-option", C, 1, CFG_PARMS_MAX - 1, h_ignore_unknown, "OPTION..."),
+	FN("ignore-unknown-option", C, 1, CONFIG_PARMS_MAX - 1, h_ignore_unknown, "OPTION..."),
 	/* Process. */
 	UINT("verb", CP, verb, 0, 11),
 	UINT("mute", CP, mute, 0, INT_MAX),
@@ -1874,7 +1879,7 @@ static const struct opt_def opt_table[] = {
 	STR("chroot", C, chroot),
 	FN("management", C, 2, 3, h_management, "ADDRESS PORT [PW-FILE] or PATH unix [PW-FILE]"),
 	FLAG("management-hold", C, management_hold),
-	FN("echo", CP, 0, CFG_PARMS_MAX - 1, h_echo, "[TEXT...]"),
+	FN("echo", CP, 0, CONFIG_PARMS_MAX - 1, h_echo, "[TEXT...]"),
 	/* Server. */
 	FN("server", C, 2, 3, h_server, "NETWORK NETMASK [nopool]"),
 	FN("server-ipv6", C, 1, 1, h_server_ipv6, "NETWORK/BITS"),
@@ -1893,6 +1898,9 @@ static const struct opt_def opt_table[] = {
 	STR("test-cipher", C, test_cipher),
 };
 
+/* The table stores field offsets in 16 bits. */
+_Static_assert(sizeof(struct options) <= USHRT_MAX, "struct options too big for opt_def.off");
+
 static const struct opt_def *opt_lookup(const char *name)
 {
 	size_t i;
@@ -1905,7 +1913,7 @@ static const struct opt_def *opt_lookup(const char *name)
 
 /* --- dispatch --------------------------------------------------------------------- */
 
-static int opt_generic(struct opt_ctx *c, const struct opt_def *def, struct cfg_directive *d,
+static int opt_generic(struct opt_ctx *c, const struct opt_def *def, struct config_directive *d,
 		       char *err, size_t errlen)
 {
 	char *base = (def->flags & F_CE) ? (char *)c->ce : (char *)c->o;
@@ -1945,7 +1953,7 @@ static bool is_ignored(const struct options *o, const char *name)
  * it earlier, it came as `setenv opt NAME`, or setenv FORWARD_COMPATIBLE 1 was given;
  * pushed ones are only a warning, as in OpenVPN's add_option().
  */
-static int opt_unknown(struct opt_ctx *c, struct cfg_directive *d, bool setenv_opt,
+static int opt_unknown(struct opt_ctx *c, struct config_directive *d, bool setenv_opt,
 		       char *err, size_t errlen)
 {
 	char p[80];
@@ -1959,7 +1967,7 @@ static int opt_unknown(struct opt_ctx *c, struct cfg_directive *d, bool setenv_o
 }
 
 /* Where @def may appear. Returns 0 to apply it, 1 to skip it (warned), or an error. */
-static int opt_allowed(struct opt_ctx *c, const struct opt_def *def, struct cfg_directive *d,
+static int opt_allowed(struct opt_ctx *c, const struct opt_def *def, struct config_directive *d,
 		       char *err, size_t errlen)
 {
 	const char *name = ARG(0);
@@ -1996,7 +2004,7 @@ static int opt_allowed(struct opt_ctx *c, const struct opt_def *def, struct cfg_
 	return ERR("%s expects %s, got %d argument%s", name, def->usage, n, n == 1 ? "" : "s");
 }
 
-static int opt_dispatch(void *arg, struct cfg_directive *d, char *err, size_t errlen)
+static int opt_dispatch(void *arg, struct config_directive *d, char *err, size_t errlen)
 {
 	struct opt_ctx *c = arg;
 	const struct opt_def *def;
@@ -2088,12 +2096,12 @@ int options_load_buffer(struct options *o, const char *name, const char *buf, si
 			char *err, size_t errlen)
 {
 	struct opt_ctx c;
-	const char *n = cfg_arena_strdup(&o->arena, name);
+	const char *n = config_arena_strdup(&o->arena, name);
 
 	if (!n)
 		return -ENOMEM;
 	config_ctx(&c, o);
-	return cfg_read_buffer(&o->arena, n, 1, buf, len, opt_dispatch, &c, err, errlen);
+	return config_read_buffer(&o->arena, n, 1, buf, len, opt_dispatch, &c, err, errlen);
 }
 
 int options_load_argv(struct options *o, int argc, char **argv, char *err, size_t errlen)
@@ -2101,7 +2109,7 @@ int options_load_argv(struct options *o, int argc, char **argv, char *err, size_
 	struct opt_ctx c;
 
 	config_ctx(&c, o);
-	return cfg_read_argv(&o->arena, argc, argv, opt_dispatch, &c, err, errlen);
+	return config_read_argv(&o->arena, argc, argv, opt_dispatch, &c, err, errlen);
 }
 
 /* --- options_finalize ------------------------------------------------------------- */
@@ -2112,7 +2120,7 @@ static const char *ipv4_str(struct options *o, uint32_t a)
 	char buf[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &in, buf, sizeof(buf));
-	return cfg_arena_strdup(&o->arena, buf);
+	return config_arena_strdup(&o->arena, buf);
 }
 
 static int push_add(struct options *o, const char *text)
@@ -2170,8 +2178,8 @@ static int server_expand_tun(struct options *o, int bits, char *err, size_t errl
 			ret = pool_set(o, net + 2, bcast - 1, err, errlen);
 		o->ifconfig_pool_netmask = mask;
 		if (!ret)
-			ret = push_add(o, cfg_arena_printf(&o->arena, "route-gateway %s",
-							   ipv4_str(o, net + 1)));
+			ret = push_add(o, config_arena_printf(&o->arena, "route-gateway %s",
+							      ipv4_str(o, net + 1)));
 		if (!o->route_gateway)
 			o->route_gateway = ipv4_str(o, net + 2);
 	} else {
@@ -2186,17 +2194,17 @@ static int server_expand_tun(struct options *o, int bits, char *err, size_t errl
 			r->netmask = ipv4_str(o, mask);
 		}
 		if (!ret && o->client_to_client)
-			ret = push_add(o, cfg_arena_printf(&o->arena, "route %s %s",
-							   ipv4_str(o, net), ipv4_str(o, mask)));
+			ret = push_add(o, config_arena_printf(&o->arena, "route %s %s",
+							      ipv4_str(o, net), ipv4_str(o, mask)));
 		else if (!ret && o->topology == OPT_TOPOLOGY_NET30)
-			ret = push_add(o, cfg_arena_printf(&o->arena, "route %s",
-							   ipv4_str(o, net + 1)));
+			ret = push_add(o, config_arena_printf(&o->arena, "route %s",
+							      ipv4_str(o, net + 1)));
 	}
 	if (ret)
 		return ret;
-	return push_add(o, cfg_arena_printf(&o->arena, "topology %s",
-		o->topology == OPT_TOPOLOGY_SUBNET ? "subnet" :
-		o->topology == OPT_TOPOLOGY_P2P ? "p2p" : "net30"));
+	return push_add(o, config_arena_printf(&o->arena, "topology %s",
+					       o->topology == OPT_TOPOLOGY_SUBNET ? "subnet" :
+					       o->topology == OPT_TOPOLOGY_P2P ? "p2p" : "net30"));
 }
 
 static int server_expand(struct options *o, char *err, size_t errlen)
@@ -2229,8 +2237,8 @@ static int server_expand(struct options *o, char *err, size_t errlen)
 		ret = o->server_nopool ? 0 : pool_set(o, net + 2, (net | ~mask) - 1, err, errlen);
 		o->ifconfig_pool_netmask = mask;
 		if (!ret)
-			ret = push_add(o, cfg_arena_printf(&o->arena, "route-gateway %s",
-							   ipv4_str(o, net + 1)));
+			ret = push_add(o, config_arena_printf(&o->arena, "route-gateway %s",
+							      ipv4_str(o, net + 1)));
 	}
 	if (!ret && (!o->ifconfig_local || !o->ifconfig_remote))
 		ret = -ENOMEM;
@@ -2255,7 +2263,7 @@ static const char *ipv6_str(struct options *o, const uint8_t a[16])
 	char buf[INET6_ADDRSTRLEN];
 
 	inet_ntop(AF_INET6, a, buf, sizeof(buf));
-	return cfg_arena_strdup(&o->arena, buf);
+	return config_arena_strdup(&o->arena, buf);
 }
 
 /* helper.c's `server-ipv6 NETWORK/BITS` expansion. */
@@ -2307,8 +2315,8 @@ static int keepalive_expand(struct options *o, char *err, size_t errlen)
 		return 0;
 	}
 	o->ping_rec_timeout = t > UINT_MAX / 2 ? UINT_MAX : t * 2;
-	ret = push_add(o, cfg_arena_printf(&o->arena, "ping %u", p));
-	return ret ? ret : push_add(o, cfg_arena_printf(&o->arena, "ping-restart %u", t));
+	ret = push_add(o, config_arena_printf(&o->arena, "ping %u", p));
+	return ret ? ret : push_add(o, config_arena_printf(&o->arena, "ping-restart %u", t));
 }
 
 static int dev_kind(struct options *o, char *err, size_t errlen)
@@ -2490,17 +2498,17 @@ static int test_key_load(struct options *o, char *err, size_t errlen)
 	if (o->test_data_key_direction < 0)
 		o->test_data_key_direction = o->mode == OPT_MODE_SERVER || o->tls_server ? 0 : 1;
 	if (f->is_inline)
-		return cfg_static_key_decode(f->data, strlen(f->data), o->test_key, err, errlen);
+		return config_static_key_decode(f->data, strlen(f->data), o->test_key, err, errlen);
 	if (o->no_include)
 		return errorf(err, errlen, "test-data-key: reading files is disabled here");
 	if (o->cd && path[0] != '/')
-		path = cfg_arena_printf(&o->arena, "%s/%s", o->cd, path);
+		path = config_arena_printf(&o->arena, "%s/%s", o->cd, path);
 	if (!path)
 		return -ENOMEM;
-	ret = cfg_file_load(path, &buf, &len, err, errlen);
+	ret = config_file_load(path, &buf, &len, err, errlen);
 	if (!ret)
-		ret = cfg_static_key_decode(buf, len, o->test_key, err, errlen);
-	cfg_file_unload(buf, len);
+		ret = config_static_key_decode(buf, len, o->test_key, err, errlen);
+	config_file_unload(buf, len);
 	return ret;
 }
 
@@ -2555,7 +2563,7 @@ int options_finalize(struct options *o, char *err, size_t errlen)
 struct options_pre_pull {
 	struct options saved;		/* scalars and list lengths before the first push */
 	struct options_conn *conns;	/* connection entries before the first push */
-	struct cfg_arena_mark mark;	/* arena position before the first push */
+	struct config_arena_mark mark;	/* arena position before the first push */
 	struct options scratch;		/* for pull_restore(), too big for the stack */
 };
 
@@ -2574,7 +2582,7 @@ static int pull_snapshot(struct options *o)
 		memcpy(pp->conns, o->conns.v, o->conns.n * sizeof(*pp->conns));
 	}
 	pp->saved = *o;
-	cfg_arena_mark(&o->arena, &pp->mark);
+	config_arena_mark(&o->arena, &pp->mark);
 	o->pre_pull = pp;
 	return 0;
 }
@@ -2600,7 +2608,7 @@ static void pull_restore(struct options *o)
 #undef X
 	if (o->conns.n)
 		memcpy(o->conns.v, pp->conns, o->conns.n * sizeof(*pp->conns));
-	cfg_arena_release(&o->arena, &pp->mark);
+	config_arena_release(&o->arena, &pp->mark);
 	o->push_in_progress = false;
 }
 
@@ -2635,24 +2643,24 @@ static const char *msg_body(const char *err)
 static int push_one(struct opt_ctx *c, const char *text, unsigned int index, char *err,
 		    size_t errlen)
 {
-	struct cfg_src src = { "PUSH_REPLY", index };
-	struct cfg_directive d;
+	struct config_src src = { "PUSH_REPLY", index };
+	struct config_directive d;
 	char p[80];
 	int ret;
 
 	switch (pull_filter(c->o, text)) {
 	case OPT_PULL_REJECT:
-		return cfg_errf(err, errlen, &src, "pushed option '%s' rejected by pull-filter",
-				printable(text, p, sizeof(p)));
+		return config_errf(err, errlen, &src, "pushed option '%s' rejected by pull-filter",
+				   printable(text, p, sizeof(p)));
 	case OPT_PULL_IGNORE:
 		return 0;
 	case OPT_PULL_ACCEPT:
 		break;
 	}
-	if (strlen(text) > CFG_LINE_MAX)
+	if (strlen(text) > CONFIG_LINE_MAX)
 		return warnf(c->o, &src, "pushed option longer than %d bytes ignored",
-			     CFG_LINE_MAX);
-	ret = cfg_parse_line(&c->o->arena, text, &src, &d, err, errlen);
+			     CONFIG_LINE_MAX);
+	ret = config_parse_line(&c->o->arena, text, &src, &d, err, errlen);
 	if (ret == -EINVAL)
 		return warnf(c->o, NULL, "%s (pushed option ignored)", msg_body(err));
 	if (ret || !d.argc)
@@ -2836,6 +2844,6 @@ void options_free(struct options *o)
 		explicit_bzero(o->pre_pull, sizeof(*o->pre_pull));
 		free(o->pre_pull);
 	}
-	cfg_arena_free(&o->arena);
+	config_arena_free(&o->arena);
 	explicit_bzero(o, sizeof(*o));
 }

@@ -106,7 +106,7 @@ struct options_remote {
 	bool has_proto;
 	enum opt_proto proto;	/* valid if has_proto */
 	int af;			/* AF_UNSPEC, AF_INET (udp4...) or AF_INET6 (udp6...) */
-	struct cfg_src src;
+	struct config_src src;
 };
 
 /*
@@ -143,7 +143,7 @@ struct options_conn {
 	struct options_file tls_crypt_v2;
 	int key_direction;		/* -1 bidirectional, 0 or 1 */
 	bool tls_crypt_v2_allow_noncookie;
-	struct cfg_src src;		/* <connection> or remote line */
+	struct config_src src;		/* <connection> or remote line */
 };
 
 struct options_route {
@@ -181,7 +181,7 @@ struct options_fingerprint {
 struct options_pre_pull;
 
 struct options {
-	struct cfg_arena arena;
+	struct config_arena arena;
 
 	/* Role. `client` = pull + tls-client, `server` = mode server + tls-server (finalize). */
 	bool client;
@@ -303,7 +303,7 @@ struct options {
 	OPTIONS_VEC(const char *) dns;	/* `dns ...` directives, words joined by spaces */
 
 	/* Scripts and environment. */
-	int script_security;		/* 1 */
+	unsigned int script_security;	/* 1 */
 	const char *up, *down, *route_up;
 	bool down_pre;
 	OPTIONS_VEC(struct options_setenv) setenvs;
@@ -356,7 +356,7 @@ struct options {
 	struct options_file test_data_key;
 	int test_data_key_direction;	/* -1 until finalize picks 0 (server) or 1 (client) */
 	bool has_test_key;		/* test_key holds the decoded key (finalize) */
-	uint8_t test_key[CFG_STATIC_KEY_LEN];
+	uint8_t test_key[CONFIG_STATIC_KEY_LEN];
 	bool has_test_peer_id;
 	uint32_t test_peer_id;
 	const char *test_cipher;

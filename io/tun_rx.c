@@ -9,8 +9,8 @@
  *
  * One turn: reap up to BURST_MAX reads, drain up to BURST_MAX injected
  * packets, classify each burst inside one epoch section, free what the op
- * refused, deal the rest, re-arm the emptied slots with fresh packets, and
- * enter the kernel once. Idle: sleep on the doorbell (inject, stop) and the
+ * refused, deal the rest, re-arm emptied slots with fresh packets (as many as
+ * the load calls for, uring.h), and enter the kernel once. Idle: sleep on the doorbell (inject, stop) and the
  * reads together, bounded by URING_WAIT_MS.
  *
  * Counters (thr.stats): rx_* every packet read or injected; tx_* every packet
@@ -70,6 +70,11 @@ static void tun_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
 		uring_rx_slot_done(&s->rs, idx, true);	/* read again into the same packet */
 		return;
 	}
+	if (res == -EAGAIN || res == -EINTR) {
+		/* See uring.h: a lost race for a packet, not an error. */
+		uring_rx_slot_done(&s->rs, idx, true);
+		return;
+	}
 	STAT_DROP(st, DROP_IO);
 	uring_rx_slot_park(&s->rs, idx);
 }
@@ -119,6 +124,7 @@ static unsigned int tun_rx_inject(struct tun_rx_state *s)
 		return 0;
 	n = spsc_dequeue_burst(s->t->inject, s->inj, BURST_MAX);
 	for (i = 0; i < n; i++) {
+		PKT_OWN(s->inj[i]);	/* DEBUG: ours from here */
 		STAT_INC(st->rx_pkts);
 		STAT_ADD(st->rx_bytes, s->inj[i]->len);
 	}
@@ -184,6 +190,7 @@ void *tun_rx_thread_main(void *arg)
 
 		s->nburst = 0;
 		reaped = uring_reap(&s->u, BURST_MAX, tun_rx_cqe, s);
+		uring_rx_slots_pace(&s->rs, reaped);
 		tun_rx_burst(s, s->burst, s->nburst);
 		injected = tun_rx_inject(s);
 		uring_rx_slots_unpark(&s->rs);

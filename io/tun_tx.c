@@ -107,6 +107,7 @@ static void tun_tx_burst(struct tun_tx_state *s, struct pkt **p, unsigned int n)
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
+		PKT_OWN(p[i]);		/* DEBUG: ours from here */
 		STAT_INC(st->rx_pkts);
 		STAT_ADD(st->rx_bytes, p[i]->len);
 	}

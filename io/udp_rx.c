@@ -8,8 +8,8 @@
  * packet) and every packet in them; its pool's home.
  *
  * One turn: reap up to BURST_MAX receives, classify each datagram, free what
- * the op refused, deal the data, pass the control packets on, re-arm the
- * emptied slots, enter the kernel once. Idle: sleep on the receives and the
+ * the op refused, deal the data, pass the control packets on, re-arm emptied
+ * slots (as many as the load calls for, uring.h), enter the kernel once. Idle: sleep on the receives and the
  * doorbell (stop only), bounded by URING_WAIT_MS.
  *
  * Counters (thr.stats): rx_* every datagram received; tx_* every packet
@@ -67,6 +67,11 @@ static void udp_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
 		return;
 	}
 	if (unlikely(res < 0)) {
+		if (res == -EAGAIN || res == -EINTR) {
+			/* See uring.h: a lost race for a datagram, not an error. */
+			uring_rx_slot_done(&s->rs, idx, true);
+			return;
+		}
 		STAT_DROP(st, DROP_IO);
 		uring_rx_slot_park(&s->rs, idx);
 		return;
@@ -201,6 +206,7 @@ void *udp_rx_thread_main(void *arg)
 
 		s->nburst = 0;
 		reaped = uring_reap(&s->u, BURST_MAX, udp_rx_cqe, s);
+		uring_rx_slots_pace(&s->rs, reaped);
 		udp_rx_burst(s);
 		uring_rx_slots_unpark(&s->rs);
 		uring_rx_slots_refill(&s->rs, t->pool, &t->thr.stats, udp_rx_arm, s);

@@ -119,6 +119,7 @@ static void udp_tx_burst(struct udp_tx_state *s, struct pkt **p, unsigned int n,
 		epoch_begin(&t->epoch);
 	}
 	for (i = 0; i < n; i++) {
+		PKT_OWN(p[i]);		/* DEBUG: ours from here */
 		STAT_INC(st->rx_pkts);
 		STAT_ADD(st->rx_bytes, p[i]->len);
 		if (unlikely(p[i]->verdict != PKT_OK)) {

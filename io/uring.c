@@ -131,7 +131,8 @@ void uring_rx_slots_init(struct uring_rx_slots *rs)
 {
 	memset(rs, 0, sizeof(*rs));
 	for (uint32_t i = 0; i < URING_RX_SLOTS; i++)
-		rs->ready[rs->nready++] = i;
+		rs->ready[rs->nready++] = URING_RX_SLOTS - 1 - i;
+	rs->want = URING_RX_MIN;
 }
 
 void uring_rx_slot_park(struct uring_rx_slots *rs, uint32_t idx)

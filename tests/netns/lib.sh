@@ -88,6 +88,11 @@ stat() {
 	echo "${v:-0}"
 }
 
+# sumdrops FILE STAGE: all drop counters of one stage added up.
+sumdrops() {
+	awk -F= -v p="$2.drop." 'index($1, p) == 1 { s += $2 } END { print s + 0 }' "$1"
+}
+
 # make_static_key FILE: a 2048-bit key in OpenVPN's static key format.
 make_static_key() {
 	{

@@ -90,13 +90,14 @@ static bool has_warning(const struct options *o, const char *needle)
 
 static void tokenizer_case(int n, const char *line, const char *want)
 {
-	struct cfg_src src = { "tok", 7 };
-	struct cfg_arena a = { 0 };
-	struct cfg_directive d;
-	char got[1100] = "";
+	struct config_src src = { "tok", 7 };
+	struct config_arena a = { 0 };
+	static char got[1100];
+	struct config_directive d;
 	int i, ret;
 
-	ret = cfg_parse_line(&a, line, &src, &d, err, sizeof(err));
+	got[0] = '\0';
+	ret = config_parse_line(&a, line, &src, &d, err, sizeof(err));
 	if (ret) {
 		snprintf(got, sizeof(got), "ERR:%s", err);
 	} else {
@@ -112,7 +113,7 @@ static void tokenizer_case(int n, const char *line, const char *want)
 	else
 		CHECK(!strcmp(got, want), "tokenizer %d: '%s': expected '%s', got '%s'", n, line,
 		      want, got);
-	cfg_arena_free(&a);
+	config_arena_free(&a);
 }
 
 static void test_tokenizer(void)
@@ -167,7 +168,7 @@ static void load_case(int n, const char *text, const char *want)
 
 static void test_load_errors(void)
 {
-	char long_line[1200];
+	static char long_line[1200];
 	int n = 0;
 
 	memset(long_line, 'x', sizeof(long_line));
@@ -236,7 +237,8 @@ static void test_load_errors(void)
 	T("workers 0\n", "workers expects a number 1..64");
 	T("test-peer-id 16777215\n", "test-peer-id expects a number 0..16777214");
 	T("dns server 1 address 1.1.1.1 [2606:4700::1111]:53\n", "");
-	T("dns server 300 address 1.1.1.1\n", "priority -128..127");
+	T("dns server 300 address 1.1.1.1\n", "priority 0..127");
+	T("dns server -1 address 1.1.1.1\n", "priority 0..127, got '-1'");
 	T("dns foo\n", "dns expects 'search-domains");
 	T("push \"route 10.0.0.0 255.0.0.0,ping 1\"\n", "push expects one option without commas");
 	T("up\n", "up expects 'COMMAND' (quote a command with arguments), got 0 arguments");
@@ -579,7 +581,7 @@ static int write_file(const char *path, const char *text)
 /* config includes, `sluice FILE`, --config plus overrides, --cd, the depth limit. */
 static void test_files(void)
 {
-	static char dir[] = "/tmp/cfg_test.XXXXXX", a[128], b[128], self[128], key[128];
+	static char dir[] = "/tmp/config_test.XXXXXX", a[128], b[128], self[128], key[128];
 	static char text[1024];
 	char *argv_file[] = { "sluice", a, NULL };
 	char *argv_mix[] = { "sluice", "--config", a, "--verb", "7", NULL };
@@ -658,21 +660,22 @@ static void test_files(void)
 
 static void test_static_key(void)
 {
-	char text[1024] = "-----BEGIN OpenVPN Static key V1-----\n";
-	uint8_t key[CFG_STATIC_KEY_LEN];
+	static char text[1024];
+	uint8_t key[CONFIG_STATIC_KEY_LEN];
 	int i;
 
+	strcpy(text, "-----BEGIN OpenVPN Static key V1-----\n");
 	for (i = 0; i < 16; i++)
 		strcat(text, "ffeeddccbbaa99887766554433221100\n");
-	CHECK(cfg_static_key_decode(text, strlen(text), key, err, sizeof(err)) < 0 &&
+	CHECK(config_static_key_decode(text, strlen(text), key, err, sizeof(err)) < 0 &&
 	      strstr(err, "END"), "no end: %s", err);
 	strcat(text, "-----END OpenVPN Static key V1-----\n");
-	CHECK(cfg_static_key_decode(text, strlen(text), key, err, sizeof(err)) == 0 &&
+	CHECK(config_static_key_decode(text, strlen(text), key, err, sizeof(err)) == 0 &&
 	      key[0] == 0xff && key[255] == 0x00, "decode: %s", err);
 	text[40] = 'g';
-	CHECK(cfg_static_key_decode(text, strlen(text), key, err, sizeof(err)) < 0 &&
+	CHECK(config_static_key_decode(text, strlen(text), key, err, sizeof(err)) < 0 &&
 	      strstr(err, "non-hex"), "bad hex: %s", err);
-	CHECK(cfg_static_key_decode("x", 1, key, err, sizeof(err)) < 0 && strstr(err, "BEGIN"),
+	CHECK(config_static_key_decode("x", 1, key, err, sizeof(err)) < 0 && strstr(err, "BEGIN"),
 	      "no begin: %s", err);
 }
 
@@ -812,6 +815,8 @@ static void test_push_table(void)
 	  "server pushed cipher 'AES-256-GCM', which is not in data-ciphers AES-128-GCM");
 	T(CLIENT_BASE "remote a\ndata-ciphers ?AES-128-GCM:aes-256-gcm\n",
 	  "PUSH_REPLY,cipher AES-256-GCM", "");
+	T(cl, "PUSH_REPLY,dns server -5 address 10.0.0.1,dns search-domains a.org b.org", "");
+	T(cl, "PUSH_REPLY,dns server -129 address 10.0.0.1", "WARN:priority -128..127");
 	T(cl, "PUSH_REPLY,push-continuation 3", "WARN:push-continuation expects a number 0..2");
 	T(cl, "PUSH_REQUEST", "not a PUSH_REPLY");
 	T(cl, "PUSH_REPLY,,  ,ping 1,", "");
@@ -841,12 +846,13 @@ static void test_push_fields(void)
 
 static void test_test_options(void)
 {
-	char text[2048] = "dev tun\nremote 198.18.0.1\nworkers 4\nkill-switch\ntest-peer-id 7\n"
-			  "test-cipher AES-256-GCM\n<test-data-key>\n"
-			  "-----BEGIN OpenVPN Static key V1-----\n";
+	static char text[2048];
 	struct options *o;
 	int i;
 
+	strcpy(text, "dev tun\nremote 198.18.0.1\nworkers 4\nkill-switch\ntest-peer-id 7\n"
+	       "test-cipher AES-256-GCM\n<test-data-key>\n"
+	       "-----BEGIN OpenVPN Static key V1-----\n");
 	for (i = 0; i < 16; i++)
 		strcat(text, "0123456789abcdef0123456789abcdef\n");
 	strcat(text, "-----END OpenVPN Static key V1-----\n</test-data-key>\n");

@@ -181,7 +181,8 @@ static void test_deal_collect(void)
 #define UDP_TOTAL	10000	/* datagrams through udp_tx */
 #define UDP_CTRL_EVERY	100	/* every 100th (k % 100 == 50) goes via ctrl_in */
 #define UDP_REFUSE_EVERY 1000	/* after k % 1000 == 7, a refused packet takes a turn */
-#define UDP_WINDOW	256	/* datagrams in flight at most */
+#define UDP_WINDOW	256	/* datagrams in flight at most... */
+#define UDP_TRUESIZE	4096	/* ...and no more than the receive buffer holds at this each */
 #define UDP_WORKERS	2
 #define UDP_POOL	1024
 #define UDP_DEADLINE_NS	(60 * NSEC_PER_SEC)
@@ -242,6 +243,7 @@ struct udp_side {
 	struct peer *slot[1];
 	struct peer_table peers;
 	unsigned int deal, collect;	/* round-robin cursors of the test's "workers" */
+	unsigned int window;		/* datagrams in flight at most */
 	uint64_t next, sent_dgrams, sent_bytes, refused;
 	uint64_t got_data, got_ctrl, data_seq, ctrl_seq;
 };
@@ -261,6 +263,8 @@ static void udp_setup(struct udp_side *u)
 	len = sizeof(v);
 	OK(getsockopt(urx.fd, SOL_SOCKET, SO_RCVBUF, &v, &len));
 	CHECK(geteuid() != 0 || v >= 4 << 20, "udp_open: SO_RCVBUF %d, expected >= 4 MiB as root", v);
+	/* Without root the buffer is capped by rmem_max: pace so it never overflows. */
+	u->window = MIN(UDP_WINDOW, MAX(16, v / UDP_TRUESIZE));
 
 	OK(doorbell_init(&utx.db));
 	OK(doorbell_init(&urx.db));
@@ -393,7 +397,7 @@ static void udp_pump(struct udp_side *u)
 		bool progress = udp_receive(u);
 
 		while (u->next < UDP_TOTAL &&
-		       u->sent_dgrams - (u->got_data + u->got_ctrl) < UDP_WINDOW &&
+		       u->sent_dgrams - (u->got_data + u->got_ctrl) < u->window &&
 		       udp_send_one(u))
 			progress = true;
 		if (!progress)

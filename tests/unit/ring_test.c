@@ -13,7 +13,7 @@
  * Then a no-lost-wake-up stress: single-packet hand-offs to a consumer that
  * always sleeps with a 2 s timeout; any wait over 1 s means a lost wake-up.
  *
- * Env: SLUICE_TEST_SCALE (default 1, 0.05 under TSan) scales iterations.
+ * Env: SLUICE_TEST_SCALE (default 1, 0.1 under TSan) scales iterations.
  * Exit 0 pass, 1 fail.
  */
 #include <errno.h>
@@ -57,7 +57,7 @@ static int failures;
 static double test_scale(void)
 {
 	const char *s = getenv("SLUICE_TEST_SCALE");
-	double v = s ? strtod(s, NULL) : (UNDER_TSAN ? 0.25 : 1.0);
+	double v = s ? strtod(s, NULL) : (UNDER_TSAN ? 0.1 : 1.0);
 
 	return v > 0 ? v : 1.0;
 }
@@ -216,6 +216,7 @@ static void test_table(void)
 
 	spsc_destroy(tr);
 	tr = NULL;
+	doorbell_destroy(&tdb);
 }
 
 /* spsc_create() accepts exactly the powers of two >= 4. */
