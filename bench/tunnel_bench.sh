@@ -61,11 +61,12 @@ bench_openvpn() {
 	local ps pc mbps
 	spawn "$B" openvpn --dev ov0 --dev-type tun --proto udp --local 198.18.20.2 --port 1194 \
 		--topology subnet --server 198.19.21.0 255.255.255.0 --ca ca.crt --cert server.crt \
-		--key server.key --dh none --disable-dco --verb 0 --data-ciphers AES-256-GCM
+		--key server.key --dh none --disable-dco --verb 1 --data-ciphers AES-256-GCM \
+		>>ovpn-server.log 2>&1
 	ps=$LAST_PID
 	spawn "$A" openvpn --client --dev ov0 --dev-type tun --proto udp --remote 198.18.20.2 1194 \
 		--nobind --ca ca.crt --cert client.crt --key client.key --disable-dco --verb 0 \
-		--data-ciphers AES-256-GCM
+		--data-ciphers AES-256-GCM >>ovpn-client.log 2>&1
 	pc=$LAST_PID
 	wait_for 30 ip netns exec "$A" ping -c1 -W1 198.19.21.1 || fail "openvpn tunnel"
 	mbps=$(run_iperf 198.19.21.1)

@@ -464,6 +464,9 @@ int tlswrap_wrap(struct tlswrap *w, const uint8_t *in, size_t len, uint8_t *out,
 		return TLSWRAP_ERR_LEN;
 	if (proto_is_data(proto_opcode(in[0])))
 		return TLSWRAP_ERR_OPCODE;
+	/* Opcodes 10/11 mean "WKc appended": only a tls-crypt-v2 client has one. */
+	if (w->mode == TLSWRAP_TLS_CRYPT && !w->wkc && tlswrap_has_wkc_trailer(proto_opcode(in[0])))
+		return TLSWRAP_ERR_OPCODE;
 	if (len + tlswrap_overhead(w, proto_opcode(in[0])) > cap)
 		return TLSWRAP_ERR_NOSPC;
 	if (w->mode == TLSWRAP_NONE) {

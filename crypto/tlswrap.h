@@ -47,7 +47,7 @@ enum tlswrap_mode {
 #define TLSWRAP_ERR_AUTH	(-EBADMSG)	/* HMAC or tag mismatch */
 #define TLSWRAP_ERR_REPLAY	(-EALREADY)	/* replay window or old timestamp */
 #define TLSWRAP_ERR_NOSPC	(-ENOBUFS)	/* the caller's buffer is too small */
-#define TLSWRAP_ERR_OPCODE	(-EPROTO)	/* a data opcode (6, 9) */
+#define TLSWRAP_ERR_OPCODE	(-EPROTO)	/* data opcode (6, 9), or 10/11 without a WKc */
 #define TLSWRAP_ERR_PID		(-EOVERFLOW)	/* send packet-id exhausted this second */
 #define TLSWRAP_ERR_CRYPTO	(-EIO)		/* OpenSSL failed */
 

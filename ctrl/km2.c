@@ -48,7 +48,8 @@ static bool wbuf_put(struct wbuf *w, const void *data, size_t len)
 {
 	if (len > w->cap - w->len)
 		return false;
-	memcpy(w->p + w->len, data, len);
+	if (len)	/* an empty string may be NULL */
+		memcpy(w->p + w->len, data, len);
 	w->len += len;
 	return true;
 }
@@ -128,8 +129,8 @@ static bool rbuf_take(struct rbuf *r, void *dst, size_t len)
 }
 
 /*
- * Reads one u16+ string. @name is for *why. @optional: a missing length
- * field reads as "" (peer_info only).
+ * Reads one u16+ string; @too_long/@bad become *why. @optional: a missing
+ * length field reads as "" (peer_info only).
  */
 static int get_string(struct rbuf *r, const char **out, size_t max_with_nul, bool optional,
 		      const char *too_long, const char *bad)

@@ -37,6 +37,11 @@
 #define NS_PER_MS	1000000LL
 #define RELIABLE_PAYLOAD_MIN	16	/* 2.6's floor for a tiny tls-mtu */
 
+_Static_assert(RELIABLE_SEND_PAYLOAD_MAX <= RELIABLE_PAYLOAD_MAX, "a sent message fits its slot");
+_Static_assert(RELIABLE_PAYLOAD_MAX <= UINT16_MAX, "slot lengths are 16 bits");
+_Static_assert(RELIABLE_ACK_PENDING >= TLS_RELIABLE_N_REC_BUFFERS, "owe a whole window of acks");
+_Static_assert(CONTROL_SEND_ACK_MAX <= RELIABLE_ACK_SIZE, "piggybacked acks fit an ack array");
+
 
 void reliable_init(struct reliable *r, uint8_t key_id, const uint8_t own_sid[SID_LEN],
 		   unsigned int tls_timeout_ms, size_t max_payload)

@@ -63,7 +63,11 @@ struct tls_conf {
 	struct tls_pem dh;		/* dh (server); NULL = "dh none": ECDHE only */
 	enum tls_ver version_min;	/* tls-version-min; DEFAULT = 1.2 */
 	enum tls_ver version_max;	/* tls-version-max; DEFAULT = library max */
-	const char *cipher_list;	/* tls-cipher (OpenSSL names); NULL = 2.6 default */
+	/*
+	 * tls-cipher in OpenSSL's spelling; NULL = 2.6's default list. OpenVPN
+	 * also translates IANA names (TLS-ECDHE-RSA-WITH-...): not done here.
+	 */
+	const char *cipher_list;
 	const char *ciphersuites;	/* tls-ciphersuites; NULL = OpenSSL default */
 	const char *groups;		/* tls-groups; NULL = OpenSSL default */
 	const char *cert_profile;	/* tls-cert-profile; NULL = "legacy" */

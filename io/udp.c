@@ -40,10 +40,15 @@ int udp_open(const union sockaddr_any *local, socklen_t local_len,
 	if (remote && remote_len && remote->sa.sa_family != family)
 		return -EAFNOSUPPORT;
 	/*
-	 * Nonblocking: io_uring polls it; a stray plain call never hangs ctrl.
+	 * Blocking on purpose: sockets support nowait I/O, so io_uring still polls
+	 * and never parks a worker, but on a blocking socket an armed receive that
+	 * loses the race for a datagram re-arms inside the kernel instead of
+	 * completing with -EAGAIN. Its retries then run as task work on the
+	 * loop's own thread in wake-up order, so datagrams are not reordered
+	 * between the receives in flight (seen with O_NONBLOCK under TSan).
 	 * An IPv6 socket keeps the system's bindv6only: a :: bind may take IPv4.
 	 */
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	udp_buf_set(fd, SO_RCVBUFFORCE, SO_RCVBUF);

@@ -407,7 +407,8 @@ static size_t expect_msg(uint8_t *e, const struct kdf_key_source *s, bool client
 		len = strs[i] && *strs[i] ? strlen(strs[i]) + 1 : 0;
 		e[n++] = (uint8_t)(len >> 8);
 		e[n++] = (uint8_t)len;
-		memcpy(e + n, strs[i], len);
+		if (len)
+			memcpy(e + n, strs[i], len);
 		n += len;
 	}
 	return n;

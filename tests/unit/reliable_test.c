@@ -573,7 +573,9 @@ static void sim_check_out(struct sim *s, struct endpoint *e, const struct ctlpkt
 		return;
 	if (e->n_tx[p->mid]) {
 		int64_t gap = s->now - e->last_tx[p->mid];
-		int64_t want = MS(BASE_MS) << (e->n_tx[p->mid] - 1);
+		int64_t want = MS(BASE_MS) << MIN(e->n_tx[p->mid] - 1, 20u);
+
+		want = MIN(want, RELIABLE_TIMEOUT_MAX_NS);
 
 		if (r->stats.tx_retransmits > before->tx_retransmits) {
 			SIM_CHECK(s, gap == want, "ep %d mid %u send %u: gap %lld, expected %lld",
@@ -656,9 +658,10 @@ static void sim_deliver(struct sim *s, struct datagram *d)
 
 	len = tlswrap_unwrap(e->w, d->data, d->len, plain, sizeof(plain), s->now);
 	if (len < 0) {
-		/* Only duplicates (replay) and corrupted datagrams (tag) may fail. */
+		/* Only duplicates (replay) and corrupted datagrams may fail. */
 		SIM_CHECK(s, len == TLSWRAP_ERR_REPLAY || len == TLSWRAP_ERR_AUTH ||
-			  len == TLSWRAP_ERR_LEN, "unwrap: %s", tlswrap_strerror(len));
+			  len == TLSWRAP_ERR_LEN || len == TLSWRAP_ERR_OPCODE, "unwrap: %s",
+			  tlswrap_strerror(len));
 		e->unwrap_drops++;
 		return;
 	}

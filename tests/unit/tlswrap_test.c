@@ -508,6 +508,12 @@ static void misc_refusals(void)
 	CHECK(tlswrap_unwrap(w, wire, 100, back, sizeof(back), 0) == TLSWRAP_ERR_OPCODE,
 	      "data opcode unwrapped");
 	CHECK(tlswrap_tx_pid(w) == 0, "refused wrap moved the packet-id");
+	plain[0] = P_CONTROL_WKC_V1 << 3;
+	CHECK(tlswrap_wrap(w, plain, len, wire, sizeof(wire), T0) == TLSWRAP_ERR_OPCODE,
+	      "WKC_V1 wrapped without a WKc");
+	plain[0] = P_CONTROL_HARD_RESET_CLIENT_V3 << 3;
+	CHECK(tlswrap_wrap(w, plain, len, wire, sizeof(wire), T0) == TLSWRAP_ERR_OPCODE,
+	      "V3 reset wrapped without a WKc");
 	/* A wrap of just the 9-byte header is legal (the parser refuses it later). */
 	plain[0] = P_CONTROL_V1 << 3;
 	CHECK(tlswrap_wrap(w, plain, 9, wire, sizeof(wire), T0) == 49, "9-byte wrap");
