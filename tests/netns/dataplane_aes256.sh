@@ -74,6 +74,9 @@ cmd ip netns exec "$A" ping -c 3 -i 0.2 -W 2 198.19.0.2
 wait "$TCPDUMP" || fail "tcpdump did not capture 3 packets"
 cmd ip netns exec "$A" python3 "$TOP/tests/netns/inject.py" "$WORK/b.pcap" 198.18.0.1 198.18.0.2
 cmd ip netns exec "$A" python3 "$TOP/tests/netns/inject.py" "$WORK/b.pcap" 198.18.0.1 198.18.0.2 --flip
+for bad in short opcode key_id empty; do
+	cmd ip netns exec "$A" python3 "$TOP/tests/netns/inject.py" --bad $bad 198.18.0.1 198.18.0.2 1194
+done
 sleep 1
 [ -n "${DEBUG_SNMP:-}" ] && ip netns exec "$B" nstat -az | grep -iE "udp|IpIn|Reasm|Discard" >&2
 
@@ -89,9 +92,12 @@ check() {	# check DESCRIPTION LEFT RIGHT
 	echo "[ok] $1: $2"
 }
 errs_b=$(udp_rcvbuf_errors "$B"); errs_a=$(udp_rcvbuf_errors "$A")
-# Every datagram A sent reached B's socket (plus our two injections), and back.
-check "A sent = B received (+2 injected)" \
-	$(($(stat $SA udp_tx.tx_pkts) + 2)) $(($(stat $SB udp_rx.rx_pkts) + errs_b))
+# Every datagram A sent reached B's socket (plus our six injections), and back.
+check "A sent = B received (+6 injected)" \
+	$(($(stat $SA udp_tx.tx_pkts) + 6)) $(($(stat $SB udp_rx.rx_pkts) + errs_b))
+check "B short packets (the 3-byte and the empty one)" $(stat $SB udp_rx.drop.short) 2
+check "B unknown opcodes" $(stat $SB udp_rx.drop.bad_opcode) 1
+check "B unknown key_id" $(stat $SB udp_rx.drop.no_key) 1
 check "B sent = A received" $(stat $SB udp_tx.tx_pkts) $(($(stat $SA udp_rx.rx_pkts) + errs_a))
 check "B auth failures (the flipped packet)" $(stat $SB decrypt.drop.auth) 1
 check "B replays (the re-injected packet)" $(stat $SB tun_tx.drop.replay) 1

@@ -2,6 +2,7 @@
 """Re-inject an OpenVPN data packet captured by tcpdump, as is or with one bit flipped.
 
 usage: inject.py PCAP SRC_IP DST_IP [--flip] [--index N]
+       inject.py --bad short|opcode|key_id|empty SRC_IP DST_IP PORT
 
 Takes the N-th (default: last) UDP datagram from SRC_IP to DST_IP whose first
 payload byte is a data opcode (P_DATA_V1/V2) and sends the same IP datagram
@@ -37,8 +38,31 @@ def packets(path):
             yield frame
 
 
+def craft(src, dst, sport, dport, payload):
+    """An IPv4+UDP datagram (UDP checksum 0; the kernel fills the IP checksum)."""
+    udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0x1234, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    return ip + udp
+
+
+# Malformed datagrams and the drop reason the receiver must count for each.
+BAD = {
+    "short": bytes([9 << 3]) + b"\x00\x00",                    # P_DATA_V2, 3 bytes
+    "opcode": bytes([31 << 3]) + bytes(40),                      # opcode 31 does not exist
+    "key_id": bytes([9 << 3 | 3]) + b"\x00\x00\x05" + bytes(40),  # no key in slot 3
+    "empty": b"",
+}
+
+
 def main():
     args = sys.argv[1:]
+    if args and args[0] == "--bad":
+        kind, src, dst, port = args[1], args[2], args[3], int(args[4])
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        s.sendto(craft(src, dst, port, port, BAD[kind]), (dst, 0))
+        print("injected bad datagram: %s" % kind)
+        return
     flip = "--flip" in args
     index = -1
     if "--index" in args:
