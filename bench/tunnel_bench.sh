@@ -3,6 +3,7 @@
 #   - sluice (fixed test key, AES-256-GCM, threaded data plane)
 #   - stock OpenVPN 2.6 (TLS, AES-256-GCM, userspace data channel: --disable-dco)
 #   - the bare veth (no tunnel; the ceiling)
+# (stock OpenVPN on port 1195: io_uring may hold the previous run's socket for a moment)
 # in interleaved rounds in the same invocation; prints medians as key=value lines and a
 # Markdown table. Env: ROUNDS (3), SECS (5 per run), STREAMS (1).
 #
@@ -59,12 +60,12 @@ bench_sluice() {
 
 bench_openvpn() {
 	local ps pc mbps
-	spawn "$B" openvpn --dev ov0 --dev-type tun --proto udp --local 198.18.20.2 --port 1194 \
+	spawn "$B" openvpn --dev ov0 --dev-type tun --proto udp --local 198.18.20.2 --port 1195 \
 		--topology subnet --server 198.19.21.0 255.255.255.0 --ca ca.crt --cert server.crt \
 		--key server.key --dh none --disable-dco --verb 1 --data-ciphers AES-256-GCM \
 		>>ovpn-server.log 2>&1
 	ps=$LAST_PID
-	spawn "$A" openvpn --client --dev ov0 --dev-type tun --proto udp --remote 198.18.20.2 1194 \
+	spawn "$A" openvpn --client --dev ov0 --dev-type tun --proto udp --remote 198.18.20.2 1195 \
 		--nobind --ca ca.crt --cert client.crt --key client.key --disable-dco --verb 0 \
 		--data-ciphers AES-256-GCM >>ovpn-client.log 2>&1
 	pc=$LAST_PID
