@@ -13,9 +13,11 @@
  *   ctrl_db    doorbell rung by udp_rx / tun_tx when they queue packets for ctrl
  *
  * Modes: with `test-data-key` the data plane runs with one fixed key and no
- * control channel (the foundation tests and benchmarks). The TLS control
- * channel (client and server) comes with the client and server work; until
- * then a config without a test key stops with a clear error.
+ * control channel (the foundation tests and benchmarks). With `client` (or
+ * tls-client) the TLS control channel of ctrl/session.c runs over the data
+ * plane's control rings: once the push is applied, ctrl configures the TUN
+ * addresses and routes, then installs the exported data keys. Server mode
+ * is not implemented yet (runcfg refuses it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,11 +31,15 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "../core/clock.h"
 #include "../core/epoch.h"
 #include "../core/log.h"
+#include "options.h"
 #include "pipeline.h"
 #include "runcfg.h"
+#include "session.h"
 
 #define SLUICE_VERSION "0.1.0"
 
@@ -49,7 +55,18 @@ struct ctrl {
 	uint64_t ctrl_pkts;
 	uint64_t inband_pkts;
 	bool stopping;
+	/* Client mode. */
+	struct session *sess;
+	bool tunnel_up;			/* keys installed at least once */
+	bool peer_added;
+	bool addr_applied;
+	int64_t up_ns;			/* when the current keys were installed */
+	int64_t restart_at_ns;		/* reconnect after connect-retry; 0: none */
+	int64_t exit_deadline_ns;	/* SIGTERM: wait for the EXIT ack until then */
+	int exit_status;
 };
+
+#define NS_PER_SEC	1000000000LL
 
 static int resolve(const char *host, uint16_t port, int family_hint, union sockaddr_any *sa,
 		   socklen_t *len)
@@ -82,6 +99,43 @@ static int netmask_to_prefix(struct in_addr mask)
 	return m ? -1 : n;
 }
 
+/*
+ * Adds the IPv4 address: @second is the netmask with topology subnet, the
+ * remote end (point-to-point address) with net30/p2p.
+ */
+static int tun_addr_apply(struct ctrl *c, const char *local_s, const char *second_s,
+			  bool subnet)
+{
+	struct in_addr local, second;
+	int plen = 32, err;
+	const void *peer = NULL;
+
+	if (!local_s || !second_s || inet_pton(AF_INET, local_s, &local) != 1 ||
+	    inet_pton(AF_INET, second_s, &second) != 1) {
+		log_warnx("tun: bad ifconfig '%s %s'", local_s ? local_s : "",
+			  second_s ? second_s : "");
+		return -EINVAL;
+	}
+	if (subnet) {
+		plen = netmask_to_prefix(second);
+		if (plen < 0) {
+			log_warnx("tun: ifconfig netmask %s is not contiguous", second_s);
+			return -EINVAL;
+		}
+	} else {
+		peer = &second;
+	}
+	log_info("tun: add address %s/%d%s%s on %s", local_s, plen, peer ? " peer " : "",
+		 peer ? second_s : "", c->ifname);
+	err = nl_addr_add(c->ifname, AF_INET, &local, plen, peer);
+	if (err && err != -EEXIST) {
+		errno = -err;
+		log_warn("tun: cannot add address %s to %s", local_s, c->ifname);
+		return err;
+	}
+	return 0;
+}
+
 /* Brings the TUN device up with the configured MTU and addresses (ctrl). */
 static int tun_setup(struct ctrl *c)
 {
@@ -101,35 +155,9 @@ static int tun_setup(struct ctrl *c)
 		log_warn("tun: cannot set %s up with mtu %d", c->ifname, rc->tun_mtu);
 		return err;
 	}
-	if (rc->has_ifconfig) {
-		struct in_addr local, second;
-		int plen = 32;
-		const void *peer = NULL;
-
-		if (inet_pton(AF_INET, rc->ifconfig_local, &local) != 1 ||
-		    inet_pton(AF_INET, rc->ifconfig_second, &second) != 1) {
-			log_warnx("tun: bad ifconfig '%s %s'", rc->ifconfig_local, rc->ifconfig_second);
-			return -EINVAL;
-		}
-		if (rc->topology_subnet) {
-			plen = netmask_to_prefix(second);
-			if (plen < 0) {
-				log_warnx("tun: ifconfig netmask %s is not contiguous",
-					  rc->ifconfig_second);
-				return -EINVAL;
-			}
-		} else {
-			peer = &second;
-		}
-		log_info("tun: add address %s/%d%s%s on %s", rc->ifconfig_local, plen,
-			 peer ? " peer " : "", peer ? rc->ifconfig_second : "", c->ifname);
-		err = nl_addr_add(c->ifname, AF_INET, &local, plen, peer);
-		if (err) {
-			errno = -err;
-			log_warn("tun: cannot add address %s to %s", rc->ifconfig_local, c->ifname);
-			return err;
-		}
-	}
+	if (rc->has_ifconfig)
+		return tun_addr_apply(c, rc->ifconfig_local, rc->ifconfig_second,
+				      rc->topology_subnet);
 	return 0;
 }
 
@@ -178,9 +206,12 @@ static void write_status(struct ctrl *c)
 		free(tmp);
 		return;
 	}
-	fprintf(f, "state=%s\n", c->stopping ? "EXITING" : "CONNECTED");
+	fprintf(f, "state=%s\n", c->stopping ? "EXITING" :
+		!c->sess || session_state(c->sess) == SESSION_ACTIVE ? "CONNECTED" : "CONNECTING");
 	fprintf(f, "ctrl.ctrl_pkts=%llu\nctrl.inband_pkts=%llu\n",
 		(unsigned long long)c->ctrl_pkts, (unsigned long long)c->inband_pkts);
+	if (c->sess)
+		session_write_stats(c->sess, f);
 	pipeline_write_stats(c->pl, f);
 	if (fclose(f) || rename(tmp, c->rc->status_file))
 		log_warn("status: cannot write %s", c->rc->status_file);
@@ -207,7 +238,7 @@ static int data_plane_start(struct ctrl *c)
 {
 	struct runcfg *rc = c->rc;
 	struct pipeline_cfg pc = {
-		.is_server = rc->test_key_direction == 0,
+		.is_server = !rc->is_client && rc->test_key_direction == 0,
 		.single_peer = true,
 		.workers = rc->workers,
 		.max_peers = 1,
@@ -223,6 +254,15 @@ static int data_plane_start(struct ctrl *c)
 	if (err) {
 		errno = -err;
 		log_warn("pipeline: cannot build the data plane");
+		return err;
+	}
+	if (rc->is_client) {
+		/* The peer and its keys come with the PUSH_REPLY (client_keys_install). */
+		err = pipeline_start(c->pl);
+		if (err) {
+			errno = -err;
+			log_warn("pipeline: cannot start threads");
+		}
 		return err;
 	}
 	err = pipeline_peer_add(c->pl, 0, rc->test_peer_id, NULL, 0);
@@ -243,6 +283,265 @@ static int data_plane_start(struct ctrl *c)
 		 "direction %d", dc_cipher_name(rc->test_cipher), rc->workers, rc->test_peer_id,
 		 rc->test_key_direction);
 	return 0;
+}
+
+/* ---- client mode ---------------------------------------------------- */
+
+/* session_io.send: one control datagram to udp_tx (the socket is connected). */
+static int client_ctl_send(void *arg, const uint8_t *buf, size_t len)
+{
+	struct ctrl *c = arg;
+	struct pkt *p = pool_get(c->pl->ctrl_pool);
+
+	if (!p)
+		return -ENOBUFS;
+	if (len > pkt_data_room(p)) {
+		pkt_free(p);
+		return -EMSGSIZE;
+	}
+	memcpy(p->data, buf, len);
+	p->len = (uint32_t)len;
+	p->addr_len = 0;
+	p->flags = PKT_F_CONTROL;
+	if (spsc_enqueue_burst(c->pl->ctrl_to_udp, &p, 1) != 1) {
+		pkt_free(p);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+/* One pushed `route NETWORK [NETMASK [GATEWAY [METRIC]]]` on the TUN device. */
+static void client_route_add(struct ctrl *c, const struct options_route *r)
+{
+	const struct options *o = c->rc->opts;
+	const char *gw_s = r->gateway ? r->gateway : o->route_gateway;
+	struct in_addr dst, mask, gw;
+	int plen, err;
+
+	if (inet_pton(AF_INET, r->network, &dst) != 1 ||
+	    inet_pton(AF_INET, r->netmask ? r->netmask : "255.255.255.255", &mask) != 1 ||
+	    (plen = netmask_to_prefix(mask)) < 0) {
+		log_warnx("route: cannot add '%s %s': only numeric network/netmask supported",
+			  r->network, r->netmask ? r->netmask : "");
+		return;
+	}
+	if (gw_s && (!strcmp(gw_s, "vpn_gateway") || inet_pton(AF_INET, gw_s, &gw) != 1))
+		gw_s = NULL;
+	dst.s_addr &= mask.s_addr;
+	err = nl_route_add(AF_INET, &dst, plen, gw_s ? &gw : NULL, c->ifname,
+			   r->metric && strcmp(r->metric, "default") ? atoi(r->metric) : 0);
+	if (err && err != -EEXIST) {
+		errno = -err;
+		log_warn("route: cannot add %s/%d via %s", r->network, plen, gw_s ? gw_s : c->ifname);
+		return;
+	}
+	log_info("route: %s/%d via %s dev %s", r->network, plen, gw_s ? gw_s : "-", c->ifname);
+}
+
+/* Applies the pushed ifconfig and routes before any data key is used. */
+static int client_apply(struct ctrl *c)
+{
+	struct options *o = c->rc->opts;
+	int err;
+
+	if (c->addr_applied)
+		return 0;
+	if (!o->ifconfig_local) {
+		log_warnx("OPTIONS ERROR: the server pushed no 'ifconfig'; cannot configure %s",
+			  c->ifname);
+		return -EINVAL;
+	}
+	if (o->topology == OPT_TOPOLOGY_P2P && !o->ifconfig_remote) {
+		log_warnx("OPTIONS ERROR: topology p2p without a remote address");
+		return -EINVAL;
+	}
+	err = tun_addr_apply(c, o->ifconfig_local, o->ifconfig_remote,
+			     o->topology == OPT_TOPOLOGY_SUBNET);
+	if (err)
+		return err;
+	if (o->redirect_gateway)
+		log_warnx("WARNING: pushed redirect-gateway is not applied (not supported yet)");
+	for (size_t i = 0; i < o->routes.n; i++)
+		client_route_add(c, &o->routes.v[i]);
+	c->addr_applied = true;
+	return 0;
+}
+
+static int client_keys_install(struct ctrl *c)
+{
+	struct session_keys k;
+	int err;
+
+	err = session_take_keys(c->sess, &k);
+	err = err ?: client_apply(c);
+	if (!err && !c->peer_added) {
+		err = pipeline_peer_add(c->pl, 0, k.tx_peer_id, NULL, 0);
+		c->peer_added = !err;
+	} else if (!err && c->pl->peers.slot[0]->tx_peer_id != k.tx_peer_id) {
+		log_warnx("WARNING: the server changed our peer-id; still sending %u",
+			  c->pl->peers.slot[0]->tx_peer_id);
+	}
+	err = err ?: pipeline_key_install(c->pl, 0, k.key_id, k.cipher, k.key2);
+	OPENSSL_cleanse(k.key2, sizeof(k.key2));
+	if (err) {
+		errno = err < 0 ? -err : EINVAL;
+		log_warn("pipeline: cannot install the data channel keys");
+		return err;
+	}
+	pipeline_key_set_tx(c->pl, 0, k.key_id);
+	c->up_ns = clock_mono_ns();
+	c->tunnel_up = true;
+	log_info("Initialization Sequence Completed");
+	return 0;
+}
+
+static void client_restart_later(struct ctrl *c, int64_t now)
+{
+	unsigned int retry = c->rc->opts->conns.v[0].connect_retry;
+
+	c->restart_at_ns = now + (int64_t)(retry ? retry : 1) * NS_PER_SEC;
+	log_info("Restart pause, %u second(s)", retry ? retry : 1);
+}
+
+/* Acts on the session's state after it ran. */
+static void client_check(struct ctrl *c, int64_t now)
+{
+	switch (session_state(c->sess)) {
+	case SESSION_KEYS_READY:
+		if (client_keys_install(c)) {
+			c->exit_status = 1;
+			c->stopping = true;
+		}
+		break;
+	case SESSION_FAILED:
+		log_warnx("control channel failed, exiting");
+		c->exit_status = 1;
+		c->stopping = true;
+		break;
+	case SESSION_RESTART:
+		if (!c->restart_at_ns)
+			client_restart_later(c, now);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Keepalive: ping when we sent nothing for `ping` s; restart after ping-restart. */
+static void client_keepalive(struct ctrl *c, int64_t now)
+{
+	const struct options *o = c->rc->opts;
+	struct peer *pr;
+	int64_t last_tx, last_rx;
+
+	if (!c->tunnel_up || session_state(c->sess) != SESSION_ACTIVE || !c->peer_added)
+		return;
+	pr = c->pl->peers.slot[0];
+	last_tx = __atomic_load_n(&pr->last_tx_ns, __ATOMIC_RELAXED);
+	last_rx = __atomic_load_n(&pr->last_rx_ns, __ATOMIC_RELAXED);
+	if (last_tx < c->up_ns)
+		last_tx = c->up_ns;
+	if (last_rx < c->up_ns)
+		last_rx = c->up_ns;
+	if (o->ping && now - last_tx >= (int64_t)o->ping * NS_PER_SEC)
+		(void)pipeline_send_ping(c->pl, 0);
+	if (o->ping_rec_timeout && !c->restart_at_ns &&
+	    now - last_rx >= (int64_t)o->ping_rec_timeout * NS_PER_SEC) {
+		if (o->ping_rec_action == OPT_PING_EXIT) {
+			log_warnx("Inactivity timeout (--ping-exit), exiting");
+			c->exit_status = 1;
+			c->stopping = true;
+			return;
+		}
+		log_warnx("Inactivity timeout (--ping-restart), restarting");
+		client_restart_later(c, now);
+	}
+}
+
+/* Runs the pending reconnect: pushed options forgotten, fresh handshake. */
+static void client_restart_run(struct ctrl *c, int64_t now)
+{
+	if (!c->restart_at_ns || now < c->restart_at_ns)
+		return;
+	c->restart_at_ns = 0;
+	/* The old session's keys die with it: nothing is sent with them any more. */
+	if (c->peer_added)
+		pipeline_key_retire(c->pl, 0, 0);
+	options_pull_reset(c->rc->opts);
+	log_info("Attempting to establish connection with %s:%u", c->rc->remote_host,
+		 c->rc->remote_port);
+	if (session_start(c->sess, now)) {
+		log_warnx("control channel: cannot restart the session");
+		c->exit_status = 1;
+		c->stopping = true;
+	}
+}
+
+/* Control packets and in-band messages queued for ctrl. */
+static void ctrl_rings_drain(struct ctrl *c, int64_t now)
+{
+	struct pkt *p[BURST_MAX];
+	unsigned int n;
+
+	if (!c->sess) {
+		pipeline_drain_ctrl(c->pl, &c->ctrl_pkts, &c->inband_pkts);
+		return;
+	}
+	while ((n = spsc_dequeue_burst(c->pl->udp_to_ctrl, p, BURST_MAX))) {
+		c->ctrl_pkts += n;
+		for (unsigned int i = 0; i < n; i++)
+			session_input(c->sess, p[i]->data, p[i]->len, now);
+		pkt_free_burst(p, n);
+	}
+	/* In-band OCC messages: counted only for now. */
+	while ((n = spsc_dequeue_burst(c->pl->tun_tx_to_ctrl, p, BURST_MAX))) {
+		c->inband_pkts += n;
+		pkt_free_burst(p, n);
+	}
+}
+
+/* SIGTERM in client mode: EXIT on the control channel (cc-exit), then wait for its ack. */
+static void client_stop(struct ctrl *c, int64_t now)
+{
+	unsigned int een = c->rc->opts->conns.v[0].explicit_exit_notify;
+
+	if (c->exit_deadline_ns || !session_send_exit(c->sess, now)) {
+		if (een && c->tunnel_up && !(c->rc->opts->protocol_flags & OPT_PROTO_CC_EXIT))
+			log_warnx("WARNING: explicit-exit-notify without cc-exit is not sent "
+				  "(OCC_EXIT not implemented)");
+		c->stopping = true;
+		return;
+	}
+	c->exit_deadline_ns = now + (een ? (int64_t)een : 1) * NS_PER_SEC;
+}
+
+/* Client work after every wakeup: session timers, keepalive, reconnect, exit. */
+static void client_run_once(struct ctrl *c, int64_t now)
+{
+	session_tick(c->sess, now);
+	client_check(c, now);
+	client_restart_run(c, now);
+	if (c->exit_deadline_ns && (session_idle(c->sess) || now >= c->exit_deadline_ns))
+		c->stopping = true;
+}
+
+static int client_start(struct ctrl *c)
+{
+	struct session_io io = { .send = client_ctl_send, .arg = c };
+	char err[512];
+	int rc;
+
+	rc = session_create(&c->sess, c->rc->opts, &io, err, sizeof(err));
+	if (rc) {
+		log_warnx("%s", err);
+		return rc;
+	}
+	log_info("Attempting to establish connection with %s:%u", c->rc->remote_host,
+		 c->rc->remote_port);
+	rc = session_start(c->sess, clock_mono_ns());
+	if (rc)
+		log_warnx("control channel: cannot start the session");
+	return rc;
 }
 
 static int loop_setup(struct ctrl *c)
@@ -283,16 +582,47 @@ static void on_signal(struct ctrl *c)
 		case SIGINT:
 			log_info("signal %s received, exiting",
 				 si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-			c->stopping = true;
+			if (c->sess)
+				client_stop(c, clock_mono_ns());
+			else
+				c->stopping = true;
 			break;
 		case SIGUSR2:
 			log_stats(c);
+			break;
+		case SIGHUP:
+		case SIGUSR1:
+			if (c->sess) {
+				log_info("%s[soft] received, process restarting",
+					 si.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR1");
+				c->restart_at_ns = clock_mono_ns();
+				break;
+			}
+			log_info("signal %d ignored: restart needs a control channel", si.ssi_signo);
 			break;
 		default:
 			log_info("signal %d ignored: restart needs a control channel", si.ssi_signo);
 			break;
 		}
 	}
+}
+
+/* How long ctrl may sleep: 1 s, or less when the session has a timer due. */
+static int run_timeout_ms(struct ctrl *c)
+{
+	int64_t now = clock_mono_ns(), next = INT64_MAX, ms;
+
+	if (!c->sess)
+		return 1000;
+	next = session_next_timeout(c->sess, now);
+	if (c->restart_at_ns && c->restart_at_ns < next)
+		next = c->restart_at_ns;
+	if (c->exit_deadline_ns && c->exit_deadline_ns < next)
+		next = c->exit_deadline_ns;
+	if (next <= now)
+		return 0;
+	ms = (next - now + 999999) / 1000000;
+	return ms > 1000 ? 1000 : (int)ms;
 }
 
 static void run(struct ctrl *c)
@@ -302,6 +632,7 @@ static void run(struct ctrl *c)
 	epoll_ctl(c->ep_fd, EPOLL_CTL_ADD, c->pl->ctrl_db.efd, &ev);
 	while (!c->stopping) {
 		struct epoll_event evs[8];
+		int64_t now;
 		int n;
 
 		/* ctrl sleeps whenever its rings are empty; udp_rx/tun_tx ring the doorbell. */
@@ -310,7 +641,7 @@ static void run(struct ctrl *c)
 			doorbell_cancel_sleep(&c->pl->ctrl_db);
 			n = 0;
 		} else {
-			n = epoll_wait(c->ep_fd, evs, ARRAY_SIZE(evs), 1000);
+			n = epoll_wait(c->ep_fd, evs, ARRAY_SIZE(evs), run_timeout_ms(c));
 		}
 		doorbell_clear(&c->pl->ctrl_db);
 		for (int i = 0; i < n; i++) {
@@ -323,9 +654,14 @@ static void run(struct ctrl *c)
 					ticks = 0;
 				epoch_poll();
 				write_status(c);
+				if (c->sess)
+					client_keepalive(c, clock_mono_ns());
 			}
 		}
-		pipeline_drain_ctrl(c->pl, &c->ctrl_pkts, &c->inband_pkts);
+		now = clock_mono_ns();
+		ctrl_rings_drain(c, now);
+		if (c->sess)
+			client_run_once(c, now);
 	}
 }
 
@@ -370,10 +706,15 @@ int main(int argc, char **argv)
 	epoch_init();
 	if (loop_setup(&c) || tun_setup(&c) || udp_setup(&c) || data_plane_start(&c))
 		goto out;
-	log_info("Initialization Sequence Completed");
+	if (c.rc->is_client) {
+		if (client_start(&c))
+			goto out;
+	} else {
+		log_info("Initialization Sequence Completed");
+	}
 	write_status(&c);
 	run(&c);
-	status = 0;
+	status = c.exit_status;
 out:
 	if (c.pl) {
 		pipeline_stop(c.pl);
@@ -383,6 +724,7 @@ out:
 		log_stats(&c);
 		pipeline_destroy(c.pl);
 	}
+	session_free(c.sess);
 	epoch_barrier();
 	if (c.udp_fd >= 0)
 		close(c.udp_fd);

@@ -13,23 +13,54 @@
 #include "options.h"
 #include "runcfg.h"
 
+/* Fixed-key test mode: the data plane with one key from test-data-key. */
+static int runcfg_test_key(struct runcfg *rc, struct options *o, char *err, size_t errlen)
+{
+	rc->has_test_key = true;
+	memcpy(rc->test_key, o->test_key, KEY2_LEN);
+	rc->test_key_direction = o->test_data_key_direction;
+	rc->test_cipher = dc_cipher_from_name(o->test_cipher ? o->test_cipher : "AES-256-GCM");
+	if (rc->test_cipher == DC_CIPHER_NONE) {
+		snprintf(err, errlen,
+			 "options: test-cipher expects AES-128-GCM, AES-256-GCM or "
+			 "CHACHA20-POLY1305, got '%s'", o->test_cipher);
+		return -EINVAL;
+	}
+	rc->test_peer_id = o->has_test_peer_id ? o->test_peer_id : PEER_ID_NONE;
+	return 0;
+}
+
+/* TLS client mode: what the client control channel (ctrl/session.c) cannot do yet. */
+static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t errlen)
+{
+	if (o->tls_server || !(o->client || o->tls_client)) {
+		snprintf(err, errlen,
+			 "options: this build runs as a TLS client ('client' or 'tls-client' + "
+			 "'pull') or with 'test-data-key'; server mode is not implemented yet");
+		return -ENOTSUP;
+	}
+	if (!o->ca.data || !o->cert.data || !o->key.data) {
+		snprintf(err, errlen, "options: client mode needs 'ca', 'cert' and 'key' "
+			 "(pkcs12 and auth-user-pass-only logins are not supported yet)");
+		return -ENOTSUP;
+	}
+	rc->is_client = true;
+	return 0;
+}
+
 static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, size_t errlen)
 {
 	const struct options_conn *ce;
 
-	if (!o->has_test_key) {
-		snprintf(err, errlen,
-			 "options: this build runs the data plane with 'test-data-key' only; the TLS "
-			 "control channel (client/server) is not implemented yet");
-		return -ENOTSUP;
-	}
 	if (o->conns.n == 0 || !o->conns.v[0].remote) {
-		snprintf(err, errlen, "options: test-data-key mode needs a 'remote'");
+		snprintf(err, errlen, "options: %s mode needs a 'remote'",
+			 o->has_test_key ? "test-data-key" : "client");
 		return -EINVAL;
 	}
 	ce = &o->conns.v[0];
 	if (ce->proto != OPT_PROTO_UDP) {
-		snprintf(err, errlen, "options: test-data-key mode runs over UDP only");
+		snprintf(err, errlen, "options: %s mode runs over UDP only",
+			 o->has_test_key ? "test-data-key" : "client");
 		return -ENOTSUP;
 	}
 	if (o->dev_kind == OPT_DEV_TAP) {
@@ -56,18 +87,9 @@ static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, 
 	rc->replay_window = o->replay_window;
 	rc->replay_time = o->replay_time;
 	rc->status_file = o->status_file;
-	rc->has_test_key = true;
-	memcpy(rc->test_key, o->test_key, KEY2_LEN);
-	rc->test_key_direction = o->test_data_key_direction;
-	rc->test_cipher = dc_cipher_from_name(o->test_cipher ? o->test_cipher : "AES-256-GCM");
-	if (rc->test_cipher == DC_CIPHER_NONE) {
-		snprintf(err, errlen,
-			 "options: test-cipher expects AES-128-GCM, AES-256-GCM or "
-			 "CHACHA20-POLY1305, got '%s'", o->test_cipher);
-		return -EINVAL;
-	}
-	rc->test_peer_id = o->has_test_peer_id ? o->test_peer_id : PEER_ID_NONE;
-	return 0;
+	if (o->has_test_key)
+		return runcfg_test_key(rc, o, err, errlen);
+	return runcfg_client(rc, o, err, errlen);
 }
 
 int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t errlen)

@@ -28,6 +28,8 @@ struct runcfg {
 	uint32_t replay_window;
 	uint32_t replay_time;
 	const char *status_file;
+	/* TLS client mode (client / tls-client + pull): the control channel runs. */
+	bool is_client;
 	/* Fixed-key test mode (test-data-key). */
 	bool has_test_key;
 	uint8_t test_key[KEY2_LEN];

@@ -80,6 +80,11 @@ done
 sleep 1
 [ -n "${DEBUG_SNMP:-}" ] && ip netns exec "$B" nstat -az | grep -iE "udp|IpIn|Reasm|Discard" >&2
 
+# Quiesce before stopping: with both TUNs down the kernels send nothing more, so
+# no packet is in flight when the first daemon exits and the counts stay exact.
+ip -n "$A" link set sl0 down
+ip -n "$B" link set sl0 down
+sleep 0.5
 stop_pid "$PA" || fail "A did not exit 0 on SIGTERM"
 stop_pid "$PB" || fail "B did not exit 0 on SIGTERM"
 SA=$WORK/a.status SB=$WORK/b.status

@@ -1,0 +1,679 @@
+/*
+ * session.c - owns the client control channel of one key_id
+ * (openvpn-wire.md §15(a), §1-§9): hard reset and the server's answer, TLS
+ * carried by the reliability layer, key-method 2, PUSH_REQUEST/PUSH_REPLY
+ * (with push-continuation), AUTH_FAILED/RESTART/HALT, and the EKM export
+ * of the data keys. Renegotiation (key_id > 0) is not done yet.
+ *
+ * Thread: ctrl only. Datagrams go out through the caller's io->send, so
+ * this file knows nothing of the data plane.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "../core/log.h"
+#include "../crypto/kdf.h"
+#include "../crypto/tlswrap.h"
+#include "ctlmsg.h"
+#include "ctlpkt.h"
+#include "km2.h"
+#include "options.h"
+#include "reliable.h"
+#include "session.h"
+#include "tls.h"
+
+#define NS_PER_SEC		1000000000LL
+#define PUSH_FIRST_NS		(1 * NS_PER_SEC)	/* first PUSH_REQUEST after km2 */
+#define PUSH_EVERY_NS		(5 * NS_PER_SEC)	/* then every 5 s until PUSH_REPLY */
+#define SESSION_USER_MAX	512
+
+struct session_stats {
+	uint64_t rx_unwrap_errs;	/* HMAC/tag, replay, length */
+	uint64_t rx_parse_errs;		/* malformed control packet */
+	uint64_t rx_other_key;		/* key_id we do not run (renegotiation) */
+	uint64_t rx_reliable_drops;	/* refused by the reliability layer */
+	uint64_t tx_pkts;
+	uint64_t tx_errs;
+	uint64_t push_requests;
+};
+
+struct session {
+	struct options *o;
+	struct session_io io;
+	struct tls_ctx *tctx;
+	struct tls_conn *tls;
+	struct tlswrap *wrap;
+	struct reliable *rel;
+	enum session_state state;
+	uint8_t key_id;
+	uint8_t sid[SID_LEN];
+	int64_t hand_deadline_ns;	/* hand-window: give up negotiating */
+	int64_t push_next_ns;		/* next PUSH_REQUEST (SESSION_PULL) */
+	bool push_partial;		/* push-continuation 2 seen */
+	struct kdf_key_source src;	/* our key-method-2 randoms */
+	char user[SESSION_USER_MAX];
+	char pass[SESSION_USER_MAX];
+	struct session_keys keys;
+	struct session_stats stats;
+	uint8_t plain[WIRE_MAX + 64];	/* unwrapped packet in / built packet out */
+	uint8_t wire[WIRE_MAX + 64];	/* wrapped packet out */
+	uint8_t stream[TLS_CHANNEL_BUF_SIZE];	/* reliable stream -> TLS; TLS -> reliable */
+	char rec[TLS_RECORD_MAX + 1];	/* one TLS record of plaintext */
+	char occ[KM2_OPTIONS_MAX];	/* our OCC string */
+	char peer_info[1024];		/* our peer info */
+};
+
+/* Reads a whole (small) file for key/credential options given as a path. */
+static char *session_file_read(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "options: cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = calloc(1, 65536);
+	n = buf ? fread(buf, 1, 65535, f) : 0;
+	fclose(f);
+	if (!buf || n == 65535) {
+		snprintf(err, errlen, "options: cannot read %s (too large?)", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* The text of a file option: inline data is borrowed, a path is read (*owned set). */
+static const char *session_file_text(const struct options_file *f, char **owned, char *err,
+				     size_t errlen)
+{
+	*owned = NULL;
+	if (f->is_inline)
+		return f->data;
+	*owned = session_file_read(f->data, err, errlen);
+	return *owned;
+}
+
+static int session_wrap_create(struct session *s, char *err, size_t errlen)
+{
+	const struct options_conn *ce = &s->o->conns.v[0];
+	const struct options_file *tc = ce->tls_crypt.data ? &ce->tls_crypt : &s->o->tls_crypt;
+	const struct options_file *ta = ce->tls_auth.data ? &ce->tls_auth : &s->o->tls_auth;
+	uint8_t key[KEY2_LEN];
+	char *owned;
+	const char *text;
+	int rc;
+
+	if (ce->tls_crypt_v2.data || s->o->tls_crypt_v2.data) {
+		snprintf(err, errlen, "options: tls-crypt-v2 is not supported by the client yet");
+		return -ENOTSUP;
+	}
+	if (!tc->data && !ta->data)
+		return tlswrap_create_none(&s->wrap);
+	text = session_file_text(tc->data ? tc : ta, &owned, err, errlen);
+	if (!text)
+		return -EINVAL;
+	rc = dc_static_key_parse(text, key);
+	if (owned) {
+		OPENSSL_cleanse(owned, strlen(owned));
+		free(owned);
+	}
+	if (rc) {
+		snprintf(err, errlen, "options: %s: not an OpenVPN static key",
+			 tc->data ? "tls-crypt" : "tls-auth");
+		OPENSSL_cleanse(key, sizeof(key));
+		return -EINVAL;
+	}
+	if (tc->data)
+		rc = tlswrap_create_crypt(&s->wrap, key, false);
+	else
+		rc = tlswrap_create_auth(&s->wrap, key, ce->key_direction < 0 ?
+					 TLSWRAP_DIR_BIDI : ce->key_direction, s->o->auth);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc)
+		snprintf(err, errlen, "options: cannot set up control channel wrapping");
+	return rc;
+}
+
+static int session_tls_create(struct session *s, char *err, size_t errlen)
+{
+	const struct options *o = s->o;
+	struct tls_conf tc = {
+		.is_server = false,
+		.ca = { o->ca.data, o->ca.is_inline },
+		.cert = { o->cert.data, o->cert.is_inline },
+		.key = { o->key.data, o->key.is_inline },
+		.extra_certs = { o->extra_certs.data, o->extra_certs.is_inline },
+		.crl = { o->crl_verify.data, o->crl_verify.is_inline },
+		.version_min = (enum tls_ver)o->tls_version_min,
+		.version_max = (enum tls_ver)o->tls_version_max,
+		.cipher_list = o->tls_cipher,
+		.ciphersuites = o->tls_ciphersuites,
+		.groups = o->tls_groups,
+		.cert_profile = o->tls_cert_profile,
+		.remote_cert_tls = (enum tls_cert_tls)o->remote_cert_tls,
+		.verify_x509_name = o->verify_x509_name,
+		.verify_x509_type = (enum tls_x509_type)o->verify_x509_type,
+	};
+
+	return tls_ctx_create(&s->tctx, &tc, err, errlen);
+}
+
+/* auth-user-pass from a file or inline block: username line, password line. */
+static int session_user_pass_load(struct session *s, char *err, size_t errlen)
+{
+	char *owned, *nl;
+	const char *text;
+
+	if (!s->o->has_auth_user_pass)
+		return 0;
+	if (!s->o->auth_user_pass.data) {
+		snprintf(err, errlen, "options: auth-user-pass without a file (stdin prompt) is "
+			 "not supported");
+		return -ENOTSUP;
+	}
+	text = session_file_text(&s->o->auth_user_pass, &owned, err, errlen);
+	if (!text)
+		return -EINVAL;
+	snprintf(s->user, sizeof(s->user), "%s", text);
+	nl = strchr(s->user, '\n');
+	if (nl) {
+		snprintf(s->pass, sizeof(s->pass), "%s", nl + 1);
+		*nl = '\0';
+	}
+	s->user[strcspn(s->user, "\r")] = '\0';
+	s->pass[strcspn(s->pass, "\r\n")] = '\0';
+	if (owned) {
+		OPENSSL_cleanse(owned, strlen(owned));
+		free(owned);
+	}
+	return 0;
+}
+
+int session_create(struct session **out, struct options *o, const struct session_io *io,
+		   char *err, size_t errlen)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s) {
+		snprintf(err, errlen, "session: out of memory");
+		return -ENOMEM;
+	}
+	s->rel = malloc(sizeof(*s->rel));
+	if (!s->rel) {
+		free(s);
+		snprintf(err, errlen, "session: out of memory");
+		return -ENOMEM;
+	}
+	s->o = o;
+	s->io = *io;
+	rc = session_wrap_create(s, err, errlen);
+	rc = rc ?: session_tls_create(s, err, errlen);
+	rc = rc ?: session_user_pass_load(s, err, errlen);
+	if (rc) {
+		session_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	tls_conn_free(s->tls);
+	if (s->tctx)
+		tls_ctx_put(s->tctx);
+	tlswrap_free(s->wrap);
+	free(s->rel);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+enum session_state session_state(const struct session *s)
+{
+	return s->state;
+}
+
+static void session_fail(struct session *s, enum session_state st)
+{
+	s->state = st;
+	tls_conn_free(s->tls);
+	s->tls = NULL;
+}
+
+/* Sends every packet the reliability layer has due. */
+static void session_flush(struct session *s, int64_t now_ns)
+{
+	struct ctlpkt p;
+
+	while (reliable_next_out(s->rel, now_ns, &p)) {
+		int n = ctlpkt_build(&p, s->plain, sizeof(s->plain));
+		int m;
+
+		if (n < 0) {
+			s->stats.tx_errs++;
+			continue;
+		}
+		m = tlswrap_wrap(s->wrap, s->plain, (size_t)n, s->wire, sizeof(s->wire),
+				 (uint32_t)time(NULL));
+		if (m < 0 || s->io.send(s->io.arg, s->wire, (size_t)m)) {
+			s->stats.tx_errs++;
+			continue;
+		}
+		s->stats.tx_pkts++;
+	}
+}
+
+/* Moves TLS ciphertext into reliable messages while the send window has room. */
+static void session_tls_out(struct session *s)
+{
+	size_t room;
+
+	while (s->tls && tls_conn_pending(s->tls) && (room = reliable_send_room(s->rel)) > 0) {
+		size_t n = tls_conn_output(s->tls, s->stream,
+					   room < sizeof(s->stream) ? room : sizeof(s->stream));
+
+		if (!n)
+			break;
+		reliable_write(s->rel, P_CONTROL_V1, s->stream, n);
+	}
+}
+
+int session_start(struct session *s, int64_t now_ns)
+{
+	size_t max = reliable_max_payload(TLS_MTU_DEFAULT, false,
+					  tlswrap_overhead(s->wrap, P_CONTROL_V1));
+	unsigned int tmo = s->o->tls_timeout ? s->o->tls_timeout : TLS_TIMEOUT_DEFAULT_SEC;
+	unsigned int hw = s->o->hand_window ? s->o->hand_window : 60;
+	int rc;
+
+	tls_conn_free(s->tls);
+	s->tls = NULL;
+	if (RAND_bytes(s->sid, SID_LEN) != 1)
+		return -EIO;
+	s->key_id = 0;
+	s->push_partial = false;
+	reliable_init(s->rel, s->key_id, s->sid, tmo * 1000, max);
+	rc = reliable_send_msg(s->rel, P_CONTROL_HARD_RESET_CLIENT_V2, NULL, 0);
+	if (rc)
+		return rc;
+	s->state = SESSION_RESET_SENT;
+	s->hand_deadline_ns = now_ns + (int64_t)hw * NS_PER_SEC;
+	log_info("TLS: Initial packet to server, sid=%02x%02x%02x%02x%02x%02x%02x%02x",
+		 s->sid[0], s->sid[1], s->sid[2], s->sid[3], s->sid[4], s->sid[5], s->sid[6],
+		 s->sid[7]);
+	session_flush(s, now_ns);
+	return 0;
+}
+
+/* Our key-method-2 message, the first TLS application data (§4). */
+static int session_km2_send(struct session *s)
+{
+	const struct options_conn *ce = &s->o->conns.v[0];
+	struct km2_occ occ = {
+		.tun_mtu = ce->tun_mtu,
+		.occ_mtu = ce->occ_mtu,
+		.tls_auth = tlswrap_mode_get(s->wrap) == TLSWRAP_TLS_AUTH,
+		.key_direction = ce->key_direction == 0 ? KM2_KEYDIR_0 :
+				 ce->key_direction == 1 ? KM2_KEYDIR_1 : KM2_KEYDIR_NONE,
+	};
+	struct km2_peer_info pi = {
+		.iv_proto = IV_PROTO_DATA_V2 | IV_PROTO_REQUEST_PUSH | IV_PROTO_TLS_KEY_EXPORT |
+			    IV_PROTO_CC_EXIT_NOTIFY,
+		.mtu = ce->tun_mtu_max,
+		.ciphers = s->o->data_ciphers,
+		.comp = KM2_COMP_STUBS,
+	};
+	struct km2_msg m = { .username = s->user, .password = s->pass };
+	uint8_t *buf = s->stream;	/* free now: TLS output is moved later */
+	int n, rc;
+
+	if (km2_occ_build(s->occ, sizeof(s->occ), &occ) < 0 ||
+	    km2_peer_info_build(s->peer_info, sizeof(s->peer_info), &pi) < 0) {
+		log_warnx("TLS: cannot build the key-method-2 options or peer info");
+		return -EINVAL;
+	}
+	rc = km2_source_random(&s->src, true);
+	if (rc)
+		return rc;
+	m.src = s->src;
+	m.options = s->occ;
+	m.peer_info = s->peer_info;
+	n = km2_build(buf, sizeof(s->stream), &m, true);
+	if (n < 0) {
+		log_warnx("TLS: cannot build the key-method-2 message");
+		return n;
+	}
+	rc = tls_conn_write(s->tls, buf, (size_t)n);
+	OPENSSL_cleanse(buf, sizeof(s->stream));
+	return rc;
+}
+
+static void session_text_send(struct session *s, const char *what,
+			      int (*build)(char *, size_t))
+{
+	char buf[64];
+	int n = build(buf, sizeof(buf));
+
+	if (n < 0 || tls_conn_write(s->tls, buf, (size_t)n))
+		log_warnx("TLS: cannot send %s", what);
+}
+
+static void session_log_warnings(struct session *s)
+{
+	for (size_t i = 0; i < s->o->warnings.n; i++)
+		log_warnx("%s", s->o->warnings.v[i]);
+	options_warnings_clear(s->o);
+}
+
+/* The push is complete: check what we need and export the data keys (§5.1). */
+static void session_keys_derive(struct session *s)
+{
+	struct options *o = s->o;
+	enum dc_cipher c = o->cipher ? dc_cipher_from_name(o->cipher) : DC_CIPHER_NONE;
+
+	if (!(o->protocol_flags & OPT_PROTO_TLS_EKM)) {
+		log_warnx("OPTIONS ERROR: the server did not push 'key-derivation tls-ekm'; the "
+			  "legacy PRF key derivation is not implemented");
+		session_fail(s, SESSION_FAILED);
+		return;
+	}
+	if (c == DC_CIPHER_NONE) {
+		log_warnx("OPTIONS ERROR: data channel cipher '%s' is not supported (AES-128-GCM, "
+			  "AES-256-GCM, CHACHA20-POLY1305)", o->cipher ? o->cipher : "BF-CBC");
+		session_fail(s, SESSION_FAILED);
+		return;
+	}
+	if (tls_conn_export(s->tls, KDF_EKM_DATAKEYS_LABEL, KDF_EKM_DATAKEYS_LEN,
+			    s->keys.key2)) {
+		log_warnx("TLS: cannot export the data channel keys");
+		session_fail(s, SESSION_RESTART);
+		return;
+	}
+	s->keys.key_id = s->key_id;
+	s->keys.cipher = c;
+	s->keys.tx_peer_id = o->has_peer_id ? o->peer_id : PEER_ID_NONE;
+	log_info("Data Channel: cipher '%s', peer-id: %d, key derivation: tls-ekm",
+		 dc_cipher_name(c), o->has_peer_id ? (int)o->peer_id : -1);
+	s->state = SESSION_KEYS_READY;
+}
+
+static void session_push_reply(struct session *s, const struct ctlmsg *m)
+{
+	char err[256];
+	int cont = 0;
+
+	if (s->state != SESSION_PULL) {
+		log_debug("PUSH: ignoring an extra PUSH_REPLY");
+		return;
+	}
+	log_info("PUSH: Received control message: '%s'", m->text);
+	if (options_apply_push(s->o, m->text, m->len, &cont, err, sizeof(err))) {
+		session_log_warnings(s);
+		log_warnx("%s", err);
+		log_warnx("OPTIONS ERROR: failed to import the pushed options, exiting");
+		session_fail(s, SESSION_FAILED);
+		return;
+	}
+	session_log_warnings(s);
+	s->push_partial = cont == 2;
+	if (!s->push_partial)
+		session_keys_derive(s);
+}
+
+static void session_ctlmsg(struct session *s, const struct ctlmsg *m)
+{
+	switch (m->type) {
+	case CTLMSG_PUSH_REPLY:
+		session_push_reply(s, m);
+		break;
+	case CTLMSG_AUTH_FAILED:
+		log_warnx("AUTH: Received control message: %s", m->text);
+		log_warnx("SIGTERM[soft,auth-failure] received, process exiting");
+		session_fail(s, SESSION_FAILED);
+		break;
+	case CTLMSG_HALT:
+		log_warnx("Received control message: %s: server asked us to halt", m->text);
+		session_fail(s, SESSION_FAILED);
+		break;
+	case CTLMSG_RESTART:
+		log_warnx("Received control message: %s: server-pushed connection reset",
+			  m->text);
+		session_fail(s, SESSION_RESTART);
+		break;
+	case CTLMSG_EXIT:
+		log_warnx("Received control message: EXIT: the server is shutting down");
+		session_fail(s, SESSION_RESTART);
+		break;
+	case CTLMSG_INFO:
+	case CTLMSG_INFO_PRE:
+		log_info("Received control message: %s", m->text);
+		break;
+	case CTLMSG_AUTH_PENDING:
+		log_info("Received control message: %s (auth pending; waiting)", m->text);
+		break;
+	case CTLMSG_INVALID:
+		log_debug("TLS: dropped a control message with control characters");
+		break;
+	default:
+		log_warnx("WARNING: Received unknown control message: %s", m->text);
+		break;
+	}
+}
+
+/* One TLS record of application data from the server. */
+static void session_record(struct session *s, size_t n)
+{
+	struct ctlmsg_iter it;
+	struct ctlmsg m;
+
+	if (s->state == SESSION_KM2) {
+		struct km2_msg km;
+		const char *why = NULL;
+
+		if (km2_parse(&km, (const uint8_t *)s->rec, n, false, &why)) {
+			log_warnx("TLS Error: bad key-method-2 message from the server: %s",
+				  why ? why : "malformed");
+			session_fail(s, SESSION_RESTART);
+			return;
+		}
+		log_debug("TLS: server options '%s'", km.options);
+		s->state = SESSION_PULL;
+		return;
+	}
+	ctlmsg_iter_init(&it, s->rec, n);
+	while (s->state >= SESSION_PULL && s->state <= SESSION_ACTIVE && ctlmsg_next(&it, &m))
+		session_ctlmsg(s, &m);
+}
+
+static void session_tls_handshake(struct session *s, int64_t now_ns)
+{
+	char desc[256];
+	int rc = tls_conn_handshake(s->tls);
+
+	if (rc == TLS_HS_AGAIN)
+		return;
+	if (rc < 0) {
+		log_warnx("%s", tls_conn_error(s->tls));
+		log_warnx("TLS Error: TLS handshake failed");
+		/* Flush the alert before giving up. */
+		session_tls_out(s);
+		session_flush(s, now_ns);
+		session_fail(s, SESSION_RESTART);
+		return;
+	}
+	tls_conn_describe(s->tls, desc, sizeof(desc));
+	log_info("Control Channel: %s", desc);
+	log_info("[%s] Peer Connection Initiated", tls_conn_peer_cn(s->tls) ?
+		 tls_conn_peer_cn(s->tls) : "?");
+	if (session_km2_send(s)) {
+		session_fail(s, SESSION_RESTART);
+		return;
+	}
+	s->state = SESSION_KM2;
+	s->push_next_ns = now_ns + PUSH_FIRST_NS;
+}
+
+/* Runs TLS on whatever arrived, then sends what it produced. */
+static void session_pump(struct session *s, int64_t now_ns)
+{
+	size_t n;
+
+	while (s->tls && (n = reliable_read(s->rel, s->stream, sizeof(s->stream))) > 0) {
+		if (tls_conn_input(s->tls, s->stream, n)) {
+			log_warnx("TLS Error: too much unread TLS data from the server");
+			session_fail(s, SESSION_RESTART);
+			return;
+		}
+	}
+	if (s->state == SESSION_TLS)
+		session_tls_handshake(s, now_ns);
+	while (s->tls && s->state >= SESSION_KM2 && s->state <= SESSION_ACTIVE) {
+		ssize_t r = tls_conn_read(s->tls, s->rec, sizeof(s->rec) - 1);
+
+		if (r == 0)
+			break;
+		if (r < 0) {
+			log_warnx("TLS Error: %s", r == -ECONNRESET ? "server closed the TLS "
+				  "session" : tls_conn_error(s->tls));
+			session_fail(s, SESSION_RESTART);
+			return;
+		}
+		s->rec[r] = '\0';
+		session_record(s, (size_t)r);
+	}
+	session_tls_out(s);
+	session_flush(s, now_ns);
+}
+
+void session_input(struct session *s, const uint8_t *buf, size_t len, int64_t now_ns)
+{
+	struct ctlpkt p;
+	int n, rc;
+
+	if (s->state >= SESSION_RESTART)
+		return;
+	n = tlswrap_unwrap(s->wrap, buf, len, s->plain, sizeof(s->plain), now_ns);
+	if (n < 0) {
+		s->stats.rx_unwrap_errs++;
+		log_debug("control packet dropped: %s", tlswrap_strerror(n));
+		return;
+	}
+	if (ctlpkt_parse(&p, s->plain, (size_t)n)) {
+		s->stats.rx_parse_errs++;
+		return;
+	}
+	if (p.key_id != s->key_id) {
+		s->stats.rx_other_key++;
+		return;
+	}
+	/* Until the server's reset, nothing else may set the peer's session id. */
+	if (s->state == SESSION_RESET_SENT && p.opcode != P_CONTROL_HARD_RESET_SERVER_V2) {
+		s->stats.rx_parse_errs++;
+		return;
+	}
+	rc = reliable_input(s->rel, &p);
+	if (rc < 0) {
+		s->stats.rx_reliable_drops++;
+		return;
+	}
+	if (rc == RELIABLE_IN_NEW && p.opcode == P_CONTROL_HARD_RESET_SERVER_V2 &&
+	    s->state == SESSION_RESET_SENT) {
+		if (tls_conn_create(&s->tls, s->tctx)) {
+			session_fail(s, SESSION_FAILED);
+			return;
+		}
+		log_info("TLS: Initial packet from server, starting TLS");
+		s->state = SESSION_TLS;
+	}
+	session_pump(s, now_ns);
+}
+
+void session_tick(struct session *s, int64_t now_ns)
+{
+	if (s->state >= SESSION_RESTART)
+		return;
+	if (s->state < SESSION_KEYS_READY && now_ns >= s->hand_deadline_ns) {
+		log_warnx("TLS Error: TLS key negotiation failed to occur within %u seconds "
+			  "(check your network connectivity)",
+			  s->o->hand_window ? s->o->hand_window : 60);
+		log_warnx("TLS Error: TLS handshake failed%s", s->state == SESSION_RESET_SENT ?
+			  ": no response from server" : "");
+		session_fail(s, SESSION_RESTART);
+		return;
+	}
+	if (s->state == SESSION_PULL && !s->push_partial && now_ns >= s->push_next_ns) {
+		session_text_send(s, "PUSH_REQUEST", ctlmsg_build_push_request);
+		s->stats.push_requests++;
+		log_info("SENT CONTROL: 'PUSH_REQUEST' (status=1)");
+		s->push_next_ns = now_ns + PUSH_EVERY_NS;
+	}
+	session_pump(s, now_ns);
+}
+
+int64_t session_next_timeout(const struct session *s, int64_t now_ns)
+{
+	int64_t t;
+
+	if (s->state >= SESSION_RESTART)
+		return INT64_MAX;
+	t = reliable_next_timeout(s->rel, now_ns);
+	if (s->state < SESSION_KEYS_READY && s->hand_deadline_ns < t)
+		t = s->hand_deadline_ns;
+	if (s->state == SESSION_PULL && s->push_next_ns < t)
+		t = s->push_next_ns;
+	return t;
+}
+
+int session_take_keys(struct session *s, struct session_keys *k)
+{
+	if (s->state != SESSION_KEYS_READY)
+		return -EAGAIN;
+	*k = s->keys;
+	OPENSSL_cleanse(s->keys.key2, sizeof(s->keys.key2));
+	s->state = SESSION_ACTIVE;
+	return 0;
+}
+
+bool session_send_exit(struct session *s, int64_t now_ns)
+{
+	if (s->state != SESSION_ACTIVE || !s->tls || !(s->o->protocol_flags & OPT_PROTO_CC_EXIT))
+		return false;
+	session_text_send(s, "EXIT", ctlmsg_build_exit);
+	log_info("SENT CONTROL: 'EXIT'");
+	session_tls_out(s);
+	session_flush(s, now_ns);
+	return true;
+}
+
+bool session_idle(const struct session *s)
+{
+	return reliable_unacked(s->rel) == 0;
+}
+
+void session_write_stats(const struct session *s, FILE *f)
+{
+	const struct reliable_stats *r = &s->rel->stats;
+
+	fprintf(f, "ctrl.rx_unwrap_errs=%llu\nctrl.rx_parse_errs=%llu\nctrl.rx_other_key=%llu\n"
+		"ctrl.rx_reliable_drops=%llu\nctrl.tx_pkts=%llu\nctrl.tx_errs=%llu\n"
+		"ctrl.push_requests=%llu\nctrl.rel_tx_retransmits=%llu\nctrl.rel_rx_dups=%llu\n",
+		(unsigned long long)s->stats.rx_unwrap_errs,
+		(unsigned long long)s->stats.rx_parse_errs,
+		(unsigned long long)s->stats.rx_other_key,
+		(unsigned long long)s->stats.rx_reliable_drops,
+		(unsigned long long)s->stats.tx_pkts, (unsigned long long)s->stats.tx_errs,
+		(unsigned long long)s->stats.push_requests,
+		(unsigned long long)r->tx_retransmits, (unsigned long long)r->rx_dups);
+}

@@ -1,0 +1,82 @@
+/*
+ * session.h - the client's control channel for one key_id (openvpn-wire.md
+ * §15(a)): hard reset, TLS over the reliability layer, key-method 2,
+ * PUSH_REQUEST/PUSH_REPLY, and the data keys exported with EKM.
+ *
+ * The caller (main.c) owns the socket path: it feeds every received
+ * control datagram to session_input, calls session_tick at
+ * session_next_timeout, and sends what the session hands to io->send.
+ * After each call it looks at session_state(): SESSION_KEYS_READY means
+ * the push was applied to the options and session_keys() is valid (once);
+ * SESSION_FAILED / SESSION_RESTART mean the session is over (the reason
+ * was logged). ctrl thread only.
+ */
+#ifndef SLUICE_SESSION_H
+#define SLUICE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/compiler.h"
+#include "../core/proto.h"
+#include "../crypto/dc.h"
+
+struct options;
+struct session;
+
+struct session_io {
+	/* Sends one wrapped control datagram; returns 0 or a negative errno. */
+	int (*send)(void *arg, const uint8_t *buf, size_t len);
+	void *arg;
+};
+
+enum session_state {
+	SESSION_RESET_SENT,	/* hard reset out, waiting for the server's */
+	SESSION_TLS,		/* TLS handshake */
+	SESSION_KM2,		/* our key-method-2 sent, waiting for the server's */
+	SESSION_PULL,		/* PUSH_REQUEST until a complete PUSH_REPLY */
+	SESSION_KEYS_READY,	/* push applied, keys exported: caller installs them */
+	SESSION_ACTIVE,		/* caller took the keys */
+	SESSION_RESTART,	/* RESTART, hand-window, TLS error: reconnect */
+	SESSION_FAILED,		/* AUTH_FAILED, HALT, configuration: give up */
+};
+
+/* The data keys of an established session. */
+struct session_keys {
+	uint8_t key_id;
+	enum dc_cipher cipher;
+	uint32_t tx_peer_id;		/* pushed peer-id, or PEER_ID_NONE */
+	uint8_t key2[KEY2_LEN];		/* EKM "EXPORTER-OpenVPN-datakeys" */
+};
+
+/*
+ * Builds a session from the finalized client options @o (TLS context,
+ * control-channel wrapping). Returns 0 or a negative errno with @err set.
+ */
+int session_create(struct session **out, struct options *o, const struct session_io *io,
+		   char *err, size_t errlen) __must_check;
+/* Frees @s and cleanses its key material. NULL is fine. */
+void session_free(struct session *s);
+
+/* Starts (or restarts, with a fresh session id) the handshake at @now_ns. */
+int session_start(struct session *s, int64_t now_ns) __must_check;
+/* One control datagram from the server (the whole UDP payload). */
+void session_input(struct session *s, const uint8_t *buf, size_t len, int64_t now_ns);
+/* Retransmissions, PUSH_REQUEST timer, hand-window. */
+void session_tick(struct session *s, int64_t now_ns);
+/* When session_tick wants to run next (INT64_MAX: nothing pending). */
+int64_t session_next_timeout(const struct session *s, int64_t now_ns);
+
+enum session_state session_state(const struct session *s);
+/* In SESSION_KEYS_READY: copies the keys out and moves to SESSION_ACTIVE. */
+int session_take_keys(struct session *s, struct session_keys *k) __must_check;
+/* Sends EXIT on the control channel (cc-exit); true if it was queued. */
+bool session_send_exit(struct session *s, int64_t now_ns);
+/* True once everything we sent was acknowledged (e.g. the EXIT). */
+bool session_idle(const struct session *s);
+/* Counters for the status file. */
+void session_write_stats(const struct session *s, FILE *f);
+
+#endif
