@@ -68,7 +68,8 @@ static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, 
 		return -ENOTSUP;
 	}
 	rc->verb = (int)o->verb;
-	rc->dev = o->dev ? o->dev : "tun";
+	/* As OpenVPN: a bare "tun" means "the next free tunN". */
+	rc->dev = !o->dev || !strcmp(o->dev, "tun") ? "tun%d" : o->dev;
 	rc->tun_mtu = (int)ce->tun_mtu;
 	rc->local_host = ce->local;
 	rc->local_port = ce->has_local_port || ce->bind_local ? ce->local_port : 0;
