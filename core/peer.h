@@ -30,6 +30,7 @@ struct peer {
 	/* Published by ctrl with release stores; read with acquire. */
 	struct dc_keyslot *keys[KEY_ID_COUNT];
 	uint8_t tx_key_id;		/* slot tun_rx stamps on outgoing packets */
+	uint8_t comp;			/* compression framing, crypto/comp.h mode | flags */
 	struct peer_endpoint *remote;	/* NULL: socket is connected */
 	/* Written by tun_tx only: mono ns of the last authenticated packet in. */
 	alignas(CACHELINE) int64_t last_rx_ns;
@@ -55,6 +56,11 @@ static inline struct dc_keyslot *peer_key(const struct peer *pr, uint8_t key_id)
 {
 	/* Acquire pairs with ctrl's release when it installs the slot. */
 	return __atomic_load_n(&pr->keys[key_id & P_KEY_ID_MASK], __ATOMIC_ACQUIRE);
+}
+
+static inline uint8_t peer_comp(const struct peer *pr)
+{
+	return __atomic_load_n(&pr->comp, __ATOMIC_RELAXED);
 }
 
 static inline uint8_t peer_tx_key_id(const struct peer *pr)

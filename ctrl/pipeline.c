@@ -54,6 +54,11 @@ static void stage_tun_rx_classify(void *ctx, struct pkt **p, unsigned int n, str
 			q->verdict = DROP_NO_KEY;
 			continue;
 		}
+		if (unlikely(peer_comp(pr))) {
+			q->verdict = comp_frame(peer_comp(pr), q, pl->tun_rx_scratch);
+			if (q->verdict != PKT_OK)
+				continue;
+		}
 		if (unlikely(!dc_assign_pid(ks, &q->pid))) {
 			q->verdict = DROP_PID_EXHAUSTED;
 			continue;
@@ -140,6 +145,12 @@ static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64
 			/* Single writer: tun_tx. Read by ctrl for keepalive and status. */
 			__atomic_store_n(&pr->last_rx_ns, now_ns, __ATOMIC_RELAXED);
 			last_peer = pr;
+		}
+		/* Authenticated: liveness counts even if the framing below is bad. */
+		if (unlikely(peer_comp(pr))) {
+			q->verdict = comp_unframe(peer_comp(pr), q, pl->tun_tx_scratch);
+			if (q->verdict != PKT_OK)
+				continue;
 		}
 		if (unlikely(is_ping(q))) {
 			STAT_INC(st->ping_pkts);
@@ -258,7 +269,9 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 	pl->ctrl_db.efd = -1;
 	pl->peers.size = cfg->max_peers;
 	pl->peers.slot = calloc(cfg->max_peers, sizeof(*pl->peers.slot));
-	if (!pl->peers.slot) {
+	pl->tun_rx_scratch = malloc(COMP_SCRATCH_LEN);
+	pl->tun_tx_scratch = malloc(COMP_SCRATCH_LEN);
+	if (!pl->peers.slot || !pl->tun_rx_scratch || !pl->tun_tx_scratch) {
 		rc = -ENOMEM;
 		goto err;
 	}
@@ -444,6 +457,8 @@ void pipeline_destroy(struct pipeline *pl)
 	if (pl->tun_tx.db.efd > 0)
 		doorbell_destroy(&pl->tun_tx.db);
 	free(pl->peers.slot);
+	free(pl->tun_rx_scratch);
+	free(pl->tun_tx_scratch);
 	free(pl);
 }
 
@@ -494,6 +509,14 @@ int pipeline_key_install(struct pipeline *pl, uint32_t peer_id, uint8_t key_id,
 		dc_keyslot_free(old);
 	}
 	return 0;
+}
+
+void pipeline_peer_set_comp(struct pipeline *pl, uint32_t peer_id, uint8_t comp)
+{
+	struct peer *pr = peer_lookup(&pl->peers, peer_id);
+
+	if (pr)
+		__atomic_store_n(&pr->comp, comp, __ATOMIC_RELAXED);
 }
 
 void pipeline_key_set_tx(struct pipeline *pl, uint32_t peer_id, uint8_t key_id)

@@ -13,6 +13,7 @@
 #include "../core/peer.h"
 #include "../core/pkt.h"
 #include "../core/ring.h"
+#include "../crypto/comp.h"
 #include "../crypto/dc.h"
 #include "../crypto/worker.h"
 #include "../io/io.h"
@@ -53,6 +54,9 @@ struct pipeline {
 	struct doorbell ctrl_db;	/* rung by udp_rx and tun_tx */
 	struct peer_table peers;
 	bool started;
+	/* Compression scratch, one per thread that frames: tun_rx and tun_tx only. */
+	uint8_t *tun_rx_scratch;
+	uint8_t *tun_tx_scratch;
 };
 
 int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg) __must_check;
@@ -68,6 +72,8 @@ int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,
 /* Builds and publishes a key slot; the slot it replaces is retired through the epoch. */
 int pipeline_key_install(struct pipeline *pl, uint32_t peer_id, uint8_t key_id,
 			 enum dc_cipher cipher, const uint8_t key2[KEY2_LEN]) __must_check;
+/* Sets the compression framing (crypto/comp.h mode | COMP_F_* flags) of @peer_id. */
+void pipeline_peer_set_comp(struct pipeline *pl, uint32_t peer_id, uint8_t comp);
 /* Makes @key_id the key tun_rx stamps on outgoing packets of @peer_id. */
 void pipeline_key_set_tx(struct pipeline *pl, uint32_t peer_id, uint8_t key_id);
 /* Unpublishes and retires the slot of @key_id. */

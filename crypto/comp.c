@@ -1,0 +1,169 @@
+/*
+ * comp.c - compression framing (see comp.h). Called by tun_rx (comp_frame)
+ * and tun_tx (comp_unframe) on their own packets with their own scratch
+ * buffers; no shared state, no allocation.
+ */
+#include <lz4.h>
+#include <string.h>
+
+#include "../core/proto.h"
+#include "../core/stats.h"
+#include "comp.h"
+
+/* Marker into byte 0, old byte 0 to the end (comp-lz4.c's "swap"). */
+static uint8_t swap_in(struct pkt *p, uint8_t marker)
+{
+	if (unlikely(p->len == 0 || pkt_tailroom(p) < 1))
+		return DROP_OVERSIZE;
+	p->data[p->len] = p->data[0];
+	p->data[0] = marker;
+	p->len++;
+	return PKT_OK;
+}
+
+static uint8_t swap_out(struct pkt *p, uint8_t *marker)
+{
+	if (unlikely(p->len < 2))
+		return DROP_BAD_COMP;
+	*marker = p->data[0];
+	p->data[0] = p->data[p->len - 1];
+	p->len--;
+	return PKT_OK;
+}
+
+/* Compresses p's payload into scratch; true if it saved more than @min_gain bytes. */
+static bool lz4_try(const struct pkt *p, uint8_t *scratch, int *out_len, uint32_t min_gain)
+{
+	int n;
+
+	if (p->len < COMP_THRESHOLD)
+		return false;
+	n = LZ4_compress_default((const char *)p->data, (char *)scratch, (int)p->len,
+				 COMP_SCRATCH_LEN);
+	if (n <= 0 || (uint32_t)n + min_gain >= p->len)
+		return false;
+	*out_len = n;
+	return true;
+}
+
+static uint8_t lz4_expand(struct pkt *p, uint32_t skip, uint8_t *scratch)
+{
+	uint32_t room = pkt_data_room(p);
+	int n;
+
+	n = LZ4_decompress_safe((const char *)p->data + skip, (char *)scratch,
+				(int)(p->len - skip), (int)room);
+	if (n <= 0)
+		return DROP_BAD_COMP;
+	p->data = p->buf + PKT_HEADROOM;
+	memcpy(p->data, scratch, (size_t)n);
+	p->len = (uint32_t)n;
+	return PKT_OK;
+}
+
+static uint8_t frame_v2(uint8_t comp, struct pkt *p, uint8_t *scratch)
+{
+	int n;
+	uint8_t *h;
+
+	if ((comp & COMP_MODE_MASK) == COMP_MODE_LZ4_V2 && (comp & COMP_F_COMPRESS) &&
+	    lz4_try(p, scratch, &n, 2)) {
+		memcpy(p->data, scratch, (size_t)n);
+		p->len = (uint32_t)n;
+		h = pkt_push(p, 2);
+		if (!h)
+			return DROP_OVERSIZE;
+		h[0] = COMP_V2_ESC;
+		h[1] = COMP_V2_LZ4;
+		return PKT_OK;
+	}
+	/* Escape only a payload that would read as a v2 header. */
+	if (p->len && p->data[0] == COMP_V2_ESC) {
+		h = pkt_push(p, 2);
+		if (!h)
+			return DROP_OVERSIZE;
+		h[0] = COMP_V2_ESC;
+		h[1] = COMP_V2_NONE;
+	}
+	return PKT_OK;
+}
+
+uint8_t comp_frame(uint8_t comp, struct pkt *p, uint8_t *scratch)
+{
+	uint8_t *h;
+	int n;
+
+	switch (comp & COMP_MODE_MASK) {
+	case COMP_MODE_NONE:
+		return PKT_OK;
+	case COMP_MODE_LZO_STUB:
+		h = pkt_push(p, 1);
+		if (!h)
+			return DROP_OVERSIZE;
+		h[0] = COMP_NO_COMPRESS_BYTE;
+		return PKT_OK;
+	case COMP_MODE_STUB:
+		return swap_in(p, COMP_NO_COMPRESS_SWAP);
+	case COMP_MODE_LZ4:
+		if ((comp & COMP_F_COMPRESS) && lz4_try(p, scratch, &n, 0)) {
+			memcpy(p->data, scratch, (size_t)n);
+			p->len = (uint32_t)n;
+			return swap_in(p, COMP_LZ4_SWAP);
+		}
+		return swap_in(p, COMP_NO_COMPRESS_SWAP);
+	case COMP_MODE_STUB_V2:
+	case COMP_MODE_LZ4_V2:
+		return frame_v2(comp, p, scratch);
+	default:
+		return DROP_BAD_COMP;
+	}
+}
+
+static uint8_t unframe_v2(uint8_t comp, struct pkt *p, uint8_t *scratch)
+{
+	if (p->len == 0 || p->data[0] != COMP_V2_ESC)
+		return PKT_OK;
+	if (p->len < 2)
+		return DROP_BAD_COMP;
+	switch (p->data[1]) {
+	case COMP_V2_NONE:
+		pkt_pull(p, 2);
+		return PKT_OK;
+	case COMP_V2_LZ4:
+		if (!(comp & COMP_F_DECOMPRESS))
+			return DROP_BAD_COMP;
+		return lz4_expand(p, 2, scratch);
+	default:
+		return DROP_BAD_COMP;	/* 0x02 LZO, 0x03 Snappy: never sent by 2.6 */
+	}
+}
+
+uint8_t comp_unframe(uint8_t comp, struct pkt *p, uint8_t *scratch)
+{
+	uint8_t marker, v;
+
+	switch (comp & COMP_MODE_MASK) {
+	case COMP_MODE_NONE:
+		return PKT_OK;
+	case COMP_MODE_LZO_STUB:
+		if (p->len < 1 || p->data[0] != COMP_NO_COMPRESS_BYTE)
+			return DROP_BAD_COMP;	/* 0x66 would be LZO: not supported */
+		pkt_pull(p, 1);
+		return PKT_OK;
+	case COMP_MODE_STUB:
+	case COMP_MODE_LZ4:
+		v = swap_out(p, &marker);
+		if (v != PKT_OK)
+			return v;
+		if (marker == COMP_NO_COMPRESS_SWAP)
+			return PKT_OK;
+		if (marker == COMP_LZ4_SWAP && (comp & COMP_F_DECOMPRESS))
+			return lz4_expand(p, 0, scratch);
+		return DROP_BAD_COMP;
+	case COMP_MODE_STUB_V2:
+	case COMP_MODE_LZ4_V2:
+		return unframe_v2(comp, p, scratch);
+	default:
+		return DROP_BAD_COMP;
+	}
+}
