@@ -54,6 +54,10 @@ static void retired_run(ck_epoch_entry_t *e)
 {
 	struct retired *r = (struct retired *)e;
 
+#ifdef EPOCH_TSAN
+	/* Pairs with the release in epoch_end() (epoch.h). */
+	__tsan_acquire(&global_epoch);
+#endif
 	r->fn(r->obj);
 	free(r);
 	pending--;

@@ -30,6 +30,26 @@ void epoch_reader_register(struct epoch_reader *r);
 /* ctrl: after its thread stopped; @r may then be freed or registered again. */
 void epoch_reader_unregister(struct epoch_reader *r);
 
+/*
+ * TSan sees no ordering in ck_epoch (inline asm, uninstrumented libck), so
+ * it would report every free of a retired object as racing with the reads of
+ * a section that ended long before. Tell it what the epoch guarantees: a
+ * section's accesses happen before any free the epoch runs after it ended.
+ * The release is in epoch_end() before ck_epoch_end(), the acquire in
+ * epoch.c before each free callback; both name the process epoch.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define EPOCH_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EPOCH_TSAN 1
+#endif
+#endif
+#ifdef EPOCH_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#endif
+
 static inline void epoch_begin(struct epoch_reader *r)
 {
 	ck_epoch_begin(r->rec, NULL);
@@ -37,6 +57,9 @@ static inline void epoch_begin(struct epoch_reader *r)
 
 static inline void epoch_end(struct epoch_reader *r)
 {
+#ifdef EPOCH_TSAN
+	__tsan_release(r->rec->global);
+#endif
 	ck_epoch_end(r->rec, NULL);
 }
 
