@@ -367,12 +367,43 @@ static int client_apply(struct ctrl *c)
 	return 0;
 }
 
+static void client_restart_later(struct ctrl *c, int64_t now)
+{
+	unsigned int retry = c->rc->opts->conns.v[0].connect_retry;
+
+	c->restart_at_ns = now + (int64_t)(retry ? retry : 1) * NS_PER_SEC;
+	log_info("Restart pause, %u second(s)", retry ? retry : 1);
+}
+
+/*
+ * A renegotiated key: publish its slot next to the old one (which keeps
+ * decrypting as the lame duck) and send with it at once; the stock peer
+ * accepts both. A failure here is a reconnect, like a failed handshake.
+ */
+static int client_reneg_install(struct ctrl *c, struct session_keys *k)
+{
+	int err = pipeline_key_install(c->pl, 0, k->key_id, k->cipher, k->key2);
+
+	OPENSSL_cleanse(k->key2, sizeof(k->key2));
+	if (err) {
+		errno = err < 0 ? -err : EINVAL;
+		log_warn("pipeline: cannot install the renegotiated keys (key_id %u)", k->key_id);
+		client_restart_later(c, clock_mono_ns());
+		return 0;
+	}
+	pipeline_key_set_tx(c->pl, 0, k->key_id);
+	log_info("TLS: new session key installed, key_id %u now used for sending", k->key_id);
+	return 0;
+}
+
 static int client_keys_install(struct ctrl *c)
 {
 	struct session_keys k;
 	int err;
 
 	err = session_take_keys(c->sess, &k);
+	if (!err && k.is_reneg)
+		return client_reneg_install(c, &k);
 	err = err ?: client_apply(c);
 	if (!err && !c->peer_added) {
 		err = pipeline_peer_add(c->pl, 0, k.tx_peer_id, NULL, 0);
@@ -395,17 +426,17 @@ static int client_keys_install(struct ctrl *c)
 	return 0;
 }
 
-static void client_restart_later(struct ctrl *c, int64_t now)
-{
-	unsigned int retry = c->rc->opts->conns.v[0].connect_retry;
-
-	c->restart_at_ns = now + (int64_t)(retry ? retry : 1) * NS_PER_SEC;
-	log_info("Restart pause, %u second(s)", retry ? retry : 1);
-}
-
 /* Acts on the session's state after it ran. */
 static void client_check(struct ctrl *c, int64_t now)
 {
+	unsigned int gone = session_take_retired(c->sess);
+
+	for (uint8_t kid = 0; gone && c->peer_added && kid < KEY_ID_COUNT; kid++) {
+		if (gone & (1u << kid)) {
+			pipeline_key_retire(c->pl, 0, kid);
+			log_info("TLS: data channel key_id %u retired", kid);
+		}
+	}
 	switch (session_state(c->sess)) {
 	case SESSION_KEYS_READY:
 		if (client_keys_install(c)) {
@@ -465,8 +496,8 @@ static void client_restart_run(struct ctrl *c, int64_t now)
 		return;
 	c->restart_at_ns = 0;
 	/* The old session's keys die with it: nothing is sent with them any more. */
-	if (c->peer_added)
-		pipeline_key_retire(c->pl, 0, 0);
+	for (uint8_t kid = 0; c->peer_added && kid < KEY_ID_COUNT; kid++)
+		pipeline_key_retire(c->pl, 0, kid);
 	options_pull_reset(c->rc->opts);
 	log_info("Attempting to establish connection with %s:%u", c->rc->remote_host,
 		 c->rc->remote_port);

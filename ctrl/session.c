@@ -3,7 +3,10 @@
  * (openvpn-wire.md §15(a), §1-§9): hard reset and the server's answer, TLS
  * carried by the reliability layer, key-method 2, PUSH_REQUEST/PUSH_REPLY
  * (with push-continuation), AUTH_FAILED/RESTART/HALT, and the EKM export
- * of the data keys. Renegotiation (key_id > 0) is not done yet.
+ * of the data keys, and renegotiation (§10): a soft reset from either side
+ * runs a fresh TLS session and key-method 2 on the next key_id; the old
+ * key stays a lame duck (decrypt, late control packets) until tran-window
+ * or the next renegotiation.
  *
  * Thread: ctrl only. Datagrams go out through the caller's io->send, so
  * this file knows nothing of the data plane.
@@ -41,19 +44,33 @@ struct session_stats {
 	uint64_t tx_pkts;
 	uint64_t tx_errs;
 	uint64_t push_requests;
+	uint64_t renegotiations;	/* completed */
+};
+
+/* One key state (key_id): its own reliability layer and TLS session. */
+struct session_key {
+	struct tls_conn *tls;
+	struct reliable *rel;
+	enum session_state st;		/* RESET_SENT .. ACTIVE */
+	uint8_t key_id;
+	int64_t hand_deadline_ns;	/* hand-window: give up negotiating */
+	int64_t active_ns;		/* keys taken: reneg-sec runs from here */
+	int64_t expire_ns;		/* lame duck: tran-window ends */
 };
 
 struct session {
 	struct options *o;
 	struct session_io io;
 	struct tls_ctx *tctx;
-	struct tls_conn *tls;
 	struct tlswrap *wrap;
-	struct reliable *rel;
-	enum session_state state;
-	uint8_t key_id;
+	struct session_key *pri;	/* the established (or first) key state */
+	struct session_key *nxt;	/* renegotiating, or NULL */
+	struct session_key *lame;	/* previous key until tran-window, or NULL */
+	struct session_key kbuf[3];
+	enum session_state state;	/* 0, or SESSION_RESTART/SESSION_FAILED */
+	uint8_t retire_mask;		/* key_ids whose data keys to retire */
+	int64_t now_ns;			/* of the current input/tick */
 	uint8_t sid[SID_LEN];
-	int64_t hand_deadline_ns;	/* hand-window: give up negotiating */
 	int64_t push_next_ns;		/* next PUSH_REQUEST (SESSION_PULL) */
 	bool push_partial;		/* push-continuation 2 seen */
 	struct kdf_key_source src;	/* our key-method-2 randoms */
@@ -208,12 +225,15 @@ int session_create(struct session **out, struct options *o, const struct session
 		snprintf(err, errlen, "session: out of memory");
 		return -ENOMEM;
 	}
-	s->rel = malloc(sizeof(*s->rel));
-	if (!s->rel) {
-		free(s);
-		snprintf(err, errlen, "session: out of memory");
-		return -ENOMEM;
+	for (int i = 0; i < 3; i++) {
+		s->kbuf[i].rel = malloc(sizeof(*s->kbuf[i].rel));
+		if (!s->kbuf[i].rel) {
+			session_free(s);
+			snprintf(err, errlen, "session: out of memory");
+			return -ENOMEM;
+		}
 	}
+	s->pri = &s->kbuf[0];
 	s->o = o;
 	s->io = *io;
 	rc = session_wrap_create(s, err, errlen);
@@ -231,33 +251,60 @@ void session_free(struct session *s)
 {
 	if (!s)
 		return;
-	tls_conn_free(s->tls);
+	for (int i = 0; i < 3; i++) {
+		tls_conn_free(s->kbuf[i].tls);
+		free(s->kbuf[i].rel);
+	}
 	if (s->tctx)
 		tls_ctx_put(s->tctx);
 	tlswrap_free(s->wrap);
-	free(s->rel);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
 
 enum session_state session_state(const struct session *s)
 {
-	return s->state;
+	if (s->state >= SESSION_RESTART)
+		return s->state;
+	if (s->nxt && s->nxt->st == SESSION_KEYS_READY)
+		return SESSION_KEYS_READY;
+	return s->pri->st;
 }
 
-static void session_fail(struct session *s, enum session_state st)
+/* A key state that is not one of pri/nxt/lame (there are three buffers). */
+static struct session_key *session_key_free_slot(struct session *s)
+{
+	for (int i = 0; i < 3; i++) {
+		struct session_key *k = &s->kbuf[i];
+
+		if (k != s->pri && k != s->nxt && k != s->lame)
+			return k;
+	}
+	return NULL;
+}
+
+/* Drops key state @k's TLS session; it no longer takes packets. */
+static void session_key_drop(struct session_key *k)
+{
+	tls_conn_free(k->tls);
+	k->tls = NULL;
+	k->st = SESSION_RESTART;
+}
+
+static void session_fail(struct session *s, struct session_key *k, enum session_state st)
 {
 	s->state = st;
-	tls_conn_free(s->tls);
-	s->tls = NULL;
+	k->st = st;
+	tls_conn_free(k->tls);
+	k->tls = NULL;
 }
 
-/* Sends every packet the reliability layer has due. */
-static void session_flush(struct session *s, int64_t now_ns)
+/* Sends every packet key state @k's reliability layer has due. */
+static void session_flush(struct session *s, struct session_key *k, int64_t now_ns)
 {
 	struct ctlpkt p;
 
-	while (reliable_next_out(s->rel, now_ns, &p)) {
+	while (reliable_next_out(k->rel, now_ns, &p)) {
 		int n = ctlpkt_build(&p, s->plain, sizeof(s->plain));
 		int m;
 
@@ -276,49 +323,70 @@ static void session_flush(struct session *s, int64_t now_ns)
 }
 
 /* Moves TLS ciphertext into reliable messages while the send window has room. */
-static void session_tls_out(struct session *s)
+static void session_tls_out(struct session *s, struct session_key *k)
 {
 	size_t room;
 
-	while (s->tls && tls_conn_pending(s->tls) && (room = reliable_send_room(s->rel)) > 0) {
-		size_t n = tls_conn_output(s->tls, s->stream,
+	while (k->tls && tls_conn_pending(k->tls) && (room = reliable_send_room(k->rel)) > 0) {
+		size_t n = tls_conn_output(k->tls, s->stream,
 					   room < sizeof(s->stream) ? room : sizeof(s->stream));
 
 		if (!n)
 			break;
-		reliable_write(s->rel, P_CONTROL_V1, s->stream, n);
+		reliable_write(k->rel, P_CONTROL_V1, s->stream, n);
 	}
 }
 
-int session_start(struct session *s, int64_t now_ns)
+/* Resets key state @k for @key_id and queues our reset (hard for 0, soft otherwise). */
+static int session_key_begin(struct session *s, struct session_key *k, uint8_t key_id,
+			     int64_t now_ns)
 {
 	size_t max = reliable_max_payload(TLS_MTU_DEFAULT, false,
 					  tlswrap_overhead(s->wrap, P_CONTROL_V1));
 	unsigned int tmo = s->o->tls_timeout ? s->o->tls_timeout : TLS_TIMEOUT_DEFAULT_SEC;
 	unsigned int hw = s->o->hand_window ? s->o->hand_window : 60;
+
+	tls_conn_free(k->tls);
+	k->tls = NULL;
+	k->key_id = key_id;
+	k->active_ns = 0;
+	k->expire_ns = 0;
+	reliable_init(k->rel, key_id, s->sid, tmo * 1000, max);
+	if (key_id)
+		reliable_set_peer_sid(k->rel, s->pri->rel->peer_sid);
+	k->st = SESSION_RESET_SENT;
+	k->hand_deadline_ns = now_ns + (int64_t)hw * NS_PER_SEC;
+	return reliable_send_msg(k->rel, key_id ? P_CONTROL_SOFT_RESET_V1 :
+				 P_CONTROL_HARD_RESET_CLIENT_V2, NULL, 0);
+}
+
+int session_start(struct session *s, int64_t now_ns)
+{
 	int rc;
 
-	tls_conn_free(s->tls);
-	s->tls = NULL;
+	for (int i = 0; i < 3; i++)
+		session_key_drop(&s->kbuf[i]);
+	s->pri = &s->kbuf[0];
+	s->nxt = NULL;
+	s->lame = NULL;
+	s->state = 0;
+	s->retire_mask = 0;
+	s->now_ns = now_ns;
 	if (RAND_bytes(s->sid, SID_LEN) != 1)
 		return -EIO;
-	s->key_id = 0;
 	s->push_partial = false;
-	reliable_init(s->rel, s->key_id, s->sid, tmo * 1000, max);
-	rc = reliable_send_msg(s->rel, P_CONTROL_HARD_RESET_CLIENT_V2, NULL, 0);
+	rc = session_key_begin(s, s->pri, 0, now_ns);
 	if (rc)
 		return rc;
-	s->state = SESSION_RESET_SENT;
-	s->hand_deadline_ns = now_ns + (int64_t)hw * NS_PER_SEC;
 	log_info("TLS: Initial packet to server, sid=%02x%02x%02x%02x%02x%02x%02x%02x",
 		 s->sid[0], s->sid[1], s->sid[2], s->sid[3], s->sid[4], s->sid[5], s->sid[6],
 		 s->sid[7]);
-	session_flush(s, now_ns);
+	session_flush(s, s->pri, now_ns);
 	return 0;
 }
 
 /* Our key-method-2 message, the first TLS application data (§4). */
-static int session_km2_send(struct session *s)
+static int session_km2_send(struct session *s, struct session_key *k)
 {
 	const struct options_conn *ce = &s->o->conns.v[0];
 	struct km2_occ occ = {
@@ -328,6 +396,7 @@ static int session_km2_send(struct session *s)
 		.key_direction = ce->key_direction == 0 ? KM2_KEYDIR_0 :
 				 ce->key_direction == 1 ? KM2_KEYDIR_1 : KM2_KEYDIR_NONE,
 	};
+	/* No IV_PROTO_DYN_TLS_CRYPT: renegotiations keep the session's wrapping. */
 	struct km2_peer_info pi = {
 		.iv_proto = IV_PROTO_DATA_V2 | IV_PROTO_REQUEST_PUSH | IV_PROTO_TLS_KEY_EXPORT |
 			    IV_PROTO_CC_EXIT_NOTIFY,
@@ -355,18 +424,18 @@ static int session_km2_send(struct session *s)
 		log_warnx("TLS: cannot build the key-method-2 message");
 		return n;
 	}
-	rc = tls_conn_write(s->tls, buf, (size_t)n);
+	rc = tls_conn_write(k->tls, buf, (size_t)n);
 	OPENSSL_cleanse(buf, sizeof(s->stream));
 	return rc;
 }
 
-static void session_text_send(struct session *s, const char *what,
+static void session_text_send(struct session_key *k, const char *what,
 			      int (*build)(char *, size_t))
 {
 	char buf[64];
 	int n = build(buf, sizeof(buf));
 
-	if (n < 0 || tls_conn_write(s->tls, buf, (size_t)n))
+	if (n < 0 || !k->tls || tls_conn_write(k->tls, buf, (size_t)n))
 		log_warnx("TLS: cannot send %s", what);
 }
 
@@ -377,8 +446,8 @@ static void session_log_warnings(struct session *s)
 	options_warnings_clear(s->o);
 }
 
-/* The push is complete: check what we need and export the data keys (§5.1). */
-static void session_keys_derive(struct session *s)
+/* Key state @k is negotiated (and the push applied): export its data keys (§5.1). */
+static void session_keys_derive(struct session *s, struct session_key *k)
 {
 	struct options *o = s->o;
 	enum dc_cipher c = o->cipher ? dc_cipher_from_name(o->cipher) : DC_CIPHER_NONE;
@@ -386,35 +455,37 @@ static void session_keys_derive(struct session *s)
 	if (!(o->protocol_flags & OPT_PROTO_TLS_EKM)) {
 		log_warnx("OPTIONS ERROR: the server did not push 'key-derivation tls-ekm'; the "
 			  "legacy PRF key derivation is not implemented");
-		session_fail(s, SESSION_FAILED);
+		session_fail(s, k, SESSION_FAILED);
 		return;
 	}
 	if (c == DC_CIPHER_NONE) {
 		log_warnx("OPTIONS ERROR: data channel cipher '%s' is not supported (AES-128-GCM, "
 			  "AES-256-GCM, CHACHA20-POLY1305)", o->cipher ? o->cipher : "BF-CBC");
-		session_fail(s, SESSION_FAILED);
+		session_fail(s, k, SESSION_FAILED);
 		return;
 	}
-	if (tls_conn_export(s->tls, KDF_EKM_DATAKEYS_LABEL, KDF_EKM_DATAKEYS_LEN,
+	if (tls_conn_export(k->tls, KDF_EKM_DATAKEYS_LABEL, KDF_EKM_DATAKEYS_LEN,
 			    s->keys.key2)) {
 		log_warnx("TLS: cannot export the data channel keys");
-		session_fail(s, SESSION_RESTART);
+		session_fail(s, k, SESSION_RESTART);
 		return;
 	}
-	s->keys.key_id = s->key_id;
+	s->keys.key_id = k->key_id;
 	s->keys.cipher = c;
 	s->keys.tx_peer_id = o->has_peer_id ? o->peer_id : PEER_ID_NONE;
-	log_info("Data Channel: cipher '%s', peer-id: %d, key derivation: tls-ekm",
-		 dc_cipher_name(c), o->has_peer_id ? (int)o->peer_id : -1);
-	s->state = SESSION_KEYS_READY;
+	s->keys.is_reneg = k != s->pri;
+	log_info("Data Channel: cipher '%s', peer-id: %d, key derivation: tls-ekm, key_id %u",
+		 dc_cipher_name(c), o->has_peer_id ? (int)o->peer_id : -1, k->key_id);
+	k->st = SESSION_KEYS_READY;
 }
 
-static void session_push_reply(struct session *s, const struct ctlmsg *m)
+static void session_push_reply(struct session *s, struct session_key *k,
+			       const struct ctlmsg *m)
 {
 	char err[256];
 	int cont = 0;
 
-	if (s->state != SESSION_PULL) {
+	if (k != s->pri || k->st != SESSION_PULL) {
 		log_debug("PUSH: ignoring an extra PUSH_REPLY");
 		return;
 	}
@@ -423,38 +494,38 @@ static void session_push_reply(struct session *s, const struct ctlmsg *m)
 		session_log_warnings(s);
 		log_warnx("%s", err);
 		log_warnx("OPTIONS ERROR: failed to import the pushed options, exiting");
-		session_fail(s, SESSION_FAILED);
+		session_fail(s, k, SESSION_FAILED);
 		return;
 	}
 	session_log_warnings(s);
 	s->push_partial = cont == 2;
 	if (!s->push_partial)
-		session_keys_derive(s);
+		session_keys_derive(s, k);
 }
 
-static void session_ctlmsg(struct session *s, const struct ctlmsg *m)
+static void session_ctlmsg(struct session *s, struct session_key *k, const struct ctlmsg *m)
 {
 	switch (m->type) {
 	case CTLMSG_PUSH_REPLY:
-		session_push_reply(s, m);
+		session_push_reply(s, k, m);
 		break;
 	case CTLMSG_AUTH_FAILED:
 		log_warnx("AUTH: Received control message: %s", m->text);
 		log_warnx("SIGTERM[soft,auth-failure] received, process exiting");
-		session_fail(s, SESSION_FAILED);
+		session_fail(s, k, SESSION_FAILED);
 		break;
 	case CTLMSG_HALT:
 		log_warnx("Received control message: %s: server asked us to halt", m->text);
-		session_fail(s, SESSION_FAILED);
+		session_fail(s, k, SESSION_FAILED);
 		break;
 	case CTLMSG_RESTART:
 		log_warnx("Received control message: %s: server-pushed connection reset",
 			  m->text);
-		session_fail(s, SESSION_RESTART);
+		session_fail(s, k, SESSION_RESTART);
 		break;
 	case CTLMSG_EXIT:
 		log_warnx("Received control message: EXIT: the server is shutting down");
-		session_fail(s, SESSION_RESTART);
+		session_fail(s, k, SESSION_RESTART);
 		break;
 	case CTLMSG_INFO:
 	case CTLMSG_INFO_PRE:
@@ -472,98 +543,167 @@ static void session_ctlmsg(struct session *s, const struct ctlmsg *m)
 	}
 }
 
-/* One TLS record of application data from the server. */
-static void session_record(struct session *s, size_t n)
+/* One TLS record of application data from the server on key state @k. */
+static void session_record(struct session *s, struct session_key *k, size_t n)
 {
 	struct ctlmsg_iter it;
 	struct ctlmsg m;
 
-	if (s->state == SESSION_KM2) {
+	if (k->st == SESSION_KM2) {
 		struct km2_msg km;
 		const char *why = NULL;
 
 		if (km2_parse(&km, (const uint8_t *)s->rec, n, false, &why)) {
 			log_warnx("TLS Error: bad key-method-2 message from the server: %s",
 				  why ? why : "malformed");
-			session_fail(s, SESSION_RESTART);
+			session_fail(s, k, SESSION_RESTART);
 			return;
 		}
 		log_debug("TLS: server options '%s'", km.options);
-		s->state = SESSION_PULL;
+		/* A renegotiation has no push: the keys follow the first one's options. */
+		if (k == s->pri)
+			k->st = SESSION_PULL;
+		else
+			session_keys_derive(s, k);
 		return;
 	}
 	ctlmsg_iter_init(&it, s->rec, n);
-	while (s->state >= SESSION_PULL && s->state <= SESSION_ACTIVE && ctlmsg_next(&it, &m))
-		session_ctlmsg(s, &m);
+	while (!s->state && k->st >= SESSION_PULL && k->st <= SESSION_ACTIVE &&
+	       ctlmsg_next(&it, &m))
+		session_ctlmsg(s, k, &m);
 }
 
-static void session_tls_handshake(struct session *s, int64_t now_ns)
+static void session_tls_handshake(struct session *s, struct session_key *k, int64_t now_ns)
 {
 	char desc[256];
-	int rc = tls_conn_handshake(s->tls);
+	int rc = tls_conn_handshake(k->tls);
 
 	if (rc == TLS_HS_AGAIN)
 		return;
 	if (rc < 0) {
-		log_warnx("%s", tls_conn_error(s->tls));
-		log_warnx("TLS Error: TLS handshake failed");
+		log_warnx("%s", tls_conn_error(k->tls));
+		log_warnx("TLS Error: TLS handshake failed%s", k->key_id ?
+			  " (renegotiation)" : "");
 		/* Flush the alert before giving up. */
-		session_tls_out(s);
-		session_flush(s, now_ns);
-		session_fail(s, SESSION_RESTART);
+		session_tls_out(s, k);
+		session_flush(s, k, now_ns);
+		session_fail(s, k, SESSION_RESTART);
 		return;
 	}
-	tls_conn_describe(s->tls, desc, sizeof(desc));
+	tls_conn_describe(k->tls, desc, sizeof(desc));
 	log_info("Control Channel: %s", desc);
-	log_info("[%s] Peer Connection Initiated", tls_conn_peer_cn(s->tls) ?
-		 tls_conn_peer_cn(s->tls) : "?");
-	if (session_km2_send(s)) {
-		session_fail(s, SESSION_RESTART);
+	log_info("[%s] Peer Connection Initiated (key_id %u)", tls_conn_peer_cn(k->tls) ?
+		 tls_conn_peer_cn(k->tls) : "?", k->key_id);
+	if (session_km2_send(s, k)) {
+		session_fail(s, k, SESSION_RESTART);
 		return;
 	}
-	s->state = SESSION_KM2;
-	s->push_next_ns = now_ns + PUSH_FIRST_NS;
+	k->st = SESSION_KM2;
+	if (k == s->pri)
+		s->push_next_ns = now_ns + PUSH_FIRST_NS;
 }
 
-/* Runs TLS on whatever arrived, then sends what it produced. */
-static void session_pump(struct session *s, int64_t now_ns)
+/* Runs TLS of key state @k on whatever arrived, then sends what it produced. */
+static void session_pump(struct session *s, struct session_key *k, int64_t now_ns)
 {
 	size_t n;
 
-	while (s->tls && (n = reliable_read(s->rel, s->stream, sizeof(s->stream))) > 0) {
-		if (tls_conn_input(s->tls, s->stream, n)) {
+	while (k->tls && (n = reliable_read(k->rel, s->stream, sizeof(s->stream))) > 0) {
+		if (tls_conn_input(k->tls, s->stream, n)) {
 			log_warnx("TLS Error: too much unread TLS data from the server");
-			session_fail(s, SESSION_RESTART);
+			session_fail(s, k, SESSION_RESTART);
 			return;
 		}
 	}
-	if (s->state == SESSION_TLS)
-		session_tls_handshake(s, now_ns);
-	while (s->tls && s->state >= SESSION_KM2 && s->state <= SESSION_ACTIVE) {
-		ssize_t r = tls_conn_read(s->tls, s->rec, sizeof(s->rec) - 1);
+	if (k->st == SESSION_TLS)
+		session_tls_handshake(s, k, now_ns);
+	while (k->tls && !s->state && k->st >= SESSION_KM2 && k->st <= SESSION_ACTIVE) {
+		ssize_t r = tls_conn_read(k->tls, s->rec, sizeof(s->rec) - 1);
 
 		if (r == 0)
 			break;
 		if (r < 0) {
+			/* A lame duck's TLS session may end; its data keys live on. */
+			if (k == s->lame) {
+				tls_conn_free(k->tls);
+				k->tls = NULL;
+				break;
+			}
 			log_warnx("TLS Error: %s", r == -ECONNRESET ? "server closed the TLS "
-				  "session" : tls_conn_error(s->tls));
-			session_fail(s, SESSION_RESTART);
+				  "session" : tls_conn_error(k->tls));
+			session_fail(s, k, SESSION_RESTART);
 			return;
 		}
 		s->rec[r] = '\0';
-		session_record(s, (size_t)r);
+		session_record(s, k, (size_t)r);
 	}
-	session_tls_out(s);
-	session_flush(s, now_ns);
+	session_tls_out(s, k);
+	session_flush(s, k, now_ns);
+}
+
+static uint8_t session_key_id_next(uint8_t key_id)
+{
+	return key_id >= KEY_ID_COUNT - 1 ? 1 : key_id + 1;
+}
+
+/* Starts renegotiating the successor of the primary key_id (§10). */
+static int session_reneg_begin(struct session *s, int64_t now_ns, bool ours)
+{
+	struct session_key *k = session_key_free_slot(s);
+	uint8_t kid = session_key_id_next(s->pri->key_id);
+
+	if (!k || s->nxt || s->pri->st != SESSION_ACTIVE)
+		return -EBUSY;
+	if (session_key_begin(s, k, kid, now_ns)) {
+		log_warnx("TLS: cannot queue the soft reset for key_id %u", kid);
+		return -ENOBUFS;
+	}
+	s->nxt = k;
+	if (ours)
+		log_info("TLS: soft reset sec=%lld/%u key_id=%u",
+			 (long long)((now_ns - s->pri->active_ns) / NS_PER_SEC), s->o->reneg_sec,
+			 kid);
+	else
+		log_info("TLS: soft reset requested by the server, key_id=%u", kid);
+	return 0;
+}
+
+/* The key state a packet with @key_id belongs to, or NULL. */
+static struct session_key *session_key_find(struct session *s, uint8_t key_id)
+{
+	if (s->pri->st <= SESSION_ACTIVE && s->pri->key_id == key_id)
+		return s->pri;
+	if (s->nxt && s->nxt->key_id == key_id)
+		return s->nxt;
+	if (s->lame && s->lame->key_id == key_id)
+		return s->lame;
+	return NULL;
+}
+
+/* The peer's reset arrived on a key in RESET_SENT: start the TLS client. */
+static void session_key_tls_start(struct session *s, struct session_key *k)
+{
+	if (tls_conn_create(&k->tls, s->tctx)) {
+		session_fail(s, k, SESSION_FAILED);
+		return;
+	}
+	if (!k->key_id)
+		log_info("TLS: Initial packet from server, starting TLS");
+	else
+		log_info("TLS: peer soft reset on key_id %u, starting TLS", k->key_id);
+	k->st = SESSION_TLS;
 }
 
 void session_input(struct session *s, const uint8_t *buf, size_t len, int64_t now_ns)
 {
+	struct session_key *k;
 	struct ctlpkt p;
+	uint8_t reset_op;
 	int n, rc;
 
 	if (s->state >= SESSION_RESTART)
 		return;
+	s->now_ns = now_ns;
 	n = tlswrap_unwrap(s->wrap, buf, len, s->plain, sizeof(s->plain), now_ns);
 	if (n < 0) {
 		s->stats.rx_unwrap_errs++;
@@ -574,106 +714,187 @@ void session_input(struct session *s, const uint8_t *buf, size_t len, int64_t no
 		s->stats.rx_parse_errs++;
 		return;
 	}
-	if (p.key_id != s->key_id) {
+	k = session_key_find(s, p.key_id);
+	/* Server-initiated renegotiation: only the successor of an established key. */
+	if (!k && p.opcode == P_CONTROL_SOFT_RESET_V1 && !s->nxt &&
+	    p.key_id == session_key_id_next(s->pri->key_id) &&
+	    !session_reneg_begin(s, now_ns, false))
+		k = s->nxt;
+	if (!k) {
 		s->stats.rx_other_key++;
 		return;
 	}
+	reset_op = k->key_id ? P_CONTROL_SOFT_RESET_V1 : P_CONTROL_HARD_RESET_SERVER_V2;
 	/* Until the server's reset, nothing else may set the peer's session id. */
-	if (s->state == SESSION_RESET_SENT && p.opcode != P_CONTROL_HARD_RESET_SERVER_V2) {
+	if (k->st == SESSION_RESET_SENT && p.opcode != reset_op) {
 		s->stats.rx_parse_errs++;
 		return;
 	}
-	rc = reliable_input(s->rel, &p);
+	rc = reliable_input(k->rel, &p);
 	if (rc < 0) {
 		s->stats.rx_reliable_drops++;
 		return;
 	}
-	if (rc == RELIABLE_IN_NEW && p.opcode == P_CONTROL_HARD_RESET_SERVER_V2 &&
-	    s->state == SESSION_RESET_SENT) {
-		if (tls_conn_create(&s->tls, s->tctx)) {
-			session_fail(s, SESSION_FAILED);
+	if (rc == RELIABLE_IN_NEW && p.opcode == reset_op && k->st == SESSION_RESET_SENT) {
+		session_key_tls_start(s, k);
+		if (s->state)
 			return;
-		}
-		log_info("TLS: Initial packet from server, starting TLS");
-		s->state = SESSION_TLS;
 	}
-	session_pump(s, now_ns);
+	session_pump(s, k, now_ns);
+}
+
+/* Lame duck past tran-window, reneg-sec due, renegotiation past hand-window. */
+static void session_reneg_tick(struct session *s, int64_t now_ns)
+{
+	if (s->lame && now_ns >= s->lame->expire_ns) {
+		log_info("TLS: tls_process: killed expiring key (key_id %u)", s->lame->key_id);
+		s->retire_mask |= 1u << s->lame->key_id;
+		session_key_drop(s->lame);
+		s->lame = NULL;
+	}
+	if (s->nxt && s->nxt->st < SESSION_KEYS_READY && now_ns >= s->nxt->hand_deadline_ns) {
+		log_warnx("TLS Error: TLS key negotiation failed to occur within %u seconds "
+			  "(renegotiation of key_id %u)",
+			  s->o->hand_window ? s->o->hand_window : 60, s->nxt->key_id);
+		session_fail(s, s->nxt, SESSION_RESTART);
+		return;
+	}
+	if (!s->nxt && s->o->reneg_sec && s->pri->st == SESSION_ACTIVE &&
+	    now_ns >= s->pri->active_ns + (int64_t)s->o->reneg_sec * NS_PER_SEC)
+		(void)session_reneg_begin(s, now_ns, true);
 }
 
 void session_tick(struct session *s, int64_t now_ns)
 {
+	struct session_key *k = s->pri;
+
 	if (s->state >= SESSION_RESTART)
 		return;
-	if (s->state < SESSION_KEYS_READY && now_ns >= s->hand_deadline_ns) {
+	s->now_ns = now_ns;
+	if (k->st < SESSION_KEYS_READY && now_ns >= k->hand_deadline_ns) {
 		log_warnx("TLS Error: TLS key negotiation failed to occur within %u seconds "
 			  "(check your network connectivity)",
 			  s->o->hand_window ? s->o->hand_window : 60);
-		log_warnx("TLS Error: TLS handshake failed%s", s->state == SESSION_RESET_SENT ?
+		log_warnx("TLS Error: TLS handshake failed%s", k->st == SESSION_RESET_SENT ?
 			  ": no response from server" : "");
-		session_fail(s, SESSION_RESTART);
+		session_fail(s, k, SESSION_RESTART);
 		return;
 	}
-	if (s->state == SESSION_PULL && !s->push_partial && now_ns >= s->push_next_ns) {
-		session_text_send(s, "PUSH_REQUEST", ctlmsg_build_push_request);
+	if (k->st == SESSION_PULL && !s->push_partial && now_ns >= s->push_next_ns) {
+		session_text_send(k, "PUSH_REQUEST", ctlmsg_build_push_request);
 		s->stats.push_requests++;
 		log_info("SENT CONTROL: 'PUSH_REQUEST' (status=1)");
 		s->push_next_ns = now_ns + PUSH_EVERY_NS;
 	}
-	session_pump(s, now_ns);
+	session_reneg_tick(s, now_ns);
+	if (s->state)
+		return;
+	session_pump(s, k, now_ns);
+	if (s->nxt && !s->state)
+		session_pump(s, s->nxt, now_ns);
+	if (s->lame && !s->state)
+		session_pump(s, s->lame, now_ns);
+}
+
+static int64_t session_min(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
 }
 
 int64_t session_next_timeout(const struct session *s, int64_t now_ns)
 {
+	const struct session_key *k = s->pri;
 	int64_t t;
 
 	if (s->state >= SESSION_RESTART)
 		return INT64_MAX;
-	t = reliable_next_timeout(s->rel, now_ns);
-	if (s->state < SESSION_KEYS_READY && s->hand_deadline_ns < t)
-		t = s->hand_deadline_ns;
-	if (s->state == SESSION_PULL && s->push_next_ns < t)
-		t = s->push_next_ns;
+	t = reliable_next_timeout(k->rel, now_ns);
+	if (k->st < SESSION_KEYS_READY)
+		t = session_min(t, k->hand_deadline_ns);
+	if (k->st == SESSION_PULL)
+		t = session_min(t, s->push_next_ns);
+	if (s->nxt) {
+		t = session_min(t, reliable_next_timeout(s->nxt->rel, now_ns));
+		if (s->nxt->st < SESSION_KEYS_READY)
+			t = session_min(t, s->nxt->hand_deadline_ns);
+	} else if (s->o->reneg_sec && k->st == SESSION_ACTIVE) {
+		t = session_min(t, k->active_ns + (int64_t)s->o->reneg_sec * NS_PER_SEC);
+	}
+	if (s->lame) {
+		t = session_min(t, reliable_next_timeout(s->lame->rel, now_ns));
+		t = session_min(t, s->lame->expire_ns);
+	}
 	return t;
 }
 
 int session_take_keys(struct session *s, struct session_keys *k)
 {
-	if (s->state != SESSION_KEYS_READY)
+	unsigned int tw = s->o->tran_window ? s->o->tran_window : 3600;
+
+	if (session_state(s) != SESSION_KEYS_READY)
 		return -EAGAIN;
 	*k = s->keys;
 	OPENSSL_cleanse(s->keys.key2, sizeof(s->keys.key2));
-	s->state = SESSION_ACTIVE;
+	if (s->nxt && s->nxt->st == SESSION_KEYS_READY) {
+		/* The previous lame duck is replaced; the old primary becomes one. */
+		if (s->lame) {
+			log_info("TLS: tls_process: killed expiring key (key_id %u)",
+				 s->lame->key_id);
+			s->retire_mask |= 1u << s->lame->key_id;
+			session_key_drop(s->lame);
+		}
+		s->lame = s->pri;
+		s->lame->expire_ns = s->now_ns + (int64_t)tw * NS_PER_SEC;
+		s->pri = s->nxt;
+		s->nxt = NULL;
+		s->stats.renegotiations++;
+	}
+	s->pri->st = SESSION_ACTIVE;
+	s->pri->active_ns = s->now_ns;
 	return 0;
+}
+
+unsigned int session_take_retired(struct session *s)
+{
+	unsigned int m = s->retire_mask;
+
+	s->retire_mask = 0;
+	return m;
 }
 
 bool session_send_exit(struct session *s, int64_t now_ns)
 {
-	if (s->state != SESSION_ACTIVE || !s->tls || !(s->o->protocol_flags & OPT_PROTO_CC_EXIT))
+	struct session_key *k = s->pri;
+
+	if (s->state || k->st != SESSION_ACTIVE || !k->tls ||
+	    !(s->o->protocol_flags & OPT_PROTO_CC_EXIT))
 		return false;
-	session_text_send(s, "EXIT", ctlmsg_build_exit);
+	session_text_send(k, "EXIT", ctlmsg_build_exit);
 	log_info("SENT CONTROL: 'EXIT'");
-	session_tls_out(s);
-	session_flush(s, now_ns);
+	session_tls_out(s, k);
+	session_flush(s, k, now_ns);
 	return true;
 }
 
 bool session_idle(const struct session *s)
 {
-	return reliable_unacked(s->rel) == 0;
+	return reliable_unacked(s->pri->rel) == 0;
 }
 
 void session_write_stats(const struct session *s, FILE *f)
 {
-	const struct reliable_stats *r = &s->rel->stats;
+	const struct reliable_stats *r = &s->pri->rel->stats;
 
 	fprintf(f, "ctrl.rx_unwrap_errs=%llu\nctrl.rx_parse_errs=%llu\nctrl.rx_other_key=%llu\n"
 		"ctrl.rx_reliable_drops=%llu\nctrl.tx_pkts=%llu\nctrl.tx_errs=%llu\n"
-		"ctrl.push_requests=%llu\nctrl.rel_tx_retransmits=%llu\nctrl.rel_rx_dups=%llu\n",
+		"ctrl.push_requests=%llu\nctrl.rel_tx_retransmits=%llu\nctrl.rel_rx_dups=%llu\n"
+		"ctrl.renegotiations=%llu\nctrl.key_id=%u\n",
 		(unsigned long long)s->stats.rx_unwrap_errs,
 		(unsigned long long)s->stats.rx_parse_errs,
 		(unsigned long long)s->stats.rx_other_key,
 		(unsigned long long)s->stats.rx_reliable_drops,
 		(unsigned long long)s->stats.tx_pkts, (unsigned long long)s->stats.tx_errs,
 		(unsigned long long)s->stats.push_requests,
-		(unsigned long long)r->tx_retransmits, (unsigned long long)r->rx_dups);
+		(unsigned long long)r->tx_retransmits, (unsigned long long)r->rx_dups,
+		(unsigned long long)s->stats.renegotiations, s->pri->key_id);
 }

@@ -9,7 +9,10 @@
  * After each call it looks at session_state(): SESSION_KEYS_READY means
  * the push was applied to the options and session_keys() is valid (once);
  * SESSION_FAILED / SESSION_RESTART mean the session is over (the reason
- * was logged). ctrl thread only.
+ * was logged). Renegotiation (either side, reneg-sec) runs inside: when a
+ * new key is ready the state is SESSION_KEYS_READY again (keys.is_reneg),
+ * and session_take_retired() names the old key_ids whose data keys must
+ * be retired (lame duck replaced or past tran-window). ctrl thread only.
  */
 #ifndef SLUICE_SESSION_H
 #define SLUICE_SESSION_H
@@ -48,6 +51,7 @@ struct session_keys {
 	uint8_t key_id;
 	enum dc_cipher cipher;
 	uint32_t tx_peer_id;		/* pushed peer-id, or PEER_ID_NONE */
+	bool is_reneg;			/* from a renegotiation (key_id > 0 or wrapped) */
 	uint8_t key2[KEY2_LEN];		/* EKM "EXPORTER-OpenVPN-datakeys" */
 };
 
@@ -72,6 +76,8 @@ int64_t session_next_timeout(const struct session *s, int64_t now_ns);
 enum session_state session_state(const struct session *s);
 /* In SESSION_KEYS_READY: copies the keys out and moves to SESSION_ACTIVE. */
 int session_take_keys(struct session *s, struct session_keys *k) __must_check;
+/* Bit k set: key_id k's data keys are no longer used (retire them). Clears. */
+unsigned int session_take_retired(struct session *s);
 /* Sends EXIT on the control channel (cc-exit); true if it was queued. */
 bool session_send_exit(struct session *s, int64_t now_ns);
 /* True once everything we sent was acknowledged (e.g. the EXIT). */
