@@ -64,6 +64,7 @@ struct ctrl {
 	int64_t restart_at_ns;		/* reconnect after connect-retry; 0: none */
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the EXIT ack until then */
 	int exit_status;
+	unsigned int failures;		/* connection attempts failed in a row */
 };
 
 #define NS_PER_SEC	1000000000LL
@@ -273,6 +274,7 @@ static int data_plane_start(struct ctrl *c)
 		return err;
 	}
 	pipeline_key_set_tx(c->pl, 0, 0);
+	pipeline_peer_set_comp(c->pl, 0, runcfg_comp(rc->opts));
 	err = pipeline_start(c->pl);
 	if (err) {
 		errno = -err;
@@ -367,12 +369,26 @@ static int client_apply(struct ctrl *c)
 	return 0;
 }
 
+/*
+ * Reconnect pause, as OpenVPN's --connect-retry n [max]: n seconds for the
+ * first five failures in a row, then doubling up to max (default 300), plus
+ * up to 25% jitter so many clients of one server do not retry in step. A
+ * tunnel that came up resets the count.
+ */
 static void client_restart_later(struct ctrl *c, int64_t now)
 {
-	unsigned int retry = c->rc->opts->conns.v[0].connect_retry;
+	const struct options_conn *ce = &c->rc->opts->conns.v[0];
+	uint64_t base = ce->connect_retry ? ce->connect_retry : 1;
+	uint64_t cap = ce->connect_retry_max ? ce->connect_retry_max : 300;
+	uint64_t pause_ms;
+	unsigned int shift;
 
-	c->restart_at_ns = now + (int64_t)(retry ? retry : 1) * NS_PER_SEC;
-	log_info("Restart pause, %u second(s)", retry ? retry : 1);
+	c->failures++;
+	shift = c->failures > 5 ? MIN(c->failures - 5, 16u) : 0;
+	pause_ms = MIN(base << shift, MAX(cap, base)) * 1000;
+	pause_ms += pause_ms / 4 ? (uint64_t)random() % (pause_ms / 4 + 1) : 0;
+	c->restart_at_ns = now + (int64_t)pause_ms * NSEC_PER_MSEC;
+	log_info("Restart pause, %.1f second(s) (attempt %u)", pause_ms / 1000.0, c->failures);
 }
 
 /*
@@ -412,6 +428,14 @@ static int client_keys_install(struct ctrl *c)
 		log_warnx("WARNING: the server changed our peer-id; still sending %u",
 			  c->pl->peers.slot[0]->tx_peer_id);
 	}
+	if (!err) {
+		uint8_t comp = runcfg_comp(c->rc->opts);
+
+		if (c->rc->opts->comp == OPT_COMP_LZO)
+			log_warnx("WARNING: LZO is not supported: sending uncompressed, "
+				  "dropping LZO-compressed packets");
+		pipeline_peer_set_comp(c->pl, 0, comp);
+	}
 	err = err ?: pipeline_key_install(c->pl, 0, k.key_id, k.cipher, k.key2);
 	OPENSSL_cleanse(k.key2, sizeof(k.key2));
 	if (err) {
@@ -422,6 +446,7 @@ static int client_keys_install(struct ctrl *c)
 	pipeline_key_set_tx(c->pl, 0, k.key_id);
 	c->up_ns = clock_mono_ns();
 	c->tunnel_up = true;
+	c->failures = 0;
 	log_info("Initialization Sequence Completed");
 	return 0;
 }
@@ -723,6 +748,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_init(1, 0);
+	srandom((unsigned int)(getpid() ^ clock_mono_ns()));
 	rc = runcfg_load(&c.rc, argc, argv, err, sizeof(err));
 	if (rc) {
 		log_warnx("%s", err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../crypto/comp.h"
 #include "options.h"
 #include "runcfg.h"
 
@@ -91,6 +92,37 @@ static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, 
 	if (o->has_test_key)
 		return runcfg_test_key(rc, o, err, errlen);
 	return runcfg_client(rc, o, err, errlen);
+}
+
+uint8_t runcfg_comp(const struct options *o)
+{
+	uint8_t mode;
+
+	switch (o->comp) {
+	case OPT_COMP_LZO_STUB:
+	case OPT_COMP_LZO:	/* framed as the stub; LZO-compressed packets are dropped */
+		mode = COMP_MODE_LZO_STUB;
+		break;
+	case OPT_COMP_STUB:
+		mode = COMP_MODE_STUB;
+		break;
+	case OPT_COMP_STUB_V2:
+		mode = COMP_MODE_STUB_V2;
+		break;
+	case OPT_COMP_LZ4:
+		mode = COMP_MODE_LZ4;
+		break;
+	case OPT_COMP_LZ4_V2:
+		mode = COMP_MODE_LZ4_V2;
+		break;
+	default:
+		return COMP_MODE_NONE;
+	}
+	if (o->allow_compression == OPT_ALLOW_COMP_YES)
+		mode |= COMP_F_COMPRESS | COMP_F_DECOMPRESS;
+	else if (o->allow_compression == OPT_ALLOW_COMP_ASYM)
+		mode |= COMP_F_DECOMPRESS;
+	return mode;
 }
 
 int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t errlen)

@@ -38,6 +38,9 @@ struct runcfg {
 	uint32_t test_peer_id;
 };
 
+/* The data-channel compression framing (crypto/comp.h) for the current options. */
+uint8_t runcfg_comp(const struct options *o);
+
 /* Parses argv (and --config files) into *out. On error fills @err and returns < 0. */
 int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t errlen);
 void runcfg_free(struct runcfg *rc);

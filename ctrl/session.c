@@ -393,6 +393,9 @@ static int session_km2_send(struct session *s, struct session_key *k)
 		.tun_mtu = ce->tun_mtu,
 		.occ_mtu = ce->occ_mtu,
 		.tls_auth = tlswrap_mode_get(s->wrap) == TLSWRAP_TLS_AUTH,
+		.comp = s->o->comp != OPT_COMP_NONE,
+		.comp_v1_framing = s->o->comp == OPT_COMP_LZO_STUB || s->o->comp == OPT_COMP_LZO ||
+				   s->o->comp == OPT_COMP_STUB || s->o->comp == OPT_COMP_LZ4,
 		.key_direction = ce->key_direction == 0 ? KM2_KEYDIR_0 :
 				 ce->key_direction == 1 ? KM2_KEYDIR_1 : KM2_KEYDIR_NONE,
 	};
@@ -402,7 +405,8 @@ static int session_km2_send(struct session *s, struct session_key *k)
 			    IV_PROTO_CC_EXIT_NOTIFY,
 		.mtu = ce->tun_mtu_max,
 		.ciphers = s->o->data_ciphers,
-		.comp = KM2_COMP_STUBS,
+		/* LZ4 is announced only when we may compress; LZO is not implemented. */
+		.comp = s->o->allow_compression == OPT_ALLOW_COMP_YES ? KM2_COMP_LZ4 : KM2_COMP_STUBS,
 	};
 	struct km2_msg m = { .username = s->user, .password = s->pass };
 	uint8_t *buf = s->stream;	/* free now: TLS output is moved later */

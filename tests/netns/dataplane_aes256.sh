@@ -9,7 +9,8 @@
 # Checks: ping both ways; iperf3 TCP for 5 s; exact counters (everything A
 # sent B received, zero authentication failures); a re-injected captured
 # packet is dropped as a replay; a bit-flipped one as an auth failure;
-# SIGTERM gives a clean exit 0. CIPHER (env) picks the cipher.
+# SIGTERM gives a clean exit 0. CIPHER (env) picks the cipher; EXTRA_CONF adds
+# config lines to both ends (e.g. compression).
 source "$(dirname "$0")/lib.sh"
 CIPHER=${CIPHER:-AES-256-GCM}
 A=slA-$$ B=slB-$$
@@ -34,6 +35,7 @@ test-cipher $CIPHER
 test-peer-id 5
 status $WORK/$1.status 1
 verb 1
+${EXTRA_CONF:-}
 CONF
 }
 conf a 198.18.0.1 198.18.0.2 198.19.0.1 0
@@ -50,6 +52,7 @@ ip -n "$A" addr show dev sl0 | grep -q 'state UP\|UP' || fail "A's tun is not up
 cmd ip netns exec "$A" ping -c 5 -i 0.2 -W 2 198.19.0.2
 cmd ip netns exec "$B" ping -c 5 -i 0.2 -W 2 198.19.0.1
 cmd ip netns exec "$A" ping -c 3 -i 0.2 -W 2 -s 1400 198.19.0.2
+cmd ip netns exec "$A" ping -c 3 -i 0.2 -W 2 -s 1000 -p ff 198.19.0.2
 
 if [ -z "${SKIP_IPERF:-}" ]; then
 spawn "$B" iperf3 -s -1 -B 198.19.0.2 -p 5201
