@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,6 +66,12 @@ struct ctrl {
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the EXIT ack until then */
 	int exit_status;
 	unsigned int failures;		/* connection attempts failed in a row */
+	union sockaddr_any remote;	/* the server's resolved address */
+	/* redirect-gateway: the host route to the server kept outside the tunnel. */
+	bool server_route;
+	struct in_addr server_route_gw;
+	bool server_route_has_gw;
+	char server_route_dev[64];
 };
 
 #define NS_PER_SEC	1000000000LL
@@ -179,6 +186,7 @@ static int udp_setup(struct ctrl *c)
 		log_warnx("udp: cannot resolve local '%s'", rc->local_host ? rc->local_host : "*");
 		return err;
 	}
+	c->remote = remote;
 	c->udp_fd = udp_open(&local, llen, &remote, rlen);
 	if (c->udp_fd < 0) {
 		errno = -c->udp_fd;
@@ -340,6 +348,87 @@ static void client_route_add(struct ctrl *c, const struct options_route *r)
 	log_info("route: %s/%d via %s dev %s", r->network, plen, gw_s ? gw_s : "-", c->ifname);
 }
 
+/*
+ * redirect-gateway: keep the server reachable outside the tunnel with a host
+ * route through whatever reaches it now, then send everything else into the
+ * tunnel with the two halves 0/1 and 128/1 (def1: the existing default route
+ * stays, just less specific, so nothing is deleted and exit restores all).
+ */
+static void client_redirect_gateway(struct ctrl *c)
+{
+	struct options *o = c->rc->opts;
+	const char *gw_s = o->route_gateway;
+	struct in_addr gw, half;
+	char dev[IFNAMSIZ + 1] = "";
+	int err;
+
+	if (!(o->redirect_gateway & OPT_RG_REROUTE_GW) && !(o->redirect_gateway & OPT_RG_DEF1)) {
+		log_warnx("WARNING: redirect-gateway flags %#x not applied (only def1 style is "
+			  "supported)", o->redirect_gateway);
+		return;
+	}
+	if (!gw_s && o->topology != OPT_TOPOLOGY_SUBNET)
+		gw_s = o->ifconfig_remote;
+	if (!gw_s || inet_pton(AF_INET, gw_s, &gw) != 1) {
+		log_warnx("WARNING: redirect-gateway: no usable route-gateway pushed; not applied");
+		return;
+	}
+	if (c->remote.sa.sa_family == AF_INET && !(o->redirect_gateway & OPT_RG_LOCAL)) {
+		struct in_addr srv = c->remote.in4.sin_addr;
+		bool has_gw = false;
+		struct in_addr orig_gw = { 0 };
+
+		err = nl_route_get(AF_INET, &srv, &orig_gw, &has_gw, dev);
+		if (err || !strcmp(dev, c->ifname)) {
+			log_warnx("WARNING: redirect-gateway: no route to the server %s outside the "
+				  "tunnel; not applied", inet_ntoa(srv));
+			return;
+		}
+		log_info("route: %s/32 via %s dev %s (server, kept outside the tunnel)",
+			 inet_ntoa(srv), has_gw ? inet_ntoa(orig_gw) : "-", dev);
+		err = nl_route_add(AF_INET, &srv, 32, has_gw ? &orig_gw : NULL, dev, 0);
+		if (err && err != -EEXIST) {
+			errno = -err;
+			log_warn("route: cannot add the host route to the server; redirect-gateway "
+				 "not applied");
+			return;
+		}
+		if (!err) {
+			c->server_route = true;
+			c->server_route_gw = orig_gw;
+			c->server_route_has_gw = has_gw;
+			snprintf(c->server_route_dev, sizeof(c->server_route_dev), "%s", dev);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		half.s_addr = htonl(i ? 0x80000000u : 0);
+		log_info("route: %s/1 via %s dev %s (redirect-gateway def1)", inet_ntoa(half), gw_s,
+			 c->ifname);
+		err = nl_route_add(AF_INET, &half, 1, &gw, c->ifname, 0);
+		if (err && err != -EEXIST) {
+			errno = -err;
+			log_warn("route: cannot add %s/1 via %s", inet_ntoa(half), gw_s);
+		}
+	}
+	if (o->redirect_gateway & OPT_RG_IPV6)
+		log_warnx("WARNING: redirect-gateway ipv6 not applied (IPv6 in the tunnel is not "
+			  "supported yet)");
+}
+
+/* Removes the host route to the server that redirect-gateway added. */
+static void client_routes_remove(struct ctrl *c)
+{
+	struct in_addr srv;
+
+	if (!c->server_route)
+		return;
+	srv = c->remote.in4.sin_addr;
+	log_info("route: delete %s/32 dev %s", inet_ntoa(srv), c->server_route_dev);
+	nl_route_del(AF_INET, &srv, 32, c->server_route_has_gw ? &c->server_route_gw : NULL,
+		     c->server_route_dev, 0);
+	c->server_route = false;
+}
+
 /* Applies the pushed ifconfig and routes before any data key is used. */
 static int client_apply(struct ctrl *c)
 {
@@ -361,10 +450,10 @@ static int client_apply(struct ctrl *c)
 			     o->topology == OPT_TOPOLOGY_SUBNET);
 	if (err)
 		return err;
-	if (o->redirect_gateway)
-		log_warnx("WARNING: pushed redirect-gateway is not applied (not supported yet)");
 	for (size_t i = 0; i < o->routes.n; i++)
 		client_route_add(c, &o->routes.v[i]);
+	if (o->redirect_gateway & OPT_RG_ENABLE)
+		client_redirect_gateway(c);
 	c->addr_applied = true;
 	return 0;
 }
@@ -785,6 +874,7 @@ out:
 	epoch_barrier();
 	if (c.udp_fd >= 0)
 		close(c.udp_fd);
+	client_routes_remove(&c);
 	if (c.tun_fd >= 0) {
 		/* Closing a non-persistent TUN removes the device, its addresses and routes. */
 		log_info("tun: closing %s", c.ifname);

@@ -146,6 +146,12 @@ int nl_addr_add(const char *ifname, int family, const void *addr, int prefixlen,
 int nl_addr_del(const char *ifname, int family, const void *addr, int prefixlen);
 int nl_route_add(int family, const void *dst, int prefixlen, const void *gw_or_null,
 		 const char *ifname_or_null, int metric);
+/*
+ * Asks the kernel how it reaches @dst now (ip route get): fills @gw_out
+ * (address-sized) and *has_gw when the route has a gateway, and
+ * @ifname_out (IFNAMSIZ) with the output device. ctrl only.
+ */
+int nl_route_get(int family, const void *dst, void *gw_out, bool *has_gw, char *ifname_out);
 int nl_route_del(int family, const void *dst, int prefixlen, const void *gw_or_null,
 		 const char *ifname_or_null, int metric);
 

@@ -312,3 +312,81 @@ int nl_route_del(int family, const void *dst, int prefixlen, const void *gw_or_n
 		return rc;
 	return nl_talk(&m);
 }
+
+/* Reads the kernel's RTM_NEWROUTE answer to a RTM_GETROUTE with @seq. */
+static int nl_route_get_reply(int fd, uint32_t seq, size_t alen, void *gw, bool *has_gw,
+			      char *ifname)
+{
+	union {
+		struct nlmsghdr nh;
+		uint8_t buf[NL_ACK_MAX];	/* one route answer is ~100 bytes */
+	} r;
+	ssize_t n = recv(fd, r.buf, sizeof(r.buf), 0);
+	struct nlmsghdr *h;
+	size_t left;
+
+	if (n < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	left = (size_t)n;
+	for (h = &r.nh; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		struct rtmsg *rt = NLMSG_DATA(h);
+		struct rtattr *a;
+		int alen_left;
+		unsigned int oif = 0;
+
+		if (h->nlmsg_seq != seq)
+			continue;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			return h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? -EBADMSG :
+			       e->error ? e->error : -ENOENT;
+		}
+		if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)))
+			continue;
+		*has_gw = false;
+		alen_left = (int)RTM_PAYLOAD(h);
+		for (a = RTM_RTA(rt); RTA_OK(a, alen_left); a = RTA_NEXT(a, alen_left)) {
+			if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == alen) {
+				memcpy(gw, RTA_DATA(a), alen);
+				*has_gw = true;
+			} else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == sizeof(uint32_t)) {
+				memcpy(&oif, RTA_DATA(a), sizeof(oif));
+			}
+		}
+		if (!oif || !if_indextoname(oif, ifname))
+			return -ENODEV;
+		return 0;
+	}
+	return -EBADMSG;
+}
+
+int nl_route_get(int family, const void *dst, void *gw_out, bool *has_gw, char *ifname_out)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = NL_TIMEOUT_SEC };
+	size_t alen = nl_addr_len(family);
+	struct nl_msg m;
+	struct rtmsg *rt;
+	int fd, rc;
+
+	if (!alen || !dst)
+		return -EINVAL;
+	rt = nl_msg_init(&m, RTM_GETROUTE, 0, sizeof(*rt));
+	m.nh.nlmsg_flags = NLM_F_REQUEST;	/* the answer is the route, not an ack */
+	rt->rtm_family = (uint8_t)family;
+	rt->rtm_dst_len = (uint8_t)(alen * 8);
+	rc = nl_attr_put(&m, RTA_DST, dst, alen);
+	if (rc)
+		return rc;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    sendto(fd, m.buf, m.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		rc = -errno;
+	else
+		rc = nl_route_get_reply(fd, m.nh.nlmsg_seq, alen, gw_out, has_gw, ifname_out);
+	close(fd);
+	return rc;
+}
