@@ -40,6 +40,7 @@
 #include "options.h"
 #include "pipeline.h"
 #include "runcfg.h"
+#include "script.h"
 #include "session.h"
 
 #define SLUICE_VERSION "0.1.0"
@@ -68,6 +69,7 @@ struct ctrl {
 	unsigned int failures;		/* connection attempts failed in a row */
 	union sockaddr_any remote;	/* the server's resolved address */
 	/* redirect-gateway: the host route to the server kept outside the tunnel. */
+	bool dns_applied;		/* pushed DNS handed to the system or the up script */
 	bool server_route;
 	struct in_addr server_route_gw;
 	bool server_route_has_gw;
@@ -429,6 +431,21 @@ static void client_routes_remove(struct ctrl *c)
 	c->server_route = false;
 }
 
+static void client_script_ctx(struct ctrl *c, struct script_ctx *sc)
+{
+	static char ip[INET6_ADDRSTRLEN];
+
+	ip[0] = 0;
+	if (c->remote.sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &c->remote.in4.sin_addr, ip, sizeof(ip));
+	else if (c->remote.sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &c->remote.in6.sin6_addr, ip, sizeof(ip));
+	sc->dev = c->ifname;
+	sc->tun_mtu = c->rc->tun_mtu;
+	sc->remote_ip = ip[0] ? ip : NULL;
+	sc->remote_port = c->rc->remote_port;
+}
+
 /* Applies the pushed ifconfig and routes before any data key is used. */
 static int client_apply(struct ctrl *c)
 {
@@ -454,6 +471,22 @@ static int client_apply(struct ctrl *c)
 		client_route_add(c, &o->routes.v[i]);
 	if (o->redirect_gateway & OPT_RG_ENABLE)
 		client_redirect_gateway(c);
+	{
+		struct script_ctx sc;
+		bool up_ran = false;
+
+		client_script_ctx(c, &sc);
+		if (o->up) {
+			err = script_run(o, "up", o->up, &sc);
+			if (err) {
+				log_warnx("ERROR: the --up command failed; not bringing the tunnel up");
+				return err < 0 ? err : -ECANCELED;
+			}
+			up_ran = true;
+		}
+		script_dns_apply(o, &sc, up_ran);
+		c->dns_applied = true;
+	}
 	c->addr_applied = true;
 	return 0;
 }
@@ -875,6 +908,15 @@ out:
 	if (c.udp_fd >= 0)
 		close(c.udp_fd);
 	client_routes_remove(&c);
+	if (c.dns_applied || (c.addr_applied && c.rc && c.rc->opts->down)) {
+		struct script_ctx sc;
+
+		client_script_ctx(&c, &sc);
+		if (c.dns_applied && !c.rc->opts->up)
+			script_dns_remove(c.rc->opts, &sc);
+		if (c.rc->opts->down)
+			script_run(c.rc->opts, "down", c.rc->opts->down, &sc);
+	}
 	if (c.tun_fd >= 0) {
 		/* Closing a non-persistent TUN removes the device, its addresses and routes. */
 		log_info("tun: closing %s", c.ifname);
