@@ -73,6 +73,8 @@ struct session {
 	uint8_t sid[SID_LEN];
 	int64_t push_next_ns;		/* next PUSH_REQUEST (SESSION_PULL) */
 	bool push_partial;		/* push-continuation 2 seen */
+	bool is_v2;			/* tls-crypt-v2: reset V3, WKc appended */
+	bool wkc_resend;		/* server asked: next control packet is WKC_V1 */
 	struct kdf_key_source src;	/* our key-method-2 randoms */
 	char user[SESSION_USER_MAX];
 	char pass[SESSION_USER_MAX];
@@ -130,8 +132,23 @@ static int session_wrap_create(struct session *s, char *err, size_t errlen)
 	int rc;
 
 	if (ce->tls_crypt_v2.data || s->o->tls_crypt_v2.data) {
-		snprintf(err, errlen, "options: tls-crypt-v2 is not supported by the client yet");
-		return -ENOTSUP;
+		const struct options_file *v2 = ce->tls_crypt_v2.data ? &ce->tls_crypt_v2 :
+						&s->o->tls_crypt_v2;
+
+		text = session_file_text(v2, &owned, err, errlen);
+		if (!text)
+			return -EINVAL;
+		/* Early negotiation (§2.5): the server may ask us to resend WKc. */
+		rc = tlswrap_create_crypt_v2_client(&s->wrap, text, true);
+		if (owned) {
+			OPENSSL_cleanse(owned, strlen(owned));
+			free(owned);
+		}
+		if (rc)
+			snprintf(err, errlen, "options: cannot load the tls-crypt-v2 client key: %s",
+				 tlswrap_strerror(rc));
+		s->is_v2 = true;
+		return rc;
 	}
 	if (!tc->data && !ta->data)
 		return tlswrap_create_none(&s->wrap);
@@ -327,6 +344,20 @@ static void session_tls_out(struct session *s, struct session_key *k)
 {
 	size_t room;
 
+	/*
+	 * tls-crypt-v2 with early negotiation: the first control packet after the
+	 * server's reset is P_CONTROL_WKC_V1 and carries WKc again (§2.5), so its
+	 * TLS payload must leave room for the key.
+	 */
+	if (s->wkc_resend && k->key_id == 0 && k->tls && tls_conn_pending(k->tls) &&
+	    reliable_send_room(k->rel) > 0) {
+		size_t max = reliable_max_payload(TLS_MTU_DEFAULT, false,
+						  tlswrap_overhead(s->wrap, P_CONTROL_WKC_V1));
+		size_t n = tls_conn_output(k->tls, s->stream, MIN(max, sizeof(s->stream)));
+
+		if (n && reliable_send_msg(k->rel, P_CONTROL_WKC_V1, s->stream, n) == 0)
+			s->wkc_resend = false;
+	}
 	while (k->tls && tls_conn_pending(k->tls) && (room = reliable_send_room(k->rel)) > 0) {
 		size_t n = tls_conn_output(k->tls, s->stream,
 					   room < sizeof(s->stream) ? room : sizeof(s->stream));
@@ -335,6 +366,26 @@ static void session_tls_out(struct session *s, struct session_key *k)
 			break;
 		reliable_write(k->rel, P_CONTROL_V1, s->stream, n);
 	}
+}
+
+/*
+ * Early-negotiation TLVs in the server's reset (§2.5): u16 type, u16 length,
+ * value; unknown types are skipped. True if EARLY_NEG_FLAGS has RESEND_WKC.
+ */
+static bool session_tlv_resend_wkc(const uint8_t *b, size_t len)
+{
+	while (len >= 4) {
+		uint16_t type = load_be16(b), vlen = load_be16(b + 2);
+
+		if ((size_t)vlen + 4 > len)
+			return false;
+		if (type == TLV_TYPE_EARLY_NEG_FLAGS && vlen == 2 &&
+		    (load_be16(b + 4) & EARLY_NEG_FLAG_RESEND_WKC))
+			return true;
+		b += 4 + vlen;
+		len -= 4 + (size_t)vlen;
+	}
+	return false;
 }
 
 /* Resets key state @k for @key_id and queues our reset (hard for 0, soft otherwise). */
@@ -357,6 +408,7 @@ static int session_key_begin(struct session *s, struct session_key *k, uint8_t k
 	k->st = SESSION_RESET_SENT;
 	k->hand_deadline_ns = now_ns + (int64_t)hw * NS_PER_SEC;
 	return reliable_send_msg(k->rel, key_id ? P_CONTROL_SOFT_RESET_V1 :
+				 s->is_v2 ? P_CONTROL_HARD_RESET_CLIENT_V3 :
 				 P_CONTROL_HARD_RESET_CLIENT_V2, NULL, 0);
 }
 
@@ -375,6 +427,7 @@ int session_start(struct session *s, int64_t now_ns)
 	if (RAND_bytes(s->sid, SID_LEN) != 1)
 		return -EIO;
 	s->push_partial = false;
+	s->wkc_resend = false;
 	rc = session_key_begin(s, s->pri, 0, now_ns);
 	if (rc)
 		return rc;
@@ -740,6 +793,8 @@ void session_input(struct session *s, const uint8_t *buf, size_t len, int64_t no
 		return;
 	}
 	if (rc == RELIABLE_IN_NEW && p.opcode == reset_op && k->st == SESSION_RESET_SENT) {
+		if (p.opcode == P_CONTROL_HARD_RESET_SERVER_V2 && s->is_v2)
+			s->wkc_resend = session_tlv_resend_wkc(p.payload, p.payload_len);
 		session_key_tls_start(s, k);
 		if (s->state)
 			return;
