@@ -1893,6 +1893,7 @@ static const struct opt_def opt_table[] = {
 	/* sluice. */
 	UINT("workers", C, workers, 1, OPT_WORKERS_MAX),
 	FLAG("kill-switch", C, kill_switch),
+	FLAG("test-no-ekm", C, test_no_ekm),
 	FN("test-data-key", C | F_INLINE, 1, 2, h_test_data_key, "FILE [0|1] or an inline block"),
 	FN("test-peer-id", C, 1, 1, h_test_peer_id, "ID"),
 	STR("test-cipher", C, test_cipher),

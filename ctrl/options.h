@@ -353,6 +353,7 @@ struct options {
 	/* sluice. */
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */
 	bool kill_switch;
+	bool test_no_ekm;		/* tests only: do not announce TLS_KEY_EXPORT (legacy PRF) */
 	struct options_file test_data_key;
 	int test_data_key_direction;	/* -1 until finalize picks 0 (server) or 1 (client) */
 	bool has_test_key;		/* test_key holds the decoded key (finalize) */

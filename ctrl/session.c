@@ -56,6 +56,9 @@ struct session_key {
 	int64_t hand_deadline_ns;	/* hand-window: give up negotiating */
 	int64_t active_ns;		/* keys taken: reneg-sec runs from here */
 	int64_t expire_ns;		/* lame duck: tran-window ends */
+	/* Key-method-2 randoms of both sides, for the legacy PRF (§5.2); cleansed after use. */
+	struct kdf_key_source cli_src;
+	struct kdf_key_source srv_src;
 };
 
 struct session {
@@ -306,6 +309,8 @@ static void session_key_drop(struct session_key *k)
 	tls_conn_free(k->tls);
 	k->tls = NULL;
 	k->st = SESSION_RESTART;
+	OPENSSL_cleanse(&k->cli_src, sizeof(k->cli_src));
+	OPENSSL_cleanse(&k->srv_src, sizeof(k->srv_src));
 }
 
 static void session_fail(struct session *s, struct session_key *k, enum session_state st)
@@ -454,8 +459,8 @@ static int session_km2_send(struct session *s, struct session_key *k)
 	};
 	/* No IV_PROTO_DYN_TLS_CRYPT: renegotiations keep the session's wrapping. */
 	struct km2_peer_info pi = {
-		.iv_proto = IV_PROTO_DATA_V2 | IV_PROTO_REQUEST_PUSH | IV_PROTO_TLS_KEY_EXPORT |
-			    IV_PROTO_CC_EXIT_NOTIFY,
+		.iv_proto = IV_PROTO_DATA_V2 | IV_PROTO_REQUEST_PUSH | IV_PROTO_CC_EXIT_NOTIFY |
+			    (s->o->test_no_ekm ? 0 : IV_PROTO_TLS_KEY_EXPORT),
 		.mtu = ce->tun_mtu_max,
 		.ciphers = s->o->data_ciphers,
 		/* LZ4 is announced only when we may compress; LZO is not implemented. */
@@ -474,6 +479,7 @@ static int session_km2_send(struct session *s, struct session_key *k)
 	if (rc)
 		return rc;
 	m.src = s->src;
+	k->cli_src = s->src;
 	m.options = s->occ;
 	m.peer_info = s->peer_info;
 	n = km2_build(buf, sizeof(s->stream), &m, true);
@@ -508,22 +514,26 @@ static void session_keys_derive(struct session *s, struct session_key *k)
 {
 	struct options *o = s->o;
 	enum dc_cipher c = o->cipher ? dc_cipher_from_name(o->cipher) : DC_CIPHER_NONE;
+	int rc;
 
-	if (!(o->protocol_flags & OPT_PROTO_TLS_EKM)) {
-		log_warnx("OPTIONS ERROR: the server did not push 'key-derivation tls-ekm'; the "
-			  "legacy PRF key derivation is not implemented");
-		session_fail(s, k, SESSION_FAILED);
-		return;
-	}
 	if (c == DC_CIPHER_NONE) {
 		log_warnx("OPTIONS ERROR: data channel cipher '%s' is not supported (AES-128-GCM, "
 			  "AES-256-GCM, CHACHA20-POLY1305)", o->cipher ? o->cipher : "BF-CBC");
 		session_fail(s, k, SESSION_FAILED);
 		return;
 	}
-	if (tls_conn_export(k->tls, KDF_EKM_DATAKEYS_LABEL, KDF_EKM_DATAKEYS_LEN,
-			    s->keys.key2)) {
-		log_warnx("TLS: cannot export the data channel keys");
+	if (o->protocol_flags & OPT_PROTO_TLS_EKM) {
+		rc = tls_conn_export(k->tls, KDF_EKM_DATAKEYS_LABEL, KDF_EKM_DATAKEYS_LEN,
+				     s->keys.key2);
+	} else {
+		/* No tls-ekm pushed: OpenVPN's own PRF over both key-method-2 messages. */
+		rc = kdf_openvpn_prf(&k->cli_src, &k->srv_src, s->sid, s->pri->rel->peer_sid,
+				     s->keys.key2);
+	}
+	OPENSSL_cleanse(&k->cli_src, sizeof(k->cli_src));
+	OPENSSL_cleanse(&k->srv_src, sizeof(k->srv_src));
+	if (rc) {
+		log_warnx("TLS: cannot derive the data channel keys");
 		session_fail(s, k, SESSION_RESTART);
 		return;
 	}
@@ -531,8 +541,9 @@ static void session_keys_derive(struct session *s, struct session_key *k)
 	s->keys.cipher = c;
 	s->keys.tx_peer_id = o->has_peer_id ? o->peer_id : PEER_ID_NONE;
 	s->keys.is_reneg = k != s->pri;
-	log_info("Data Channel: cipher '%s', peer-id: %d, key derivation: tls-ekm, key_id %u",
-		 dc_cipher_name(c), o->has_peer_id ? (int)o->peer_id : -1, k->key_id);
+	log_info("Data Channel: cipher '%s', peer-id: %d, key derivation: %s, key_id %u",
+		 dc_cipher_name(c), o->has_peer_id ? (int)o->peer_id : -1,
+		 o->protocol_flags & OPT_PROTO_TLS_EKM ? "tls-ekm" : "openvpn-prf", k->key_id);
 	k->st = SESSION_KEYS_READY;
 }
 
@@ -617,6 +628,8 @@ static void session_record(struct session *s, struct session_key *k, size_t n)
 			return;
 		}
 		log_debug("TLS: server options '%s'", km.options);
+		k->srv_src = km.src;
+		OPENSSL_cleanse(&km.src, sizeof(km.src));
 		/* A renegotiation has no push: the keys follow the first one's options. */
 		if (k == s->pri)
 			k->st = SESSION_PULL;
