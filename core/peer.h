@@ -31,9 +31,19 @@ struct peer {
 	struct dc_keyslot *keys[KEY_ID_COUNT];
 	uint8_t tx_key_id;		/* slot tun_rx stamps on outgoing packets */
 	uint8_t comp;			/* compression framing, crypto/comp.h mode | flags */
-	struct peer_endpoint *remote;	/* NULL: socket is connected */
+	/* NULL: socket is connected. Published by ctrl (float), read with acquire. */
+	struct peer_endpoint *remote;
 	/* Written by tun_tx only: mono ns of the last authenticated packet in. */
 	alignas(CACHELINE) int64_t last_rx_ns;
+	/*
+	 * Written by tun_tx only (server): an authenticated packet came from
+	 * float_ep, not from remote. A seqlock: float_seq is odd while ep is
+	 * being written; ctrl copies ep between two equal even reads and then
+	 * moves remote there (openvpn-wire.md: float after authentication).
+	 */
+	uint32_t float_seq;
+	struct peer_endpoint float_ep;
+	uint32_t float_done;		/* ctrl only: the float_seq it acted on */
 	/* Written by udp_tx only: mono ns of the last packet sent. */
 	alignas(CACHELINE) int64_t last_tx_ns;
 };
@@ -66,6 +76,12 @@ static inline uint8_t peer_comp(const struct peer *pr)
 static inline uint8_t peer_tx_key_id(const struct peer *pr)
 {
 	return __atomic_load_n(&pr->tx_key_id, __ATOMIC_ACQUIRE);
+}
+
+static inline const struct peer_endpoint *peer_remote(const struct peer *pr)
+{
+	/* Acquire pairs with ctrl's release when it moves the peer (float). */
+	return __atomic_load_n(&pr->remote, __ATOMIC_ACQUIRE);
 }
 
 /* ctrl only. */

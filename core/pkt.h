@@ -51,6 +51,7 @@ union sockaddr_any {
 #define PKT_F_CONTROL	0x01	/* control-channel packet (udp_rx -> ctrl, ctrl -> udp_tx) */
 #define PKT_F_PING	0x02	/* keepalive ping injected by ctrl */
 #define PKT_F_V1	0x04	/* P_DATA_V1 on the wire */
+#define PKT_F_FWD	0x08	/* server: client-to-client, tun_tx -> tun_rx */
 
 struct pkt {
 	uint8_t *data;		/* first byte of the packet */

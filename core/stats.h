@@ -33,6 +33,7 @@ enum drop_reason {
 	DROP_CRYPTO,		/* OpenSSL failed outside a tag check */
 	DROP_NO_CTRL,		/* control packet with no ctrl ring */
 	DROP_INBAND,		/* not an error: an in-band ping/OCC consumed by tun_tx */
+	DROP_BAD_SRC,		/* server: inner source address not routed to that client */
 	DROP_MAX
 };
 

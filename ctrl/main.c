@@ -41,6 +41,7 @@
 #include "pipeline.h"
 #include "runcfg.h"
 #include "script.h"
+#include "server.h"
 #include "session.h"
 
 #define SLUICE_VERSION "0.1.0"
@@ -57,6 +58,8 @@ struct ctrl {
 	uint64_t ctrl_pkts;
 	uint64_t inband_pkts;
 	bool stopping;
+	/* Server mode. */
+	struct server *srv;
 	/* Client mode. */
 	struct session *sess;
 	bool tunnel_up;			/* keys installed at least once */
@@ -68,12 +71,29 @@ struct ctrl {
 	int exit_status;
 	unsigned int failures;		/* connection attempts failed in a row */
 	union sockaddr_any remote;	/* the server's resolved address */
-	/* redirect-gateway: the host route to the server kept outside the tunnel. */
 	bool dns_applied;		/* pushed DNS handed to the system or the up script */
-	bool server_route;
-	struct in_addr server_route_gw;
-	bool server_route_has_gw;
-	char server_route_dev[64];
+	/* What client_apply added (undo log), and the pushed settings it came from. */
+	struct applied *applied;
+	size_t n_applied;
+	size_t cap_applied;
+	char *applied_sig;
+};
+
+/*
+ * One address or route client_apply added. Those on the TUN device go away
+ * with it; a route on another device (the host route to the server that
+ * redirect-gateway keeps outside the tunnel) is removed on exit. A push
+ * that changes on reconnect takes all of them back (client_unapply).
+ */
+struct applied {
+	int family;
+	bool is_route;
+	bool has_gw;
+	int plen;
+	int metric;
+	uint8_t dst[16];		/* the address, or the route's destination */
+	uint8_t gw[16];
+	char dev[IFNAMSIZ];
 };
 
 #define NS_PER_SEC	1000000000LL
@@ -107,6 +127,40 @@ static int netmask_to_prefix(struct in_addr mask)
 		m <<= 1;
 	}
 	return m ? -1 : n;
+}
+
+/* Records what was just added (ctrl); a full log only costs the undo. */
+static void applied_add(struct ctrl *c, int family, bool is_route, const void *dst, int plen,
+			const void *gw, const char *dev, int metric)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+	struct applied *a;
+
+	if (c->n_applied == c->cap_applied) {
+		size_t cap = c->cap_applied ? 2 * c->cap_applied : 16;
+		struct applied *v = realloc(c->applied, cap * sizeof(*v));
+
+		if (!v) {
+			log_warnx("WARNING: out of memory: %s/%d will not be removed on reconnect",
+				  is_route ? "a route" : "an address", plen);
+			return;
+		}
+		c->applied = v;
+		c->cap_applied = cap;
+	}
+	a = &c->applied[c->n_applied++];
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	a->is_route = is_route;
+	a->plen = plen;
+	a->metric = metric;
+	if (dst)
+		memcpy(a->dst, dst, alen);
+	if (gw) {
+		memcpy(a->gw, gw, alen);
+		a->has_gw = true;
+	}
+	snprintf(a->dev, sizeof(a->dev), "%s", dev);
 }
 
 /*
@@ -143,6 +197,8 @@ static int tun_addr_apply(struct ctrl *c, const char *local_s, const char *secon
 		log_warn("tun: cannot add address %s to %s", local_s, c->ifname);
 		return err;
 	}
+	if (!err)
+		applied_add(c, AF_INET, false, &local, plen, NULL, c->ifname, 0);
 	return 0;
 }
 
@@ -178,6 +234,10 @@ static int udp_setup(struct ctrl *c)
 	socklen_t llen = 0, rlen = 0;
 	int err;
 
+	if (rc->is_server) {
+		c->udp_fd = server_udp_open(rc->local_host, rc->local_port);
+		return c->udp_fd < 0 ? c->udp_fd : 0;
+	}
 	err = resolve(rc->remote_host, rc->remote_port, AF_UNSPEC, &remote, &rlen);
 	if (err) {
 		log_warnx("udp: cannot resolve remote '%s'", rc->remote_host);
@@ -217,6 +277,10 @@ static void write_status(struct ctrl *c)
 		free(tmp);
 		return;
 	}
+	if (c->srv) {
+		server_write_status(c->srv, f, c->rc->opts->status_version);
+		goto done;
+	}
 	fprintf(f, "state=%s\n", c->stopping ? "EXITING" :
 		!c->sess || session_state(c->sess) == SESSION_ACTIVE ? "CONNECTED" : "CONNECTING");
 	fprintf(f, "ctrl.ctrl_pkts=%llu\nctrl.inband_pkts=%llu\n",
@@ -224,6 +288,7 @@ static void write_status(struct ctrl *c)
 	if (c->sess)
 		session_write_stats(c->sess, f);
 	pipeline_write_stats(c->pl, f);
+done:
 	if (fclose(f) || rename(tmp, c->rc->status_file))
 		log_warn("status: cannot write %s", c->rc->status_file);
 	free(tmp);
@@ -249,10 +314,11 @@ static int data_plane_start(struct ctrl *c)
 {
 	struct runcfg *rc = c->rc;
 	struct pipeline_cfg pc = {
-		.is_server = !rc->is_client && rc->test_key_direction == 0,
-		.single_peer = true,
+		.is_server = rc->is_server || (!rc->is_client && rc->test_key_direction == 0),
+		.single_peer = !rc->is_server,
+		.client_to_client = rc->is_server && rc->opts->client_to_client,
 		.workers = rc->workers,
-		.max_peers = 1,
+		.max_peers = rc->is_server ? MAX(rc->opts->max_clients, 1u) : 1,
 		.tun_fd = c->tun_fd,
 		.udp_fd = c->udp_fd,
 		.replay_window = rc->replay_window,
@@ -267,8 +333,8 @@ static int data_plane_start(struct ctrl *c)
 		log_warn("pipeline: cannot build the data plane");
 		return err;
 	}
-	if (rc->is_client) {
-		/* The peer and its keys come with the PUSH_REPLY (client_keys_install). */
+	if (rc->is_client || rc->is_server) {
+		/* Client: the peer and its keys come with the PUSH_REPLY (client_keys_install). */
 		err = pipeline_start(c->pl);
 		if (err) {
 			errno = -err;
@@ -328,7 +394,7 @@ static void client_route_add(struct ctrl *c, const struct options_route *r)
 	const struct options *o = c->rc->opts;
 	const char *gw_s = r->gateway ? r->gateway : o->route_gateway;
 	struct in_addr dst, mask, gw;
-	int plen, err;
+	int plen, metric, err;
 
 	if (inet_pton(AF_INET, r->network, &dst) != 1 ||
 	    inet_pton(AF_INET, r->netmask ? r->netmask : "255.255.255.255", &mask) != 1 ||
@@ -340,13 +406,15 @@ static void client_route_add(struct ctrl *c, const struct options_route *r)
 	if (gw_s && (!strcmp(gw_s, "vpn_gateway") || inet_pton(AF_INET, gw_s, &gw) != 1))
 		gw_s = NULL;
 	dst.s_addr &= mask.s_addr;
-	err = nl_route_add(AF_INET, &dst, plen, gw_s ? &gw : NULL, c->ifname,
-			   r->metric && strcmp(r->metric, "default") ? atoi(r->metric) : 0);
+	metric = r->metric && strcmp(r->metric, "default") ? atoi(r->metric) : 0;
+	err = nl_route_add(AF_INET, &dst, plen, gw_s ? &gw : NULL, c->ifname, metric);
 	if (err && err != -EEXIST) {
 		errno = -err;
 		log_warn("route: cannot add %s/%d via %s", r->network, plen, gw_s ? gw_s : c->ifname);
 		return;
 	}
+	if (!err)
+		applied_add(c, AF_INET, true, &dst, plen, gw_s ? &gw : NULL, c->ifname, metric);
 	log_info("route: %s/%d via %s dev %s", r->network, plen, gw_s ? gw_s : "-", c->ifname);
 }
 
@@ -395,12 +463,8 @@ static void client_redirect_gateway(struct ctrl *c)
 				 "not applied");
 			return;
 		}
-		if (!err) {
-			c->server_route = true;
-			c->server_route_gw = orig_gw;
-			c->server_route_has_gw = has_gw;
-			snprintf(c->server_route_dev, sizeof(c->server_route_dev), "%s", dev);
-		}
+		if (!err)
+			applied_add(c, AF_INET, true, &srv, 32, has_gw ? &orig_gw : NULL, dev, 0);
 	}
 	for (int i = 0; i < 2; i++) {
 		half.s_addr = htonl(i ? 0x80000000u : 0);
@@ -410,25 +474,210 @@ static void client_redirect_gateway(struct ctrl *c)
 		if (err && err != -EEXIST) {
 			errno = -err;
 			log_warn("route: cannot add %s/1 via %s", inet_ntoa(half), gw_s);
+		} else if (!err) {
+			applied_add(c, AF_INET, true, &half, 1, &gw, c->ifname, 0);
 		}
 	}
-	if (o->redirect_gateway & OPT_RG_IPV6)
-		log_warnx("WARNING: redirect-gateway ipv6 not applied (IPv6 in the tunnel is not "
-			  "supported yet)");
 }
 
-/* Removes the host route to the server that redirect-gateway added. */
+/* ---- client IPv6: ifconfig-ipv6, route-ipv6, redirect-gateway ipv6 ---- */
+
+/* What `redirect-gateway ipv6` adds (OpenVPN's init.c): the unicast space, not ::/0. */
+static const char *const rg6_nets[] = { "::/3", "2000::/4", "3000::/4", "fc00::/7" };
+
+/* "ADDR/BITS" into the network (host bits cleared) and its length. */
+static bool net6_parse(const char *s, struct in6_addr *net, int *plen)
+{
+	const char *slash = strchr(s, '/');
+	char addr[INET6_ADDRSTRLEN];
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	char *end;
+	long bits = 128;
+
+	if (n >= sizeof(addr))
+		return false;
+	memcpy(addr, s, n);
+	addr[n] = 0;
+	if (inet_pton(AF_INET6, addr, net) != 1)
+		return false;
+	if (slash) {
+		errno = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || bits < 0 || bits > 128)
+			return false;
+	}
+	for (int i = 0; i < 16; i++) {
+		int keep = (int)bits - 8 * i;
+
+		if (keep <= 0)
+			net->s6_addr[i] = 0;
+		else if (keep < 8)
+			net->s6_addr[i] &= (uint8_t)(0xff << (8 - keep));
+	}
+	*plen = (int)bits;
+	return true;
+}
+
+static bool net6_contains(const struct in6_addr *net, int plen, const struct in6_addr *host)
+{
+	for (int i = 0; i < 16 && plen > 0; i++, plen -= 8) {
+		uint8_t mask = plen >= 8 ? 0xff : (uint8_t)(0xff << (8 - plen));
+
+		if ((host->s6_addr[i] & mask) != net->s6_addr[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The IPv6 routes of this push, in order: route-ipv6 lines, then the four of
+ * redirect-gateway ipv6 (only with an IPv6 address on the tunnel, as stock).
+ * False past the end.
+ */
+static bool client_route6_at(const struct options *o, size_t i, const char **net,
+			     const char **metric)
+{
+	bool rg6 = (o->redirect_gateway & OPT_RG_IPV6) && o->ifconfig_ipv6_local;
+
+	if (i < o->routes6.n) {
+		*net = o->routes6.v[i].network;
+		*metric = o->routes6.v[i].metric;
+		return true;
+	}
+	i -= o->routes6.n;
+	if (!rg6 || i >= ARRAY_SIZE(rg6_nets))
+		return false;
+	*net = rg6_nets[i];
+	*metric = NULL;
+	return true;
+}
+
+/* Pushed `ifconfig-ipv6 ADDR/BITS REMOTE`: the address, usable at once (no DAD). */
+static int client_addr6_apply(struct ctrl *c)
+{
+	const struct options *o = c->rc->opts;
+	struct in6_addr local;
+	int err;
+
+	if (inet_pton(AF_INET6, o->ifconfig_ipv6_local, &local) != 1) {
+		log_warnx("tun: bad ifconfig-ipv6 '%s'", o->ifconfig_ipv6_local);
+		return -EINVAL;
+	}
+	log_info("tun: add address %s/%u on %s", o->ifconfig_ipv6_local,
+		 o->ifconfig_ipv6_netbits, c->ifname);
+	err = nl_addr_add(c->ifname, AF_INET6, &local, (int)o->ifconfig_ipv6_netbits, NULL);
+	if (err && err != -EEXIST) {
+		errno = -err;
+		log_warn("tun: cannot add address %s to %s", o->ifconfig_ipv6_local, c->ifname);
+		return err;
+	}
+	if (!err)
+		applied_add(c, AF_INET6, false, &local, (int)o->ifconfig_ipv6_netbits, NULL,
+			    c->ifname, 0);
+	return 0;
+}
+
+/*
+ * An IPv6 route about to go into the tunnel covers the server's own IPv6
+ * address: keep a host route to it through whatever reaches it now
+ * (metric 1, as stock), or the tunnel would carry its own packets.
+ */
+static void client_server_route6(struct ctrl *c)
+{
+	const struct in6_addr *srv = &c->remote.in6.sin6_addr;
+	char dev[IFNAMSIZ + 1] = "", srv_s[INET6_ADDRSTRLEN], gw_s[INET6_ADDRSTRLEN] = "-";
+	struct in6_addr gw;
+	bool has_gw = false;
+	int err;
+
+	inet_ntop(AF_INET6, srv, srv_s, sizeof(srv_s));
+	err = nl_route_get(AF_INET6, srv, &gw, &has_gw, dev);
+	if (err || !strcmp(dev, c->ifname)) {
+		log_warnx("WARNING: ROUTE6: IPv6 route overlaps with the server %s and no route to "
+			  "it outside the tunnel was found; expect failure", srv_s);
+		return;
+	}
+	if (has_gw)
+		inet_ntop(AF_INET6, &gw, gw_s, sizeof(gw_s));
+	log_info("route: %s/128 via %s dev %s (server, kept outside the tunnel)", srv_s, gw_s,
+		 dev);
+	err = nl_route_add(AF_INET6, srv, 128, has_gw ? &gw : NULL, dev, 1);
+	if (err && err != -EEXIST) {
+		errno = -err;
+		log_warn("route: cannot add the IPv6 host route to the server");
+	} else if (!err) {
+		applied_add(c, AF_INET6, true, srv, 128, has_gw ? &gw : NULL, dev, 1);
+	}
+}
+
+/* One IPv6 route into the tunnel: on a TUN the device is the route, no gateway (stock). */
+static void client_route6_add(struct ctrl *c, const char *net_s, const char *metric_s)
+{
+	const struct options *o = c->rc->opts;
+	struct in6_addr net;
+	int plen, metric = 0, err;
+
+	if (!net6_parse(net_s, &net, &plen)) {
+		log_warnx("route: cannot add IPv6 route '%s'", net_s);
+		return;
+	}
+	if (metric_s && strcmp(metric_s, "default"))
+		metric = atoi(metric_s);
+	else if (o->route_metric > 0)
+		metric = o->route_metric;
+	err = nl_route_add(AF_INET6, &net, plen, NULL, c->ifname, metric);
+	if (err && err != -EEXIST) {
+		errno = -err;
+		log_warn("route: cannot add %s dev %s", net_s, c->ifname);
+		return;
+	}
+	if (!err)
+		applied_add(c, AF_INET6, true, &net, plen, NULL, c->ifname, metric);
+	log_info("route: %s dev %s", net_s, c->ifname);
+}
+
+static void client_routes6_apply(struct ctrl *c)
+{
+	const struct options *o = c->rc->opts;
+	const char *net_s, *metric_s;
+	bool overlap = false;
+	struct in6_addr net;
+	int plen;
+
+	if ((o->redirect_gateway & OPT_RG_IPV6) && !o->ifconfig_ipv6_local)
+		log_warnx("WARNING: redirect-gateway ipv6 ignored: no ifconfig-ipv6 was pushed");
+	if (!client_route6_at(o, 0, &net_s, &metric_s))
+		return;
+	if (!o->ifconfig_ipv6_local)
+		log_warnx("WARNING: an IPv6 route is to be added, but no IPv6 is configured for "
+			  "%s; the route may not work", c->ifname);
+	for (size_t i = 0; c->remote.sa.sa_family == AF_INET6 &&
+			   client_route6_at(o, i, &net_s, &metric_s); i++)
+		if (net6_parse(net_s, &net, &plen) &&
+		    net6_contains(&net, plen, &c->remote.in6.sin6_addr))
+			overlap = true;
+	/* Before the tunnel routes: the lookup must still see the way out. */
+	if (overlap)
+		client_server_route6(c);
+	for (size_t i = 0; client_route6_at(o, i, &net_s, &metric_s); i++)
+		client_route6_add(c, net_s, metric_s);
+}
+
+/* On exit: the routes on other devices (closing the TUN removes the rest). */
 static void client_routes_remove(struct ctrl *c)
 {
-	struct in_addr srv;
+	char dst[INET6_ADDRSTRLEN];
 
-	if (!c->server_route)
-		return;
-	srv = c->remote.in4.sin_addr;
-	log_info("route: delete %s/32 dev %s", inet_ntoa(srv), c->server_route_dev);
-	nl_route_del(AF_INET, &srv, 32, c->server_route_has_gw ? &c->server_route_gw : NULL,
-		     c->server_route_dev, 0);
-	c->server_route = false;
+	for (size_t i = c->n_applied; i-- > 0;) {
+		const struct applied *a = &c->applied[i];
+
+		if (!a->is_route || !strcmp(a->dev, c->ifname))
+			continue;
+		inet_ntop(a->family, a->dst, dst, sizeof(dst));
+		log_info("route: delete %s/%d dev %s", dst, a->plen, a->dev);
+		nl_route_del(a->family, a->dst, a->plen, a->has_gw ? a->gw : NULL, a->dev,
+			     a->metric);
+	}
 }
 
 static void client_script_ctx(struct ctrl *c, struct script_ctx *sc)
@@ -446,31 +695,140 @@ static void client_script_ctx(struct ctrl *c, struct script_ctx *sc)
 	sc->remote_port = c->rc->remote_port;
 }
 
-/* Applies the pushed ifconfig and routes before any data key is used. */
+/* The --down command and the pushed DNS taken back (exit, or a changed push). */
+static void client_down(struct ctrl *c)
+{
+	const struct options *o = c->rc->opts;
+	struct script_ctx sc;
+
+	if (!c->dns_applied && !(c->addr_applied && o->down))
+		return;
+	client_script_ctx(c, &sc);
+	if (c->dns_applied && !o->up)
+		script_dns_remove(o, &sc);
+	if (o->down)
+		script_run(o, "down", o->down, &sc);
+	c->dns_applied = false;
+}
+
+/*
+ * Everything of a push that client_apply turns into system state, as one
+ * string: a reconnect whose push gives the same string keeps what is there.
+ */
+static char *client_net_sig(struct ctrl *c)
+{
+	const struct options *o = c->rc->opts;
+	char srv[INET6_ADDRSTRLEN] = "";
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&buf, &len);
+
+#define S(x) ((x) ? (x) : "-")
+	if (!f)
+		return NULL;
+	if (c->remote.sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &c->remote.in6.sin6_addr, srv, sizeof(srv));
+	else if (c->remote.sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &c->remote.in4.sin_addr, srv, sizeof(srv));
+	fprintf(f, "remote %s\ntopology %d\nifconfig %s %s\nifconfig-ipv6 %s/%u %s\n", srv,
+		o->topology, S(o->ifconfig_local), S(o->ifconfig_remote),
+		S(o->ifconfig_ipv6_local), o->ifconfig_ipv6_netbits, S(o->ifconfig_ipv6_remote));
+	fprintf(f, "route-gateway %s\nredirect-gateway %#x\n", S(o->route_gateway),
+		o->redirect_gateway);
+	for (i = 0; i < o->routes.n; i++)
+		fprintf(f, "route %s %s %s %s\n", S(o->routes.v[i].network),
+			S(o->routes.v[i].netmask), S(o->routes.v[i].gateway),
+			S(o->routes.v[i].metric));
+	for (i = 0; i < o->routes6.n; i++)
+		fprintf(f, "route-ipv6 %s %s %s\n", S(o->routes6.v[i].network),
+			S(o->routes6.v[i].gateway), S(o->routes6.v[i].metric));
+	for (i = 0; i < o->dhcp_options.n; i++)
+		fprintf(f, "dhcp-option %s %s\n", S(o->dhcp_options.v[i].type),
+			S(o->dhcp_options.v[i].value));
+	for (i = 0; i < o->dns.n; i++)
+		fprintf(f, "dns %s\n", o->dns.v[i]);
+#undef S
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * A reconnect's push changed the network settings: remove every address and
+ * route the previous one added (newest first) and run --down, so the new
+ * settings start from a clean device. --down sees the new push's values
+ * here (the old ones are gone with the reconnect); its device is right.
+ */
+static void client_unapply(struct ctrl *c)
+{
+	char dst[INET6_ADDRSTRLEN];
+
+	for (size_t i = c->n_applied; i-- > 0;) {
+		const struct applied *a = &c->applied[i];
+		int err;
+
+		inet_ntop(a->family, a->dst, dst, sizeof(dst));
+		log_info("%s: delete %s/%d dev %s", a->is_route ? "route" : "tun", dst, a->plen,
+			 a->dev);
+		if (a->is_route)
+			err = nl_route_del(a->family, a->dst, a->plen, a->has_gw ? a->gw : NULL,
+					   a->dev, a->metric);
+		else
+			err = nl_addr_del(a->dev, a->family, a->dst, a->plen);
+		if (err && err != -ESRCH && err != -EADDRNOTAVAIL) {
+			errno = -err;
+			log_warn("cannot delete %s/%d", dst, a->plen);
+		}
+	}
+	c->n_applied = 0;
+	client_down(c);
+	c->addr_applied = false;
+}
+
+/*
+ * Applies the pushed ifconfig and routes before any data key is used. On a
+ * reconnect the TUN device stays (as with stock's persist-tun): the same
+ * push keeps its addresses and routes, a different one replaces them.
+ */
 static int client_apply(struct ctrl *c)
 {
 	struct options *o = c->rc->opts;
+	char *sig = client_net_sig(c);
 	int err;
 
-	if (c->addr_applied)
+	if (c->addr_applied && sig && c->applied_sig && !strcmp(sig, c->applied_sig)) {
+		log_info("Preserving previous TUN/TAP instance: %s", c->ifname);
+		free(sig);
 		return 0;
-	if (!o->ifconfig_local) {
+	}
+	/* applied_sig: a push was applied before, maybe halfway (a failed --up). */
+	if (c->applied_sig) {
+		log_info("NOTE: Pulled options changed on restart, reconfiguring %s", c->ifname);
+		client_unapply(c);
+	}
+	free(c->applied_sig);
+	c->applied_sig = sig ? sig : strdup("");
+	if (!o->ifconfig_local && !o->ifconfig_ipv6_local) {
 		log_warnx("OPTIONS ERROR: the server pushed no 'ifconfig'; cannot configure %s",
 			  c->ifname);
 		return -EINVAL;
 	}
-	if (o->topology == OPT_TOPOLOGY_P2P && !o->ifconfig_remote) {
+	if (o->ifconfig_local && o->topology == OPT_TOPOLOGY_P2P && !o->ifconfig_remote) {
 		log_warnx("OPTIONS ERROR: topology p2p without a remote address");
 		return -EINVAL;
 	}
-	err = tun_addr_apply(c, o->ifconfig_local, o->ifconfig_remote,
-			     o->topology == OPT_TOPOLOGY_SUBNET);
+	err = o->ifconfig_local ? tun_addr_apply(c, o->ifconfig_local, o->ifconfig_remote,
+						 o->topology == OPT_TOPOLOGY_SUBNET) : 0;
+	err = err ?: o->ifconfig_ipv6_local ? client_addr6_apply(c) : 0;
 	if (err)
 		return err;
 	for (size_t i = 0; i < o->routes.n; i++)
 		client_route_add(c, &o->routes.v[i]);
 	if (o->redirect_gateway & OPT_RG_ENABLE)
 		client_redirect_gateway(c);
+	client_routes6_apply(c);
 	{
 		struct script_ctx sc;
 		bool up_ran = false;
@@ -637,14 +995,62 @@ static void client_keepalive(struct ctrl *c, int64_t now)
 }
 
 /* Runs the pending reconnect: pushed options forgotten, fresh handshake. */
+/*
+ * A reconnect comes from a fresh UDP port, as stock's does: a stock server
+ * keeps the old address/port's instance until it times out and ignores a
+ * new handshake from it meanwhile. The data threads stop while the socket
+ * changes under them (the socket is registered with their rings); the old
+ * peer goes with its keys, and packets sealed with them are dropped. The TUN
+ * device, its addresses and routes stay (client_apply decides after the
+ * push). The address is resolved again, as stock does.
+ */
+static int client_udp_renew(struct ctrl *c)
+{
+	union sockaddr_any local;
+	socklen_t llen = sizeof(local);
+	int err;
+
+	pipeline_stop(c->pl);
+	if (c->peer_added) {
+		pipeline_peer_del(c->pl, 0);
+		c->peer_added = false;
+	}
+	if (c->udp_fd >= 0)
+		close(c->udp_fd);
+	c->udp_fd = -1;
+	if (udp_setup(c))
+		return -EAGAIN;	/* the data plane stays stopped until the next attempt */
+	err = pipeline_set_udp_fd(c->pl, c->udp_fd);
+	err = err ?: pipeline_start(c->pl);
+	if (err) {
+		errno = -err;
+		log_warn("pipeline: cannot restart the data plane on the new socket");
+		return err;
+	}
+	if (!getsockname(c->udp_fd, &local.sa, &llen))
+		log_info("udp: reconnecting from local port %u",
+			 ntohs(local.sa.sa_family == AF_INET6 ? local.in6.sin6_port :
+			       local.in4.sin_port));
+	return 0;
+}
+
 static void client_restart_run(struct ctrl *c, int64_t now)
 {
+	int err;
+
 	if (!c->restart_at_ns || now < c->restart_at_ns)
 		return;
 	c->restart_at_ns = 0;
-	/* The old session's keys die with it: nothing is sent with them any more. */
-	for (uint8_t kid = 0; c->peer_added && kid < KEY_ID_COUNT; kid++)
-		pipeline_key_retire(c->pl, 0, kid);
+	err = client_udp_renew(c);
+	if (err == -EAGAIN) {
+		client_restart_later(c, now);
+		return;
+	}
+	if (err) {
+		c->exit_status = 1;
+		c->stopping = true;
+		return;
+	}
 	options_pull_reset(c->rc->opts);
 	log_info("Attempting to establish connection with %s:%u", c->rc->remote_host,
 		 c->rc->remote_port);
@@ -661,14 +1067,18 @@ static void ctrl_rings_drain(struct ctrl *c, int64_t now)
 	struct pkt *p[BURST_MAX];
 	unsigned int n;
 
-	if (!c->sess) {
+	if (!c->sess && !c->srv) {
 		pipeline_drain_ctrl(c->pl, &c->ctrl_pkts, &c->inband_pkts);
 		return;
 	}
 	while ((n = spsc_dequeue_burst(c->pl->udp_to_ctrl, p, BURST_MAX))) {
 		c->ctrl_pkts += n;
-		for (unsigned int i = 0; i < n; i++)
-			session_input(c->sess, p[i]->data, p[i]->len, now);
+		for (unsigned int i = 0; i < n; i++) {
+			if (c->srv)
+				server_input(c->srv, p[i], now);
+			else
+				session_input(c->sess, p[i]->data, p[i]->len, now);
+		}
 		pkt_free_burst(p, n);
 	}
 	/* In-band OCC messages: counted only for now. */
@@ -762,6 +1172,9 @@ static void on_signal(struct ctrl *c)
 				 si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			if (c->sess)
 				client_stop(c, clock_mono_ns());
+			else if (c->srv && !c->exit_deadline_ns &&
+				 server_shutdown(c->srv, clock_mono_ns()))
+				c->exit_deadline_ns = clock_mono_ns() + 2 * NS_PER_SEC;
 			else
 				c->stopping = true;
 			break;
@@ -790,9 +1203,12 @@ static int run_timeout_ms(struct ctrl *c)
 {
 	int64_t now = clock_mono_ns(), next = INT64_MAX, ms;
 
-	if (!c->sess)
+	if (c->srv)
+		next = server_next_timeout(c->srv, now);
+	else if (!c->sess)
 		return 1000;
-	next = session_next_timeout(c->sess, now);
+	else
+		next = session_next_timeout(c->sess, now);
 	if (c->restart_at_ns && c->restart_at_ns < next)
 		next = c->restart_at_ns;
 	if (c->exit_deadline_ns && c->exit_deadline_ns < next)
@@ -815,7 +1231,8 @@ static void run(struct ctrl *c)
 
 		/* ctrl sleeps whenever its rings are empty; udp_rx/tun_tx ring the doorbell. */
 		doorbell_prepare_sleep(&c->pl->ctrl_db);
-		if (spsc_count(c->pl->udp_to_ctrl) || spsc_count(c->pl->tun_tx_to_ctrl)) {
+		if (spsc_count(c->pl->udp_to_ctrl) || spsc_count(c->pl->tun_tx_to_ctrl) ||
+		    __atomic_load_n(&c->pl->float_events, __ATOMIC_ACQUIRE) != c->pl->float_seen) {
 			doorbell_cancel_sleep(&c->pl->ctrl_db);
 			n = 0;
 		} else {
@@ -834,12 +1251,20 @@ static void run(struct ctrl *c)
 				write_status(c);
 				if (c->sess)
 					client_keepalive(c, clock_mono_ns());
+				if (c->srv)
+					server_second(c->srv, clock_mono_ns());
 			}
 		}
 		now = clock_mono_ns();
 		ctrl_rings_drain(c, now);
 		if (c->sess)
 			client_run_once(c, now);
+		if (c->srv) {
+			server_run(c->srv, now);
+			if (c->exit_deadline_ns &&
+			    (server_idle(c->srv) || now >= c->exit_deadline_ns))
+				c->stopping = true;
+		}
 	}
 }
 
@@ -888,6 +1313,15 @@ int main(int argc, char **argv)
 	if (c.rc->is_client) {
 		if (client_start(&c))
 			goto out;
+	} else if (c.rc->is_server) {
+		rc = server_create(&c.srv, c.rc->opts, c.pl, err, sizeof(err));
+		if (rc) {
+			log_warnx("%s", err);
+			goto out;
+		}
+		if (server_tun_setup(c.rc->opts, c.ifname))
+			goto out;
+		log_info("Initialization Sequence Completed");
 	} else {
 		log_info("Initialization Sequence Completed");
 	}
@@ -901,6 +1335,8 @@ out:
 		pipeline_drain_ctrl(c.pl, &c.ctrl_pkts, &c.inband_pkts);
 		write_status(&c);
 		log_stats(&c);
+		server_free(c.srv);
+		c.srv = NULL;
 		pipeline_destroy(c.pl);
 	}
 	session_free(c.sess);
@@ -908,15 +1344,9 @@ out:
 	if (c.udp_fd >= 0)
 		close(c.udp_fd);
 	client_routes_remove(&c);
-	if (c.dns_applied || (c.addr_applied && c.rc && c.rc->opts->down)) {
-		struct script_ctx sc;
-
-		client_script_ctx(&c, &sc);
-		if (c.dns_applied && !c.rc->opts->up)
-			script_dns_remove(c.rc->opts, &sc);
-		if (c.rc->opts->down)
-			script_run(c.rc->opts, "down", c.rc->opts->down, &sc);
-	}
+	client_down(&c);
+	free(c.applied);
+	free(c.applied_sig);
 	if (c.tun_fd >= 0) {
 		/* Closing a non-persistent TUN removes the device, its addresses and routes. */
 		log_info("tun: closing %s", c.ifname);

@@ -1764,6 +1764,7 @@ static const struct opt_def opt_table[] = {
 	UINT("sndbuf", CP, sndbuf, 0, INT_MAX),
 	UINT("rcvbuf", CP, rcvbuf, 0, INT_MAX),
 	FLAG("fast-io", C, fast_io),
+	NOOP("disable-dco", C, 0, 0),	/* sluice has no DCO: its own data plane always runs */
 	FN("tun-mtu", CC | F_PULL, 1, 2, h_tun_mtu, "MTU [OCC-MTU]"),
 	CE_UINT("tun-mtu-max", CC, tun_mtu_max, 68, 65536),
 	FN("mssfix", CC, 0, 2, h_mssfix, "[BYTES [mtu|fixed]]"),

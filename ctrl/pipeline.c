@@ -27,22 +27,103 @@
 #include "../core/log.h"
 #include "pipeline.h"
 
+/*
+ * The client an IP packet's destination (or, @src, source) address is
+ * routed to, or LPM_NONE: not IPv4/IPv6, too short, or no route. Data
+ * threads, inside their epoch section (@t is their snapshot).
+ */
+static uint32_t route_lookup(const struct lpm *t, const struct pkt *q, bool src)
+{
+	const uint8_t *ip = q->data;
+
+	if (q->len >= 20 && (ip[0] >> 4) == 4) {
+		uint32_t a;
+
+		memcpy(&a, ip + (src ? 12 : 16), 4);
+		return lpm_lookup4(t, a);
+	}
+	if (q->len >= 40 && (ip[0] >> 4) == 6)
+		return lpm_lookup6(t, ip + (src ? 8 : 24));
+	return LPM_NONE;
+}
+
+static bool endpoint_equal(const struct pkt *q, const struct peer_endpoint *ep)
+{
+	const union sockaddr_any *a = &q->addr, *b = &ep->sa;
+
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in4.sin_port == b->in4.sin_port &&
+		       a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return a->in6.sin6_port == b->in6.sin6_port &&
+		       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16);
+	return false;
+}
+
+/*
+ * tun_tx, server: an authenticated packet of @pr came from an endpoint that
+ * is not its current one. Record it once (seqlock, see peer.h) and wake ctrl,
+ * which moves the peer there.
+ */
+static void float_note(struct pipeline *pl, struct peer *pr, const struct pkt *q)
+{
+	uint32_t seq = pr->float_seq;
+
+	if (q->addr_len > sizeof(pr->float_ep.sa) || endpoint_equal(q, &pr->float_ep))
+		return;
+	__atomic_store_n(&pr->float_seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(&pr->float_ep.sa, &q->addr, q->addr_len);
+	pr->float_ep.len = q->addr_len;
+	__atomic_store_n(&pr->float_seq, seq + 2, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&pl->float_events, 1, __ATOMIC_RELEASE);
+	doorbell_ring(&pl->ctrl_db);
+}
+
+/*
+ * tun_tx, server, for an accepted IP packet of @pr: the source must be one
+ * of @pr's routes (its pool address or an iroute), as a stock server checks;
+ * a destination that is another client's goes back to tun_rx when
+ * client-to-client is on, everything else to the TUN (the kernel decides).
+ */
+static void server_inner_route(struct pipeline *pl, const struct lpm *t, struct peer *pr,
+			       struct pkt *q)
+{
+	uint32_t dst;
+
+	if (unlikely(route_lookup(t, q, true) != pr->id)) {
+		q->verdict = DROP_BAD_SRC;
+		return;
+	}
+	if (!pl->cfg.client_to_client)
+		return;
+	dst = route_lookup(t, q, false);
+	if (dst != LPM_NONE && dst != pr->id)
+		q->flags |= PKT_F_FWD;
+}
+
 /* tun_rx op (tun_rx thread, inside its epoch section). */
 static void stage_tun_rx_classify(void *ctx, struct pkt **p, unsigned int n, struct stats *st)
 {
 	struct pipeline *pl = ctx;
+	const struct lpm *routes = pl->cfg.single_peer ? NULL : lpm_snapshot(&pl->routes);
 
 	(void)st;
 	for (unsigned int i = 0; i < n; i++) {
 		struct pkt *q = p[i];
+		const struct peer_endpoint *rem;
 		struct peer *pr;
 		struct dc_keyslot *ks;
 
 		if (q->verdict != PKT_OK)
 			continue;
-		/* Client: everything goes to the server. Server routing comes with the LPM table. */
+		/* Client: everything goes to the server. Server: the destination's client. */
 		if (pl->cfg.single_peer)
 			q->peer_id = 0;
+		else if (!(q->flags & PKT_F_PING))
+			q->peer_id = route_lookup(routes, q, false);
 		pr = peer_lookup(&pl->peers, q->peer_id);
 		if (unlikely(!pr)) {
 			q->verdict = DROP_NO_ROUTE;
@@ -63,9 +144,10 @@ static void stage_tun_rx_classify(void *ctx, struct pkt **p, unsigned int n, str
 			q->verdict = DROP_PID_EXHAUSTED;
 			continue;
 		}
-		if (pr->remote) {
-			q->addr = pr->remote->sa;
-			q->addr_len = pr->remote->len;
+		rem = peer_remote(pr);
+		if (rem) {
+			q->addr = rem->sa;
+			q->addr_len = rem->len;
 		}
 	}
 }
@@ -123,6 +205,7 @@ static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64
 {
 	struct pipeline *pl = ctx;
 	struct peer *last_peer = NULL;
+	const struct lpm *routes = pl->cfg.single_peer ? NULL : lpm_snapshot(&pl->routes);
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct pkt *q = p[i];
@@ -146,6 +229,12 @@ static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64
 			__atomic_store_n(&pr->last_rx_ns, now_ns, __ATOMIC_RELAXED);
 			last_peer = pr;
 		}
+		if (routes) {
+			const struct peer_endpoint *rem = peer_remote(pr);
+
+			if (unlikely(rem && !endpoint_equal(q, rem)))
+				float_note(pl, pr, q);
+		}
 		/* Authenticated: liveness counts even if the framing below is bad. */
 		if (unlikely(peer_comp(pr))) {
 			q->verdict = comp_unframe(peer_comp(pr), q, pl->tun_tx_scratch);
@@ -158,6 +247,8 @@ static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64
 		} else if (unlikely(is_occ(q))) {
 			STAT_INC(st->occ_pkts);
 			q->flags |= PKT_F_CONTROL;
+		} else if (routes) {
+			server_inner_route(pl, routes, pr, q);
 		}
 	}
 }
@@ -246,8 +337,12 @@ static int wire_rings(struct pipeline *pl)
 	rc = rc ?: make_ring(&pl->udp_to_ctrl, PIPE_RING_SLOTS, &pl->ctrl_db, "udp_ctrl", 0);
 	rc = rc ?: make_ring(&pl->ctrl_to_tun_rx, PIPE_CTRL_RING_SLOTS, &pl->tun_rx.db, "ctrl_tun", 0);
 	rc = rc ?: make_ring(&pl->tun_tx_to_ctrl, PIPE_CTRL_RING_SLOTS, &pl->ctrl_db, "tun_ctrl", 0);
+	if (!rc && pl->cfg.client_to_client && !pl->cfg.single_peer)
+		rc = make_ring(&pl->tun_tx_to_tun_rx, PIPE_RING_SLOTS, &pl->tun_rx.db, "c2c", 0);
 	if (rc)
 		return rc;
+	pl->tun_rx.fwd = pl->tun_tx_to_tun_rx;
+	pl->tun_tx.fwd_out = pl->tun_tx_to_tun_rx;
 	pl->udp_tx.ctrl_in = pl->ctrl_to_udp;
 	pl->udp_rx.ctrl_out = pl->udp_to_ctrl;
 	pl->tun_rx.inject = pl->ctrl_to_tun_rx;
@@ -275,6 +370,9 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 		rc = -ENOMEM;
 		goto err;
 	}
+	rc = pl->cfg.single_peer ? 0 : lpm_root_init(&pl->routes, cfg->max_routes ?: 4 * cfg->max_peers);
+	if (rc)
+		goto err;
 	rc = doorbell_init(&pl->ctrl_db);
 	rc = rc ?: doorbell_init(&pl->tun_rx.db);
 	rc = rc ?: doorbell_init(&pl->udp_tx.db);
@@ -384,6 +482,15 @@ void pipeline_stop(struct pipeline *pl)
 	pl->started = false;
 }
 
+static void peer_free(struct peer *pr)
+{
+	for (unsigned int k = 0; k < KEY_ID_COUNT; k++)
+		if (pr->keys[k])
+			dc_keyslot_free(pr->keys[k]);
+	free(pr->remote);
+	free(pr);
+}
+
 static void keyslot_free_cb(void *obj)
 {
 	dc_keyslot_free(obj);
@@ -400,6 +507,30 @@ static void free_ring_pkts(struct spsc *r)
 		pkt_free_burst(p, n);
 }
 
+/*
+ * With every thread joined, ctrl may stand in as the consumer of any ring
+ * (the join and the later pthread_create order the accesses).
+ */
+int pipeline_set_udp_fd(struct pipeline *pl, int udp_fd)
+{
+	if (pl->started)
+		return -EBUSY;
+	for (unsigned int i = 0; i < pl->cfg.workers && i < IO_WORKERS_MAX; i++) {
+		free_ring_pkts(pl->enc[i].in);
+		free_ring_pkts(pl->enc[i].out);
+		free_ring_pkts(pl->dec[i].in);
+		free_ring_pkts(pl->dec[i].out);
+	}
+	free_ring_pkts(pl->ctrl_to_udp);
+	free_ring_pkts(pl->udp_to_ctrl);
+	free_ring_pkts(pl->ctrl_to_tun_rx);
+	free_ring_pkts(pl->tun_tx_to_ctrl);
+	free_ring_pkts(pl->tun_tx_to_tun_rx);
+	pl->cfg.udp_fd = udp_fd;
+	pl->udp_rx.fd = pl->udp_tx.fd = udp_fd;
+	return 0;
+}
+
 void pipeline_destroy(struct pipeline *pl)
 {
 	unsigned int w;
@@ -409,17 +540,9 @@ void pipeline_destroy(struct pipeline *pl)
 	if (pl->started)
 		pipeline_stop(pl);
 	w = pl->cfg.workers <= IO_WORKERS_MAX ? pl->cfg.workers : 0;
-	for (uint32_t id = 0; pl->peers.slot && id < pl->peers.size; id++) {
-		struct peer *pr = pl->peers.slot[id];
-
-		if (!pr)
-			continue;
-		for (unsigned int k = 0; k < KEY_ID_COUNT; k++)
-			if (pr->keys[k])
-				dc_keyslot_free(pr->keys[k]);
-		free(pr->remote);
-		free(pr);
-	}
+	for (uint32_t id = 0; pl->peers.slot && id < pl->peers.size; id++)
+		if (pl->peers.slot[id])
+			peer_free(pl->peers.slot[id]);
 	epoch_barrier();
 	for (unsigned int i = 0; i < w; i++) {
 		free_ring_pkts(pl->enc[i].in);
@@ -439,6 +562,8 @@ void pipeline_destroy(struct pipeline *pl)
 	free_ring_pkts(pl->udp_to_ctrl);
 	free_ring_pkts(pl->ctrl_to_tun_rx);
 	free_ring_pkts(pl->tun_tx_to_ctrl);
+	free_ring_pkts(pl->tun_tx_to_tun_rx);
+	spsc_destroy(pl->tun_tx_to_tun_rx);
 	spsc_destroy(pl->ctrl_to_udp);
 	spsc_destroy(pl->udp_to_ctrl);
 	spsc_destroy(pl->ctrl_to_tun_rx);
@@ -456,6 +581,8 @@ void pipeline_destroy(struct pipeline *pl)
 		doorbell_destroy(&pl->udp_rx.db);
 	if (pl->tun_tx.db.efd > 0)
 		doorbell_destroy(&pl->tun_tx.db);
+	if (!pl->cfg.single_peer)
+		lpm_root_destroy(&pl->routes);
 	free(pl->peers.slot);
 	free(pl->tun_rx_scratch);
 	free(pl->tun_tx_scratch);
@@ -540,6 +667,106 @@ void pipeline_key_retire(struct pipeline *pl, uint32_t peer_id, uint8_t key_id)
 		epoch_barrier();
 		dc_keyslot_free(old);
 	}
+}
+
+static void peer_free_cb(void *obj)
+{
+	peer_free(obj);
+}
+
+static void endpoint_free_cb(void *obj)
+{
+	free(obj);
+}
+
+void pipeline_peer_del(struct pipeline *pl, uint32_t id)
+{
+	struct peer *pr = peer_lookup(&pl->peers, id);
+
+	if (!pr)
+		return;
+	peer_publish(&pl->peers, id, NULL);
+	if (epoch_retire(pr, peer_free_cb)) {
+		epoch_barrier();
+		peer_free(pr);
+	}
+}
+
+int pipeline_peer_set_remote(struct pipeline *pl, uint32_t id, const union sockaddr_any *sa,
+			     socklen_t len)
+{
+	struct peer *pr = peer_lookup(&pl->peers, id);
+	struct peer_endpoint *ep, *old;
+
+	if (!pr || len > sizeof(ep->sa))
+		return -EINVAL;
+	ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return -ENOMEM;
+	memcpy(&ep->sa, sa, len);
+	ep->len = len;
+	old = pr->remote;
+	__atomic_store_n(&pr->remote, ep, __ATOMIC_RELEASE);
+	if (old && epoch_retire(old, endpoint_free_cb)) {
+		epoch_barrier();
+		free(old);
+	}
+	return 0;
+}
+
+bool pipeline_float_next(struct pipeline *pl, uint32_t *cursor, uint32_t *id,
+			 struct peer_endpoint *ep)
+{
+	uint32_t ev = __atomic_load_n(&pl->float_events, __ATOMIC_ACQUIRE);
+
+	if (ev == pl->float_seen || pl->cfg.single_peer)
+		return false;
+	for (; *cursor < pl->peers.size; (*cursor)++) {
+		struct peer *pr = pl->peers.slot[*cursor];
+		uint32_t seq, again;
+
+		if (!pr)
+			continue;
+		seq = __atomic_load_n(&pr->float_seq, __ATOMIC_ACQUIRE);
+		if (seq == pr->float_done || (seq & 1))
+			continue;
+		memcpy(ep, &pr->float_ep, sizeof(*ep));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		again = __atomic_load_n(&pr->float_seq, __ATOMIC_RELAXED);
+		if (again != seq)
+			continue;	/* tun_tx is writing a newer one: it bumps float_events again */
+		pr->float_done = seq;
+		*id = (*cursor)++;
+		return true;
+	}
+	pl->float_seen = ev;
+	*cursor = 0;
+	return false;
+}
+
+int pipeline_route_add(struct pipeline *pl, int family, const void *addr, unsigned int plen,
+		       uint32_t peer_id)
+{
+	uint32_t a4;
+
+	if (pl->cfg.single_peer)
+		return -EINVAL;
+	if (family == AF_INET) {
+		memcpy(&a4, addr, 4);
+		return lpm_insert4(&pl->routes, a4, plen, peer_id);
+	}
+	return lpm_insert6(&pl->routes, addr, plen, peer_id);
+}
+
+void pipeline_route_del_peer(struct pipeline *pl, uint32_t peer_id)
+{
+	if (!pl->cfg.single_peer)
+		(void)lpm_remove_peer(&pl->routes, peer_id);
+}
+
+int pipeline_routes_publish(struct pipeline *pl)
+{
+	return pl->cfg.single_peer ? 0 : lpm_publish(&pl->routes);
 }
 
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../core/lpm.h"
 #include "../core/peer.h"
 #include "../core/pkt.h"
 #include "../core/ring.h"
@@ -27,6 +28,8 @@
 struct pipeline_cfg {
 	bool is_server;			/* picks key halves (openvpn-wire.md §5) */
 	bool single_peer;		/* client and test modes: every packet is peer 0 */
+	bool client_to_client;		/* server: route between clients inside the data plane */
+	uint32_t max_routes;		/* server: LPM prefixes (pool addresses + iroutes) */
 	unsigned int workers;		/* crypto workers per direction, 1..IO_WORKERS_MAX */
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
@@ -51,8 +54,14 @@ struct pipeline {
 	struct spsc *udp_to_ctrl;	/* udp_rx -> ctrl: control packets in */
 	struct spsc *ctrl_to_tun_rx;	/* ctrl -> tun_rx: in-band packets to encrypt */
 	struct spsc *tun_tx_to_ctrl;	/* tun_tx -> ctrl: in-band messages (OCC) */
+	struct spsc *tun_tx_to_tun_rx;	/* tun_tx -> tun_rx: client-to-client (server) */
 	struct doorbell ctrl_db;	/* rung by udp_rx and tun_tx */
 	struct peer_table peers;
+	/* Server: tunnel prefix -> peer id, read by tun_rx (routing) and tun_tx (source check). */
+	struct lpm_root routes;
+	/* Bumped by tun_tx (release) after it records a peer's float_ep; ctrl compares. */
+	uint32_t float_events;
+	uint32_t float_seen;		/* ctrl only */
 	bool started;
 	/* Compression scratch, one per thread that frames: tun_rx and tun_tx only. */
 	uint8_t *tun_rx_scratch;
@@ -65,6 +74,15 @@ int pipeline_start(struct pipeline *pl) __must_check;
 void pipeline_stop(struct pipeline *pl);
 /* After pipeline_stop: frees peers, keys (cleansed), rings and pools. */
 void pipeline_destroy(struct pipeline *pl);
+/*
+ * A client's reconnect from a fresh UDP port. Between pipeline_stop and
+ * pipeline_start: drops every packet still queued between stages (nothing
+ * sealed for the old connection may leave through the new socket) and points
+ * udp_rx/udp_tx at @udp_fd. pipeline_start then runs the same threads again:
+ * same thread ids (they are never reused, so no rebuild) and counters kept.
+ * The caller closes the old fd. -EBUSY while started.
+ */
+int pipeline_set_udp_fd(struct pipeline *pl, int udp_fd) __must_check;
 
 /* Adds peer @id; @tx_peer_id is the peer-id we put in P_DATA_V2 (PEER_ID_NONE: V1). */
 int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,
@@ -78,6 +96,27 @@ void pipeline_peer_set_comp(struct pipeline *pl, uint32_t peer_id, uint8_t comp)
 void pipeline_key_set_tx(struct pipeline *pl, uint32_t peer_id, uint8_t key_id);
 /* Unpublishes and retires the slot of @key_id. */
 void pipeline_key_retire(struct pipeline *pl, uint32_t peer_id, uint8_t key_id);
+/*
+ * Server: unpublishes peer @id; the peer, its keys and endpoint are freed
+ * through the epoch once no data thread can hold them. Its routes must be
+ * removed (pipeline_routes_*) by the caller.
+ */
+void pipeline_peer_del(struct pipeline *pl, uint32_t id);
+/* Server: moves @id to a new endpoint (float); the old one is retired through the epoch. */
+int pipeline_peer_set_remote(struct pipeline *pl, uint32_t id, const union sockaddr_any *sa,
+			     socklen_t len) __must_check;
+/*
+ * Server: the next peer that tun_tx saw authenticated at a new endpoint
+ * since the last call, starting the scan at *@cursor. Returns true with
+ * @id and @ep filled; false when none (cheap when tun_tx reported nothing).
+ */
+bool pipeline_float_next(struct pipeline *pl, uint32_t *cursor, uint32_t *id,
+			 struct peer_endpoint *ep);
+/* Server routes (staged; pipeline_routes_publish makes them visible to the data threads). */
+int pipeline_route_add(struct pipeline *pl, int family, const void *addr, unsigned int plen,
+		       uint32_t peer_id) __must_check;
+void pipeline_route_del_peer(struct pipeline *pl, uint32_t peer_id);
+int pipeline_routes_publish(struct pipeline *pl) __must_check;
 /* Sends a keepalive ping on the data channel to @peer_id. */
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id);
 /* Frees control packets and in-band messages that arrived for ctrl (foundation: counted only). */

@@ -61,6 +61,13 @@ void reliable_set_peer_sid(struct reliable *r, const uint8_t sid[SID_LEN])
 	r->has_peer_sid = true;
 }
 
+void reliable_skip_reset(struct reliable *r)
+{
+	r->send_base = 1;
+	r->send_next = 1;
+	r->recv_next = 1;
+}
+
 size_t reliable_payload_room(unsigned int tls_mtu, bool is_ipv6, size_t wrap_overhead,
 			     unsigned int n_acks)
 {

@@ -126,6 +126,14 @@ void reliable_init(struct reliable *r, uint8_t key_id, const uint8_t own_sid[SID
 		   unsigned int tls_timeout_ms, size_t max_payload);
 /* Fixes the peer's session id; otherwise the first accepted packet sets it. */
 void reliable_set_peer_sid(struct reliable *r, const uint8_t sid[SID_LEN]);
+/*
+ * Right after reliable_init: message id 0 of both directions counts as
+ * done, ours sent and acked, the peer's received and read. For a UDP server
+ * whose reset went out before this state existed (openvpn-wire.md §2.7):
+ * our next message is id 1, the next one expected is id 1, and a resent
+ * peer reset is a duplicate (acked again).
+ */
+void reliable_skip_reset(struct reliable *r);
 
 /*
  * Payload bytes that fit a control packet carrying @n_acks acks when the

@@ -49,10 +49,52 @@ static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t
 	return 0;
 }
 
+/* Server mode: what ctrl/server.c cannot do yet. */
+static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t errlen)
+{
+	const struct options_conn *ce = o->conns.n ? &o->conns.v[0] : &o->ce;
+
+	if (ce->proto != OPT_PROTO_UDP) {
+		snprintf(err, errlen, "options: server mode runs over UDP only (proto tcp-server "
+			 "is not supported yet)");
+		return -ENOTSUP;
+	}
+	if (o->dev_kind == OPT_DEV_TAP) {
+		snprintf(err, errlen, "options: dev tap is not supported (tun only)");
+		return -ENOTSUP;
+	}
+	if (o->topology == OPT_TOPOLOGY_P2P && o->has_ifconfig_pool) {
+		snprintf(err, errlen, "options: server mode supports topology subnet and net30");
+		return -ENOTSUP;
+	}
+	rc->is_server = true;
+	rc->verb = (int)o->verb;
+	rc->dev = !o->dev || !strcmp(o->dev, "tun") ? "tun%d" : o->dev;
+	rc->tun_mtu = (int)ce->tun_mtu;
+	rc->local_host = ce->local;
+	rc->local_port = ce->local_port;
+	rc->topology_subnet = o->topology == OPT_TOPOLOGY_SUBNET;
+	rc->has_ifconfig = o->ifconfig_local != NULL;
+	rc->ifconfig_local = o->ifconfig_local;
+	rc->ifconfig_second = o->ifconfig_remote;
+	rc->workers = o->workers ? o->workers : 1;
+	if (rc->workers > DC_WORKERS_MAX) {
+		snprintf(err, errlen, "options: workers %u is above the maximum %d", rc->workers,
+			 DC_WORKERS_MAX);
+		return -EINVAL;
+	}
+	rc->replay_window = o->replay_window;
+	rc->replay_time = o->replay_time;
+	rc->status_file = o->status_file;
+	return 0;
+}
+
 static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, size_t errlen)
 {
 	const struct options_conn *ce;
 
+	if (o->mode == OPT_MODE_SERVER && !o->has_test_key)
+		return runcfg_server(rc, o, err, errlen);
 	if (o->conns.n == 0 || !o->conns.v[0].remote) {
 		snprintf(err, errlen, "options: %s mode needs a 'remote'",
 			 o->has_test_key ? "test-data-key" : "client");

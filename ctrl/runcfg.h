@@ -30,6 +30,8 @@ struct runcfg {
 	const char *status_file;
 	/* TLS client mode (client / tls-client + pull): the control channel runs. */
 	bool is_client;
+	/* Server mode (mode server / server): many clients, ctrl/server.c. */
+	bool is_server;
 	/* Fixed-key test mode (test-data-key). */
 	bool has_test_key;
 	uint8_t test_key[KEY2_LEN];

@@ -63,8 +63,16 @@ static void env_build(struct envbuf *e, const struct options *o, const char *typ
 	env_add(e, "tun_mtu", "%d", sc->tun_mtu);
 	env_add(e, "verb", "%u", o->verb);
 	if (sc->remote_ip) {
-		env_add(e, "trusted_ip", "%s", sc->remote_ip);
+		/* OpenVPN names an IPv6 peer trusted_ip6 (setenv_sockaddr()). */
+		env_add(e, strchr(sc->remote_ip, ':') ? "trusted_ip6" : "trusted_ip", "%s",
+			sc->remote_ip);
 		env_add(e, "trusted_port", "%u", sc->remote_port);
+	}
+	if (o->ifconfig_ipv6_local) {
+		env_add(e, "ifconfig_ipv6_local", "%s", o->ifconfig_ipv6_local);
+		env_add(e, "ifconfig_ipv6_netbits", "%u", o->ifconfig_ipv6_netbits);
+		if (o->ifconfig_ipv6_remote)
+			env_add(e, "ifconfig_ipv6_remote", "%s", o->ifconfig_ipv6_remote);
 	}
 	if (o->ifconfig_local)
 		env_add(e, "ifconfig_local", "%s", o->ifconfig_local);

@@ -50,7 +50,8 @@ typedef uint8_t (*udp_rx_classify_fn)(void *ctx, struct pkt *p, bool *is_control
  * tun_tx op: for each decrypted packet with verdict PKT_OK, runs the replay
  * window, strips compression framing and consumes in-band messages (ping,
  * OCC). Sets p->verdict for packets not to write; packets that must go to
- * ctrl get PKT_F_CONTROL. Runs inside the thread's epoch section.
+ * ctrl get PKT_F_CONTROL, packets for another client (server with
+ * client-to-client) PKT_F_FWD: they go back to tun_rx to be encrypted. Runs inside the thread's epoch section.
  */
 typedef void (*tun_tx_accept_fn)(void *ctx, struct pkt **p, unsigned int n, int64_t now_ns,
 				 struct stats *st);
@@ -62,7 +63,8 @@ struct tun_rx_thread {
 	struct spsc *out[IO_WORKERS_MAX];	/* to encrypt workers */
 	unsigned int nout;
 	struct spsc *inject;		/* from ctrl: pings and other in-band packets; may be NULL */
-	struct doorbell db;		/* rung by ctrl (inject, stop) */
+	struct spsc *fwd;		/* from tun_tx: client-to-client packets; may be NULL */
+	struct doorbell db;		/* rung by ctrl (inject, stop) and tun_tx (fwd) */
 	tun_rx_classify_fn classify;	/* NULL: every packet is PKT_OK */
 	void *ctx;
 	struct epoch_reader epoch;	/* registered by ctrl */
@@ -103,6 +105,7 @@ struct tun_tx_thread {
 	struct spsc *in[IO_WORKERS_MAX];	/* from decrypt workers, collected in order */
 	unsigned int nin;
 	struct spsc *ctrl_out;		/* to ctrl: OCC and other in-band messages; may be NULL */
+	struct spsc *fwd_out;		/* to tun_rx: packets the op marked PKT_F_FWD; may be NULL */
 	struct doorbell db;		/* rung by in[] producers, and ctrl (stop) */
 	tun_tx_accept_fn accept;	/* NULL: accept as is */
 	void *ctx;

@@ -115,14 +115,15 @@ static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
 	uring_pkt_deal(t->out, s->nout, &s->cursor, p, ok, st);
 }
 
-static unsigned int tun_rx_inject(struct tun_rx_state *s)
+/* One burst from a ring that feeds tun_rx besides the TUN (ctrl's inject, tun_tx's fwd). */
+static unsigned int tun_rx_ring_in(struct tun_rx_state *s, struct spsc *r)
 {
 	struct stats *st = &s->t->thr.stats;
 	unsigned int i, n;
 
-	if (!s->t->inject)
+	if (!r)
 		return 0;
-	n = spsc_dequeue_burst(s->t->inject, s->inj, BURST_MAX);
+	n = spsc_dequeue_burst(r, s->inj, BURST_MAX);
 	for (i = 0; i < n; i++) {
 		PKT_OWN(s->inj[i]);	/* DEBUG: ours from here */
 		STAT_INC(st->rx_pkts);
@@ -132,13 +133,19 @@ static unsigned int tun_rx_inject(struct tun_rx_state *s)
 	return n;
 }
 
+static unsigned int tun_rx_inject(struct tun_rx_state *s)
+{
+	return tun_rx_ring_in(s, s->t->inject) + tun_rx_ring_in(s, s->t->fwd);
+}
+
 static void tun_rx_idle(struct tun_rx_state *s)
 {
 	struct tun_rx_thread *t = s->t;
 
 	doorbell_prepare_sleep(&t->db);
 	/* Re-check after the fence: an inject enqueued before it is seen here. */
-	if ((t->inject && spsc_count(t->inject)) || thread_should_stop(&t->thr)) {
+	if ((t->inject && spsc_count(t->inject)) || (t->fwd && spsc_count(t->fwd)) ||
+	    thread_should_stop(&t->thr)) {
 		doorbell_cancel_sleep(&t->db);
 		uring_submit(&s->u);
 		return;

@@ -98,12 +98,31 @@ static void tun_tx_to_ctrl(struct tun_tx_state *s, struct pkt *p, bool *notify)
 	}
 }
 
+/* Hands one client-to-client packet back to tun_rx. Consumes @p. */
+static void tun_tx_forward(struct tun_tx_state *s, struct pkt *p, bool *notify)
+{
+	struct spsc *r = s->t->fwd_out;
+	struct stats *st = &s->t->thr.stats;
+	uint32_t len = p->len;		/* read before tun_rx owns it */
+
+	p->flags &= (uint8_t)~PKT_F_FWD;
+	if (unlikely(!r)) {
+		uring_pkt_drop(p, DROP_NO_ROUTE, st);
+	} else if (spsc_enqueue_burst_quiet(r, &p, 1)) {
+		STAT_INC(st->tx_pkts);
+		STAT_ADD(st->tx_bytes, len);
+		*notify = true;
+	} else {
+		uring_pkt_drop(p, DROP_RING_FULL, st);
+	}
+}
+
 /* Runs the op on @p[0..n) and sends each packet where it belongs. Consumes them. */
 static void tun_tx_burst(struct tun_tx_state *s, struct pkt **p, unsigned int n)
 {
 	struct tun_tx_thread *t = s->t;
 	struct stats *st = &t->thr.stats;
-	bool notify = false;
+	bool notify = false, fwd = false;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
@@ -121,11 +140,15 @@ static void tun_tx_burst(struct tun_tx_state *s, struct pkt **p, unsigned int n)
 			uring_pkt_drop(p[i], p[i]->verdict, st);
 		else if (unlikely(p[i]->flags & PKT_F_CONTROL))
 			tun_tx_to_ctrl(s, p[i], &notify);
+		else if (unlikely(p[i]->flags & PKT_F_FWD))
+			tun_tx_forward(s, p[i], &fwd);
 		else
 			tun_tx_write(s, p[i]);
 	}
 	if (notify)
 		spsc_notify(t->ctrl_out);
+	if (fwd)
+		spsc_notify(t->fwd_out);
 }
 
 static void tun_tx_idle(struct tun_tx_state *s)
