@@ -33,8 +33,9 @@ struct peer {
 	uint8_t comp;			/* compression framing, crypto/comp.h mode | flags */
 	/* NULL: socket is connected. Published by ctrl (float), read with acquire. */
 	struct peer_endpoint *remote;
-	/* Written by tun_tx only: mono ns of the last authenticated packet in. */
+	/* Written by tun_tx only: mono ns of the last authenticated packet in, its bytes. */
 	alignas(CACHELINE) int64_t last_rx_ns;
+	uint64_t rx_bytes;
 	/*
 	 * Written by tun_tx only (server): an authenticated packet came from
 	 * float_ep, not from remote. A seqlock: float_seq is odd while ep is
@@ -44,8 +45,9 @@ struct peer {
 	uint32_t float_seq;
 	struct peer_endpoint float_ep;
 	uint32_t float_done;		/* ctrl only: the float_seq it acted on */
-	/* Written by udp_tx only: mono ns of the last packet sent. */
+	/* Written by udp_tx only: mono ns of the last packet sent, bytes sent (wire). */
 	alignas(CACHELINE) int64_t last_tx_ns;
+	uint64_t tx_bytes;
 };
 
 /* Peers indexed by id; slots published by ctrl, read by data threads. */

@@ -224,6 +224,8 @@ static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64
 		q->verdict = dc_replay_accept(ks, q->pid, now_ns);
 		if (q->verdict != PKT_OK)
 			continue;
+		/* Single writer: tun_tx. Plaintext bytes, read by ctrl for the status file. */
+		__atomic_store_n(&pr->rx_bytes, pr->rx_bytes + q->len, __ATOMIC_RELAXED);
 		if (pr != last_peer) {
 			/* Single writer: tun_tx. Read by ctrl for keepalive and status. */
 			__atomic_store_n(&pr->last_rx_ns, now_ns, __ATOMIC_RELAXED);

@@ -853,6 +853,8 @@ void server_write_status(struct server *s, FILE *f, unsigned int version)
 	}
 	for (uint32_t i = 0; i < s->max; i++) {
 		struct srv_client *c = &s->cl[i];
+		unsigned long long rxb, txb;
+		struct peer *pr;
 
 		if (!c->used || !c->active)
 			continue;
@@ -863,13 +865,16 @@ void server_write_status(struct server *s, FILE *f, unsigned int version)
 			inet_ntop(AF_INET, &c->v4, v4, sizeof(v4));
 		if (c->has_v6)
 			inet_ntop(AF_INET6, c->v6, v6, sizeof(v6));
+		pr = s->pl->peers.slot[i];
+		rxb = pr ? __atomic_load_n(&pr->rx_bytes, __ATOMIC_RELAXED) : 0;
+		txb = pr ? __atomic_load_n(&pr->tx_bytes, __ATOMIC_RELAXED) : 0;
 		if (version == 2 || version == 3)
-			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c0%c0%c%s%c%lld%c%s%c%u%c%u%c%s\n",
-				sep, c->cn, sep, a, sep, v4, sep, v6, sep, sep, sep, since, sep,
-				(long long)c->since, sep, c->user[0] ? c->user : "UNDEF", sep, c->id,
-				sep, c->id, sep, dc_cipher_name(c->cipher));
+			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c%llu%c%llu%c%s%c%lld%c%s%c%u%c%u%c%s\n",
+				sep, c->cn, sep, a, sep, v4, sep, v6, sep, rxb, sep, txb, sep, since,
+				sep, (long long)c->since, sep, c->user[0] ? c->user : "UNDEF", sep,
+				c->id, sep, c->id, sep, dc_cipher_name(c->cipher));
 		else
-			fprintf(f, "%s,%s,0,0,%s\n", c->cn, a, since);
+			fprintf(f, "%s,%s,%llu,%llu,%s\n", c->cn, a, rxb, txb, since);
 	}
 	if (version == 2 || version == 3)
 		fprintf(f, "HEADER%cROUTING_TABLE%cVirtual Address%cCommon Name%cReal Address%c"

@@ -6,7 +6,7 @@
  * Thread: udp_tx, one per UDP socket, started by ctrl. Owns its io_uring, its
  * send slots (uring.h, each with a msghdr and iovec beside the packet) and
  * every packet between its rings and the CQE of its send. The only writer of
- * peer->last_tx_ns.
+ * peer->last_tx_ns and peer->tx_bytes.
  *
  * Order: in[cursor] is the ring whose turn it is. If it is empty its worker
  * still holds that packet, so collection stops until it arrives; packets a
@@ -108,6 +108,7 @@ static void udp_tx_burst(struct udp_tx_state *s, struct pkt **p, unsigned int n,
 	struct udp_tx_thread *t = s->t;
 	struct stats *st = &t->thr.stats;
 	uint32_t last_peer = UINT32_MAX;
+	struct peer *pr = NULL;
 	int64_t now = 0;
 	unsigned int i;
 
@@ -127,13 +128,14 @@ static void udp_tx_burst(struct udp_tx_state *s, struct pkt **p, unsigned int n,
 			continue;
 		}
 		if (stamp && p[i]->peer_id != last_peer) {
-			struct peer *pr = peer_lookup(t->peers, p[i]->peer_id);
-
+			pr = peer_lookup(t->peers, p[i]->peer_id);
 			last_peer = p[i]->peer_id;
 			/* Single writer (this thread); ctrl reads it relaxed. */
 			if (pr)
 				__atomic_store_n(&pr->last_tx_ns, now, __ATOMIC_RELAXED);
 		}
+		if (stamp && pr)
+			__atomic_store_n(&pr->tx_bytes, pr->tx_bytes + p[i]->len, __ATOMIC_RELAXED);
 		udp_tx_send(s, p[i]);
 	}
 	if (stamp)

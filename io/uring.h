@@ -21,8 +21,9 @@
 #include "../core/ring.h"
 #include "../core/stats.h"
 
-/* Idle wait bound. A safety net only: doorbells and CQEs wake us first. */
-#define URING_WAIT_MS		100
+/* Idle wait bound. A safety net only: doorbells and CQEs wake us first, so an
+ * idle thread wakes once a second at most (shutdown kicks the doorbell). */
+#define URING_WAIT_MS		1000
 /* Pool empty: retry the refill this soon (returns do not ring a doorbell). */
 #define URING_STARVED_MS	1
 /* A read failed: re-arm its slot after this long at most (no hot error loop). */
