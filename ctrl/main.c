@@ -7,7 +7,8 @@
  * objects (DESIGN.md §2).
  *
  * Event loop sources (epoll):
- *   signalfd   SIGTERM/SIGINT exit, SIGHUP/SIGUSR1 (restart: not yet, logged),
+ *   signalfd   SIGTERM/SIGINT exit, SIGHUP/SIGUSR1 (client: reconnect from a
+ *              fresh UDP port, TUN kept),
  *              SIGUSR2 writes the counters to the log
  *   timerfd    1 s tick: status file, epoch reclamation
  *   ctrl_db    doorbell rung by udp_rx / tun_tx when they queue packets for ctrl
@@ -141,8 +142,8 @@ static void applied_add(struct ctrl *c, int family, bool is_route, const void *d
 		struct applied *v = realloc(c->applied, cap * sizeof(*v));
 
 		if (!v) {
-			log_warnx("WARNING: out of memory: %s/%d will not be removed on reconnect",
-				  is_route ? "a route" : "an address", plen);
+			log_warnx("WARNING: out of memory: %s on %s is not recorded and will not be "
+				  "removed by sluice", is_route ? "a route" : "an address", dev);
 			return;
 		}
 		c->applied = v;

@@ -519,6 +519,15 @@ static int h_proto(struct opt_ctx *c, struct config_directive *d, char *err, siz
 	return get_proto(d, 1, &c->ce->proto, &c->ce->af, err, errlen);
 }
 
+static int h_connect_freq_initial(struct opt_ctx *c, struct config_directive *d, char *err,
+				  size_t errlen)
+{
+	int ret = get_uint(d, 1, 1, INT_MAX, &c->o->connect_freq_initial_n, err, errlen);
+
+	return ret ? ret : get_uint(d, 2, 1, INT_MAX, &c->o->connect_freq_initial_sec, err,
+				    errlen);
+}
+
 static int h_port(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	uint16_t port;
@@ -1764,7 +1773,8 @@ static const struct opt_def opt_table[] = {
 	UINT("sndbuf", CP, sndbuf, 0, INT_MAX),
 	UINT("rcvbuf", CP, rcvbuf, 0, INT_MAX),
 	FLAG("fast-io", C, fast_io),
-	NOOP("disable-dco", C, 0, 0),	/* sluice has no DCO: its own data plane always runs */
+	NOOP("disable-dco", C, 0, 0),
+	FN("connect-freq-initial", C, 2, 2, h_connect_freq_initial, "N SECONDS"),	/* sluice has no DCO: its own data plane always runs */
 	FN("tun-mtu", CC | F_PULL, 1, 2, h_tun_mtu, "MTU [OCC-MTU]"),
 	CE_UINT("tun-mtu-max", CC, tun_mtu_max, 68, 65536),
 	FN("mssfix", CC, 0, 2, h_mssfix, "[BYTES [mtu|fixed]]"),

@@ -348,6 +348,8 @@ struct options {
 	bool client_to_client;
 	bool duplicate_cn;
 	unsigned int max_clients;	/* 1024 */
+	/* connect-freq-initial N SEC: stateless replies to new clients; 0 = sluice default. */
+	unsigned int connect_freq_initial_n, connect_freq_initial_sec;
 	OPTIONS_VEC(const char *) push;	/* options sent in PUSH_REPLY, in order */
 
 	/* sluice. */

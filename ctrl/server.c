@@ -218,6 +218,12 @@ int server_create(struct server **out, struct options *o, struct pipeline *pl, c
 	struct server *s = calloc(1, sizeof(*s));
 	int rc;
 
+	/* connect-freq-initial N S: N replies per S seconds to unknown sources, burst N. */
+	if (o->connect_freq_initial_n && o->connect_freq_initial_sec) {
+		fc.budget_rate = MAX(o->connect_freq_initial_n / o->connect_freq_initial_sec, 1u);
+		fc.budget_burst = o->connect_freq_initial_n;
+	}
+
 	if (!s) {
 		snprintf(err, errlen, "server: out of memory");
 		return -ENOMEM;

@@ -1,11 +1,12 @@
 /*
  * srvsess.c - owns the server's control channel for one client
- * (openvpn-wire.md §15(b), §1-§10): the session's own wrapping (replay
- * state starts here, one replay id after the stateless reset), TLS server
- * sessions over the reliability layer per key_id, the client's
- * key-method-2 message and ours, the caller's accept/reject, PUSH_REPLY
- * (srvpush.c splits it), data keys from EKM or the legacy PRF, and
- * renegotiation from either side with a lame duck until tran-window.
+ * (openvpn-wire.md §15(b), §1-§3, §10): the session's own wrapping (replay
+ * state starts here, one replay id after the stateless reset), the key
+ * states with their reliability layer and TLS server session, timers
+ * (hand-window, retransmissions, reneg-sec, tran-window), renegotiation
+ * from either side with a lame duck, and the session's life cycle.
+ * srvsess_msg.c owns what is said over TLS (key-method 2, push,
+ * accept/reject, data keys); srvsess_int.h is what both share.
  *
  * Thread: ctrl only. Every session shares one set of scratch buffers
  * (there is one ctrl thread, and no call re-enters another session).
@@ -21,99 +22,13 @@
 #include <openssl/rand.h>
 
 #include "../core/log.h"
-#include "../crypto/kdf.h"
 #include "../crypto/tlswrap.h"
-#include "ctlmsg.h"
 #include "ctlpkt.h"
 #include "km2.h"
 #include "options.h"
-#include "reliable.h"
-#include "srvsess.h"
-#include "srvpush.h"
-#include "tls.h"
+#include "srvsess_int.h"
 
-#define NS_PER_SEC		1000000000LL
-/* A PUSH_REQUEST this soon after our last PUSH_REPLY is not answered (push.c). */
-#define PUSH_REPLY_EXPIRY_NS	(30 * NS_PER_SEC)
-/* After AUTH_FAILED, give up waiting for its ack (2.6's scheduled-exit-interval). */
-#define REJECT_LINGER_NS	(5 * NS_PER_SEC)
-
-/* Per-key negotiation state; SK_AUTH and SK_PUSH happen on the first key only. */
-enum srvsess_key_st {
-	SK_DEAD = 0,		/* free slot, or dropped */
-	SK_RESET_SENT,		/* renegotiation: our soft reset out, waiting for the client's */
-	SK_TLS,			/* TLS handshake */
-	SK_KM2,			/* handshake done, waiting for the client's key-method 2 */
-	SK_AUTH,		/* the caller decides */
-	SK_PUSH,		/* accepted, PUSH_REPLY on PUSH_REQUEST */
-	SK_KEYS_READY,
-	SK_ACTIVE,
-};
-
-struct srvsess_stats {
-	uint64_t rx_unwrap_errs;	/* HMAC/tag, replay, length */
-	uint64_t rx_parse_errs;		/* malformed, or an opcode a client may not send */
-	uint64_t rx_other_key;		/* key_id we do not run */
-	uint64_t rx_reliable_drops;	/* refused by the reliability layer */
-	uint64_t tx_pkts;
-	uint64_t tx_errs;
-	uint64_t push_requests;
-	uint64_t push_replies;		/* PUSH_REPLY sequences sent */
-	uint64_t renegotiations;	/* completed */
-};
-
-struct srvsess_key {
-	struct tls_conn *tls;
-	struct reliable *rel;		/* allocated while the slot is in use */
-	enum srvsess_key_st st;
-	uint8_t key_id;
-	int64_t hand_deadline_ns;	/* hand-window: give up negotiating */
-	int64_t active_ns;		/* keys taken: reneg-sec runs from here */
-	int64_t expire_ns;		/* lame duck: tran-window ends */
-	/* Key-method-2 randoms of both sides, for the legacy PRF (§5.2). */
-	struct kdf_key_source cli_src;
-	struct kdf_key_source srv_src;
-};
-
-struct srvsess {
-	const struct srvsess_cfg *cfg;
-	const struct options *o;
-	struct session_io io;
-	struct tlswrap *wrap;
-	struct srvsess_key *pri;	/* the first or established key state */
-	struct srvsess_key *nxt;	/* renegotiating, or NULL */
-	struct srvsess_key *lame;	/* previous key until tran-window, or NULL */
-	struct srvsess_key kbuf[3];
-	enum srvsess_state state;	/* 0, or REJECTED, EXITED, FAILED */
-	uint8_t retire_mask;
-	int64_t now_ns;
-	int64_t reneg_ns;		/* reneg-sec with the server's jitter; 0 = off */
-	int64_t reject_deadline_ns;
-	int64_t push_expiry_ns;		/* PUSH_REQUESTs before this are not answered */
-	bool push_requested;		/* a PUSH_REQUEST arrived before the push went out */
-	uint8_t sid[SID_LEN];		/* ours: the cookie */
-	uint8_t peer_sid[SID_LEN];	/* the client's */
-	struct srvsess_accept acc;	/* acc.push points to push */
-	char *push;
-	struct srvsess_client client;	/* strings owned below */
-	char *cn, *username, *password, *peer_info, *options;
-	struct session_keys keys;
-	struct srvsess_stats stats;
-};
-
-/* One ctrl thread: the buffers every session borrows during one call. */
-static struct {
-	uint8_t plain[FIRSTPKT_DGRAM_MAX];	/* unwrapped packet in / built packet out */
-	uint8_t wire[FIRSTPKT_DGRAM_MAX];	/* wrapped packet out */
-	uint8_t stream[TLS_CHANNEL_BUF_SIZE];	/* reliable stream <-> TLS; km2 out */
-	char rec[TLS_RECORD_MAX + 1];		/* one TLS record of plaintext in */
-	char msg[CTLMSG_MAX];			/* one control message out */
-} scratch;
-
-static const char *srvsess_cn(const struct srvsess *s)
-{
-	return s->cn && *s->cn ? s->cn : "UNDEF";
-}
+struct srvsess_scratch srvsess_scratch;
 
 /* ---- key states ---- */
 
@@ -139,13 +54,13 @@ static void srvsess_key_drop(struct srvsess_key *k)
 	k->tls = NULL;
 	free(k->rel);
 	k->rel = NULL;
-	k->st = SK_DEAD;
+	k->st = SRVSESS_KS_DEAD;
 	OPENSSL_cleanse(&k->cli_src, sizeof(k->cli_src));
 	OPENSSL_cleanse(&k->srv_src, sizeof(k->srv_src));
 }
 
 /* The session is over (the reason was logged); nothing more is sent. */
-static void srvsess_fail(struct srvsess *s)
+void srvsess_fail(struct srvsess *s)
 {
 	s->state = SRVSESS_FAILED;
 	for (int i = 0; i < 3; i++) {
@@ -170,7 +85,7 @@ static void srvsess_key_init(struct srvsess *s, struct srvsess_key *k, uint8_t k
 	k->expire_ns = 0;
 	reliable_init(k->rel, key_id, s->sid, tmo * 1000, max);
 	reliable_set_peer_sid(k->rel, s->peer_sid);
-	k->hand_deadline_ns = now_ns + (int64_t)hw * NS_PER_SEC;
+	k->hand_deadline_ns = now_ns + (int64_t)hw * SRVSESS_NS_PER_SEC;
 }
 
 static int srvsess_key_tls_start(struct srvsess *s, struct srvsess_key *k)
@@ -179,28 +94,28 @@ static int srvsess_key_tls_start(struct srvsess *s, struct srvsess_key *k)
 		log_warnx("TLS: out of memory for the TLS session of key_id %u", k->key_id);
 		return -ENOMEM;
 	}
-	k->st = SK_TLS;
+	k->st = SRVSESS_KS_TLS;
 	return 0;
 }
 
 /* ---- output ---- */
 
 /* Sends every packet key state @k's reliability layer has due. */
-static void srvsess_flush(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
+void srvsess_flush(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
 {
 	struct ctlpkt p;
 
 	while (reliable_next_out(k->rel, now_ns, &p)) {
-		int n = ctlpkt_build(&p, scratch.plain, sizeof(scratch.plain));
+		int n = ctlpkt_build(&p, srvsess_scratch.plain, sizeof(srvsess_scratch.plain));
 		int m;
 
 		if (n < 0) {
 			s->stats.tx_errs++;
 			continue;
 		}
-		m = tlswrap_wrap(s->wrap, scratch.plain, (size_t)n, scratch.wire,
-				 sizeof(scratch.wire), (uint32_t)time(NULL));
-		if (m < 0 || s->io.send(s->io.arg, scratch.wire, (size_t)m)) {
+		m = tlswrap_wrap(s->wrap, srvsess_scratch.plain, (size_t)n, srvsess_scratch.wire,
+				 sizeof(srvsess_scratch.wire), (uint32_t)time(NULL));
+		if (m < 0 || s->io.send(s->io.arg, srvsess_scratch.wire, (size_t)m)) {
 			s->stats.tx_errs++;
 			continue;
 		}
@@ -209,256 +124,18 @@ static void srvsess_flush(struct srvsess *s, struct srvsess_key *k, int64_t now_
 }
 
 /* Moves TLS ciphertext into reliable messages while the send window has room. */
-static void srvsess_tls_out(struct srvsess_key *k)
+void srvsess_tls_out(struct srvsess_key *k)
 {
 	size_t room;
 
 	while (k->tls && tls_conn_pending(k->tls) && (room = reliable_send_room(k->rel)) > 0) {
-		size_t n = tls_conn_output(k->tls, scratch.stream, MIN(room, sizeof(scratch.stream)));
+		size_t n = tls_conn_output(k->tls, srvsess_scratch.stream,
+					   MIN(room, sizeof(srvsess_scratch.stream)));
 
 		if (!n)
 			break;
-		reliable_write(k->rel, P_CONTROL_V1, scratch.stream, n);
+		reliable_write(k->rel, P_CONTROL_V1, srvsess_scratch.stream, n);
 	}
-}
-
-/* Writes @text as one control message on @k (no flush). */
-static bool srvsess_text_write(struct srvsess_key *k, const char *text)
-{
-	int n = ctlmsg_build(scratch.msg, sizeof(scratch.msg), text);
-
-	if (n < 0 || !k->tls || tls_conn_write(k->tls, scratch.msg, (size_t)n)) {
-		log_warnx("TLS: cannot send control message '%.40s'", text);
-		return false;
-	}
-	return true;
-}
-
-/* Our key-method-2 message (§4): randoms for the PRF, OCC with tls-server, no peer info. */
-static int srvsess_km2_send(struct srvsess *s, struct srvsess_key *k)
-{
-	const struct options *o = s->o;
-	const struct options_conn *ce = o->conns.n ? &o->conns.v[0] : &o->ce;
-	struct km2_occ occ = {
-		.is_server = true,
-		.is_tap = o->dev_kind == OPT_DEV_TAP,
-		.proto = ce->proto == OPT_PROTO_TCP_SERVER ? KM2_PROTO_TCP_SERVER : KM2_PROTO_UDP,
-		.tun_mtu = ce->tun_mtu,
-		.occ_mtu = ce->occ_mtu,
-		.tls_auth = s->cfg->wrap == FIRSTPKT_WRAP_TLS_AUTH,
-		.comp = o->comp != OPT_COMP_NONE,
-		.comp_v1_framing = o->comp == OPT_COMP_LZO_STUB || o->comp == OPT_COMP_LZO ||
-				   o->comp == OPT_COMP_STUB || o->comp == OPT_COMP_LZ4,
-		.key_direction = s->cfg->wrap != FIRSTPKT_WRAP_TLS_AUTH ? KM2_KEYDIR_NONE :
-				 s->cfg->auth_direction == 0 ? KM2_KEYDIR_0 :
-				 s->cfg->auth_direction == 1 ? KM2_KEYDIR_1 : KM2_KEYDIR_NONE,
-	};
-	struct km2_msg m = { 0 };
-	char occ_str[KM2_OPTIONS_MAX];
-	int n, rc;
-
-	if (km2_occ_build(occ_str, sizeof(occ_str), &occ) < 0) {
-		log_warnx("TLS: cannot build the key-method-2 options string");
-		return -EINVAL;
-	}
-	rc = km2_source_random(&k->srv_src, false);
-	if (rc)
-		return rc;
-	m.src = k->srv_src;
-	m.options = occ_str;
-	n = km2_build(scratch.stream, sizeof(scratch.stream), &m, false);
-	OPENSSL_cleanse(&m.src, sizeof(m.src));
-	if (n < 0) {
-		log_warnx("TLS: cannot build the key-method-2 message");
-		return n;
-	}
-	rc = tls_conn_write(k->tls, scratch.stream, (size_t)n);
-	OPENSSL_cleanse(scratch.stream, (size_t)n);
-	return rc;
-}
-
-/* ---- keys and push ---- */
-
-/* Key state @k is negotiated (and, first key, pushed): export its data keys (§5). */
-static void srvsess_keys_derive(struct srvsess *s, struct srvsess_key *k)
-{
-	int rc;
-
-	if (s->acc.ekm)
-		rc = tls_conn_export(k->tls, KDF_EKM_DATAKEYS_LABEL, KDF_EKM_DATAKEYS_LEN,
-				     s->keys.key2);
-	else	/* The TLS client's source and session id come first either way. */
-		rc = kdf_openvpn_prf(&k->cli_src, &k->srv_src, s->peer_sid, s->sid,
-				     s->keys.key2);
-	OPENSSL_cleanse(&k->cli_src, sizeof(k->cli_src));
-	OPENSSL_cleanse(&k->srv_src, sizeof(k->srv_src));
-	if (rc) {
-		log_warnx("[%s] TLS: cannot derive the data channel keys", srvsess_cn(s));
-		srvsess_fail(s);
-		return;
-	}
-	s->keys.key_id = k->key_id;
-	s->keys.cipher = s->acc.cipher;
-	s->keys.tx_peer_id = s->acc.peer_id;
-	s->keys.is_reneg = k != s->pri;
-	log_info("[%s] Data Channel: cipher '%s', peer-id: %u, key derivation: %s, key_id %u",
-		 srvsess_cn(s), dc_cipher_name(s->acc.cipher), s->acc.peer_id,
-		 s->acc.ekm ? "tls-ekm" : "openvpn-prf", k->key_id);
-	k->st = SK_KEYS_READY;
-}
-
-/* Sends the PUSH_REPLY sequence on @k; the first one also derives the keys. */
-static void srvsess_push_send(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
-{
-	struct srvpush_iter it;
-	const char *msg;
-
-	srvpush_iter_init(&it, s->push);
-	while ((msg = srvpush_next(&it)) != NULL) {
-		if (!srvsess_text_write(k, msg)) {
-			srvsess_fail(s);
-			return;
-		}
-		log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), msg);
-	}
-	s->stats.push_replies++;
-	s->push_expiry_ns = now_ns + PUSH_REPLY_EXPIRY_NS;
-	if (k->st == SK_PUSH)
-		srvsess_keys_derive(s, k);
-}
-
-static void srvsess_push_request(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
-{
-	s->stats.push_requests++;
-	log_debug("[%s] PUSH: Received control message: 'PUSH_REQUEST'", srvsess_cn(s));
-	if (s->state == SRVSESS_REJECTED)
-		return;
-	if (k->st == SK_AUTH || k->st == SK_KM2) {
-		s->push_requested = true;
-	} else if (k->st == SK_PUSH || (s->push && now_ns >= s->push_expiry_ns)) {
-		srvsess_push_send(s, k, now_ns);
-	}
-}
-
-static void srvsess_ctlmsg(struct srvsess *s, struct srvsess_key *k, const struct ctlmsg *m,
-			   int64_t now_ns)
-{
-	switch (m->type) {
-	case CTLMSG_PUSH_REQUEST:
-		srvsess_push_request(s, k, now_ns);
-		break;
-	case CTLMSG_EXIT:
-		log_info("[%s] CC-EEN exit message received by peer", srvsess_cn(s));
-		s->state = SRVSESS_EXITED;
-		break;
-	case CTLMSG_INVALID:
-		log_debug("[%s] TLS: dropped a control message with control characters",
-			  srvsess_cn(s));
-		break;
-	default:
-		log_info("[%s] WARNING: Received unexpected control message: %s", srvsess_cn(s),
-			 m->text);
-		break;
-	}
-}
-
-/* ---- the client's key-method-2 message ---- */
-
-static char *srvsess_strdup(const char *str)
-{
-	return strdup(str ? str : "");
-}
-
-/* First key: keep what the client told us for the caller's decision. */
-static int srvsess_client_keep(struct srvsess *s, const struct srvsess_key *k,
-			       const struct km2_msg *km)
-{
-	s->cn = srvsess_strdup(tls_conn_peer_cn(k->tls));
-	s->username = srvsess_strdup(km->username);
-	s->password = srvsess_strdup(km->password);
-	s->peer_info = srvsess_strdup(km->peer_info);
-	s->options = srvsess_strdup(km->options);
-	if (!s->cn || !s->username || !s->password || !s->peer_info || !s->options)
-		return -ENOMEM;
-	s->client.common_name = s->cn;
-	s->client.username = s->username;
-	s->client.password = s->password;
-	s->client.peer_info = s->peer_info;
-	s->client.options = s->options;
-	km2_peer_info_parse(&s->client.peer, s->peer_info);
-	return 0;
-}
-
-/* Renegotiation: certificate CN and username may not change (tls_lock_common_name). */
-static bool srvsess_client_same(struct srvsess *s, const struct srvsess_key *k,
-				const struct km2_msg *km)
-{
-	const char *cn = tls_conn_peer_cn(k->tls);
-
-	if (strcmp(cn ? cn : "", s->cn)) {
-		log_warnx("TLS Auth Error: TLS object CN attempted to change from '%s' to '%s' "
-			  "-- tunnel disabled", s->cn, cn ? cn : "");
-		return false;
-	}
-	if (strcmp(km->username, s->username)) {
-		log_warnx("TLS Auth Error: username attempted to change from '%s' to '%s' -- "
-			  "tunnel disabled", s->username, km->username);
-		return false;
-	}
-	return true;
-}
-
-/* The client's key-method-2 message on @k: answer with ours (§4). */
-static void srvsess_km2_in(struct srvsess *s, struct srvsess_key *k, size_t n)
-{
-	struct km2_msg km;
-	const char *why = NULL;
-	int rc = km2_parse(&km, (const uint8_t *)scratch.rec, n, true, &why);
-
-	if (rc) {
-		log_warnx("TLS Error: bad key-method-2 message from the client: %s",
-			  why ? why : "malformed");
-		srvsess_fail(s);
-		goto out;
-	}
-	k->cli_src = km.src;
-	if (k == s->pri && !s->cn) {
-		rc = srvsess_client_keep(s, k, &km);
-	} else if (!srvsess_client_same(s, k, &km)) {
-		srvsess_fail(s);
-		goto out;
-	}
-	rc = rc ?: srvsess_km2_send(s, k);
-	if (rc) {
-		srvsess_fail(s);
-		goto out;
-	}
-	log_debug("[%s] TLS: client options '%s'", srvsess_cn(s), km.options);
-	if (k == s->pri) {
-		log_info("[%s] Peer Connection Initiated (key_id %u)", srvsess_cn(s), k->key_id);
-		k->st = SK_AUTH;
-	} else {
-		/* A renegotiation has no push: the keys follow the first key's choices. */
-		srvsess_keys_derive(s, k);
-	}
-out:
-	OPENSSL_cleanse(&km, sizeof(km));
-	OPENSSL_cleanse(scratch.rec, n);
-}
-
-/* One TLS record of application data from the client on key state @k. */
-static void srvsess_record(struct srvsess *s, struct srvsess_key *k, size_t n, int64_t now_ns)
-{
-	struct ctlmsg_iter it;
-	struct ctlmsg m;
-
-	if (k->st == SK_KM2) {
-		srvsess_km2_in(s, k, n);
-		return;
-	}
-	ctlmsg_iter_init(&it, scratch.rec, n);
-	while (s->state < SRVSESS_EXITED && ctlmsg_next(&it, &m))
-		srvsess_ctlmsg(s, k, &m, now_ns);
 }
 
 /* ---- TLS ---- */
@@ -481,25 +158,27 @@ static void srvsess_tls_handshake(struct srvsess *s, struct srvsess_key *k, int6
 	}
 	tls_conn_describe(k->tls, desc, sizeof(desc));
 	log_info("Control Channel: %s", desc);
-	k->st = SK_KM2;
+	k->st = SRVSESS_KS_KM2;
 }
 
 /* Runs TLS of key state @k on whatever arrived, then sends what it produced. */
 static void srvsess_pump(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
 {
+	uint8_t *stream = srvsess_scratch.stream;
+	char *rec = srvsess_scratch.rec;
 	size_t n;
 
-	while (k->tls && (n = reliable_read(k->rel, scratch.stream, sizeof(scratch.stream))) > 0) {
-		if (tls_conn_input(k->tls, scratch.stream, n)) {
+	while (k->tls && (n = reliable_read(k->rel, stream, TLS_CHANNEL_BUF_SIZE)) > 0) {
+		if (tls_conn_input(k->tls, stream, n)) {
 			log_warnx("TLS Error: too much unread TLS data from the client");
 			srvsess_fail(s);
 			return;
 		}
 	}
-	if (k->st == SK_TLS)
+	if (k->st == SRVSESS_KS_TLS)
 		srvsess_tls_handshake(s, k, now_ns);
-	while (k->tls && s->state < SRVSESS_EXITED && k->st >= SK_KM2) {
-		ssize_t r = tls_conn_read(k->tls, scratch.rec, sizeof(scratch.rec) - 1);
+	while (k->tls && s->state < SRVSESS_EXITED && k->st >= SRVSESS_KS_KM2) {
+		ssize_t r = tls_conn_read(k->tls, rec, TLS_RECORD_MAX);
 
 		if (r == 0)
 			break;
@@ -515,10 +194,15 @@ static void srvsess_pump(struct srvsess *s, struct srvsess_key *k, int64_t now_n
 			srvsess_fail(s);
 			return;
 		}
-		scratch.rec[r] = '\0';
+		rec[r] = '\0';
 		srvsess_record(s, k, (size_t)r, now_ns);
 	}
-	if (s->state >= SRVSESS_EXITED)
+	if (s->state == SRVSESS_EXITED) {
+		/* Acknowledge the EXIT before the caller reaps us, as stock does. */
+		srvsess_flush(s, k, now_ns);
+		return;
+	}
+	if (s->state > SRVSESS_EXITED)
 		return;
 	srvsess_tls_out(k);
 	srvsess_flush(s, k, now_ns);
@@ -537,7 +221,7 @@ static int srvsess_reneg_begin(struct srvsess *s, int64_t now_ns, bool ours)
 	struct srvsess_key *k;
 	uint8_t kid = srvsess_key_id_next(s->pri->key_id);
 
-	if (s->nxt || s->pri->st != SK_ACTIVE || s->state)
+	if (s->nxt || s->pri->st != SRVSESS_KS_ACTIVE || s->state)
 		return -EBUSY;
 	k = srvsess_key_slot(s);
 	if (!k)
@@ -547,12 +231,12 @@ static int srvsess_reneg_begin(struct srvsess *s, int64_t now_ns, bool ours)
 		log_warnx("TLS: cannot queue the soft reset for key_id %u", kid);
 		return -ENOBUFS;
 	}
-	k->st = SK_RESET_SENT;
+	k->st = SRVSESS_KS_RESET_SENT;
 	s->nxt = k;
 	if (ours)
 		log_info("[%s] TLS: soft reset sec=%lld/%lld key_id=%u", srvsess_cn(s),
-			 (long long)((now_ns - s->pri->active_ns) / NS_PER_SEC),
-			 (long long)(s->reneg_ns / NS_PER_SEC), kid);
+			 (long long)((now_ns - s->pri->active_ns) / SRVSESS_NS_PER_SEC),
+			 (long long)(s->reneg_ns / SRVSESS_NS_PER_SEC), kid);
 	else
 		log_info("[%s] TLS: soft reset requested by the client, key_id=%u",
 			 srvsess_cn(s), kid);
@@ -562,7 +246,7 @@ static int srvsess_reneg_begin(struct srvsess *s, int64_t now_ns, bool ours)
 /* The key state a packet with @key_id belongs to, or NULL. */
 static struct srvsess_key *srvsess_key_find(struct srvsess *s, uint8_t key_id)
 {
-	if (s->pri->st != SK_DEAD && s->pri->key_id == key_id)
+	if (s->pri->st != SRVSESS_KS_DEAD && s->pri->key_id == key_id)
 		return s->pri;
 	if (s->nxt && s->nxt->key_id == key_id)
 		return s->nxt;
@@ -581,14 +265,14 @@ static void srvsess_reneg_tick(struct srvsess *s, int64_t now_ns)
 		srvsess_key_drop(s->lame);
 		s->lame = NULL;
 	}
-	if (s->nxt && s->nxt->st < SK_KEYS_READY && now_ns >= s->nxt->hand_deadline_ns) {
+	if (s->nxt && s->nxt->st < SRVSESS_KS_KEYS_READY && now_ns >= s->nxt->hand_deadline_ns) {
 		log_warnx("[%s] TLS Error: TLS key negotiation failed to occur within %u seconds "
 			  "(renegotiation of key_id %u)", srvsess_cn(s),
 			  s->o->hand_window ? s->o->hand_window : 60, s->nxt->key_id);
 		srvsess_fail(s);
 		return;
 	}
-	if (!s->nxt && s->reneg_ns && s->pri->st == SK_ACTIVE &&
+	if (!s->nxt && s->reneg_ns && s->pri->st == SRVSESS_KS_ACTIVE &&
 	    now_ns >= s->pri->active_ns + s->reneg_ns)
 		(void)srvsess_reneg_begin(s, now_ns, true);
 }
@@ -601,12 +285,13 @@ static int64_t srvsess_reneg_interval(const struct options *o)
 	if (!sec)
 		return 0;
 	if (o->reneg_sec_min >= 0)
-		span = sec > (unsigned int)o->reneg_sec_min ? sec - (unsigned int)o->reneg_sec_min : 1;
+		span = sec > (unsigned int)o->reneg_sec_min ?
+		       sec - (unsigned int)o->reneg_sec_min : 1;
 	else
 		span = sec / 10 ? sec / 10 : 1;
 	if (span > 1 && RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
 		r = 0;
-	return (int64_t)(sec - r % span) * NS_PER_SEC;
+	return (int64_t)(sec - r % span) * SRVSESS_NS_PER_SEC;
 }
 
 /* ---- public ---- */
@@ -723,19 +408,19 @@ void srvsess_free(struct srvsess *s)
 enum srvsess_state srvsess_state(const struct srvsess *s)
 {
 	static const enum srvsess_state map[] = {
-		[SK_DEAD] = SRVSESS_FAILED,
-		[SK_RESET_SENT] = SRVSESS_TLS,
-		[SK_TLS] = SRVSESS_TLS,
-		[SK_KM2] = SRVSESS_TLS,
-		[SK_AUTH] = SRVSESS_AUTH,
-		[SK_PUSH] = SRVSESS_PUSH,
-		[SK_KEYS_READY] = SRVSESS_KEYS_READY,
-		[SK_ACTIVE] = SRVSESS_ACTIVE,
+		[SRVSESS_KS_DEAD] = SRVSESS_FAILED,
+		[SRVSESS_KS_RESET_SENT] = SRVSESS_TLS,
+		[SRVSESS_KS_TLS] = SRVSESS_TLS,
+		[SRVSESS_KS_KM2] = SRVSESS_TLS,
+		[SRVSESS_KS_AUTH] = SRVSESS_AUTH,
+		[SRVSESS_KS_PUSH] = SRVSESS_PUSH,
+		[SRVSESS_KS_KEYS_READY] = SRVSESS_KEYS_READY,
+		[SRVSESS_KS_ACTIVE] = SRVSESS_ACTIVE,
 	};
 
 	if (s->state)
 		return s->state;
-	if (s->nxt && s->nxt->st == SK_KEYS_READY)
+	if (s->nxt && s->nxt->st == SRVSESS_KS_KEYS_READY)
 		return SRVSESS_KEYS_READY;
 	return map[s->pri->st];
 }
@@ -745,7 +430,7 @@ const struct srvsess_client *srvsess_client(const struct srvsess *s)
 	return &s->client;
 }
 
-/* REJECTED ends once AUTH_FAILED is acknowledged, or after REJECT_LINGER_NS. */
+/* REJECTED ends once AUTH_FAILED is acknowledged, or after SRVSESS_REJECT_LINGER_NS. */
 static void srvsess_reject_check(struct srvsess *s, int64_t now_ns)
 {
 	if (s->state != SRVSESS_REJECTED)
@@ -759,6 +444,7 @@ static void srvsess_reject_check(struct srvsess *s, int64_t now_ns)
 
 void srvsess_input(struct srvsess *s, const uint8_t *buf, size_t len, int64_t now_ns)
 {
+	uint8_t *plain = srvsess_scratch.plain;
 	struct srvsess_key *k;
 	struct ctlpkt p;
 	int n, rc;
@@ -766,13 +452,13 @@ void srvsess_input(struct srvsess *s, const uint8_t *buf, size_t len, int64_t no
 	if (s->state >= SRVSESS_EXITED)
 		return;
 	s->now_ns = now_ns;
-	n = tlswrap_unwrap(s->wrap, buf, len, scratch.plain, sizeof(scratch.plain), now_ns);
+	n = tlswrap_unwrap(s->wrap, buf, len, plain, sizeof(srvsess_scratch.plain), now_ns);
 	if (n < 0) {
 		s->stats.rx_unwrap_errs++;
 		log_debug("control packet dropped: %s", tlswrap_strerror(n));
 		return;
 	}
-	if (ctlpkt_parse(&p, scratch.plain, (size_t)n) || !srvsess_opcode_from_client(p.opcode)) {
+	if (ctlpkt_parse(&p, plain, (size_t)n) || !srvsess_opcode_from_client(p.opcode)) {
 		s->stats.rx_parse_errs++;
 		return;
 	}
@@ -787,7 +473,7 @@ void srvsess_input(struct srvsess *s, const uint8_t *buf, size_t len, int64_t no
 		return;
 	}
 	/* Until the client's soft reset, only acks may arrive for a new key. */
-	if (k->st == SK_RESET_SENT && p.opcode != P_CONTROL_SOFT_RESET_V1 &&
+	if (k->st == SRVSESS_KS_RESET_SENT && p.opcode != P_CONTROL_SOFT_RESET_V1 &&
 	    p.opcode != P_ACK_V1) {
 		s->stats.rx_parse_errs++;
 		return;
@@ -798,7 +484,7 @@ void srvsess_input(struct srvsess *s, const uint8_t *buf, size_t len, int64_t no
 		return;
 	}
 	if (rc == RELIABLE_IN_NEW && p.opcode == P_CONTROL_SOFT_RESET_V1 &&
-	    k->st == SK_RESET_SENT) {
+	    k->st == SRVSESS_KS_RESET_SENT) {
 		log_info("[%s] TLS: soft reset on key_id %u, starting TLS", srvsess_cn(s),
 			 k->key_id);
 		if (srvsess_key_tls_start(s, k)) {
@@ -817,7 +503,7 @@ void srvsess_tick(struct srvsess *s, int64_t now_ns)
 	if (s->state >= SRVSESS_EXITED)
 		return;
 	s->now_ns = now_ns;
-	if (!s->state && k->st < SK_KEYS_READY && now_ns >= k->hand_deadline_ns) {
+	if (!s->state && k->st < SRVSESS_KS_KEYS_READY && now_ns >= k->hand_deadline_ns) {
 		log_warnx("[%s] TLS Error: TLS key negotiation failed to occur within %u seconds "
 			  "(check your network connectivity)", srvsess_cn(s),
 			  s->o->hand_window ? s->o->hand_window : 60);
@@ -851,13 +537,13 @@ int64_t srvsess_next_timeout(const struct srvsess *s, int64_t now_ns)
 	t = reliable_next_timeout(k->rel, now_ns);
 	if (s->state == SRVSESS_REJECTED)
 		t = srvsess_min(t, s->reject_deadline_ns);
-	else if (k->st < SK_KEYS_READY)
+	else if (k->st < SRVSESS_KS_KEYS_READY)
 		t = srvsess_min(t, k->hand_deadline_ns);
 	if (s->nxt) {
 		t = srvsess_min(t, reliable_next_timeout(s->nxt->rel, now_ns));
-		if (s->nxt->st < SK_KEYS_READY)
+		if (s->nxt->st < SRVSESS_KS_KEYS_READY)
 			t = srvsess_min(t, s->nxt->hand_deadline_ns);
-	} else if (s->reneg_ns && k->st == SK_ACTIVE) {
+	} else if (s->reneg_ns && k->st == SRVSESS_KS_ACTIVE) {
 		t = srvsess_min(t, k->active_ns + s->reneg_ns);
 	}
 	if (s->lame) {
@@ -865,60 +551,6 @@ int64_t srvsess_next_timeout(const struct srvsess *s, int64_t now_ns)
 		t = srvsess_min(t, s->lame->expire_ns);
 	}
 	return t;
-}
-
-int srvsess_accept(struct srvsess *s, const struct srvsess_accept *a)
-{
-	struct srvsess_key *k = s->pri;
-	int rc;
-
-	if (s->state || k->st != SK_AUTH)
-		return -EAGAIN;
-	if (a->cipher == DC_CIPHER_NONE || a->cipher >= DC_CIPHER_MAX)
-		return -EINVAL;
-	rc = srvpush_check(a->push);
-	if (rc) {
-		log_warnx("[%s] PUSH: cannot send the push options: %s", srvsess_cn(s),
-			  rc == -EMSGSIZE ? "--push option is too long" :
-			  "control characters in an option");
-		return rc;
-	}
-	s->push = srvsess_strdup(a->push);
-	if (!s->push)
-		return -ENOMEM;
-	s->acc = *a;
-	s->acc.push = s->push;
-	k->st = SK_PUSH;
-	/* 2.6 clients set IV_PROTO_REQUEST_PUSH: the reply goes out without a request. */
-	if (s->push_requested || (s->client.peer.iv_proto & IV_PROTO_REQUEST_PUSH))
-		srvsess_push_send(s, k, s->now_ns);
-	if (!s->state) {
-		srvsess_tls_out(k);
-		srvsess_flush(s, k, s->now_ns);
-	}
-	return 0;
-}
-
-void srvsess_reject(struct srvsess *s, const char *reason)
-{
-	struct srvsess_key *k = s->pri;
-	int n;
-
-	if (s->state || k->st != SK_AUTH)
-		return;
-	n = ctlmsg_build_auth_failed(scratch.msg, sizeof(scratch.msg), reason);
-	if (n < 0)
-		n = ctlmsg_build_auth_failed(scratch.msg, sizeof(scratch.msg), NULL);
-	if (n < 0 || tls_conn_write(k->tls, scratch.msg, (size_t)n)) {
-		log_warnx("[%s] TLS: cannot send AUTH_FAILED", srvsess_cn(s));
-		srvsess_fail(s);
-		return;
-	}
-	log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), scratch.msg);
-	s->state = SRVSESS_REJECTED;
-	s->reject_deadline_ns = s->now_ns + REJECT_LINGER_NS;
-	srvsess_tls_out(k);
-	srvsess_flush(s, k, s->now_ns);
 }
 
 int srvsess_take_keys(struct srvsess *s, struct session_keys *k)
@@ -929,7 +561,7 @@ int srvsess_take_keys(struct srvsess *s, struct session_keys *k)
 		return -EAGAIN;
 	*k = s->keys;
 	OPENSSL_cleanse(s->keys.key2, sizeof(s->keys.key2));
-	if (s->nxt && s->nxt->st == SK_KEYS_READY) {
+	if (s->nxt && s->nxt->st == SRVSESS_KS_KEYS_READY) {
 		/* The previous lame duck is replaced; the old primary becomes one. */
 		if (s->lame) {
 			log_info("[%s] TLS: tls_process: killed expiring key (key_id %u)",
@@ -938,12 +570,12 @@ int srvsess_take_keys(struct srvsess *s, struct session_keys *k)
 			srvsess_key_drop(s->lame);
 		}
 		s->lame = s->pri;
-		s->lame->expire_ns = s->now_ns + (int64_t)tw * NS_PER_SEC;
+		s->lame->expire_ns = s->now_ns + (int64_t)tw * SRVSESS_NS_PER_SEC;
 		s->pri = s->nxt;
 		s->nxt = NULL;
 		s->stats.renegotiations++;
 	}
-	s->pri->st = SK_ACTIVE;
+	s->pri->st = SRVSESS_KS_ACTIVE;
 	s->pri->active_ns = s->now_ns;
 	return 0;
 }
@@ -954,19 +586,6 @@ unsigned int srvsess_take_retired(struct srvsess *s)
 
 	s->retire_mask = 0;
 	return m;
-}
-
-bool srvsess_send_text(struct srvsess *s, const char *text, int64_t now_ns)
-{
-	struct srvsess_key *k = s->pri;
-
-	if (s->state || k->st < SK_AUTH || !k->tls || !srvsess_text_write(k, text))
-		return false;
-	log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), text);
-	s->now_ns = now_ns;
-	srvsess_tls_out(k);
-	srvsess_flush(s, k, now_ns);
-	return true;
 }
 
 bool srvsess_idle(const struct srvsess *s)

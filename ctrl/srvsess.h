@@ -60,10 +60,12 @@ struct srvsess;
 
 /* Shared by every session of one server; the caller keeps it alive. */
 struct srvsess_cfg {
-	const struct options *o;	/* finalized server options (timeouts, reneg, tls-mtu) */
+	/* Finalized server options: tls-timeout, hand-window, reneg-sec, tran-window, OCC. */
+	const struct options *o;
 	struct tls_ctx *tctx;		/* tls-server context */
 	enum firstpkt_wrap wrap;	/* same wrapping as the firstpkt classifier */
-	const uint8_t *wrap_key;	/* tls-auth / tls-crypt static key (256 bytes) */
+	/* tls-auth / tls-crypt static key (256 bytes); tls-crypt-v2 uses fr->client. */
+	const uint8_t *wrap_key;
 	int auth_direction;		/* tls-auth: 0, 1 or TLSWRAP_DIR_BIDI */
 	const char *auth_digest;	/* tls-auth: NULL = SHA1 */
 };

@@ -1,0 +1,331 @@
+/*
+ * srvsess_msg.c - owns what the server session says and hears on its
+ * control channel once TLS is up (openvpn-wire.md §4, §5, §9): the client's
+ * key-method-2 message and ours, what the client told (CN, username,
+ * peer info) and the caller's accept/reject, PUSH_REQUEST -> PUSH_REPLY,
+ * EXIT and other control messages, and the data keys of each key_id.
+ * srvsess.c owns the transport under it (srvsess_int.h).
+ *
+ * Thread: ctrl only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "../core/log.h"
+#include "../crypto/kdf.h"
+#include "ctlmsg.h"
+#include "km2.h"
+#include "options.h"
+#include "srvpush.h"
+#include "srvsess_int.h"
+
+/* Writes @text as one control message on @k (no flush). */
+static bool srvsess_text_write(struct srvsess_key *k, const char *text)
+{
+	int n = ctlmsg_build(srvsess_scratch.msg, sizeof(srvsess_scratch.msg), text);
+
+	if (n < 0 || !k->tls || tls_conn_write(k->tls, srvsess_scratch.msg, (size_t)n)) {
+		log_warnx("TLS: cannot send control message '%.40s'", text);
+		return false;
+	}
+	return true;
+}
+
+/* Our key-method-2 message (§4): randoms for the PRF, OCC with tls-server, no peer info. */
+static int srvsess_km2_send(struct srvsess *s, struct srvsess_key *k)
+{
+	const struct options *o = s->o;
+	const struct options_conn *ce = o->conns.n ? &o->conns.v[0] : &o->ce;
+	struct km2_occ occ = {
+		.is_server = true,
+		.is_tap = o->dev_kind == OPT_DEV_TAP,
+		.proto = ce->proto == OPT_PROTO_TCP_SERVER ? KM2_PROTO_TCP_SERVER : KM2_PROTO_UDP,
+		.tun_mtu = ce->tun_mtu,
+		.occ_mtu = ce->occ_mtu,
+		.tls_auth = s->cfg->wrap == FIRSTPKT_WRAP_TLS_AUTH,
+		.comp = o->comp != OPT_COMP_NONE,
+		.comp_v1_framing = o->comp == OPT_COMP_LZO_STUB || o->comp == OPT_COMP_LZO ||
+				   o->comp == OPT_COMP_STUB || o->comp == OPT_COMP_LZ4,
+		.key_direction = s->cfg->wrap != FIRSTPKT_WRAP_TLS_AUTH ? KM2_KEYDIR_NONE :
+				 s->cfg->auth_direction == 0 ? KM2_KEYDIR_0 :
+				 s->cfg->auth_direction == 1 ? KM2_KEYDIR_1 : KM2_KEYDIR_NONE,
+	};
+	struct km2_msg m = { 0 };
+	char occ_str[KM2_OPTIONS_MAX];
+	int n, rc;
+
+	if (km2_occ_build(occ_str, sizeof(occ_str), &occ) < 0) {
+		log_warnx("TLS: cannot build the key-method-2 options string");
+		return -EINVAL;
+	}
+	rc = km2_source_random(&k->srv_src, false);
+	if (rc)
+		return rc;
+	m.src = k->srv_src;
+	m.options = occ_str;
+	n = km2_build(srvsess_scratch.stream, sizeof(srvsess_scratch.stream), &m, false);
+	OPENSSL_cleanse(&m.src, sizeof(m.src));
+	if (n < 0) {
+		log_warnx("TLS: cannot build the key-method-2 message");
+		return n;
+	}
+	rc = tls_conn_write(k->tls, srvsess_scratch.stream, (size_t)n);
+	OPENSSL_cleanse(srvsess_scratch.stream, (size_t)n);
+	return rc;
+}
+
+/* ---- keys and push ---- */
+
+/* Key state @k is negotiated (and, first key, pushed): export its data keys (§5). */
+static void srvsess_keys_derive(struct srvsess *s, struct srvsess_key *k)
+{
+	int rc;
+
+	if (s->acc.ekm)
+		rc = tls_conn_export(k->tls, KDF_EKM_DATAKEYS_LABEL, KDF_EKM_DATAKEYS_LEN,
+				     s->keys.key2);
+	else	/* The TLS client's source and session id come first either way. */
+		rc = kdf_openvpn_prf(&k->cli_src, &k->srv_src, s->peer_sid, s->sid,
+				     s->keys.key2);
+	OPENSSL_cleanse(&k->cli_src, sizeof(k->cli_src));
+	OPENSSL_cleanse(&k->srv_src, sizeof(k->srv_src));
+	if (rc) {
+		log_warnx("[%s] TLS: cannot derive the data channel keys", srvsess_cn(s));
+		srvsess_fail(s);
+		return;
+	}
+	s->keys.key_id = k->key_id;
+	s->keys.cipher = s->acc.cipher;
+	s->keys.tx_peer_id = s->acc.peer_id;
+	s->keys.is_reneg = k != s->pri;
+	log_info("[%s] Data Channel: cipher '%s', peer-id: %u, key derivation: %s, key_id %u",
+		 srvsess_cn(s), dc_cipher_name(s->acc.cipher), s->acc.peer_id,
+		 s->acc.ekm ? "tls-ekm" : "openvpn-prf", k->key_id);
+	k->st = SRVSESS_KS_KEYS_READY;
+}
+
+/* Sends the PUSH_REPLY sequence on @k; the first one also derives the keys. */
+static void srvsess_push_send(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
+{
+	struct srvpush_iter it;
+	const char *msg;
+
+	srvpush_iter_init(&it, s->push);
+	while ((msg = srvpush_next(&it)) != NULL) {
+		if (!srvsess_text_write(k, msg)) {
+			srvsess_fail(s);
+			return;
+		}
+		log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), msg);
+	}
+	s->stats.push_replies++;
+	s->push_expiry_ns = now_ns + SRVSESS_PUSH_EXPIRY_NS;
+	if (k->st == SRVSESS_KS_PUSH)
+		srvsess_keys_derive(s, k);
+}
+
+static void srvsess_push_request(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
+{
+	s->stats.push_requests++;
+	log_debug("[%s] PUSH: Received control message: 'PUSH_REQUEST'", srvsess_cn(s));
+	if (s->state == SRVSESS_REJECTED)
+		return;
+	if (k->st == SRVSESS_KS_AUTH || k->st == SRVSESS_KS_KM2) {
+		s->push_requested = true;
+	} else if (k->st == SRVSESS_KS_PUSH || (s->push && now_ns >= s->push_expiry_ns)) {
+		srvsess_push_send(s, k, now_ns);
+	}
+}
+
+static void srvsess_ctlmsg(struct srvsess *s, struct srvsess_key *k, const struct ctlmsg *m,
+			   int64_t now_ns)
+{
+	switch (m->type) {
+	case CTLMSG_PUSH_REQUEST:
+		srvsess_push_request(s, k, now_ns);
+		break;
+	case CTLMSG_EXIT:
+		log_info("[%s] CC-EEN exit message received by peer", srvsess_cn(s));
+		s->state = SRVSESS_EXITED;
+		break;
+	case CTLMSG_INVALID:
+		log_debug("[%s] TLS: dropped a control message with control characters",
+			  srvsess_cn(s));
+		break;
+	default:
+		log_info("[%s] WARNING: Received unexpected control message: %s", srvsess_cn(s),
+			 m->text);
+		break;
+	}
+}
+
+/* ---- the client's key-method-2 message ---- */
+
+static char *srvsess_strdup(const char *str)
+{
+	return strdup(str ? str : "");
+}
+
+/* First key: keep what the client told us for the caller's decision. */
+static int srvsess_client_keep(struct srvsess *s, const struct srvsess_key *k,
+			       const struct km2_msg *km)
+{
+	s->cn = srvsess_strdup(tls_conn_peer_cn(k->tls));
+	s->username = srvsess_strdup(km->username);
+	s->password = srvsess_strdup(km->password);
+	s->peer_info = srvsess_strdup(km->peer_info);
+	s->options = srvsess_strdup(km->options);
+	if (!s->cn || !s->username || !s->password || !s->peer_info || !s->options)
+		return -ENOMEM;
+	s->client.common_name = s->cn;
+	s->client.username = s->username;
+	s->client.password = s->password;
+	s->client.peer_info = s->peer_info;
+	s->client.options = s->options;
+	km2_peer_info_parse(&s->client.peer, s->peer_info);
+	return 0;
+}
+
+/* Renegotiation: certificate CN and username may not change (tls_lock_common_name). */
+static bool srvsess_client_same(struct srvsess *s, const struct srvsess_key *k,
+				const struct km2_msg *km)
+{
+	const char *cn = tls_conn_peer_cn(k->tls);
+
+	if (strcmp(cn ? cn : "", s->cn)) {
+		log_warnx("TLS Auth Error: TLS object CN attempted to change from '%s' to '%s' "
+			  "-- tunnel disabled", s->cn, cn ? cn : "");
+		return false;
+	}
+	if (strcmp(km->username, s->username)) {
+		log_warnx("TLS Auth Error: username attempted to change from '%s' to '%s' -- "
+			  "tunnel disabled", s->username, km->username);
+		return false;
+	}
+	return true;
+}
+
+/* The client's key-method-2 message on @k: answer with ours (§4). */
+static void srvsess_km2_in(struct srvsess *s, struct srvsess_key *k, size_t n)
+{
+	struct km2_msg km;
+	const char *why = NULL;
+	int rc = km2_parse(&km, (const uint8_t *)srvsess_scratch.rec, n, true, &why);
+
+	if (rc) {
+		log_warnx("TLS Error: bad key-method-2 message from the client: %s",
+			  why ? why : "malformed");
+		srvsess_fail(s);
+		goto out;
+	}
+	k->cli_src = km.src;
+	if (k == s->pri && !s->cn) {
+		rc = srvsess_client_keep(s, k, &km);
+	} else if (!srvsess_client_same(s, k, &km)) {
+		srvsess_fail(s);
+		goto out;
+	}
+	rc = rc ?: srvsess_km2_send(s, k);
+	if (rc) {
+		srvsess_fail(s);
+		goto out;
+	}
+	log_debug("[%s] TLS: client options '%s'", srvsess_cn(s), km.options);
+	if (k == s->pri) {
+		log_info("[%s] Peer Connection Initiated (key_id %u)", srvsess_cn(s), k->key_id);
+		k->st = SRVSESS_KS_AUTH;
+	} else {
+		/* A renegotiation has no push: the keys follow the first key's choices. */
+		srvsess_keys_derive(s, k);
+	}
+out:
+	OPENSSL_cleanse(&km, sizeof(km));
+	OPENSSL_cleanse(srvsess_scratch.rec, n);
+}
+
+void srvsess_record(struct srvsess *s, struct srvsess_key *k, size_t n, int64_t now_ns)
+{
+	struct ctlmsg_iter it;
+	struct ctlmsg m;
+
+	if (k->st == SRVSESS_KS_KM2) {
+		srvsess_km2_in(s, k, n);
+		return;
+	}
+	ctlmsg_iter_init(&it, srvsess_scratch.rec, n);
+	while (s->state < SRVSESS_EXITED && ctlmsg_next(&it, &m))
+		srvsess_ctlmsg(s, k, &m, now_ns);
+}
+
+int srvsess_accept(struct srvsess *s, const struct srvsess_accept *a)
+{
+	struct srvsess_key *k = s->pri;
+	int rc;
+
+	if (s->state || k->st != SRVSESS_KS_AUTH)
+		return -EAGAIN;
+	if (a->cipher == DC_CIPHER_NONE || a->cipher >= DC_CIPHER_MAX)
+		return -EINVAL;
+	rc = srvpush_check(a->push);
+	if (rc) {
+		log_warnx("[%s] PUSH: cannot send the push options: %s", srvsess_cn(s),
+			  rc == -EMSGSIZE ? "--push option is too long" :
+			  "control characters in an option");
+		return rc;
+	}
+	s->push = srvsess_strdup(a->push);
+	if (!s->push)
+		return -ENOMEM;
+	s->acc = *a;
+	s->acc.push = s->push;
+	k->st = SRVSESS_KS_PUSH;
+	/* 2.6 clients set IV_PROTO_REQUEST_PUSH: the reply goes out without a request. */
+	if (s->push_requested || (s->client.peer.iv_proto & IV_PROTO_REQUEST_PUSH))
+		srvsess_push_send(s, k, s->now_ns);
+	if (!s->state) {
+		srvsess_tls_out(k);
+		srvsess_flush(s, k, s->now_ns);
+	}
+	return 0;
+}
+
+void srvsess_reject(struct srvsess *s, const char *reason)
+{
+	struct srvsess_key *k = s->pri;
+	char *msg = srvsess_scratch.msg;
+	int n;
+
+	if (s->state || k->st != SRVSESS_KS_AUTH)
+		return;
+	n = ctlmsg_build_auth_failed(msg, CTLMSG_MAX, reason);
+	/* A reason the client would drop (control characters): none at all. */
+	if (n < 0)
+		n = ctlmsg_build_auth_failed(msg, CTLMSG_MAX, NULL);
+	if (n < 0 || tls_conn_write(k->tls, msg, (size_t)n)) {
+		log_warnx("[%s] TLS: cannot send AUTH_FAILED", srvsess_cn(s));
+		srvsess_fail(s);
+		return;
+	}
+	log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), msg);
+	s->state = SRVSESS_REJECTED;
+	s->reject_deadline_ns = s->now_ns + SRVSESS_REJECT_LINGER_NS;
+	srvsess_tls_out(k);
+	srvsess_flush(s, k, s->now_ns);
+}
+
+bool srvsess_send_text(struct srvsess *s, const char *text, int64_t now_ns)
+{
+	struct srvsess_key *k = s->pri;
+
+	if (s->state || k->st < SRVSESS_KS_AUTH || !k->tls || !srvsess_text_write(k, text))
+		return false;
+	log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), text);
+	s->now_ns = now_ns;
+	srvsess_tls_out(k);
+	srvsess_flush(s, k, now_ns);
+	return true;
+}
