@@ -39,6 +39,9 @@ UNIT_SRC := $(wildcard tests/unit/*_test.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/*_bench.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# bench/loadgen.c: a tool with arguments (bench/clients_bench.sh runs it), so not a *_bench
+# that bench/run.sh would start bare; the $(BUILD)/bench/% rule below builds it.
+BENCH_BIN += $(BUILD)/bench/loadgen
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-check test check unit netns-check interop-check demo bench asan ubsan \
