@@ -1897,6 +1897,7 @@ static const struct opt_def opt_table[] = {
 	FN("ifconfig-pool", C, 2, 3, h_ifconfig_pool, "START END [NETMASK]"),
 	FN("ifconfig-pool-persist", C, 1, 2, h_ifconfig_pool_persist, "FILE [SECONDS]"),
 	STR("client-config-dir", C, client_config_dir),
+	STR("tmp-dir", C, tmp_dir),
 	FLAG("client-to-client", C, client_to_client),
 	FLAG("duplicate-cn", C, duplicate_cn),
 	UINT("max-clients", C, max_clients, 1, OPT_PEER_ID_MAX),

@@ -256,6 +256,7 @@ struct options {
 	enum opt_auth_retry auth_retry;
 	const char *auth_user_pass_verify;	/* server script */
 	bool auth_user_pass_verify_via_file;
+	const char *tmp_dir;		/* tmp-dir: where via-file credentials go; NULL = $TMPDIR or /tmp */
 	bool username_as_common_name;
 	const char *auth_token;		/* pushed */
 	const char *auth_token_user;	/* pushed */

@@ -409,9 +409,10 @@ static int auth_wait(pid_t pid)
 }
 
 /* via-file: username and password in a 0600 temporary file the script reads. */
-static int auth_file_write(const struct srvsess_client *cl, char *path, size_t len)
+static int auth_file_write(const struct options *o, const struct srvsess_client *cl, char *path,
+			   size_t len)
 {
-	const char *dir = getenv("TMPDIR");
+	const char *dir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
 	int fd;
 	ssize_t w;
 	char buf[1100];
@@ -442,7 +443,7 @@ int srv_auth_script(const struct options *o, const struct srvsess_client *cl,
 
 	if (!o->auth_user_pass_verify)
 		return 0;
-	if (via_file && (rc = auth_file_write(cl, path, sizeof(path)))) {
+	if (via_file && (rc = auth_file_write(o, cl, path, sizeof(path)))) {
 		errno = -rc;
 		log_warn("auth-user-pass-verify: cannot write the credentials file");
 		return rc;

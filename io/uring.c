@@ -56,6 +56,13 @@ int uring_open(struct uring *u, unsigned int sq_entries, int io_fd, int db_fd)
 
 void uring_close(struct uring *u)
 {
+	/*
+	 * Drop the registered files first: the ring's own teardown runs later in
+	 * a kernel worker, and until then it would keep the UDP socket (and its
+	 * port) alive after the daemon exited, so a restart could not bind.
+	 */
+	if (u->fixed)
+		io_uring_unregister_files(&u->ring);
 	io_uring_queue_exit(&u->ring);
 }
 
