@@ -110,6 +110,14 @@ asan:
 		CFLAGS="$(SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		sluice-san unit-bins
 	$(Q)BUILD=build-asan SLUICE=build-asan/sluice ./tests/run.sh unit netns
+	$(Q)rm -rf build-asan/san-logs && mkdir -p build-asan/san-logs
+	$(Q)ASAN_OPTIONS=log_path=$(CURDIR)/build-asan/san-logs/asan \
+		UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/san-logs/ubsan \
+		BUILD=build-asan SLUICE=build-asan/sluice TEST_FILTER=interop/server_ \
+		./tests/run.sh interop
+	$(Q)if ls build-asan/san-logs/* >/dev/null 2>&1; then \
+		echo "asan: sanitizer reports from the sluice server under interop tests:"; \
+		cat build-asan/san-logs/*; exit 1; fi
 
 ubsan: asan
 
