@@ -96,6 +96,8 @@ struct server {
 	uint32_t float_cursor;
 	int64_t next_ns;		/* earliest session timer */
 	bool shutting_down;
+	bool persist;			/* ifconfig-pool-persist in use */
+	int64_t persist_next_ns;
 	struct server_stats st;
 	char push[4096];
 };
@@ -244,6 +246,18 @@ int server_create(struct server **out, struct options *o, struct pipeline *pl, c
 		snprintf(err, errlen, "server: cannot allocate the endpoint table");
 	if (!rc && (rc = srvpool_init(&s->pool, o)))
 		snprintf(err, errlen, "server: cannot allocate the address pool");
+	if (!rc && o->ifconfig_pool_persist) {
+		if (o->duplicate_cn) {
+			log_warnx("WARNING: --ifconfig-pool-persist will not work with --duplicate-cn");
+		} else if ((rc = srvpool_persist_load(&s->pool, o->ifconfig_pool_persist))) {
+			snprintf(err, errlen, "ifconfig-pool-persist: cannot read %s: %s",
+				 o->ifconfig_pool_persist, strerror(-rc));
+		} else {
+			s->persist = true;
+			s->persist_next_ns = clock_mono_ns() +
+					     (int64_t)o->ifconfig_pool_persist_sec * NS_PER_SEC;
+		}
+	}
 	if (rc) {
 		if (rc == -ENOMEM && !err[0])
 			snprintf(err, errlen, "server: out of memory");
@@ -260,10 +274,25 @@ int server_create(struct server **out, struct options *o, struct pipeline *pl, c
 
 static void client_reap(struct server *s, struct srv_client *c, const char *why);
 
+/* ifconfig-pool-persist SECONDS 0 makes the file read-only, as in stock. */
+static void server_persist_save(struct server *s)
+{
+	int rc;
+
+	if (!s->persist || !s->o->ifconfig_pool_persist_sec)
+		return;
+	rc = srvpool_persist_save(&s->pool, s->o->ifconfig_pool_persist);
+	if (rc) {
+		errno = -rc;
+		log_warn("ifconfig-pool-persist: cannot write %s", s->o->ifconfig_pool_persist);
+	}
+}
+
 void server_free(struct server *s)
 {
 	if (!s)
 		return;
+	server_persist_save(s);
 	for (uint32_t i = 0; s->cl && i < s->max; i++)
 		if (s->cl[i].used)
 			client_reap(s, &s->cl[i], NULL);
@@ -758,6 +787,10 @@ void server_second(struct server *s, int64_t now_ns)
 	}
 	if (s->routes_dirty && !pipeline_routes_publish(s->pl))
 		s->routes_dirty = false;
+	if (s->persist && s->o->ifconfig_pool_persist_sec && now_ns >= s->persist_next_ns) {
+		server_persist_save(s);
+		s->persist_next_ns = now_ns + (int64_t)s->o->ifconfig_pool_persist_sec * NS_PER_SEC;
+	}
 }
 
 int64_t server_next_timeout(struct server *s, int64_t now_ns)
@@ -904,8 +937,8 @@ void server_write_status(struct server *s, FILE *f, unsigned int version)
 		fprintf(f, "GLOBAL_STATS%cMax bcast/mcast queue length%c0\n", sep, sep);
 		status_counters(s, f, sep);
 	} else {
+		/* Version 1 stays exactly stock's layout; the counters are in 2 and 3. */
 		fprintf(f, "GLOBAL STATS\nMax bcast/mcast queue length,0\n");
-		status_counters(s, f, ',');
 	}
 	fprintf(f, "END\n");
 }

@@ -69,7 +69,8 @@ int srvpool_init(struct srvpool *p, const struct options *o)
 		return 0;
 	p->used = calloc(p->n, 1);
 	p->owner = calloc(p->n, sizeof(*p->owner));
-	if (!p->used || !p->owner) {
+	p->name = calloc(p->n, sizeof(*p->name));
+	if (!p->used || !p->owner || !p->name) {
 		srvpool_destroy(p);
 		return -ENOMEM;
 	}
@@ -78,6 +79,10 @@ int srvpool_init(struct srvpool *p, const struct options *o)
 
 void srvpool_destroy(struct srvpool *p)
 {
+	for (uint32_t i = 0; p->name && i < p->n; i++)
+		free(p->name[i]);
+	free(p->name);
+	p->name = NULL;
 	free(p->used);
 	free(p->owner);
 	p->used = NULL;
@@ -85,36 +90,39 @@ void srvpool_destroy(struct srvpool *p)
 	p->n = 0;
 }
 
+static void pool_name_set(struct srvpool *p, uint32_t i, const char *cn)
+{
+	if (p->name[i] && !strcmp(p->name[i], cn))
+		return;
+	free(p->name[i]);
+	p->name[i] = strdup(cn);
+}
+
+static int pool_take(struct srvpool *p, uint32_t i, const char *cn, uint32_t h)
+{
+	p->used[i] = 1;
+	p->owner[i] = h;
+	pool_name_set(p, i, cn);
+	return (int)i;
+}
+
 int srvpool_alloc(struct srvpool *p, const char *cn)
 {
 	uint32_t h = cn_hash(cn);
 
 	/* Like ifconfig-pool-persist in memory: the same client gets its address back. */
-	for (uint32_t i = 0; i < p->n; i++) {
-		if (!p->used[i] && p->owner[i] == h) {
-			p->used[i] = 1;
-			return (int)i;
-		}
-	}
-	for (uint32_t k = 0; k < p->n; k++) {
-		uint32_t i = (p->next + k) % p->n;
+	for (uint32_t i = 0; i < p->n; i++)
+		if (!p->used[i] && p->owner[i] == h && p->name[i] && !strcmp(p->name[i], cn))
+			return pool_take(p, i, cn, h);
+	/* Next-fit over never-owned entries first: a freed address is not reused at once. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t k = 0; k < p->n; k++) {
+			uint32_t i = (p->next + k) % p->n;
 
-		/* Next-fit: a freed address is not handed out again at once. */
-		if (!p->used[i] && !p->owner[i]) {
-			p->used[i] = 1;
-			p->owner[i] = h;
-			p->next = (i + 1) % p->n;
-			return (int)i;
-		}
-	}
-	for (uint32_t k = 0; k < p->n; k++) {
-		uint32_t i = (p->next + k) % p->n;
-
-		if (!p->used[i]) {
-			p->used[i] = 1;
-			p->owner[i] = h;
-			p->next = (i + 1) % p->n;
-			return (int)i;
+			if (!p->used[i] && (pass || !p->owner[i])) {
+				p->next = (i + 1) % p->n;
+				return pool_take(p, i, cn, h);
+			}
 		}
 	}
 	return -ENOSPC;
@@ -162,6 +170,77 @@ void srvpool_v6(const struct srvpool *p, uint32_t idx, uint8_t addr[16])
 		addr[i] = (uint8_t)sum;
 		add = (add >> 8) + (sum >> 8);
 	}
+}
+
+/* The pool entry holding IPv4 @a (host order), or -1. */
+static int64_t pool_index4(const struct srvpool *p, uint32_t a)
+{
+	uint32_t off;
+
+	if (!p->has_v4 || a < p->start)
+		return -1;
+	off = a - p->start;
+	if (p->net30)
+		off /= 4;	/* the file names a /30 by its base (or any address in it) */
+	return off < p->n ? (int64_t)off : -1;
+}
+
+int srvpool_persist_load(struct srvpool *p, const char *path)
+{
+	char line[512];
+	unsigned int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *cn = strtok(line, ",\r\n"), *ip = strtok(NULL, ",\r\n");
+		struct in_addr a;
+		int64_t i;
+
+		if (!cn || !ip || inet_pton(AF_INET, ip, &a) != 1 ||
+		    (i = pool_index4(p, ntohl(a.s_addr))) < 0)
+			continue;
+		p->owner[i] = cn_hash(cn);
+		pool_name_set(p, (uint32_t)i, cn);
+		n++;
+	}
+	fclose(f);
+	log_info("ifconfig-pool-persist: %u address(es) reserved from %s", n, path);
+	return 0;
+}
+
+int srvpool_persist_save(const struct srvpool *p, const char *path)
+{
+	char tmp[1100], a[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+	FILE *f;
+
+	if (!p->has_v4 || !p->name)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	for (uint32_t i = 0; i < p->n; i++) {
+		struct in_addr ip = { htonl(p->start + i * p->step) };
+		uint8_t v6[16];
+
+		if (!p->name[i])
+			continue;
+		a6[0] = 0;
+		if (p->has_v6) {
+			srvpool_v6(p, i, v6);
+			inet_ntop(AF_INET6, v6, a6, sizeof(a6));
+		}
+		fprintf(f, "%s,%s,%s\n", p->name[i], inet_ntop(AF_INET, &ip, a, sizeof(a)), a6);
+	}
+	if (fclose(f) || rename(tmp, path)) {
+		int e = -errno;
+
+		unlink(tmp);
+		return e;
+	}
+	return 0;
 }
 
 /* ---- client-config-dir ----------------------------------------------- */

@@ -32,6 +32,7 @@ struct srvpool {
 	uint32_t next;			/* next-fit cursor */
 	uint8_t *used;			/* n bytes */
 	uint32_t *owner;		/* n hashes of the common name that last held it */
+	char **name;			/* n common names (ifconfig-pool-persist), or NULL */
 };
 
 int srvpool_init(struct srvpool *p, const struct options *o) __must_check;
@@ -43,6 +44,14 @@ void srvpool_release(struct srvpool *p, uint32_t idx);
 void srvpool_v4(const struct srvpool *p, uint32_t idx, const struct options *o, uint32_t *local,
 		uint32_t *second);
 void srvpool_v6(const struct srvpool *p, uint32_t idx, uint8_t addr[16]);
+/*
+ * ifconfig-pool-persist FILE: "CN,IPv4[,IPv6]" lines, as stock 2.6 reads and
+ * writes them. Load reserves each address for its CN (another client gets
+ * it only when the pool is otherwise full); save writes every entry that
+ * has an owner. Both return 0 or -errno (a missing file loads as empty).
+ */
+int srvpool_persist_load(struct srvpool *p, const char *path);
+int srvpool_persist_save(const struct srvpool *p, const char *path);
 
 /* ---- client-config-dir ---- */
 
