@@ -25,6 +25,16 @@ void log_init(int verbosity, int use_syslog)
 		openlog("sluice", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void log_open_syslog(const char *ident)
+{
+	/* openlog keeps the pointer: the name must outlive the options it came from. */
+	static char name[64];
+
+	snprintf(name, sizeof(name), "%s", ident);
+	openlog(name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = 1;
+}
+
 void log_set_verbosity(int verbosity)
 {
 	log_verbosity = verbosity;

@@ -13,6 +13,8 @@
 #include "compiler.h"
 
 void log_init(int verbosity, int use_syslog);
+/* Sends every later line to syslog as @ident (`daemon NAME`; the name is copied). */
+void log_open_syslog(const char *ident);
 void log_set_verbosity(int verbosity);
 int log_get_verbosity(void);
 void log_warn(const char *fmt, ...) __printf(1, 2);	/* appends strerror(errno) */

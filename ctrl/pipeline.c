@@ -25,6 +25,7 @@
 #include "../core/clock.h"
 #include "../core/epoch.h"
 #include "../core/log.h"
+#include "../core/mss.h"
 #include "pipeline.h"
 
 /*
@@ -109,6 +110,9 @@ static void stage_tun_rx_classify(void *ctx, struct pkt **p, unsigned int n, str
 {
 	struct pipeline *pl = ctx;
 	const struct lpm *routes = pl->cfg.single_peer ? NULL : lpm_snapshot(&pl->routes);
+	uint16_t mss_v4 = __atomic_load_n(&pl->cfg.mss_v4, __ATOMIC_RELAXED);
+	uint16_t mss_v6 = __atomic_load_n(&pl->cfg.mss_v6, __ATOMIC_RELAXED);
+	bool has_mss = mss_v4 || mss_v6;
 
 	(void)st;
 	for (unsigned int i = 0; i < n; i++) {
@@ -135,6 +139,9 @@ static void stage_tun_rx_classify(void *ctx, struct pkt **p, unsigned int n, str
 			q->verdict = DROP_NO_KEY;
 			continue;
 		}
+		/* Before the framing; injected pings are not IP and stay as they are. */
+		if (has_mss)
+			(void)mss_clamp(q->data, q->len, mss_v4, mss_v6);
 		if (unlikely(peer_comp(pr))) {
 			q->verdict = comp_frame(peer_comp(pr), q, pl->tun_rx_scratch);
 			if (q->verdict != PKT_OK)
@@ -206,6 +213,9 @@ static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64
 	struct pipeline *pl = ctx;
 	struct peer *last_peer = NULL;
 	const struct lpm *routes = pl->cfg.single_peer ? NULL : lpm_snapshot(&pl->routes);
+	uint16_t mss_v4 = __atomic_load_n(&pl->cfg.mss_v4, __ATOMIC_RELAXED);
+	uint16_t mss_v6 = __atomic_load_n(&pl->cfg.mss_v6, __ATOMIC_RELAXED);
+	bool has_mss = mss_v4 || mss_v6;
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct pkt *q = p[i];
@@ -243,6 +253,9 @@ static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64
 			if (q->verdict != PKT_OK)
 				continue;
 		}
+		/* Pings (0x2a...) and OCC (0x28...) are not IP: mss_clamp leaves them. */
+		if (has_mss)
+			(void)mss_clamp(q->data, q->len, mss_v4, mss_v6);
 		if (unlikely(is_ping(q))) {
 			STAT_INC(st->ping_pkts);
 			q->verdict = DROP_INBAND;
@@ -769,6 +782,12 @@ void pipeline_route_del_peer(struct pipeline *pl, uint32_t peer_id)
 int pipeline_routes_publish(struct pipeline *pl)
 {
 	return pl->cfg.single_peer ? 0 : lpm_publish(&pl->routes);
+}
+
+void pipeline_set_mss(struct pipeline *pl, uint16_t mss_v4, uint16_t mss_v6)
+{
+	__atomic_store_n(&pl->cfg.mss_v4, mss_v4, __ATOMIC_RELAXED);
+	__atomic_store_n(&pl->cfg.mss_v6, mss_v6, __ATOMIC_RELAXED);
 }
 
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id)

@@ -37,6 +37,13 @@ struct pipeline_cfg {
 	uint32_t replay_window;
 	uint32_t replay_time;
 	bool replay_strict;
+	/*
+	 * mssfix: the largest MSS a TCP SYN crossing the tunnel (either way) may
+	 * announce, for inner IPv4 and IPv6 (runcfg_mss()); 0 = no clamping.
+	 * Data threads read them once per burst; pipeline_set_mss() changes them.
+	 */
+	uint16_t mss_v4;
+	uint16_t mss_v6;
 };
 
 struct pipeline {
@@ -117,6 +124,8 @@ int pipeline_route_add(struct pipeline *pl, int family, const void *addr, unsign
 		       uint32_t peer_id) __must_check;
 void pipeline_route_del_peer(struct pipeline *pl, uint32_t peer_id);
 int pipeline_routes_publish(struct pipeline *pl) __must_check;
+/* Changes the mssfix maxima (e.g. once a push changed the compression framing). */
+void pipeline_set_mss(struct pipeline *pl, uint16_t mss_v4, uint16_t mss_v6);
 /* Sends a keepalive ping on the data channel to @peer_id. */
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id);
 /* Frees control packets and in-band messages that arrived for ctrl (foundation: counted only). */

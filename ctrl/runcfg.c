@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../core/log.h"
@@ -165,6 +166,78 @@ uint8_t runcfg_comp(const struct options *o)
 	else if (o->allow_compression == OPT_ALLOW_COMP_ASYM)
 		mode |= COMP_F_DECOMPRESS;
 	return mode;
+}
+
+/* Header sizes in OpenVPN's mssfix arithmetic (mss.c, socket.h datagram_overhead). */
+#define MSS_INNER_HDRS		40	/* inner IPv4 + TCP, no options (RFC 879) */
+#define MSS_INNER_V6_EXTRA	20	/* an inner IPv6 header is 20 bytes longer */
+#define MSS_TCP_LEN_PREFIX	2	/* proto tcp: the 16-bit packet length */
+#define MSS_OUTER_IPV4		20
+#define MSS_OUTER_IPV6		40
+#define MSS_OUTER_UDP		8
+#define MSS_OUTER_TCP		20
+
+/* Bytes the compression framing adds to an uncompressed packet (comp.h table). */
+static int comp_framing_len(const struct options *o)
+{
+	switch (runcfg_comp(o) & COMP_MODE_MASK) {
+	case COMP_MODE_LZO_STUB:
+	case COMP_MODE_STUB:
+	case COMP_MODE_LZ4:
+		return 1;
+	default:
+		return 0;	/* none, or v2 framing: only an escape, which OpenVPN ignores */
+	}
+}
+
+void runcfg_mss(const struct options *o, int sock_family, bool has_peer_id, uint16_t *mss_v4,
+		uint16_t *mss_v6)
+{
+	const struct options_conn *ce = o->conns.n ? &o->conns.v[0] : &o->ce;
+	bool is_tcp = ce->proto != OPT_PROTO_UDP;
+	int mss, overhead;
+
+	*mss_v4 = *mss_v6 = 0;
+	if (!ce->mssfix)
+		return;
+	if (ce->mssfix_fixed) {
+		/* "mssfix N fixed" (and tun-mtu N): N is the inner IP packet. */
+		mss = (int)ce->mssfix - MSS_INNER_HDRS;
+	} else {
+		overhead = has_peer_id ? DC_V2_OVERHEAD : DC_V1_OVERHEAD;
+		if (is_tcp)
+			overhead += MSS_TCP_LEN_PREFIX;
+		/* "mtu" (the default 1492 too): N also holds the outer IP and UDP/TCP headers. */
+		if (ce->mssfix_encap)
+			overhead += (sock_family == AF_INET6 ? MSS_OUTER_IPV6 : MSS_OUTER_IPV4) +
+				    (is_tcp ? MSS_OUTER_TCP : MSS_OUTER_UDP);
+		mss = (int)ce->mssfix - overhead - comp_framing_len(o) - MSS_INNER_HDRS;
+	}
+	/*
+	 * An mssfix too small for the overhead: OpenVPN's unsigned arithmetic
+	 * wraps it to a maximum near 65535 (clamps nothing) or, at exactly the
+	 * overhead, to 0 (every MSS becomes 0). Off is the sane reading of both.
+	 */
+	if (mss > 0)
+		*mss_v4 = (uint16_t)mss;
+	if (mss > MSS_INNER_V6_EXTRA)
+		*mss_v6 = (uint16_t)(mss - MSS_INNER_V6_EXTRA);
+}
+
+void runcfg_mss_socket(const struct runcfg *rc, int udp_fd, uint16_t *mss_v4, uint16_t *mss_v6)
+{
+	struct sockaddr_storage ss = { .ss_family = AF_INET };
+	socklen_t len = sizeof(ss);
+	bool has_peer_id = !rc->has_test_key || rc->test_peer_id != PEER_ID_NONE;
+
+	if (getsockname(udp_fd, (struct sockaddr *)&ss, &len))
+		ss.ss_family = AF_INET;
+	runcfg_mss(rc->opts, ss.ss_family, has_peer_id, mss_v4, mss_v6);
+	if (*mss_v4 || *mss_v6)
+		log_info("mssfix: TCP MSS clamped to %u (IPv4) and %u (IPv6) in the tunnel",
+			 *mss_v4, *mss_v6);
+	else
+		log_info("mssfix: off");
 }
 
 int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t errlen)

@@ -43,6 +43,24 @@ struct runcfg {
 /* The data-channel compression framing (crypto/comp.h) for the current options. */
 uint8_t runcfg_comp(const struct options *o);
 
+/*
+ * The mssfix maxima (pipeline_cfg.mss_v4/mss_v6, 0 = off) for the current
+ * options, as OpenVPN 2.6 computes them (mss.c frame_calculate_mssfix) for
+ * the data channel sluice runs: AEAD (packet id + tag, no CBC rounding),
+ * P_DATA_V2 if @has_peer_id else V1, runcfg_comp()'s framing byte, and, for
+ * "mssfix N mtu" and the default, the outer IP header of @sock_family
+ * (AF_INET or AF_INET6, the UDP socket's) plus UDP.
+ */
+void runcfg_mss(const struct options *o, int sock_family, bool has_peer_id, uint16_t *mss_v4,
+		uint16_t *mss_v6);
+/*
+ * runcfg_mss() for this run, with the family of the bound socket @udp_fd
+ * (a server's maxima hold for all its clients, as in a stock server, where
+ * they follow the socket too) and P_DATA_V2 unless a test key runs without
+ * test-peer-id (2.6 servers always push a peer-id). Logs the result.
+ */
+void runcfg_mss_socket(const struct runcfg *rc, int udp_fd, uint16_t *mss_v4, uint16_t *mss_v6);
+
 /* Parses argv (and --config files) into *out. On error fills @err and returns < 0. */
 int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t errlen);
 void runcfg_free(struct runcfg *rc);

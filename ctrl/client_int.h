@@ -1,0 +1,52 @@
+/*
+ * client_int.h - what client.c (session, keys, keepalive, reconnect, the
+ * socket) and client_net.c (what a push turns into system state, and its
+ * undo log) share. Not an API: only those two files include it. ctrl only.
+ */
+#ifndef SLUICE_CLIENT_INT_H
+#define SLUICE_CLIENT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/pkt.h"
+#include "client.h"
+
+struct applied;
+struct session;
+
+struct client {
+	struct runcfg *rc;
+	struct pipeline *pl;
+	struct session *sess;
+	char ifname[64];		/* the TUN device (main.c opened it) */
+	int udp_fd;
+	union sockaddr_any remote;	/* the server's resolved address */
+	bool stopping;			/* the process should exit (client_done) */
+	int exit_status;
+	bool tunnel_up;			/* keys installed at least once */
+	bool peer_added;
+	bool addr_applied;
+	int64_t up_ns;			/* when the current keys were installed */
+	int64_t restart_at_ns;		/* reconnect after connect-retry; 0: none */
+	int64_t exit_deadline_ns;	/* SIGTERM: wait for the EXIT ack until then */
+	unsigned int failures;		/* connection attempts failed in a row */
+	bool dns_applied;		/* pushed DNS handed to the system or the up script */
+	/* What client_apply added (undo log), and the pushed settings it came from. */
+	struct applied *applied;
+	size_t n_applied;
+	size_t cap_applied;
+	char *applied_sig;
+};
+/*
+ * Applies the pushed ifconfig, routes, redirect-gateway, --up and DNS before
+ * any data key is used; a reconnect with the same push keeps what is there.
+ */
+int client_apply(struct client *c);
+/* On exit: the routes on other devices (closing the TUN removes the rest). */
+void client_routes_remove(struct client *c);
+/* The --down command and the pushed DNS taken back (exit, or a changed push). */
+void client_down(struct client *c);
+
+#endif
