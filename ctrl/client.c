@@ -185,6 +185,14 @@ static int client_keys_install(struct client *c)
 				  "dropping LZO-compressed packets");
 		pipeline_peer_set_comp(c->pl, 0, comp);
 	}
+	if (!err) {
+		/* mssfix counts the pushed compression framing and peer-id, as stock does. */
+		uint16_t v4, v6;
+
+		runcfg_mss(c->rc->opts, c->remote.sa.sa_family, k.tx_peer_id != PEER_ID_NONE, &v4,
+			   &v6);
+		pipeline_set_mss(c->pl, v4, v6);
+	}
 	err = err ?: pipeline_key_install(c->pl, 0, k.key_id, k.cipher, k.key2);
 	OPENSSL_cleanse(k.key2, sizeof(k.key2));
 	if (err) {

@@ -334,6 +334,12 @@ static int proc_setup(struct ctrl *c)
 		log_warnx("options: chroot is not supported by sluice");
 		return -ENOTSUP;
 	}
+	/* Refused, not ignored: whoever asks for fail-closed must not silently get a leak. */
+	if (o->kill_switch) {
+		log_warnx("options: kill-switch is not implemented yet (refusing to start rather "
+			  "than run without it)");
+		return -ENOTSUP;
+	}
 	if (proc_ids_lookup(c, o))
 		return -ENOENT;
 	if (o->log)

@@ -240,6 +240,41 @@ void runcfg_mss_socket(const struct runcfg *rc, int udp_fd, uint16_t *mss_v4, ui
 		log_info("mssfix: off");
 }
 
+/*
+ * Options sluice parses but does not act on yet, each named once at start-up
+ * so that nothing an operator set is silently dropped.
+ */
+static void runcfg_warn_unimplemented(const struct options *o)
+{
+	static const char pre[] = "WARNING: not implemented yet, ignored:";
+
+	if (o->client && o->conns.n > 1)
+		log_warnx("%s remote failover (%zu remotes/connections given; only the first is "
+			  "used)", pre, o->conns.n);
+	if (o->remote_random)
+		log_warnx("%s remote-random", pre);
+	if (o->connect_retry_max)
+		log_warnx("%s connect-retry-max (sluice retries until stopped)", pre);
+	if (o->reneg_bytes > 0 || o->reneg_pkts > 0)
+		log_warnx("%s reneg-bytes / reneg-pkts (reneg-sec still applies)", pre);
+	if (o->inactive)
+		log_warnx("%s inactive", pre);
+	if (o->route_up)
+		log_warnx("%s route-up (use --up)", pre);
+	if (o->down_pre)
+		log_warnx("%s down-pre", pre);
+	if (o->has_route_delay)
+		log_warnx("%s route-delay", pre);
+	if (o->block_ipv6)
+		log_warnx("%s block-ipv6 (IPv6 is not blocked)", pre);
+	if (o->auth_nocache)
+		log_warnx("%s auth-nocache (the password stays in memory for reconnects)", pre);
+	if (o->sndbuf || o->rcvbuf)
+		log_warnx("%s sndbuf / rcvbuf (sluice sizes its socket buffers itself)", pre);
+	if (o->txqueuelen)
+		log_warnx("%s txqueuelen", pre);
+}
+
 int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t errlen)
 {
 	struct runcfg *rc = calloc(1, sizeof(*rc));
@@ -260,6 +295,7 @@ int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t er
 		for (size_t i = 0; i < o->warnings.n; i++)
 			log_warnx("%s", o->warnings.v[i]);
 		options_warnings_clear(o);
+		runcfg_warn_unimplemented(o);
 		if (o->cd && chdir(o->cd)) {
 			snprintf(err, errlen, "options: cd %s: %s", o->cd, strerror(errno));
 			ret = -errno;

@@ -100,6 +100,20 @@ static int srvsess_key_tls_start(struct srvsess *s, struct srvsess_key *k)
 
 /* ---- output ---- */
 
+/*
+ * The wrap's replay timestamp. Same clock as the stateless reply's
+ * (ctrl/server.c passes CLOCK_REALTIME to firstpkt): time() reads the coarse
+ * clock, which can still show the previous second just after the reply was
+ * stamped with the new one, and the client then drops our packets as replays.
+ */
+static uint32_t srvsess_wall_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
 /* Sends every packet key state @k's reliability layer has due. */
 void srvsess_flush(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
 {
@@ -114,7 +128,7 @@ void srvsess_flush(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
 			continue;
 		}
 		m = tlswrap_wrap(s->wrap, srvsess_scratch.plain, (size_t)n, srvsess_scratch.wire,
-				 sizeof(srvsess_scratch.wire), (uint32_t)time(NULL));
+				 sizeof(srvsess_scratch.wire), srvsess_wall_sec());
 		if (m < 0 || s->io.send(s->io.arg, srvsess_scratch.wire, (size_t)m)) {
 			s->stats.tx_errs++;
 			continue;
@@ -339,7 +353,7 @@ static int srvsess_wrap_create(struct srvsess *s, const struct firstpkt_result *
 	if (rc)
 		return rc;
 	/* The stateless reset used replay id 1: our first packet must carry 2 (§2.7). */
-	rc = tlswrap_wrap(s->wrap, plain, sizeof(plain), out, sizeof(out), (uint32_t)time(NULL));
+	rc = tlswrap_wrap(s->wrap, plain, sizeof(plain), out, sizeof(out), srvsess_wall_sec());
 	return rc < 0 ? rc : 0;
 }
 
