@@ -50,6 +50,31 @@ static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t
 	return 0;
 }
 
+/* What every mode takes from the options: device, addresses, workers, replay, status. */
+static int runcfg_common(struct runcfg *rc, const struct options *o,
+			 const struct options_conn *ce, char *err, size_t errlen)
+{
+	rc->verb = (int)o->verb;
+	/* As OpenVPN: a bare "tun" means "the next free tunN". */
+	rc->dev = !o->dev || !strcmp(o->dev, "tun") ? "tun%d" : o->dev;
+	rc->tun_mtu = (int)ce->tun_mtu;
+	rc->local_host = ce->local;
+	rc->topology_subnet = o->topology == OPT_TOPOLOGY_SUBNET;
+	rc->has_ifconfig = o->ifconfig_local != NULL;
+	rc->ifconfig_local = o->ifconfig_local;
+	rc->ifconfig_second = o->ifconfig_remote;
+	rc->workers = o->workers ? o->workers : 1;
+	if (rc->workers > DC_WORKERS_MAX) {
+		snprintf(err, errlen, "options: workers %u is above the maximum %d", rc->workers,
+			 DC_WORKERS_MAX);
+		return -EINVAL;
+	}
+	rc->replay_window = o->replay_window;
+	rc->replay_time = o->replay_time;
+	rc->status_file = o->status_file;
+	return 0;
+}
+
 /* Server mode: what ctrl/server.c cannot do yet. */
 static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t errlen)
 {
@@ -69,30 +94,14 @@ static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t
 		return -ENOTSUP;
 	}
 	rc->is_server = true;
-	rc->verb = (int)o->verb;
-	rc->dev = !o->dev || !strcmp(o->dev, "tun") ? "tun%d" : o->dev;
-	rc->tun_mtu = (int)ce->tun_mtu;
-	rc->local_host = ce->local;
 	rc->local_port = ce->local_port;
-	rc->topology_subnet = o->topology == OPT_TOPOLOGY_SUBNET;
-	rc->has_ifconfig = o->ifconfig_local != NULL;
-	rc->ifconfig_local = o->ifconfig_local;
-	rc->ifconfig_second = o->ifconfig_remote;
-	rc->workers = o->workers ? o->workers : 1;
-	if (rc->workers > DC_WORKERS_MAX) {
-		snprintf(err, errlen, "options: workers %u is above the maximum %d", rc->workers,
-			 DC_WORKERS_MAX);
-		return -EINVAL;
-	}
-	rc->replay_window = o->replay_window;
-	rc->replay_time = o->replay_time;
-	rc->status_file = o->status_file;
-	return 0;
+	return runcfg_common(rc, o, ce, err, errlen);
 }
 
 static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, size_t errlen)
 {
 	const struct options_conn *ce;
+	int ret;
 
 	if (o->mode == OPT_MODE_SERVER && !o->has_test_key)
 		return runcfg_server(rc, o, err, errlen);
@@ -111,27 +120,12 @@ static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, 
 		snprintf(err, errlen, "options: dev tap is not supported (tun only)");
 		return -ENOTSUP;
 	}
-	rc->verb = (int)o->verb;
-	/* As OpenVPN: a bare "tun" means "the next free tunN". */
-	rc->dev = !o->dev || !strcmp(o->dev, "tun") ? "tun%d" : o->dev;
-	rc->tun_mtu = (int)ce->tun_mtu;
-	rc->local_host = ce->local;
 	rc->local_port = ce->has_local_port || ce->bind_local ? ce->local_port : 0;
 	rc->remote_host = ce->remote;
 	rc->remote_port = ce->remote_port;
-	rc->topology_subnet = o->topology == OPT_TOPOLOGY_SUBNET;
-	rc->has_ifconfig = o->ifconfig_local != NULL;
-	rc->ifconfig_local = o->ifconfig_local;
-	rc->ifconfig_second = o->ifconfig_remote;
-	rc->workers = o->workers ? o->workers : 1;
-	if (rc->workers > DC_WORKERS_MAX) {
-		snprintf(err, errlen, "options: workers %u is above the maximum %d", rc->workers,
-			 DC_WORKERS_MAX);
-		return -EINVAL;
-	}
-	rc->replay_window = o->replay_window;
-	rc->replay_time = o->replay_time;
-	rc->status_file = o->status_file;
+	ret = runcfg_common(rc, o, ce, err, errlen);
+	if (ret)
+		return ret;
 	if (o->has_test_key)
 		return runcfg_test_key(rc, o, err, errlen);
 	return runcfg_client(rc, o, err, errlen);
