@@ -7,6 +7,16 @@
  * state (addresses, routes, scripts, DNS) and its undo log are in
  * client_net.c.
  *
+ * Remote failover, as stock 2.6 for UDP: the connection entries (one per
+ * `remote` or <connection>, shuffled once by remote-random) are tried in
+ * order, wrapping around after the last. A failed attempt (server-poll-
+ * timeout, hand-window, TLS error), ping-restart, a server's RESTART or
+ * SIGUSR1 moves to the next entry, except that the first restart after the
+ * tunnel came up tries the same entry again (stock's no_advance) unless the
+ * RESTART said [N]; SIGHUP starts over at the first entry. Each attempt
+ * resolves its entry's host again and uses the entry's own settings
+ * (options o->conn_cur; ctrl/session.c its control channel wrapping).
+ *
  * Thread: ctrl only. main.c owns the event loop, the TUN device and the
  * data plane; it calls in through client.h.
  *
@@ -15,6 +25,8 @@
  *   session timers      handshake, retransmits, renegotiation (session.c)
  *   restart_at_ns       reconnect after the connect-retry pause, or at once
  *                       on SIGUSR1/SIGHUP; 0: none pending
+ *   poll_deadline_ns    server-poll-timeout: no answer from this entry's
+ *                       server by then, try the next at once
  *   exit_deadline_ns    SIGTERM: wait for the EXIT ack until then
  *   keepalive (1 s)     ping after `ping` idle seconds; ping-restart or
  *                       ping-exit after `ping-restart` silent seconds
@@ -59,39 +71,138 @@ static int resolve(const char *host, uint16_t port, int family_hint, union socka
 }
 
 
-int client_udp_open(const struct runcfg *rc, union sockaddr_any *remote_out)
+/*
+ * Resolves @host (@af: AF_UNSPEC, or what proto udp4/udp6 asks for), then
+ * the local side in the family the remote resolved to, and opens a UDP
+ * socket connected to the remote. Returns the fd or -errno (logged).
+ */
+static int udp_open_to(const char *host, uint16_t port, int af, const char *lhost,
+		       uint16_t lport, union sockaddr_any *remote_out)
 {
 	union sockaddr_any local, remote;
 	socklen_t llen = 0, rlen = 0;
 	int err, fd;
 
-	err = resolve(rc->remote_host, rc->remote_port, AF_UNSPEC, &remote, &rlen);
+	err = resolve(host, port, af, &remote, &rlen);
 	if (err) {
-		log_warnx("udp: cannot resolve remote '%s'", rc->remote_host);
+		log_warnx("udp: cannot resolve remote '%s'", host);
 		return err;
 	}
-	err = resolve(rc->local_host, rc->local_port, remote.sa.sa_family, &local, &llen);
+	err = resolve(lhost, lport, remote.sa.sa_family, &local, &llen);
 	if (err) {
-		log_warnx("udp: cannot resolve local '%s'", rc->local_host ? rc->local_host : "*");
+		log_warnx("udp: cannot resolve local '%s'", lhost ? lhost : "*");
 		return err;
 	}
 	*remote_out = remote;
 	fd = udp_open(&local, llen, &remote, rlen);
 	if (fd < 0) {
 		errno = -fd;
-		log_warn("udp: cannot open socket %s:%u -> %s:%u",
-			 rc->local_host ? rc->local_host : "*", rc->local_port, rc->remote_host,
-			 rc->remote_port);
+		log_warn("udp: cannot open socket %s:%u -> %s:%u", lhost ? lhost : "*", lport,
+			 host, port);
 		return fd;
 	}
-	log_info("udp: socket %s:%u connected to %s:%u", rc->local_host ? rc->local_host : "*",
-		 rc->local_port, rc->remote_host, rc->remote_port);
+	log_info("udp: socket %s:%u connected to %s:%u", lhost ? lhost : "*", lport, host, port);
 	return fd;
 }
 
+int client_udp_open(const struct runcfg *rc, union sockaddr_any *remote_out)
+{
+	return udp_open_to(rc->remote_host, rc->remote_port, AF_UNSPEC, rc->local_host,
+			   rc->local_port, remote_out);
+}
+
+/* The connection entry in use. */
+static const struct options_conn *client_ce(const struct client *c)
+{
+	const struct options *o = c->rc->opts;
+
+	return &o->conns.v[o->conn_cur];
+}
+
+/* What the client runs: UDP to a remote (runcfg warned about the others). */
+static bool client_conn_usable(const struct options_conn *ce)
+{
+	return ce->remote && ce->proto == OPT_PROTO_UDP;
+}
+
+/*
+ * On to the next usable entry, the first after the last. Every entry moved
+ * to counts as an attempt, skipped ones too (as stock's disabled entries).
+ */
+static void client_conn_advance(struct client *c)
+{
+	struct options *o = c->rc->opts;
+
+	for (size_t i = 0; i < o->conns.n; i++) {
+		o->conn_cur = (o->conn_cur + 1) % o->conns.n;
+		c->attempts++;
+		if (client_conn_usable(client_ce(c)))
+			return;
+	}
+}
+
+/*
+ * The entry for the next attempt, as stock's next_connection_entry: the one
+ * that just came up once more (no_advance), else the next; SIGHUP (stock
+ * reads the configuration again) starts over at the first.
+ */
+static void client_conn_next(struct client *c)
+{
+	struct options *o = c->rc->opts;
+
+	if (c->restart_first) {
+		c->restart_first = false;
+		c->no_advance = false;
+		c->attempts = 0;
+		o->conn_cur = o->conns.n - 1;
+		client_conn_advance(c);
+	} else if (c->no_advance) {
+		c->no_advance = false;
+	} else {
+		client_conn_advance(c);
+	}
+}
+
+/* Stock's form of an address: [AF_INET]198.18.0.1:1194, [AF_INET6]2001:db8::1:1194. */
+static void client_addr_str(const union sockaddr_any *sa, char *buf, size_t len)
+{
+	bool v6 = sa->sa.sa_family == AF_INET6;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(sa->sa.sa_family, v6 ? (const void *)&sa->in6.sin6_addr :
+		  (const void *)&sa->in4.sin_addr, ip, sizeof(ip));
+	snprintf(buf, len, "[%s]%s:%u", v6 ? "AF_INET6" : "AF_INET", ip,
+		 ntohs(v6 ? sa->in6.sin6_port : sa->in4.sin_port));
+}
+
+/*
+ * The socket to the entry in use, its host resolved again (DNS may have
+ * changed; the socket takes the family it resolves to) and bound as the
+ * entry says. An entry that gets no socket (no such name, no route) is a
+ * failed attempt: the next ones are tried at once, each once.
+ */
 int client_udp_setup(struct client *c)
 {
-	c->udp_fd = client_udp_open(c->rc, &c->remote);
+	const struct options *o = c->rc->opts;
+	size_t first = o->conn_cur;
+	char addr[INET6_ADDRSTRLEN + 24];
+
+	for (;;) {
+		const struct options_conn *ce = client_ce(c);
+		uint16_t lport = ce->has_local_port || ce->bind_local ? ce->local_port : 0;
+
+		c->udp_fd = udp_open_to(ce->remote, ce->remote_port, ce->af, ce->local, lport,
+					&c->remote);
+		if (c->udp_fd >= 0)
+			break;
+		client_conn_advance(c);
+		if (o->conn_cur == first)
+			return c->udp_fd;
+	}
+	client_addr_str(&c->remote, addr, sizeof(addr));
+	log_info("Attempting to establish connection with %s (connection %zu of %zu: remote %s %u)",
+		 addr, o->conn_cur + 1, o->conns.n, client_ce(c)->remote,
+		 client_ce(c)->remote_port);
 	return c->udp_fd;
 }
 
@@ -119,25 +230,26 @@ static int client_ctl_send(void *arg, const uint8_t *buf, size_t len)
 }
 
 /*
- * Reconnect pause, as OpenVPN's --connect-retry n [max]: n seconds for the
- * first five failures in a row, then doubling up to max (default 300), plus
- * up to 25% jitter so many clients of one server do not retry in step. A
- * tunnel that came up resets the count.
+ * Reconnect pause, as stock's socket_restart_pause with the entry in use's
+ * --connect-retry n [max]: n seconds, doubling once each entry of the list
+ * was tried five times since the tunnel was last up, capped at max (default
+ * 300); plus up to 25% jitter so many clients of one server do not retry
+ * in step.
  */
 static void client_restart_later(struct client *c, int64_t now)
 {
-	const struct options_conn *ce = &c->rc->opts->conns.v[0];
-	uint64_t base = ce->connect_retry ? ce->connect_retry : 1;
-	uint64_t cap = ce->connect_retry_max ? ce->connect_retry_max : 300;
-	uint64_t pause_ms;
-	unsigned int shift;
+	const struct options_conn *ce = client_ce(c);
+	int backoff = (int)(c->attempts / c->rc->opts->conns.n) - 4;
+	uint64_t sec = ce->connect_retry, pause_ms;
 
-	c->failures++;
-	shift = c->failures > 5 ? MIN(c->failures - 5, 16u) : 0;
-	pause_ms = MIN(base << shift, MAX(cap, base)) * 1000;
+	if (backoff > 0)
+		sec = MAX(sec, 1) << MIN(backoff, 15);
+	if (sec > ce->connect_retry_max)
+		sec = ce->connect_retry_max;
+	pause_ms = sec * 1000;
 	pause_ms += pause_ms / 4 ? (uint64_t)random() % (pause_ms / 4 + 1) : 0;
 	c->restart_at_ns = now + (int64_t)pause_ms * NSEC_PER_MSEC;
-	log_info("Restart pause, %.1f second(s) (attempt %u)", pause_ms / 1000.0, c->failures);
+	log_info("Restart pause, %.1f second(s) (attempt %u)", pause_ms / 1000.0, c->attempts);
 }
 
 /*
@@ -203,7 +315,8 @@ static int client_keys_install(struct client *c)
 	pipeline_key_set_tx(c->pl, 0, k.key_id);
 	c->up_ns = clock_mono_ns();
 	c->tunnel_up = true;
-	c->failures = 0;
+	c->attempts = 0;
+	c->no_advance = true;
 	log_info("Initialization Sequence Completed");
 	return 0;
 }
@@ -232,6 +345,8 @@ static void client_check(struct client *c, int64_t now)
 		c->stopping = true;
 		break;
 	case SESSION_RESTART:
+		if (session_take_next_remote(c->sess))
+			c->no_advance = false;
 		if (!c->restart_at_ns)
 			client_restart_later(c, now);
 		break;
@@ -311,13 +426,47 @@ static int client_udp_renew(struct client *c)
 	return 0;
 }
 
+/* This attempt's server-poll-timeout, if the entry has one. */
+static void client_poll_arm(struct client *c, int64_t now)
+{
+	unsigned int spt = client_ce(c)->server_poll_timeout;
+
+	c->poll_deadline_ns = spt ? now + (int64_t)spt * NS_PER_SEC : 0;
+}
+
+/*
+ * server-poll-timeout: not a single packet from the server of this entry
+ * in time. As stock, the next entry is tried at once, without the pause.
+ */
+static void client_poll_check(struct client *c, int64_t now)
+{
+	if (!c->poll_deadline_ns || now < c->poll_deadline_ns)
+		return;
+	c->poll_deadline_ns = 0;
+	if (c->restart_at_ns || session_state(c->sess) != SESSION_RESET_SENT)
+		return;
+	log_info("Server poll timeout, restarting");
+	c->restart_at_ns = now;
+}
+
 static void client_restart_run(struct client *c, int64_t now)
 {
+	const struct options *o = c->rc->opts;
 	int err;
 
 	if (!c->restart_at_ns || now < c->restart_at_ns)
 		return;
 	c->restart_at_ns = 0;
+	c->poll_deadline_ns = 0;
+	client_conn_next(c);
+	if (o->connect_retry_max &&
+	    c->attempts > (uint64_t)o->conns.n * o->connect_retry_max) {
+		log_warnx("All connections have been connect-retry-max (%u) times unsuccessful, "
+			  "exiting", o->connect_retry_max);
+		c->exit_status = 1;
+		c->stopping = true;
+		return;
+	}
 	err = client_udp_renew(c);
 	if (err == -EAGAIN) {
 		client_restart_later(c, now);
@@ -329,25 +478,43 @@ static void client_restart_run(struct client *c, int64_t now)
 		return;
 	}
 	options_pull_reset(c->rc->opts);
-	log_info("Attempting to establish connection with %s:%u", c->rc->remote_host,
-		 c->rc->remote_port);
 	if (session_start(c->sess, now)) {
 		log_warnx("control channel: cannot restart the session");
 		c->exit_status = 1;
 		c->stopping = true;
+		return;
 	}
+	client_poll_arm(c, now);
 }
 
 /* ---- the API main.c calls (client.h) -------------------------------- */
 
+/* remote-random: the list shuffled once, before the first attempt (stock's init_connection_list). */
+static void client_conns_shuffle(struct options *o)
+{
+	for (size_t i = o->conns.n; i > 1; i--) {
+		size_t j = (size_t)random() % i;
+		struct options_conn t = o->conns.v[i - 1];
+
+		o->conns.v[i - 1] = o->conns.v[j];
+		o->conns.v[j] = t;
+	}
+}
+
 int client_create(struct client **out, struct runcfg *rc)
 {
 	struct client *c = calloc(1, sizeof(*c));
+	struct options *o = rc->opts;
 
 	if (!c)
 		return -ENOMEM;
 	c->rc = rc;
 	c->udp_fd = -1;
+	if (o->remote_random)
+		client_conns_shuffle(o);
+	/* The first usable entry, counted as the first attempt as stock counts it. */
+	o->conn_cur = o->conns.n - 1;
+	client_conn_advance(c);
 	*out = c;
 	return 0;
 }
@@ -365,11 +532,10 @@ int client_start(struct client *c, struct pipeline *pl, const char *ifname)
 		log_warnx("%s", err);
 		return rc;
 	}
-	log_info("Attempting to establish connection with %s:%u", c->rc->remote_host,
-		 c->rc->remote_port);
 	rc = session_start(c->sess, clock_mono_ns());
 	if (rc)
 		log_warnx("control channel: cannot start the session");
+	client_poll_arm(c, clock_mono_ns());
 	return rc;
 }
 
@@ -382,6 +548,7 @@ void client_run_once(struct client *c, int64_t now)
 {
 	session_tick(c->sess, now);
 	client_check(c, now);
+	client_poll_check(c, now);
 	client_restart_run(c, now);
 	if (c->exit_deadline_ns && (session_idle(c->sess) || now >= c->exit_deadline_ns))
 		c->stopping = true;
@@ -398,6 +565,8 @@ int64_t client_next_timeout(struct client *c, int64_t now)
 
 	if (c->restart_at_ns && c->restart_at_ns < next)
 		next = c->restart_at_ns;
+	if (c->poll_deadline_ns && c->poll_deadline_ns < next)
+		next = c->poll_deadline_ns;
 	if (c->exit_deadline_ns && c->exit_deadline_ns < next)
 		next = c->exit_deadline_ns;
 	return next;
@@ -405,7 +574,7 @@ int64_t client_next_timeout(struct client *c, int64_t now)
 
 void client_stop(struct client *c, int64_t now)
 {
-	unsigned int een = c->rc->opts->conns.v[0].explicit_exit_notify;
+	unsigned int een = client_ce(c)->explicit_exit_notify;
 
 	if (c->exit_deadline_ns || !session_send_exit(c->sess, now)) {
 		if (een && c->tunnel_up && !(c->rc->opts->protocol_flags & OPT_PROTO_CC_EXIT))
@@ -417,9 +586,10 @@ void client_stop(struct client *c, int64_t now)
 	c->exit_deadline_ns = now + (een ? (int64_t)een : 1) * NS_PER_SEC;
 }
 
-void client_restart(struct client *c, int64_t now)
+void client_restart(struct client *c, int64_t now, bool from_first)
 {
 	c->restart_at_ns = now;
+	c->restart_first |= from_first;
 }
 
 bool client_done(const struct client *c, int *status)

@@ -42,7 +42,11 @@ int client_addr4_apply(struct client *c, const char *ifname, const char *local_s
  * the remote; @remote gets its address. Returns the fd or -errno (logged).
  */
 int client_udp_open(const struct runcfg *rc, union sockaddr_any *remote);
-/* The client's socket, owned by @c (a reconnect replaces it). Returns the fd or -errno. */
+/*
+ * The client's socket to the remote in use, owned by @c (a reconnect
+ * replaces it); a remote that gets none is skipped for the next. Returns
+ * the fd or -errno.
+ */
 int client_udp_setup(struct client *c);
 /* Starts the control session over @pl (built on client_udp_setup's socket) and TUN @ifname. */
 int client_start(struct client *c, struct pipeline *pl, const char *ifname) __must_check;
@@ -57,8 +61,12 @@ int64_t client_next_timeout(struct client *c, int64_t now_ns);
 
 /* SIGTERM/SIGINT: EXIT on the control channel (cc-exit), then client_done once acked. */
 void client_stop(struct client *c, int64_t now_ns);
-/* SIGUSR1/SIGHUP: reconnect now from a fresh UDP port, TUN kept. */
-void client_restart(struct client *c, int64_t now_ns);
+/*
+ * SIGUSR1/SIGHUP: reconnect now from a fresh UDP port, TUN kept. SIGUSR1
+ * moves to the next remote unless this one just came up; @from_first
+ * (SIGHUP) starts over at the first remote.
+ */
+void client_restart(struct client *c, int64_t now_ns, bool from_first);
 
 /* True once the client wants the process to exit; @status gets the exit status. */
 bool client_done(const struct client *c, int *status);

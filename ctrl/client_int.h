@@ -31,7 +31,16 @@ struct client {
 	int64_t up_ns;			/* when the current keys were installed */
 	int64_t restart_at_ns;		/* reconnect after connect-retry; 0: none */
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the EXIT ack until then */
-	unsigned int failures;		/* connection attempts failed in a row */
+	int64_t poll_deadline_ns;	/* server-poll-timeout of this attempt; 0: none */
+	/*
+	 * Remote failover (stock's next_connection_entry): the entries moved to
+	 * since the tunnel was last up (the back-off and connect-retry-max count
+	 * them); no_advance: the entry just came up, so the next restart tries
+	 * it once more first; restart_first: SIGHUP, start over at the first.
+	 */
+	unsigned int attempts;
+	bool no_advance;
+	bool restart_first;
 	bool dns_applied;		/* pushed DNS handed to the system or the up script */
 	/* What client_apply added (undo log), and the pushed settings it came from. */
 	struct applied *applied;

@@ -424,7 +424,8 @@ static void client_script_ctx(struct client *c, struct script_ctx *sc)
 	sc->dev = c->ifname;
 	sc->tun_mtu = c->rc->tun_mtu;
 	sc->remote_ip = ip[0] ? ip : NULL;
-	sc->remote_port = c->rc->remote_port;
+	sc->remote_port = ntohs(c->remote.sa.sa_family == AF_INET6 ? c->remote.in6.sin6_port :
+				c->remote.in4.sin_port);
 }
 
 /* The --down command and the pushed DNS taken back (exit, or a changed push). */

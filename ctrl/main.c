@@ -567,7 +567,7 @@ static void on_signal(struct ctrl *c)
 			if (c->cl) {
 				log_info("%s[soft] received, process restarting",
 					 si.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR1");
-				client_restart(c->cl, clock_mono_ns());
+				client_restart(c->cl, clock_mono_ns(), si.ssi_signo == SIGHUP);
 				break;
 			}
 			log_info("signal %d ignored: restart needs a control channel", si.ssi_signo);

@@ -98,19 +98,30 @@ static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t
 	return runcfg_common(rc, o, ce, err, errlen);
 }
 
+/* A client can run a UDP entry with a remote; ctrl/client.c skips the others. */
+static bool runcfg_conn_usable(const struct options_conn *ce)
+{
+	return ce->remote && ce->proto == OPT_PROTO_UDP;
+}
+
 static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, size_t errlen)
 {
 	const struct options_conn *ce;
+	size_t i;
 	int ret;
 
 	if (o->mode == OPT_MODE_SERVER && !o->has_test_key)
 		return runcfg_server(rc, o, err, errlen);
-	if (o->conns.n == 0 || !o->conns.v[0].remote) {
+	/* test-data-key runs the first entry; a client the first it can run. */
+	for (i = 0; !o->has_test_key && i + 1 < o->conns.n; i++)
+		if (runcfg_conn_usable(&o->conns.v[i]))
+			break;
+	if (o->conns.n == 0 || !o->conns.v[i].remote) {
 		snprintf(err, errlen, "options: %s mode needs a 'remote'",
 			 o->has_test_key ? "test-data-key" : "client");
 		return -EINVAL;
 	}
-	ce = &o->conns.v[0];
+	ce = &o->conns.v[i];
 	if (ce->proto != OPT_PROTO_UDP) {
 		snprintf(err, errlen, "options: %s mode runs over UDP only",
 			 o->has_test_key ? "test-data-key" : "client");
@@ -187,7 +198,7 @@ static int comp_framing_len(const struct options *o)
 void runcfg_mss(const struct options *o, int sock_family, bool has_peer_id, uint16_t *mss_v4,
 		uint16_t *mss_v6)
 {
-	const struct options_conn *ce = o->conns.n ? &o->conns.v[0] : &o->ce;
+	const struct options_conn *ce = o->conns.n ? &o->conns.v[o->conn_cur] : &o->ce;
 	bool is_tcp = ce->proto != OPT_PROTO_UDP;
 	int mss, overhead;
 
@@ -242,13 +253,12 @@ static void runcfg_warn_unimplemented(const struct options *o)
 {
 	static const char pre[] = "WARNING: not implemented yet, ignored:";
 
-	if (o->client && o->conns.n > 1)
-		log_warnx("%s remote failover (%zu remotes/connections given; only the first is "
-			  "used)", pre, o->conns.n);
-	if (o->remote_random)
-		log_warnx("%s remote-random", pre);
-	if (o->connect_retry_max)
-		log_warnx("%s connect-retry-max (sluice retries until stopped)", pre);
+	for (size_t i = 0; (o->client || o->tls_client) && o->conns.n > 1 && i < o->conns.n; i++)
+		if (!runcfg_conn_usable(&o->conns.v[i]))
+			log_warnx("%s connection %zu of %zu (remote %s, proto %s): sluice runs over "
+				  "UDP only, it is skipped", pre, i + 1, o->conns.n,
+				  o->conns.v[i].remote ? o->conns.v[i].remote : "none",
+				  options_proto_name(o->conns.v[i].proto));
 	if (o->reneg_bytes > 0 || o->reneg_pkts > 0)
 		log_warnx("%s reneg-bytes / reneg-pkts (reneg-sec still applies)", pre);
 	if (o->inactive)

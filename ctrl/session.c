@@ -77,6 +77,8 @@ struct session {
 	int64_t push_next_ns;		/* next PUSH_REQUEST (SESSION_PULL) */
 	bool push_partial;		/* push-continuation 2 seen */
 	bool is_v2;			/* tls-crypt-v2: reset V3, WKc appended */
+	size_t wrap_conn;		/* the connection entry s->wrap was made for */
+	bool next_remote;		/* the server's RESTART said [N] */
 	bool wkc_resend;		/* server asked: next control packet is WKC_V1 */
 	struct kdf_key_source src;	/* our key-method-2 randoms */
 	char user[SESSION_USER_MAX];
@@ -124,9 +126,10 @@ static const char *session_file_text(const struct options_file *f, char **owned,
 	return *owned;
 }
 
+/* The control channel wrapping of the connection entry in use (o->conn_cur). */
 static int session_wrap_create(struct session *s, char *err, size_t errlen)
 {
-	const struct options_conn *ce = &s->o->conns.v[0];
+	const struct options_conn *ce = &s->o->conns.v[s->o->conn_cur];
 	const struct options_file *tc = ce->tls_crypt.data ? &ce->tls_crypt : &s->o->tls_crypt;
 	const struct options_file *ta = ce->tls_auth.data ? &ce->tls_auth : &s->o->tls_auth;
 	uint8_t key[KEY2_LEN];
@@ -134,6 +137,8 @@ static int session_wrap_create(struct session *s, char *err, size_t errlen)
 	const char *text;
 	int rc;
 
+	s->wrap_conn = s->o->conn_cur;
+	s->is_v2 = false;
 	if (ce->tls_crypt_v2.data || s->o->tls_crypt_v2.data) {
 		const struct options_file *v2 = ce->tls_crypt_v2.data ? &ce->tls_crypt_v2 :
 						&s->o->tls_crypt_v2;
@@ -417,12 +422,35 @@ static int session_key_begin(struct session *s, struct session_key *k, uint8_t k
 				 P_CONTROL_HARD_RESET_CLIENT_V2, NULL, 0);
 }
 
+/*
+ * Another connection entry may wrap the control channel differently (its
+ * own tls-auth, tls-crypt or tls-crypt-v2 key, or none): a new attempt on
+ * it starts with its wrapping. All key states are dropped by then.
+ */
+static int session_wrap_follow(struct session *s)
+{
+	char err[256];
+	int rc;
+
+	if (s->wrap_conn == s->o->conn_cur)
+		return 0;
+	tlswrap_free(s->wrap);
+	s->wrap = NULL;
+	rc = session_wrap_create(s, err, sizeof(err));
+	if (rc)
+		log_warnx("%s", err);
+	return rc;
+}
+
 int session_start(struct session *s, int64_t now_ns)
 {
 	int rc;
 
 	for (int i = 0; i < 3; i++)
 		session_key_drop(&s->kbuf[i]);
+	rc = session_wrap_follow(s);
+	if (rc)
+		return rc;
 	s->pri = &s->kbuf[0];
 	s->nxt = NULL;
 	s->lame = NULL;
@@ -433,6 +461,7 @@ int session_start(struct session *s, int64_t now_ns)
 		return -EIO;
 	s->push_partial = false;
 	s->wkc_resend = false;
+	s->next_remote = false;
 	rc = session_key_begin(s, s->pri, 0, now_ns);
 	if (rc)
 		return rc;
@@ -446,7 +475,7 @@ int session_start(struct session *s, int64_t now_ns)
 /* Our key-method-2 message, the first TLS application data (§4). */
 static int session_km2_send(struct session *s, struct session_key *k)
 {
-	const struct options_conn *ce = &s->o->conns.v[0];
+	const struct options_conn *ce = &s->o->conns.v[s->o->conn_cur];
 	struct km2_occ occ = {
 		.tun_mtu = ce->tun_mtu,
 		.occ_mtu = ce->occ_mtu,
@@ -589,6 +618,7 @@ static void session_ctlmsg(struct session *s, struct session_key *k, const struc
 	case CTLMSG_RESTART:
 		log_warnx("Received control message: %s: server-pushed connection reset",
 			  m->text);
+		s->next_remote = m->next_remote;
 		session_fail(s, k, SESSION_RESTART);
 		break;
 	case CTLMSG_EXIT:
@@ -924,6 +954,14 @@ int session_take_keys(struct session *s, struct session_keys *k)
 	s->pri->st = SESSION_ACTIVE;
 	s->pri->active_ns = s->now_ns;
 	return 0;
+}
+
+bool session_take_next_remote(struct session *s)
+{
+	bool n = s->next_remote;
+
+	s->next_remote = false;
+	return n;
 }
 
 unsigned int session_take_retired(struct session *s)

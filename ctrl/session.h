@@ -64,7 +64,10 @@ int session_create(struct session **out, struct options *o, const struct session
 /* Frees @s and cleanses its key material. NULL is fine. */
 void session_free(struct session *s);
 
-/* Starts (or restarts, with a fresh session id) the handshake at @now_ns. */
+/*
+ * Starts (or restarts, with a fresh session id) the handshake at @now_ns,
+ * with the control channel wrapping of the connection entry o->conn_cur.
+ */
 int session_start(struct session *s, int64_t now_ns) __must_check;
 /* One control datagram from the server (the whole UDP payload). */
 void session_input(struct session *s, const uint8_t *buf, size_t len, int64_t now_ns);
@@ -78,6 +81,8 @@ enum session_state session_state(const struct session *s);
 int session_take_keys(struct session *s, struct session_keys *k) __must_check;
 /* Bit k set: key_id k's data keys are no longer used (retire them). Clears. */
 unsigned int session_take_retired(struct session *s);
+/* After SESSION_RESTART: true if the server's RESTART said [N] (next remote). Clears. */
+bool session_take_next_remote(struct session *s);
 /* Sends EXIT on the control channel (cc-exit); true if it was queued. */
 bool session_send_exit(struct session *s, int64_t now_ns);
 /* True once everything we sent was acknowledged (e.g. the EXIT). */

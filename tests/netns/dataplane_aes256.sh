@@ -88,6 +88,15 @@ sleep 1
 ip -n "$A" link set sl0 down
 ip -n "$B" link set sl0 down
 sleep 0.5
+# Then wait (status files are rewritten every second) until each side has read
+# every datagram the other sent, so the daemons stop with nothing in a socket.
+settled() {
+	[ "$(($(stat "$WORK/a.status" udp_tx.tx_pkts) + 6))" = \
+	  "$(($(stat "$WORK/b.status" udp_rx.rx_pkts) + $(udp_rcvbuf_errors "$B")))" ] &&
+	[ "$(stat "$WORK/b.status" udp_tx.tx_pkts)" = \
+	  "$(($(stat "$WORK/a.status" udp_rx.rx_pkts) + $(udp_rcvbuf_errors "$A")))" ]
+}
+wait_for 5 settled || echo "[!] counters did not settle within 5 s; checking them as they are"
 stop_pid "$PA" || fail "A did not exit 0 on SIGTERM"
 stop_pid "$PB" || fail "B did not exit 0 on SIGTERM"
 SA=$WORK/a.status SB=$WORK/b.status
