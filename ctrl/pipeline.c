@@ -415,6 +415,9 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 	epoch_reader_register(&pl->tun_rx.epoch);
 	epoch_reader_register(&pl->tun_tx.epoch);
 	epoch_reader_register(&pl->udp_tx.epoch);
+	/* Server: udp_rx's op reads peers that ctrl deletes and retires. */
+	if (!cfg->single_peer)
+		epoch_reader_register(&pl->udp_rx.epoch);
 	*out = pl;
 	return 0;
 err:

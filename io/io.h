@@ -43,7 +43,8 @@ typedef void (*tun_rx_classify_fn)(void *ctx, struct pkt **p, unsigned int n, st
  * udp_rx op: validates a datagram at ingress (p->addr holds its source).
  * Returns PKT_OK for a data packet (to be dealt to a decrypt worker), PKT_OK
  * with *is_control set for a control packet (the loop marks it PKT_F_CONTROL
- * and hands it to ctrl), or a drop reason. Runs outside any epoch section.
+ * and hands it to ctrl), or a drop reason. Runs inside the thread's epoch
+ * section when ctrl registered one (server mode deletes peers).
  */
 typedef uint8_t (*udp_rx_classify_fn)(void *ctx, struct pkt *p, bool *is_control);
 /*
@@ -95,6 +96,8 @@ struct udp_rx_thread {
 	struct doorbell db;		/* stop requests */
 	udp_rx_classify_fn classify;	/* NULL: every datagram is data */
 	void *ctx;
+	/* Registered by ctrl when classify reads peers a server may delete; else unused. */
+	struct epoch_reader epoch;
 	unsigned int ring_flags;	/* set by the thread: IORING_SETUP_* the kernel took */
 	int err;			/* set by the thread: -errno if the loop could not start */
 };

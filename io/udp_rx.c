@@ -143,7 +143,11 @@ static void udp_rx_burst(struct udp_rx_state *s)
 	struct stats *st = &t->thr.stats;
 	struct pkt *ctrl[BURST_MAX];
 	unsigned int i, ndata = 0, nctrl = 0;
+	bool guarded = t->epoch.rec && s->nburst;
 
+	/* The op looks peers up; a server may retire one at any time. */
+	if (guarded)
+		epoch_begin(&t->epoch);
 	for (i = 0; i < s->nburst; i++) {
 		struct pkt *p = s->burst[i];
 		bool is_control = false;
@@ -159,6 +163,8 @@ static void udp_rx_burst(struct udp_rx_state *s)
 			s->burst[ndata++] = p;
 		}
 	}
+	if (guarded)
+		epoch_end(&t->epoch);
 	uring_pkt_deal(t->out, s->nout, &s->cursor, s->burst, ndata, st);
 	if (nctrl)
 		udp_rx_to_ctrl(s, ctrl, nctrl);
