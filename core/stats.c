@@ -25,6 +25,7 @@ static const char *const drop_names[DROP_MAX] = {
 	[DROP_NO_CTRL] = "no_ctrl",
 	[DROP_INBAND] = "inband",
 	[DROP_BAD_SRC] = "bad_src",
+	[DROP_SHUTDOWN] = "shutdown",
 };
 
 const char *stats_drop_name(enum drop_reason r)

@@ -34,6 +34,7 @@ enum drop_reason {
 	DROP_NO_CTRL,		/* control packet with no ctrl ring */
 	DROP_INBAND,		/* not an error: an in-band ping/OCC consumed by tun_tx */
 	DROP_BAD_SRC,		/* server: inner source address not routed to that client */
+	DROP_SHUTDOWN,		/* read while the loop was stopping: counted, not passed on */
 	DROP_MAX
 };
 

@@ -40,11 +40,11 @@ int udp_open(const union sockaddr_any *local, socklen_t local_len,
 	if (remote && remote_len && remote->sa.sa_family != family)
 		return -EAFNOSUPPORT;
 	/*
-	 * Blocking on purpose: sockets support nowait I/O, so io_uring still polls
-	 * and never parks a worker, but on a blocking socket an armed receive that
-	 * loses the race for a datagram re-arms inside the kernel instead of
-	 * completing with -EAGAIN. Its retries then run as task work on the
-	 * loop's own thread in wake-up order, so datagrams are not reordered
+	 * Blocking on purpose: on a blocking socket an armed receive that loses
+	 * the race for a datagram does not complete with -EAGAIN; io_uring polls
+	 * and retries it, and after a second lost race hands it to an io_uring
+	 * worker that sleeps in recvmsg until a datagram comes (its completion
+	 * wakes the loop at once). Either way datagrams are not reordered
 	 * between the receives in flight (seen with O_NONBLOCK under TSan).
 	 * An IPv6 socket keeps the system's bindv6only: a :: bind may take IPv4.
 	 */

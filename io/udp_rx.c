@@ -63,6 +63,12 @@ static void udp_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
 	sl = &s->sl[idx];
 	p = s->rs.pkt[idx];
 	if (unlikely(s->stopping)) {
+		/* A read that won the race with the cancel still counts, as a drop. */
+		if (res > 0) {
+			STAT_INC(st->rx_pkts);
+			STAT_ADD(st->rx_bytes, (uint32_t)res);
+			STAT_DROP(st, DROP_SHUTDOWN);
+		}
 		uring_rx_slot_done(&s->rs, idx, true);	/* freed with the slots */
 		return;
 	}
