@@ -33,7 +33,7 @@ else
 Q := @
 endif
 
-LIB_SRC := $(wildcard core/*.c crypto/*.c io/*.c) $(filter-out ctrl/main.c,$(wildcard ctrl/*.c))
+LIB_SRC := $(wildcard core/*.c crypto/*.c io/*.c) $(filter-out ctrl/main.c,$(wildcard ctrl/*.c ctrl/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

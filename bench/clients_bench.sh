@@ -252,7 +252,7 @@ mkdir -p "$OUT_DIR"	# gitignored
 	echo
 	if grep -qs "unsupported option 'connect-freq-initial'" sluice-*-server.log; then
 		echo "sluice ignored connect-freq-initial: its own new-session reply budget" \
-			"(ctrl/firstpkt.h, 100/s, burst 200) applies."
+			"(ctrl/server/firstpkt.h, 100/s, burst 200) applies."
 	fi
 	echo "load average at start: $LOADAVG (other work on the machine skews handshakes/s;" \
 		"CPU per handshake is the steadier figure)"

@@ -1,6 +1,6 @@
 /*
  * loadgen.c - owns a control-channel load generator for OpenVPN 2.6 servers:
- * many client sessions (ctrl/session.c, the real client's control channel)
+ * many client sessions (ctrl/client/session.c, the real client's control channel)
  * in one process, one connected UDP socket per session (its own source port),
  * epoll over all of them. A handshake is the whole client start-up: hard
  * reset, TLS, key-method 2, PUSH_REQUEST -> PUSH_REPLY and the key export;
@@ -45,8 +45,8 @@
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/proto.h"
-#include "../ctrl/options.h"
-#include "../ctrl/session.h"
+#include "../ctrl/config/options.h"
+#include "../ctrl/client/session.h"
 
 #define LOADGEN_EVENTS_MAX	256	/* epoll events per wakeup */
 #define LOADGEN_RX_BUDGET	64	/* datagrams per socket per wakeup: fairness */
@@ -138,7 +138,7 @@ static int slot_send(void *arg, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* The client's own option parser and checks, as ctrl/runcfg.c does them. */
+/* The client's own option parser and checks, as ctrl/config/runcfg.c does them. */
 static int slot_options_load(struct slot *sl, const char *path, bool is_first, char *err,
 			     size_t errlen)
 {

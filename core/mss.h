@@ -5,7 +5,7 @@
  * interface; without clamping, full-size segments plus the encapsulation
  * exceed the path MTU. OpenVPN 2.6 (mss.c) therefore lowers the MSS option of
  * every SYN in both directions (read from and written to the TUN) to a value
- * derived from --mssfix; ctrl/runcfg.c computes that value, this file only
+ * derived from --mssfix; ctrl/config/runcfg.c computes that value, this file only
  * rewrites packets. Pure functions: no state, any thread.
  */
 #ifndef SLUICE_MSS_H

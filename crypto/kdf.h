@@ -3,7 +3,7 @@
  *
  * Two ways to get the 256-byte key2 (layout in core/proto.h, §5):
  *  - 2.6 default "tls-ekm": the TLS keying-material exporter with label
- *    KDF_EKM_DATAKEYS_LABEL, no context (ctrl/tls.h tls_conn_export);
+ *    KDF_EKM_DATAKEYS_LABEL, no context (ctrl/proto/tls.h tls_conn_export);
  *  - legacy OpenVPN PRF (§5.2) from the key-method-2 randoms, for peers that
  *    do not negotiate tls-ekm: kdf_openvpn_prf below.
  *

@@ -15,8 +15,8 @@
  *
  * Modes: with `test-data-key` the data plane runs with one fixed key and no
  * control channel (the foundation tests and benchmarks). Client mode
- * (`client`, or tls-client + pull) lives in ctrl/client.c, server mode
- * (`mode server` / `server`) in ctrl/server.c; main.c owns what they share:
+ * (`client`, or tls-client + pull) lives in ctrl/client/client.c, server mode
+ * (`mode server` / `server`) in ctrl/server/server.c; main.c owns what they share:
  * the TUN device, the data plane, the event loop and the status file.
  *
  * Process options, in this order: `chroot` is refused and an unknown
@@ -50,11 +50,11 @@
 #include "../core/clock.h"
 #include "../core/epoch.h"
 #include "../core/log.h"
-#include "client.h"
-#include "options.h"
+#include "client/client.h"
+#include "config/options.h"
 #include "pipeline.h"
-#include "runcfg.h"
-#include "server.h"
+#include "config/runcfg.h"
+#include "server/server.h"
 
 #define SLUICE_VERSION "0.1.0"
 
@@ -74,7 +74,7 @@ struct ctrl {
 	/* Server mode. */
 	struct server *srv;
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the RESTART acks until then */
-	/* Client mode (ctrl/client.c); it owns udp_fd from client_udp_setup on. */
+	/* Client mode (ctrl/client/client.c); it owns udp_fd from client_udp_setup on. */
 	struct client *cl;
 	/* Process options. */
 	char *status_path;		/* absolute: daemon's chdir("/") must not move it */

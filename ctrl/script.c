@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
-#include "options.h"
+#include "config/options.h"
 #include "script.h"
 
 #define SCRIPT_ARGS_MAX	64

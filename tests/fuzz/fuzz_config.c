@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - libFuzzer harness for ctrl/config.c and ctrl/options.c. Each input is
+ * fuzz_config.c - libFuzzer harness for ctrl/config/config.c and ctrl/config/options.c. Each input is
  * used three ways: as a config file (then finalized and dumped), as NUL-separated argv
  * words, and as the option list of a PUSH_REPLY applied to a finalized client config
  * (twice, so the restore-before-a-new-reply path runs too). Includes and other file
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ctrl/options.h"
+#include "../../ctrl/config/options.h"
 
 #define ARGV_MAX	64
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_ctlmsg.c - libFuzzer harness for the control-message splitter and
- * classifier (ctrl/ctlmsg.h). The input is one TLS read. Every command must
+ * classifier (ctrl/proto/ctlmsg.h). The input is one TLS read. Every command must
  * lie inside the buffer; a well-formed one must have no control characters,
  * must rebuild with ctlmsg_build and must classify the same when parsed back.
  */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ctrl/ctlmsg.h"
+#include "../../ctrl/proto/ctlmsg.h"
 
 static char out[CTLMSG_MAX];
 

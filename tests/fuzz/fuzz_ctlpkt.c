@@ -1,6 +1,6 @@
 /*
  * fuzz_ctlpkt.c - libFuzzer harness for the unwrapped control packet
- * parser (ctrl/ctlpkt.h). The input is one packet as tlswrap_unwrap would
+ * parser (ctrl/proto/ctlpkt.h). The input is one packet as tlswrap_unwrap would
  * return it. Accepted packets must be canonical: building the parsed
  * struct gives the input back byte for byte, a buffer one byte short is
  * refused without a write past it, and parsing the built bytes gives the
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ctrl/ctlpkt.h"
+#include "../../ctrl/proto/ctlpkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_firstpkt.c - libFuzzer harness for the UDP server's stateless
- * first-packet classifier (ctrl/firstpkt.h).
+ * first-packet classifier (ctrl/server/firstpkt.h).
  *
  * Input: byte 0 picks the wrapping (mod 4: none, tls-auth, tls-crypt,
  * tls-crypt-v2) and, in bit 2, the mode:
@@ -31,7 +31,7 @@
 
 #include "../../core/clock.h"
 #include "../../crypto/tlswrap.h"
-#include "../../ctrl/firstpkt.h"
+#include "../../ctrl/server/firstpkt.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

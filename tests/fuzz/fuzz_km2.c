@@ -1,6 +1,6 @@
 /*
  * fuzz_km2.c - libFuzzer harness for the key-method-2 parser and the peer
- * info parser (ctrl/km2.h). Each input is parsed as a client's and as a
+ * info parser (ctrl/proto/km2.h). Each input is parsed as a client's and as a
  * server's message. Whatever parses must rebuild (unless over a build limit)
  * into bytes that parse back to the same fields, and every string must lie
  * inside the input and end at its NUL. The input is also read as peer info.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ctrl/km2.h"
+#include "../../ctrl/proto/km2.h"
 
 /* Big enough that only the KM2_MSG_MAX rule (-EMSGSIZE) can refuse a rebuild. */
 static uint8_t out[1 << 17];

@@ -1,6 +1,6 @@
 /*
  * fuzz_reliable.c - libFuzzer harness for the reliability layer
- * (ctrl/reliable.h): a sequence of packets and calls into one endpoint.
+ * (ctrl/proto/reliable.h): a sequence of packets and calls into one endpoint.
  *
  * The input is commands; the low 3 bits of each command byte pick:
  *  0 raw:    [len 2][bytes] -> ctlpkt_parse -> reliable_input
@@ -26,8 +26,8 @@
 #include <string.h>
 
 #include "../../core/clock.h"
-#include "../../ctrl/ctlpkt.h"
-#include "../../ctrl/reliable.h"
+#include "../../ctrl/proto/ctlpkt.h"
+#include "../../ctrl/proto/reliable.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,14 +1,14 @@
 /*
  * fuzz_srvsess.c - libFuzzer harness for the server's control-channel
- * session (ctrl/srvsess.h): reliability layer, TLS record input, the
+ * session (ctrl/server/srvsess.h): reliability layer, TLS record input, the
  * client's key-method-2 message, control messages, accept/reject,
  * renegotiation and the timers, all fed hostile input.
  *
  * The harness is the client: its own wrapping (the same mode as the
  * server's, so wrapped fuzzer bytes pass the outer HMAC/tag check), a
  * struct reliable and a TLS client session per key_id, built from the
- * same pieces as ctrl/session.c but driven by the input. The session is
- * made as ctrl/server.c makes it: the client's reset goes to a firstpkt
+ * same pieces as ctrl/client/session.c but driven by the input. The session is
+ * made as ctrl/server/server.c makes it: the client's reset goes to a firstpkt
  * classifier, its REPLY back to the client, the third packet (CREATE)
  * to srvsess_create. Everything else travels through two in-memory
  * queues; a fake monotonic clock moves only on TICK ops.
@@ -62,13 +62,13 @@
 #include "../../core/log.h"
 #include "../../crypto/tlswrap.h"
 #include "../../crypto/wkc.h"
-#include "../../ctrl/ctlpkt.h"
-#include "../../ctrl/firstpkt.h"
-#include "../../ctrl/km2.h"
-#include "../../ctrl/options.h"
-#include "../../ctrl/reliable.h"
-#include "../../ctrl/srvsess.h"
-#include "../../ctrl/tls.h"
+#include "../../ctrl/proto/ctlpkt.h"
+#include "../../ctrl/server/firstpkt.h"
+#include "../../ctrl/proto/km2.h"
+#include "../../ctrl/config/options.h"
+#include "../../ctrl/proto/reliable.h"
+#include "../../ctrl/server/srvsess.h"
+#include "../../ctrl/proto/tls.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -709,7 +709,7 @@ static void client_input(const uint8_t *buf, size_t len)
 	client_pump(ck, p.key_id);
 }
 
-/* Takes the keys once ready, as ctrl/server.c does after every call. */
+/* Takes the keys once ready, as ctrl/server/server.c does after every call. */
 static void server_poll(void)
 {
 	struct session_keys k;
@@ -1103,7 +1103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rng_state = 0;
 	fz_setup(data[0], data[1]);
 	fz_stage((data[0] >> 2) & 3, data[1] & 4);
-	/* EXITED / FAILED: ctrl/server.c reaps the session; so do we. */
+	/* EXITED / FAILED: ctrl/server/server.c reaps the session; so do we. */
 	for (int i = 0; i < OPS_MAX && r.n && srvsess_state(fz.srv) < SRVSESS_EXITED; i++) {
 		op_run(rd_u8(&r) % OP_COUNT, &r);
 		settle();

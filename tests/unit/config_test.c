@@ -1,5 +1,5 @@
 /*
- * config_test.c - ctrl/config.c and ctrl/options.c: the tokenizer against OpenVPN's
+ * config_test.c - ctrl/config/config.c and ctrl/config/options.c: the tokenizer against OpenVPN's
  * parse_line() quirks, loading (errors name option, file and line), inline and
  * <connection> blocks, last-wins and lists, argv, includes, finalize, PUSH_REPLY.
  */
@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../ctrl/config.h"
-#include "../../ctrl/options.h"
+#include "../../ctrl/config/config.h"
+#include "../../ctrl/config/options.h"
 
 static int failures;
 static int checks;

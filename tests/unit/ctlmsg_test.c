@@ -1,5 +1,5 @@
 /*
- * ctlmsg_test.c - control-channel text commands (ctrl/ctlmsg.h).
+ * ctlmsg_test.c - control-channel text commands (ctrl/proto/ctlmsg.h).
  *
  * Part 1: numbered table of single commands. T(bytes, type, arg) feeds the
  * bytes of one TLS read (string literal, its own NULs included, so the
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../ctrl/ctlmsg.h"
+#include "../../ctrl/proto/ctlmsg.h"
 
 static unsigned int failures, case_no;
 

@@ -1,6 +1,6 @@
 /*
  * ctlpkt_test.c - the unwrapped control packet parser and builder
- * (ctrl/ctlpkt.h, openvpn-wire.md §1.5).
+ * (ctrl/proto/ctlpkt.h, openvpn-wire.md §1.5).
  *
  * Part 1: numbered table of parse cases, T(hex bytes, expected result).
  * Part 2: the three worked examples of §1.5 (= interop/handshake-trace.txt
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ctrl/ctlpkt.h"
+#include "../../ctrl/proto/ctlpkt.h"
 
 static unsigned int failures;
 static unsigned int case_no;

@@ -1,6 +1,6 @@
 /*
  * firstpkt_test.c - the UDP server's stateless first-packet classifier
- * (ctrl/firstpkt.h, openvpn-wire.md §1.7, §2.5, §2.7).
+ * (ctrl/server/firstpkt.h, openvpn-wire.md §1.7, §2.5, §2.7).
  *
  * 1. For every wrapping (none, tls-auth SHA1 dir 0, tls-crypt, tls-crypt-v2)
  *    a client built from struct tlswrap (the client side of the real
@@ -33,7 +33,7 @@
 #include "../../core/clock.h"
 #include "../../crypto/tlsfirst.h"
 #include "../../crypto/tlswrap.h"
-#include "../../ctrl/firstpkt.h"
+#include "../../ctrl/server/firstpkt.h"
 
 static unsigned int failures;
 

@@ -1,5 +1,5 @@
 /*
- * km2_test.c - key-method-2 codec, OCC string, peer info (ctrl/km2.h) and the
+ * km2_test.c - key-method-2 codec, OCC string, peer info (ctrl/proto/km2.h) and the
  * legacy PRF key derivation (crypto/kdf.h).
  *
  * Expected bytes come from outside our code: the OCC strings and message
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "../../crypto/kdf.h"
-#include "../../ctrl/km2.h"
+#include "../../ctrl/proto/km2.h"
 
 static unsigned int failures, case_no;
 

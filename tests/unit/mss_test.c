@@ -4,7 +4,7 @@
  * at every alignment, then random bytes. After every call the packet must
  * either be byte-for-byte unchanged or differ only in the MSS value and the
  * TCP checksum, and the checksum, recomputed in full, must still verify.
- * Last, the maxima ctrl/runcfg.c derives from the options, against the MSS
+ * Last, the maxima ctrl/config/runcfg.c derives from the options, against the MSS
  * values a stock OpenVPN 2.6.14 pair produced for the same configuration.
  */
 #include <stdio.h>
@@ -15,8 +15,8 @@
 
 #include "../../core/mss.h"
 #include "../../core/proto.h"
-#include "../../ctrl/options.h"
-#include "../../ctrl/runcfg.h"
+#include "../../ctrl/config/options.h"
+#include "../../ctrl/config/runcfg.h"
 
 static int failures;
 

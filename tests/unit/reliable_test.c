@@ -1,5 +1,5 @@
 /*
- * reliable_test.c - the control-channel reliability layer (ctrl/reliable.h,
+ * reliable_test.c - the control-channel reliability layer (ctrl/proto/reliable.h,
  * openvpn-wire.md §1.6, §1.7).
  *
  * Part 1, numbered cases:
@@ -28,8 +28,8 @@
 
 #include "../../core/clock.h"
 #include "../../crypto/tlswrap.h"
-#include "../../ctrl/ctlpkt.h"
-#include "../../ctrl/reliable.h"
+#include "../../ctrl/proto/ctlpkt.h"
+#include "../../ctrl/proto/reliable.h"
 
 static unsigned int failures;
 

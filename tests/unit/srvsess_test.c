@@ -1,6 +1,6 @@
 /*
- * srvsess_test.c - ctrl/srvsess.c (and ctrl/srvpush.c) against our own client
- * (ctrl/session.c) in memory: no sockets, a fake monotonic clock.
+ * srvsess_test.c - ctrl/server/srvsess.c (and ctrl/server/srvpush.c) against our own client
+ * (ctrl/client/session.c) in memory: no sockets, a fake monotonic clock.
  *
  * A throwaway PKI is made with the openssl CLI in a private temp dir (skip,
  * exit 77, if it is missing); static keys and the tls-crypt-v2 keys are made
@@ -27,12 +27,12 @@
 
 #include "../../core/log.h"
 #include "../../crypto/wkc.h"
-#include "../../ctrl/firstpkt.h"
-#include "../../ctrl/options.h"
-#include "../../ctrl/session.h"
-#include "../../ctrl/srvpush.h"
-#include "../../ctrl/srvsess.h"
-#include "../../ctrl/tls.h"
+#include "../../ctrl/server/firstpkt.h"
+#include "../../ctrl/config/options.h"
+#include "../../ctrl/client/session.h"
+#include "../../ctrl/server/srvpush.h"
+#include "../../ctrl/server/srvsess.h"
+#include "../../ctrl/proto/tls.h"
 
 #define NS		1000000000LL
 #define QMAX		256

@@ -1,5 +1,5 @@
 /*
- * tls_test.c - ctrl/tls.h: our TLS client against our TLS server in memory.
+ * tls_test.c - ctrl/proto/tls.h: our TLS client against our TLS server in memory.
  *
  * A throwaway PKI is made with the openssl CLI in a private temp dir (skip,
  * exit 77, if the CLI is missing): CA1 (EC P-256) signing a server (RSA-2048,
@@ -21,7 +21,7 @@
 #include <openssl/x509.h>
 
 #include "../../crypto/kdf.h"
-#include "../../ctrl/tls.h"
+#include "../../ctrl/proto/tls.h"
 
 static unsigned int failures, case_no;
 static char dir[64];

@@ -31,7 +31,7 @@
 #include "../../core/clock.h"
 #include "../../crypto/dc.h"
 #include "../../crypto/tlswrap.h"
-#include "../../ctrl/ctlpkt.h"
+#include "../../ctrl/proto/ctlpkt.h"
 
 static unsigned int failures;
 

@@ -1,7 +1,7 @@
 /*
  * server.c - owns server mode's clients: the stateless first packets
- * (ctrl/firstpkt.c), one control session per client (ctrl/srvsess.c), the
- * decision to admit it (ctrl/srvpolicy.c), its peer slot, keys and routes
+ * (ctrl/server/firstpkt.c), one control session per client (ctrl/server/srvsess.c), the
+ * decision to admit it (ctrl/server/srvpolicy.c), its peer slot, keys and routes
  * in the data plane (ctrl/pipeline.c), keepalive, float, reaping and the
  * status file.
  *
@@ -22,20 +22,20 @@
 
 #include <openssl/crypto.h>
 
-#include "../core/addrtab.h"
-#include "../core/clock.h"
-#include "../core/log.h"
-#include "../crypto/tlswrap.h"
-#include "../io/io.h"
-#include "config.h"
+#include "../../core/addrtab.h"
+#include "../../core/clock.h"
+#include "../../core/log.h"
+#include "../../crypto/tlswrap.h"
+#include "../../io/io.h"
+#include "../config/config.h"
 #include "firstpkt.h"
-#include "options.h"
-#include "pipeline.h"
-#include "runcfg.h"
+#include "../config/options.h"
+#include "../pipeline.h"
+#include "../config/runcfg.h"
 #include "server.h"
 #include "srvpolicy.h"
 #include "srvsess.h"
-#include "tls.h"
+#include "../proto/tls.h"
 
 #define NS_PER_SEC	1000000000LL
 #define CN_MAX		128

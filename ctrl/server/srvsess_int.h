@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../crypto/kdf.h"
-#include "ctlmsg.h"
+#include "../../crypto/kdf.h"
+#include "../proto/ctlmsg.h"
 #include "firstpkt.h"
-#include "reliable.h"
+#include "../proto/reliable.h"
 #include "srvsess.h"
-#include "tls.h"
+#include "../proto/tls.h"
 
 #define SRVSESS_NS_PER_SEC	1000000000LL
 /* A PUSH_REQUEST this soon after our last PUSH_REPLY is not answered (push.c). */

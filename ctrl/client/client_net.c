@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/log.h"
-#include "../io/io.h"
+#include "../../core/log.h"
+#include "../../io/io.h"
 #include "client_int.h"
-#include "options.h"
-#include "runcfg.h"
-#include "script.h"
+#include "../config/options.h"
+#include "../config/runcfg.h"
+#include "../script.h"
 
 /*
  * One address or route client_apply added. Those on the TUN device go away

@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/compiler.h"
-#include "../crypto/kdf.h"
+#include "../../core/compiler.h"
+#include "../../crypto/kdf.h"
 
 #define KM2_METHOD		2	/* KEY_METHOD_2 */
 #define KM2_METHOD_MASK		0x0F	/* high nibble: flags, always 0 */

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../core/compiler.h"
+#include "../../core/compiler.h"
 
 /*
  * TLS_CHANNEL_BUF_SIZE: 2.6 writes a command from, and reads one TLS record

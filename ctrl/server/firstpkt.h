@@ -53,12 +53,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "../core/compiler.h"
-#include "../core/pkt.h"
-#include "../core/proto.h"
-#include "../crypto/cookie.h"
-#include "../crypto/wkc.h"
-#include "ctlpkt.h"
+#include "../../core/compiler.h"
+#include "../../core/pkt.h"
+#include "../../core/proto.h"
+#include "../../crypto/cookie.h"
+#include "../../crypto/wkc.h"
+#include "../proto/ctlpkt.h"
 
 /* Largest datagram looked at: a control packet plus the largest WKc. */
 #define FIRSTPKT_DGRAM_MAX	(WIRE_MAX + TLS_CRYPT_V2_MAX_WKC_LEN)

@@ -1,7 +1,7 @@
 /*
  * srvsess.h - the server's control channel for one client (openvpn-wire.md
  * §15(b)): everything after the stateless three-way handshake of
- * ctrl/firstpkt.c created the client. TLS (server side) over the
+ * ctrl/server/firstpkt.c created the client. TLS (server side) over the
  * reliability layer, the client's key-method-2 message and our answer,
  * the caller's accept/reject decision, PUSH_REQUEST -> PUSH_REPLY (split
  * with push-continuation when long), data keys from EKM or the legacy PRF,
@@ -9,7 +9,7 @@
  * lame-duck key until tran-window, EXIT from the client, and our own
  * control messages (RESTART, HALT, AUTH_FAILED, EXIT) to it.
  *
- * The caller (ctrl/server.c) owns the sockets and the client's address:
+ * The caller (ctrl/server/server.c) owns the sockets and the client's address:
  * it feeds each control datagram from the client to srvsess_input, calls
  * srvsess_tick at srvsess_next_timeout, and sends what io->send hands it
  * to the client's current address. After each call it looks at
@@ -47,12 +47,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../core/compiler.h"
-#include "../core/proto.h"
-#include "../crypto/dc.h"
+#include "../../core/compiler.h"
+#include "../../core/proto.h"
+#include "../../crypto/dc.h"
 #include "firstpkt.h"
-#include "km2.h"
-#include "session.h"
+#include "../proto/km2.h"
+#include "../client/session.h"
 
 struct options;
 struct tls_ctx;

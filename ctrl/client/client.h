@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../core/compiler.h"
-#include "../core/pkt.h"
+#include "../../core/compiler.h"
+#include "../../core/pkt.h"
 
 struct client;
 struct pipeline;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/compiler.h"
+#include "../../core/compiler.h"
 
 /* OpenVPN's MAX_PARMS: a directive name plus at most 15 arguments. */
 #define CONFIG_PARMS_MAX		16

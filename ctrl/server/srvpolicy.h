@@ -1,6 +1,6 @@
 /*
  * srvpolicy.h - what a server decides about one client once its TLS and
- * key-method-2 are in (ctrl/server.c, state SRVSESS_AUTH): the address
+ * key-method-2 are in (ctrl/server/server.c, state SRVSESS_AUTH): the address
  * pool, client-config-dir files, the auth-user-pass-verify script, the data
  * cipher (NCP from IV_CIPHERS) and the PUSH_REPLY text. ctrl only.
  */
@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/compiler.h"
-#include "../core/pkt.h"
-#include "../crypto/dc.h"
-#include "km2.h"
+#include "../../core/compiler.h"
+#include "../../core/pkt.h"
+#include "../../crypto/dc.h"
+#include "../proto/km2.h"
 
 struct options;
 struct srvsess_client;

@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/compiler.h"
-#include "../core/proto.h"
+#include "../../core/compiler.h"
+#include "../../core/proto.h"
 #include "ctlpkt.h"
 
 /* Largest message payload kept per slot: 2.6's whole control buffer. */

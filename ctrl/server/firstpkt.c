@@ -24,8 +24,8 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
-#include "../core/clock.h"
-#include "../crypto/tlsfirst.h"
+#include "../../core/clock.h"
+#include "../../crypto/tlsfirst.h"
 #include "firstpkt.h"
 
 /* The server reset's own replay packet-id (stock 2.6 continues with 2). */

@@ -15,11 +15,11 @@
 
 #include <openssl/crypto.h>
 
-#include "../core/log.h"
-#include "../crypto/kdf.h"
-#include "ctlmsg.h"
-#include "km2.h"
-#include "options.h"
+#include "../../core/log.h"
+#include "../../crypto/kdf.h"
+#include "../proto/ctlmsg.h"
+#include "../proto/km2.h"
+#include "../config/options.h"
 #include "srvpush.h"
 #include "srvsess_int.h"
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/pkt.h"
+#include "../../core/pkt.h"
 #include "client.h"
 
 struct applied;

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../core/compiler.h"
-#include "../core/pkt.h"
+#include "../../core/compiler.h"
+#include "../../core/pkt.h"
 
 struct options;
 struct pipeline;

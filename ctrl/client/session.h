@@ -22,9 +22,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../core/compiler.h"
-#include "../core/proto.h"
-#include "../crypto/dc.h"
+#include "../../core/compiler.h"
+#include "../../core/proto.h"
+#include "../../crypto/dc.h"
 
 struct options;
 struct session;

@@ -23,9 +23,9 @@
 
 #include <openssl/crypto.h>
 
-#include "../core/log.h"
-#include "config.h"
-#include "options.h"
+#include "../../core/log.h"
+#include "../config/config.h"
+#include "../config/options.h"
 #include "srvpolicy.h"
 #include "srvsess.h"
 

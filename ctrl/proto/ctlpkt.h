@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/compiler.h"
-#include "../core/proto.h"
+#include "../../core/compiler.h"
+#include "../../core/proto.h"
 
 struct ctlpkt {
 	uint8_t opcode;

@@ -1,6 +1,6 @@
 /*
  * client.c - owns client mode (`client`, or tls-client + pull): the TLS
- * control session of ctrl/session.c over the data plane's control rings,
+ * control session of ctrl/client/session.c over the data plane's control rings,
  * the UDP socket connected to the server (a reconnect replaces it), the
  * data keys handed to the pipeline, keepalive, the connect-retry back-off,
  * the reconnect and the cc-exit shutdown. What a push turns into system
@@ -15,7 +15,7 @@
  * tunnel came up tries the same entry again (stock's no_advance) unless the
  * RESTART said [N]; SIGHUP starts over at the first entry. Each attempt
  * resolves its entry's host again and uses the entry's own settings
- * (options o->conn_cur; ctrl/session.c its control channel wrapping).
+ * (options o->conn_cur; ctrl/client/session.c its control channel wrapping).
  *
  * Thread: ctrl only. main.c owns the event loop, the TUN device and the
  * data plane; it calls in through client.h.
@@ -41,12 +41,12 @@
 
 #include <openssl/crypto.h>
 
-#include "../core/clock.h"
-#include "../core/log.h"
+#include "../../core/clock.h"
+#include "../../core/log.h"
 #include "client_int.h"
-#include "options.h"
-#include "pipeline.h"
-#include "runcfg.h"
+#include "../config/options.h"
+#include "../pipeline.h"
+#include "../config/runcfg.h"
 #include "session.h"
 
 #define NS_PER_SEC	1000000000LL

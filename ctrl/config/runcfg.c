@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../core/log.h"
-#include "../crypto/comp.h"
+#include "../../core/log.h"
+#include "../../crypto/comp.h"
 #include "options.h"
 #include "runcfg.h"
 
@@ -32,7 +32,7 @@ static int runcfg_test_key(struct runcfg *rc, struct options *o, char *err, size
 	return 0;
 }
 
-/* TLS client mode: what the client control channel (ctrl/session.c) cannot do yet. */
+/* TLS client mode: what the client control channel (ctrl/client/session.c) cannot do yet. */
 static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t errlen)
 {
 	if (o->tls_server || !(o->client || o->tls_client)) {
@@ -75,7 +75,7 @@ static int runcfg_common(struct runcfg *rc, const struct options *o,
 	return 0;
 }
 
-/* Server mode: what ctrl/server.c cannot do yet. */
+/* Server mode: what ctrl/server/server.c cannot do yet. */
 static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t errlen)
 {
 	const struct options_conn *ce = o->conns.n ? &o->conns.v[0] : &o->ce;
@@ -98,7 +98,7 @@ static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t
 	return runcfg_common(rc, o, ce, err, errlen);
 }
 
-/* A client can run a UDP entry with a remote; ctrl/client.c skips the others. */
+/* A client can run a UDP entry with a remote; ctrl/client/client.c skips the others. */
 static bool runcfg_conn_usable(const struct options_conn *ce)
 {
 	return ce->remote && ce->proto == OPT_PROTO_UDP;

@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../core/compiler.h"
+#include "../../core/compiler.h"
 
 #define TLS_FP_LEN		32	/* peer-fingerprint: SHA-256 */
 #define TLS_CN_MAX		64	/* TLS_USERNAME_LEN */
@@ -36,7 +36,7 @@
 /* Unread ciphertext we buffer; the reliable layer delivers at most 12 x 1250 bytes. */
 #define TLS_INPUT_MAX		(256 * 1024)
 
-/* Same order as ctrl/options.h enum opt_tls_ver. */
+/* Same order as ctrl/config/options.h enum opt_tls_ver. */
 enum tls_ver { TLS_VER_DEFAULT = 0, TLS_VER_1_0, TLS_VER_1_1, TLS_VER_1_2, TLS_VER_1_3 };
 /* --remote-cert-tls; same order as enum opt_cert_tls. */
 enum tls_cert_tls { TLS_CERT_TLS_NONE = 0, TLS_CERT_TLS_SERVER, TLS_CERT_TLS_CLIENT };

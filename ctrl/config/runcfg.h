@@ -1,6 +1,6 @@
 /*
  * runcfg.h - the resolved settings main.c runs with, built from the parsed
- * options (ctrl/options.h) after defaults and cross-checks. ctrl only.
+ * options (ctrl/config/options.h) after defaults and cross-checks. ctrl only.
  */
 #ifndef SLUICE_RUNCFG_H
 #define SLUICE_RUNCFG_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../crypto/dc.h"
+#include "../../crypto/dc.h"
 
 struct runcfg {
 	struct options *opts;		/* the parsed options this was built from */
@@ -30,7 +30,7 @@ struct runcfg {
 	const char *status_file;
 	/* TLS client mode (client / tls-client + pull): the control channel runs. */
 	bool is_client;
-	/* Server mode (mode server / server): many clients, ctrl/server.c. */
+	/* Server mode (mode server / server): many clients, ctrl/server/server.c. */
 	bool is_server;
 	/* Fixed-key test mode (test-data-key). */
 	bool has_test_key;

@@ -22,7 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "../core/proto.h"
+#include "../../core/proto.h"
 #include "km2.h"
 
 /* ---- key-method-2 message ---------------------------------------------- */

@@ -21,11 +21,11 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "../core/log.h"
-#include "../crypto/tlswrap.h"
-#include "ctlpkt.h"
-#include "km2.h"
-#include "options.h"
+#include "../../core/log.h"
+#include "../../crypto/tlswrap.h"
+#include "../proto/ctlpkt.h"
+#include "../proto/km2.h"
+#include "../config/options.h"
 #include "srvsess_int.h"
 
 struct srvsess_scratch srvsess_scratch;
@@ -102,7 +102,7 @@ static int srvsess_key_tls_start(struct srvsess *s, struct srvsess_key *k)
 
 /*
  * The wrap's replay timestamp. Same clock as the stateless reply's
- * (ctrl/server.c passes CLOCK_REALTIME to firstpkt): time() reads the coarse
+ * (ctrl/server/server.c passes CLOCK_REALTIME to firstpkt): time() reads the coarse
  * clock, which can still show the previous second just after the reply was
  * stamped with the new one, and the client then drops our packets as replays.
  */

@@ -20,16 +20,16 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "../core/log.h"
-#include "../crypto/kdf.h"
-#include "../crypto/tlswrap.h"
-#include "ctlmsg.h"
-#include "ctlpkt.h"
-#include "km2.h"
-#include "options.h"
-#include "reliable.h"
+#include "../../core/log.h"
+#include "../../crypto/kdf.h"
+#include "../../crypto/tlswrap.h"
+#include "../proto/ctlmsg.h"
+#include "../proto/ctlpkt.h"
+#include "../proto/km2.h"
+#include "../config/options.h"
+#include "../proto/reliable.h"
 #include "session.h"
-#include "tls.h"
+#include "../proto/tls.h"
 
 #define NS_PER_SEC		1000000000LL
 #define PUSH_FIRST_NS		(1 * NS_PER_SEC)	/* first PUSH_REQUEST after km2 */

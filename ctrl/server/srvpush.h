@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#include "../core/compiler.h"
+#include "../../core/compiler.h"
 
 #define SRVPUSH_BUNDLE_SIZE	1024	/* PUSH_BUNDLE_SIZE */
 /* push.c keeps 84 bytes free for a trailing ifconfig and the continuation marker. */
