@@ -1,12 +1,18 @@
 /*
- * session.c - owns the client control channel of one key_id
- * (openvpn-wire.md §15(a), §1-§9): hard reset and the server's answer, TLS
- * carried by the reliability layer, key-method 2, PUSH_REQUEST/PUSH_REPLY
- * (with push-continuation), AUTH_FAILED/RESTART/HALT, and the EKM export
- * of the data keys, and renegotiation (§10): a soft reset from either side
- * runs a fresh TLS session and key-method 2 on the next key_id; the old
- * key stays a lame duck (decrypt, late control packets) until tran-window
- * or the next renegotiation.
+ * session.c - owns the client's side of the control channel
+ * (openvpn-wire.md §15(a), §4-§9): the client role on top of ctrl/proto/chan.c
+ * (which owns wrapping, key states, TLS, renegotiation and their timers).
+ * This file says what a client says and hears: the hard reset of a fresh
+ * session id, key-method 2 with our peer info, PUSH_REQUEST until a
+ * complete PUSH_REPLY (push-continuation), the data keys (EKM or the legacy
+ * PRF), dynamic tls-crypt once pushed, and the server's messages:
+ * AUTH_FAILED (with TEMP[backoff,advance] as a reconnect), AUTH_PENDING
+ * (the push deadline moves to its timeout), INFO_PRE / INFO, RESTART,
+ * HALT and EXIT.
+ *
+ * Timers, besides chan's: the PUSH_REQUEST timer (first one 1 s after our
+ * key-method 2, then every 5 s), and AUTH_PENDING's deadline, which
+ * replaces the hand-window of the first key while the server authenticates.
  *
  * Thread: ctrl only. Datagrams go out through the caller's io->send, so
  * this file knows nothing of the data plane.
@@ -15,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -23,75 +28,45 @@
 #include "../../core/log.h"
 #include "../../crypto/kdf.h"
 #include "../../crypto/tlswrap.h"
-#include "../proto/ctlmsg.h"
-#include "../proto/ctlpkt.h"
-#include "../proto/km2.h"
 #include "../config/options.h"
-#include "../proto/reliable.h"
-#include "session.h"
+#include "../proto/chan.h"
+#include "../proto/ctlmsg.h"
+#include "../proto/km2.h"
 #include "../proto/tls.h"
+#include "session.h"
 
 #define NS_PER_SEC		1000000000LL
 #define PUSH_FIRST_NS		(1 * NS_PER_SEC)	/* first PUSH_REQUEST after km2 */
 #define PUSH_EVERY_NS		(5 * NS_PER_SEC)	/* then every 5 s until PUSH_REPLY */
 #define SESSION_USER_MAX	512
-
-struct session_stats {
-	uint64_t rx_unwrap_errs;	/* HMAC/tag, replay, length */
-	uint64_t rx_parse_errs;		/* malformed control packet */
-	uint64_t rx_other_key;		/* key_id we do not run (renegotiation) */
-	uint64_t rx_reliable_drops;	/* refused by the reliability layer */
-	uint64_t tx_pkts;
-	uint64_t tx_errs;
-	uint64_t push_requests;
-	uint64_t renegotiations;	/* completed */
-};
-
-/* One key state (key_id): its own reliability layer and TLS session. */
-struct session_key {
-	struct tls_conn *tls;
-	struct reliable *rel;
-	enum session_state st;		/* RESET_SENT .. ACTIVE */
-	uint8_t key_id;
-	int64_t hand_deadline_ns;	/* hand-window: give up negotiating */
-	int64_t active_ns;		/* keys taken: reneg-sec runs from here */
-	int64_t expire_ns;		/* lame duck: tran-window ends */
-	/* Key-method-2 randoms of both sides, for the legacy PRF (§5.2); cleansed after use. */
-	struct kdf_key_source cli_src;
-	struct kdf_key_source srv_src;
-};
+#define SESSION_INFO_MAX	256
 
 struct session {
+	struct chan ch;			/* first: container_of from chan callbacks */
 	struct options *o;
-	struct session_io io;
 	struct tls_ctx *tctx;
-	struct tlswrap *wrap;
-	struct session_key *pri;	/* the established (or first) key state */
-	struct session_key *nxt;	/* renegotiating, or NULL */
-	struct session_key *lame;	/* previous key until tran-window, or NULL */
-	struct session_key kbuf[3];
-	enum session_state state;	/* 0, or SESSION_RESTART/SESSION_FAILED */
-	uint8_t retire_mask;		/* key_ids whose data keys to retire */
-	int64_t now_ns;			/* of the current input/tick */
-	uint8_t sid[SID_LEN];
-	int64_t push_next_ns;		/* next PUSH_REQUEST (SESSION_PULL) */
+	int64_t push_next_ns;		/* next PUSH_REQUEST (CHAN_KS_PULL) */
 	bool push_partial;		/* push-continuation 2 seen */
 	bool is_v2;			/* tls-crypt-v2: reset V3, WKc appended */
-	size_t wrap_conn;		/* the connection entry s->wrap was made for */
-	bool next_remote;		/* the server's RESTART said [N] */
-	bool wkc_resend;		/* server asked: next control packet is WKC_V1 */
+	size_t wrap_conn;		/* the connection entry the wrapping was made for */
+	bool next_remote;		/* the server's RESTART said [N], or TEMP said advance */
+	unsigned int backoff_s;		/* AUTH_FAILED,TEMP[backoff N] */
+	bool auth_pending;		/* AUTH_PENDING seen, no PUSH_REPLY yet */
 	struct kdf_key_source src;	/* our key-method-2 randoms */
 	char user[SESSION_USER_MAX];
 	char pass[SESSION_USER_MAX];
+	char info[SESSION_INFO_MAX];	/* the last INFO_PRE / INFO text */
 	struct session_keys keys;
-	struct session_stats stats;
-	uint8_t plain[WIRE_MAX + 64];	/* unwrapped packet in / built packet out */
-	uint8_t wire[WIRE_MAX + 64];	/* wrapped packet out */
-	uint8_t stream[TLS_CHANNEL_BUF_SIZE];	/* reliable stream -> TLS; TLS -> reliable */
-	char rec[TLS_RECORD_MAX + 1];	/* one TLS record of plaintext */
+	uint64_t push_requests;
+	uint64_t auth_pendings;
 	char occ[KM2_OPTIONS_MAX];	/* our OCC string */
 	char peer_info[1024];		/* our peer info */
 };
+
+static struct session *session_of(struct chan *c)
+{
+	return (struct session *)c;
+}
 
 /* Reads a whole (small) file for key/credential options given as a path. */
 static char *session_file_read(const char *path, char *err, size_t errlen)
@@ -127,7 +102,7 @@ static const char *session_file_text(const struct options_file *f, char **owned,
 }
 
 /* The control channel wrapping of the connection entry in use (o->conn_cur). */
-static int session_wrap_create(struct session *s, char *err, size_t errlen)
+static int session_wrap_create(struct session *s, struct tlswrap **w, char *err, size_t errlen)
 {
 	const struct options_conn *ce = &s->o->conns.v[s->o->conn_cur];
 	const struct options_file *tc = ce->tls_crypt.data ? &ce->tls_crypt : &s->o->tls_crypt;
@@ -147,7 +122,7 @@ static int session_wrap_create(struct session *s, char *err, size_t errlen)
 		if (!text)
 			return -EINVAL;
 		/* Early negotiation (§2.5): the server may ask us to resend WKc. */
-		rc = tlswrap_create_crypt_v2_client(&s->wrap, text, true);
+		rc = tlswrap_create_crypt_v2_client(w, text, true);
 		if (owned) {
 			OPENSSL_cleanse(owned, strlen(owned));
 			free(owned);
@@ -159,7 +134,7 @@ static int session_wrap_create(struct session *s, char *err, size_t errlen)
 		return rc;
 	}
 	if (!tc->data && !ta->data)
-		return tlswrap_create_none(&s->wrap);
+		return tlswrap_create_none(w);
 	text = session_file_text(tc->data ? tc : ta, &owned, err, errlen);
 	if (!text)
 		return -EINVAL;
@@ -175,9 +150,9 @@ static int session_wrap_create(struct session *s, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (tc->data)
-		rc = tlswrap_create_crypt(&s->wrap, key, false);
+		rc = tlswrap_create_crypt(w, key, false);
 	else
-		rc = tlswrap_create_auth(&s->wrap, key, ce->key_direction < 0 ?
+		rc = tlswrap_create_auth(w, key, ce->key_direction < 0 ?
 					 TLSWRAP_DIR_BIDI : ce->key_direction, s->o->auth);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc)
@@ -240,255 +215,29 @@ static int session_user_pass_load(struct session *s, char *err, size_t errlen)
 	return 0;
 }
 
-int session_create(struct session **out, struct options *o, const struct session_io *io,
-		   char *err, size_t errlen)
-{
-	struct session *s = calloc(1, sizeof(*s));
-	int rc;
-
-	if (!s) {
-		snprintf(err, errlen, "session: out of memory");
-		return -ENOMEM;
-	}
-	for (int i = 0; i < 3; i++) {
-		s->kbuf[i].rel = malloc(sizeof(*s->kbuf[i].rel));
-		if (!s->kbuf[i].rel) {
-			session_free(s);
-			snprintf(err, errlen, "session: out of memory");
-			return -ENOMEM;
-		}
-	}
-	s->pri = &s->kbuf[0];
-	s->o = o;
-	s->io = *io;
-	rc = session_wrap_create(s, err, errlen);
-	rc = rc ?: session_tls_create(s, err, errlen);
-	rc = rc ?: session_user_pass_load(s, err, errlen);
-	if (rc) {
-		session_free(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
-}
-
-void session_free(struct session *s)
-{
-	if (!s)
-		return;
-	for (int i = 0; i < 3; i++) {
-		tls_conn_free(s->kbuf[i].tls);
-		free(s->kbuf[i].rel);
-	}
-	if (s->tctx)
-		tls_ctx_put(s->tctx);
-	tlswrap_free(s->wrap);
-	OPENSSL_cleanse(s, sizeof(*s));
-	free(s);
-}
-
-enum session_state session_state(const struct session *s)
-{
-	if (s->state >= SESSION_RESTART)
-		return s->state;
-	if (s->nxt && s->nxt->st == SESSION_KEYS_READY)
-		return SESSION_KEYS_READY;
-	return s->pri->st;
-}
-
-/* A key state that is not one of pri/nxt/lame (there are three buffers). */
-static struct session_key *session_key_free_slot(struct session *s)
-{
-	for (int i = 0; i < 3; i++) {
-		struct session_key *k = &s->kbuf[i];
-
-		if (k != s->pri && k != s->nxt && k != s->lame)
-			return k;
-	}
-	return NULL;
-}
-
-/* Drops key state @k's TLS session; it no longer takes packets. */
-static void session_key_drop(struct session_key *k)
-{
-	tls_conn_free(k->tls);
-	k->tls = NULL;
-	k->st = SESSION_RESTART;
-	OPENSSL_cleanse(&k->cli_src, sizeof(k->cli_src));
-	OPENSSL_cleanse(&k->srv_src, sizeof(k->srv_src));
-}
-
-static void session_fail(struct session *s, struct session_key *k, enum session_state st)
-{
-	s->state = st;
-	k->st = st;
-	tls_conn_free(k->tls);
-	k->tls = NULL;
-}
-
-/* Sends every packet key state @k's reliability layer has due. */
-static void session_flush(struct session *s, struct session_key *k, int64_t now_ns)
-{
-	struct ctlpkt p;
-
-	while (reliable_next_out(k->rel, now_ns, &p)) {
-		int n = ctlpkt_build(&p, s->plain, sizeof(s->plain));
-		int m;
-
-		if (n < 0) {
-			s->stats.tx_errs++;
-			continue;
-		}
-		m = tlswrap_wrap(s->wrap, s->plain, (size_t)n, s->wire, sizeof(s->wire),
-				 (uint32_t)time(NULL));
-		if (m < 0 || s->io.send(s->io.arg, s->wire, (size_t)m)) {
-			s->stats.tx_errs++;
-			continue;
-		}
-		s->stats.tx_pkts++;
-	}
-}
-
-/* Moves TLS ciphertext into reliable messages while the send window has room. */
-static void session_tls_out(struct session *s, struct session_key *k)
-{
-	size_t room;
-
-	/*
-	 * tls-crypt-v2 with early negotiation: the first control packet after the
-	 * server's reset is P_CONTROL_WKC_V1 and carries WKc again (§2.5), so its
-	 * TLS payload must leave room for the key.
-	 */
-	if (s->wkc_resend && k->key_id == 0 && k->tls && tls_conn_pending(k->tls) &&
-	    reliable_send_room(k->rel) > 0) {
-		size_t max = reliable_max_payload(TLS_MTU_DEFAULT, false,
-						  tlswrap_overhead(s->wrap, P_CONTROL_WKC_V1));
-		size_t n = tls_conn_output(k->tls, s->stream, MIN(max, sizeof(s->stream)));
-
-		if (n && reliable_send_msg(k->rel, P_CONTROL_WKC_V1, s->stream, n) == 0)
-			s->wkc_resend = false;
-	}
-	while (k->tls && tls_conn_pending(k->tls) && (room = reliable_send_room(k->rel)) > 0) {
-		size_t n = tls_conn_output(k->tls, s->stream,
-					   room < sizeof(s->stream) ? room : sizeof(s->stream));
-
-		if (!n)
-			break;
-		reliable_write(k->rel, P_CONTROL_V1, s->stream, n);
-	}
-}
-
-/*
- * Early-negotiation TLVs in the server's reset (§2.5): u16 type, u16 length,
- * value; unknown types are skipped. True if EARLY_NEG_FLAGS has RESEND_WKC.
- */
-static bool session_tlv_resend_wkc(const uint8_t *b, size_t len)
-{
-	while (len >= 4) {
-		uint16_t type = load_be16(b), vlen = load_be16(b + 2);
-
-		if ((size_t)vlen + 4 > len)
-			return false;
-		if (type == TLV_TYPE_EARLY_NEG_FLAGS && vlen == 2 &&
-		    (load_be16(b + 4) & EARLY_NEG_FLAG_RESEND_WKC))
-			return true;
-		b += 4 + vlen;
-		len -= 4 + (size_t)vlen;
-	}
-	return false;
-}
-
-/* Resets key state @k for @key_id and queues our reset (hard for 0, soft otherwise). */
-static int session_key_begin(struct session *s, struct session_key *k, uint8_t key_id,
-			     int64_t now_ns)
-{
-	size_t max = reliable_max_payload(TLS_MTU_DEFAULT, false,
-					  tlswrap_overhead(s->wrap, P_CONTROL_V1));
-	unsigned int tmo = s->o->tls_timeout ? s->o->tls_timeout : TLS_TIMEOUT_DEFAULT_SEC;
-	unsigned int hw = s->o->hand_window ? s->o->hand_window : 60;
-
-	tls_conn_free(k->tls);
-	k->tls = NULL;
-	k->key_id = key_id;
-	k->active_ns = 0;
-	k->expire_ns = 0;
-	reliable_init(k->rel, key_id, s->sid, tmo * 1000, max);
-	if (key_id)
-		reliable_set_peer_sid(k->rel, s->pri->rel->peer_sid);
-	k->st = SESSION_RESET_SENT;
-	k->hand_deadline_ns = now_ns + (int64_t)hw * NS_PER_SEC;
-	return reliable_send_msg(k->rel, key_id ? P_CONTROL_SOFT_RESET_V1 :
-				 s->is_v2 ? P_CONTROL_HARD_RESET_CLIENT_V3 :
-				 P_CONTROL_HARD_RESET_CLIENT_V2, NULL, 0);
-}
-
-/*
- * Another connection entry may wrap the control channel differently (its
- * own tls-auth, tls-crypt or tls-crypt-v2 key, or none): a new attempt on
- * it starts with its wrapping. All key states are dropped by then.
- */
-static int session_wrap_follow(struct session *s)
-{
-	char err[256];
-	int rc;
-
-	if (s->wrap_conn == s->o->conn_cur)
-		return 0;
-	tlswrap_free(s->wrap);
-	s->wrap = NULL;
-	rc = session_wrap_create(s, err, sizeof(err));
-	if (rc)
-		log_warnx("%s", err);
-	return rc;
-}
-
-int session_start(struct session *s, int64_t now_ns)
-{
-	int rc;
-
-	for (int i = 0; i < 3; i++)
-		session_key_drop(&s->kbuf[i]);
-	rc = session_wrap_follow(s);
-	if (rc)
-		return rc;
-	s->pri = &s->kbuf[0];
-	s->nxt = NULL;
-	s->lame = NULL;
-	s->state = 0;
-	s->retire_mask = 0;
-	s->now_ns = now_ns;
-	if (RAND_bytes(s->sid, SID_LEN) != 1)
-		return -EIO;
-	s->push_partial = false;
-	s->wkc_resend = false;
-	s->next_remote = false;
-	rc = session_key_begin(s, s->pri, 0, now_ns);
-	if (rc)
-		return rc;
-	log_info("TLS: Initial packet to server, sid=%02x%02x%02x%02x%02x%02x%02x%02x",
-		 s->sid[0], s->sid[1], s->sid[2], s->sid[3], s->sid[4], s->sid[5], s->sid[6],
-		 s->sid[7]);
-	session_flush(s, s->pri, now_ns);
-	return 0;
-}
-
 /* Our key-method-2 message, the first TLS application data (§4). */
-static int session_km2_send(struct session *s, struct session_key *k)
+static int session_km2_send(struct session *s, struct chan_key *k)
 {
 	const struct options_conn *ce = &s->o->conns.v[s->o->conn_cur];
 	struct km2_occ occ = {
 		.tun_mtu = ce->tun_mtu,
 		.occ_mtu = ce->occ_mtu,
-		.tls_auth = tlswrap_mode_get(s->wrap) == TLSWRAP_TLS_AUTH,
+		.tls_auth = tlswrap_mode_get(s->ch.wrap) == TLSWRAP_TLS_AUTH,
 		.comp = s->o->comp != OPT_COMP_NONE,
 		.comp_v1_framing = s->o->comp == OPT_COMP_LZO_STUB || s->o->comp == OPT_COMP_LZO ||
 				   s->o->comp == OPT_COMP_STUB || s->o->comp == OPT_COMP_LZ4,
 		.key_direction = ce->key_direction == 0 ? KM2_KEYDIR_0 :
 				 ce->key_direction == 1 ? KM2_KEYDIR_1 : KM2_KEYDIR_NONE,
 	};
-	/* No IV_PROTO_DYN_TLS_CRYPT: renegotiations keep the session's wrapping. */
+	/*
+	 * 2.6's pull client bits (openvpn-wire.md §4): dynamic tls-crypt and
+	 * AUTH_PENDING keywords and AUTH_FAILED,TEMP are understood, pushed
+	 * --dns is not (bit 6 stays clear).
+	 */
 	struct km2_peer_info pi = {
 		.iv_proto = IV_PROTO_DATA_V2 | IV_PROTO_REQUEST_PUSH | IV_PROTO_CC_EXIT_NOTIFY |
+			    IV_PROTO_AUTH_PENDING_KW | IV_PROTO_AUTH_FAIL_TEMP |
+			    (s->o->test_no_dyn_tls_crypt ? 0 : IV_PROTO_DYN_TLS_CRYPT) |
 			    (s->o->test_no_ekm ? 0 : IV_PROTO_TLS_KEY_EXPORT),
 		.mtu = ce->tun_mtu_max,
 		.ciphers = s->o->data_ciphers,
@@ -496,7 +245,7 @@ static int session_km2_send(struct session *s, struct session_key *k)
 		.comp = s->o->allow_compression == OPT_ALLOW_COMP_YES ? KM2_COMP_LZ4 : KM2_COMP_STUBS,
 	};
 	struct km2_msg m = { .username = s->user, .password = s->pass };
-	uint8_t *buf = s->stream;	/* free now: TLS output is moved later */
+	uint8_t *buf = chan_scratch.stream;	/* free now: TLS output is moved later */
 	int n, rc;
 
 	if (km2_occ_build(s->occ, sizeof(s->occ), &occ) < 0 ||
@@ -511,23 +260,23 @@ static int session_km2_send(struct session *s, struct session_key *k)
 	k->cli_src = s->src;
 	m.options = s->occ;
 	m.peer_info = s->peer_info;
-	n = km2_build(buf, sizeof(s->stream), &m, true);
+	n = km2_build(buf, sizeof(chan_scratch.stream), &m, true);
 	if (n < 0) {
 		log_warnx("TLS: cannot build the key-method-2 message");
 		return n;
 	}
-	rc = tls_conn_write(k->tls, buf, (size_t)n);
-	OPENSSL_cleanse(buf, sizeof(s->stream));
+	rc = chan_write(k, buf, (size_t)n);
+	OPENSSL_cleanse(buf, sizeof(chan_scratch.stream));
 	return rc;
 }
 
-static void session_text_send(struct session_key *k, const char *what,
+static void session_text_send(struct chan_key *k, const char *what,
 			      int (*build)(char *, size_t))
 {
 	char buf[64];
 	int n = build(buf, sizeof(buf));
 
-	if (n < 0 || !k->tls || tls_conn_write(k->tls, buf, (size_t)n))
+	if (n < 0 || chan_write(k, buf, (size_t)n))
 		log_warnx("TLS: cannot send %s", what);
 }
 
@@ -539,7 +288,7 @@ static void session_log_warnings(struct session *s)
 }
 
 /* Key state @k is negotiated (and the push applied): export its data keys (§5.1). */
-static void session_keys_derive(struct session *s, struct session_key *k)
+static void session_keys_derive(struct session *s, struct chan_key *k)
 {
 	struct options *o = s->o;
 	enum dc_cipher c = o->cipher ? dc_cipher_from_name(o->cipher) : DC_CIPHER_NONE;
@@ -548,7 +297,7 @@ static void session_keys_derive(struct session *s, struct session_key *k)
 	if (c == DC_CIPHER_NONE) {
 		log_warnx("OPTIONS ERROR: data channel cipher '%s' is not supported (AES-128-GCM, "
 			  "AES-256-GCM, CHACHA20-POLY1305)", o->cipher ? o->cipher : "BF-CBC");
-		session_fail(s, k, SESSION_FAILED);
+		chan_end(&s->ch, CHAN_FAILED);
 		return;
 	}
 	if (o->protocol_flags & OPT_PROTO_TLS_EKM) {
@@ -556,33 +305,32 @@ static void session_keys_derive(struct session *s, struct session_key *k)
 				     s->keys.key2);
 	} else {
 		/* No tls-ekm pushed: OpenVPN's own PRF over both key-method-2 messages. */
-		rc = kdf_openvpn_prf(&k->cli_src, &k->srv_src, s->sid, s->pri->rel->peer_sid,
+		rc = kdf_openvpn_prf(&k->cli_src, &k->srv_src, s->ch.sid, s->ch.peer_sid,
 				     s->keys.key2);
 	}
 	OPENSSL_cleanse(&k->cli_src, sizeof(k->cli_src));
 	OPENSSL_cleanse(&k->srv_src, sizeof(k->srv_src));
 	if (rc) {
 		log_warnx("TLS: cannot derive the data channel keys");
-		session_fail(s, k, SESSION_RESTART);
+		chan_end(&s->ch, CHAN_RESTART);
 		return;
 	}
 	s->keys.key_id = k->key_id;
 	s->keys.cipher = c;
 	s->keys.tx_peer_id = o->has_peer_id ? o->peer_id : PEER_ID_NONE;
-	s->keys.is_reneg = k != s->pri;
+	s->keys.is_reneg = k != s->ch.pri;
 	log_info("Data Channel: cipher '%s', peer-id: %d, key derivation: %s, key_id %u",
 		 dc_cipher_name(c), o->has_peer_id ? (int)o->peer_id : -1,
 		 o->protocol_flags & OPT_PROTO_TLS_EKM ? "tls-ekm" : "openvpn-prf", k->key_id);
-	k->st = SESSION_KEYS_READY;
+	k->st = CHAN_KS_KEYS_READY;
 }
 
-static void session_push_reply(struct session *s, struct session_key *k,
-			       const struct ctlmsg *m)
+static void session_push_reply(struct session *s, struct chan_key *k, const struct ctlmsg *m)
 {
 	char err[256];
 	int cont = 0;
 
-	if (k != s->pri || k->st != SESSION_PULL) {
+	if (k != s->ch.pri || k->st != CHAN_KS_PULL) {
 		log_debug("PUSH: ignoring an extra PUSH_REPLY");
 		return;
 	}
@@ -591,46 +339,101 @@ static void session_push_reply(struct session *s, struct session_key *k,
 		session_log_warnings(s);
 		log_warnx("%s", err);
 		log_warnx("OPTIONS ERROR: failed to import the pushed options, exiting");
-		session_fail(s, k, SESSION_FAILED);
+		chan_end(&s->ch, CHAN_FAILED);
 		return;
 	}
 	session_log_warnings(s);
 	s->push_partial = cont == 2;
-	if (!s->push_partial)
-		session_keys_derive(s, k);
+	if (s->push_partial)
+		return;
+	s->auth_pending = false;
+	/* 2.6 makes the dynamic tls-crypt key from this first TLS session now (§2.6). */
+	if ((s->o->protocol_flags & OPT_PROTO_DYN_TLS_CRYPT) && chan_dyn_enable(&s->ch)) {
+		log_warnx("TLS: cannot derive the dynamic tls-crypt key");
+		chan_end(&s->ch, CHAN_RESTART);
+		return;
+	}
+	session_keys_derive(s, k);
 }
 
-static void session_ctlmsg(struct session *s, struct session_key *k, const struct ctlmsg *m)
+/*
+ * AUTH_FAILED (§9). TEMP[backoff N,advance no|addr|remote]:msg is a
+ * temporary refusal: reconnect after at least N s, to the same remote
+ * unless it says advance remote (2.6 semantics; sluice has one address per
+ * remote, so addr is the same remote too). Anything else ends the client.
+ */
+static void session_auth_failed(struct session *s, const struct ctlmsg *m)
+{
+	log_warnx("AUTH: Received control message: %s", m->text);
+	if (m->is_temp) {
+		s->backoff_s = m->temp_backoff;
+		s->next_remote = m->temp_advance == CTLMSG_ADVANCE_REMOTE;
+		log_warnx("SIGUSR1[soft,auth-temp-failure] received, process restarting "
+			  "(server temporary reject, backoff %u s, %s)", m->temp_backoff,
+			  s->next_remote ? "next remote" : "same remote");
+		chan_end(&s->ch, CHAN_RESTART);
+		return;
+	}
+	log_warnx("SIGTERM[soft,auth-failure] received, process exiting");
+	chan_end(&s->ch, CHAN_FAILED);
+}
+
+/*
+ * AUTH_PENDING[,timeout N] (§9): the server authenticates out of band. As
+ * 2.6, the push deadline becomes the key's start plus min(N, max(reneg-sec/2,
+ * hand-window)), hand-window when no timeout was given; PUSH_REQUEST goes
+ * on every 5 s so the server keeps answering.
+ */
+static void session_auth_pending(struct session *s, struct chan_key *k, const struct ctlmsg *m)
+{
+	unsigned int hw = s->ch.hand_window_s, max = MAX(s->o->reneg_sec / 2, hw);
+	unsigned int tmo = m->has_timeout ? MIN(m->timeout, max) : hw;
+	int64_t start = k->hand_deadline_ns - (int64_t)hw * NS_PER_SEC;
+
+	if (k != s->ch.pri || k->st != CHAN_KS_PULL)
+		return;
+	s->auth_pendings++;
+	s->auth_pending = true;
+	log_info("AUTH_PENDING received, extending handshake timeout from %us to %us", hw, tmo);
+	k->hand_deadline_ns = start + (int64_t)tmo * NS_PER_SEC;
+}
+
+/* INFO_PRE,<text> / INFO,<text>: logged, and kept for the status ("info="). */
+static void session_info(struct session *s, const struct ctlmsg *m)
+{
+	log_info("Info command was pushed by server ('%s')", m->text);
+	snprintf(s->info, sizeof(s->info), "%s", m->arg);
+}
+
+static void session_ctlmsg(struct session *s, struct chan_key *k, const struct ctlmsg *m)
 {
 	switch (m->type) {
 	case CTLMSG_PUSH_REPLY:
 		session_push_reply(s, k, m);
 		break;
 	case CTLMSG_AUTH_FAILED:
-		log_warnx("AUTH: Received control message: %s", m->text);
-		log_warnx("SIGTERM[soft,auth-failure] received, process exiting");
-		session_fail(s, k, SESSION_FAILED);
+		session_auth_failed(s, m);
 		break;
 	case CTLMSG_HALT:
 		log_warnx("Received control message: %s: server asked us to halt", m->text);
-		session_fail(s, k, SESSION_FAILED);
+		chan_end(&s->ch, CHAN_FAILED);
 		break;
 	case CTLMSG_RESTART:
 		log_warnx("Received control message: %s: server-pushed connection reset",
 			  m->text);
 		s->next_remote = m->next_remote;
-		session_fail(s, k, SESSION_RESTART);
+		chan_end(&s->ch, CHAN_RESTART);
 		break;
 	case CTLMSG_EXIT:
 		log_warnx("Received control message: EXIT: the server is shutting down");
-		session_fail(s, k, SESSION_RESTART);
+		chan_end(&s->ch, CHAN_RESTART);
 		break;
 	case CTLMSG_INFO:
 	case CTLMSG_INFO_PRE:
-		log_info("Received control message: %s", m->text);
+		session_info(s, m);
 		break;
 	case CTLMSG_AUTH_PENDING:
-		log_info("Received control message: %s (auth pending; waiting)", m->text);
+		session_auth_pending(s, k, m);
 		break;
 	case CTLMSG_INVALID:
 		log_debug("TLS: dropped a control message with control characters");
@@ -641,318 +444,207 @@ static void session_ctlmsg(struct session *s, struct session_key *k, const struc
 	}
 }
 
-/* One TLS record of application data from the server on key state @k. */
-static void session_record(struct session *s, struct session_key *k, size_t n)
+/* chan_ops.record: one TLS record of application data from the server on @k. */
+static void session_record(struct chan *ch, struct chan_key *k, char *rec, size_t n,
+			   int64_t now_ns)
 {
+	struct session *s = session_of(ch);
 	struct ctlmsg_iter it;
 	struct ctlmsg m;
 
-	if (k->st == SESSION_KM2) {
+	(void)now_ns;
+	if (k->st == CHAN_KS_KM2) {
 		struct km2_msg km;
 		const char *why = NULL;
 
-		if (km2_parse(&km, (const uint8_t *)s->rec, n, false, &why)) {
+		if (km2_parse(&km, (const uint8_t *)rec, n, false, &why)) {
 			log_warnx("TLS Error: bad key-method-2 message from the server: %s",
 				  why ? why : "malformed");
-			session_fail(s, k, SESSION_RESTART);
+			chan_end(ch, CHAN_RESTART);
 			return;
 		}
 		log_debug("TLS: server options '%s'", km.options);
 		k->srv_src = km.src;
 		OPENSSL_cleanse(&km.src, sizeof(km.src));
 		/* A renegotiation has no push: the keys follow the first one's options. */
-		if (k == s->pri)
-			k->st = SESSION_PULL;
+		if (k == ch->pri)
+			k->st = CHAN_KS_PULL;
 		else
 			session_keys_derive(s, k);
 		return;
 	}
-	ctlmsg_iter_init(&it, s->rec, n);
-	while (!s->state && k->st >= SESSION_PULL && k->st <= SESSION_ACTIVE &&
-	       ctlmsg_next(&it, &m))
+	ctlmsg_iter_init(&it, rec, n);
+	while (!ch->end && k->st >= CHAN_KS_PULL && ctlmsg_next(&it, &m))
 		session_ctlmsg(s, k, &m);
 }
 
-static void session_tls_handshake(struct session *s, struct session_key *k, int64_t now_ns)
+/* chan_ops.tls_up: TLS of @k is up; our key-method-2 message goes first (§4). */
+static int session_tls_up(struct chan *ch, struct chan_key *k, int64_t now_ns)
 {
-	char desc[256];
-	int rc = tls_conn_handshake(k->tls);
+	struct session *s = session_of(ch);
+	const char *cn = tls_conn_peer_cn(k->tls);
 
-	if (rc == TLS_HS_AGAIN)
-		return;
-	if (rc < 0) {
-		log_warnx("%s", tls_conn_error(k->tls));
-		log_warnx("TLS Error: TLS handshake failed%s", k->key_id ?
-			  " (renegotiation)" : "");
-		/* Flush the alert before giving up. */
-		session_tls_out(s, k);
-		session_flush(s, k, now_ns);
-		session_fail(s, k, SESSION_RESTART);
-		return;
-	}
-	tls_conn_describe(k->tls, desc, sizeof(desc));
-	log_info("Control Channel: %s", desc);
-	log_info("[%s] Peer Connection Initiated (key_id %u)", tls_conn_peer_cn(k->tls) ?
-		 tls_conn_peer_cn(k->tls) : "?", k->key_id);
-	if (session_km2_send(s, k)) {
-		session_fail(s, k, SESSION_RESTART);
-		return;
-	}
-	k->st = SESSION_KM2;
-	if (k == s->pri)
+	log_info("[%s] Peer Connection Initiated (key_id %u)", cn ? cn : "?", k->key_id);
+	if (session_km2_send(s, k))
+		return -EIO;
+	if (k == ch->pri)
 		s->push_next_ns = now_ns + PUSH_FIRST_NS;
-}
-
-/* Runs TLS of key state @k on whatever arrived, then sends what it produced. */
-static void session_pump(struct session *s, struct session_key *k, int64_t now_ns)
-{
-	size_t n;
-
-	while (k->tls && (n = reliable_read(k->rel, s->stream, sizeof(s->stream))) > 0) {
-		if (tls_conn_input(k->tls, s->stream, n)) {
-			log_warnx("TLS Error: too much unread TLS data from the server");
-			session_fail(s, k, SESSION_RESTART);
-			return;
-		}
-	}
-	if (k->st == SESSION_TLS)
-		session_tls_handshake(s, k, now_ns);
-	while (k->tls && !s->state && k->st >= SESSION_KM2 && k->st <= SESSION_ACTIVE) {
-		ssize_t r = tls_conn_read(k->tls, s->rec, sizeof(s->rec) - 1);
-
-		if (r == 0)
-			break;
-		if (r < 0) {
-			/* A lame duck's TLS session may end; its data keys live on. */
-			if (k == s->lame) {
-				tls_conn_free(k->tls);
-				k->tls = NULL;
-				break;
-			}
-			log_warnx("TLS Error: %s", r == -ECONNRESET ? "server closed the TLS "
-				  "session" : tls_conn_error(k->tls));
-			session_fail(s, k, SESSION_RESTART);
-			return;
-		}
-		s->rec[r] = '\0';
-		session_record(s, k, (size_t)r);
-	}
-	session_tls_out(s, k);
-	session_flush(s, k, now_ns);
-}
-
-static uint8_t session_key_id_next(uint8_t key_id)
-{
-	return key_id >= KEY_ID_COUNT - 1 ? 1 : key_id + 1;
-}
-
-/* Starts renegotiating the successor of the primary key_id (§10). */
-static int session_reneg_begin(struct session *s, int64_t now_ns, bool ours)
-{
-	struct session_key *k = session_key_free_slot(s);
-	uint8_t kid = session_key_id_next(s->pri->key_id);
-
-	if (!k || s->nxt || s->pri->st != SESSION_ACTIVE)
-		return -EBUSY;
-	if (session_key_begin(s, k, kid, now_ns)) {
-		log_warnx("TLS: cannot queue the soft reset for key_id %u", kid);
-		return -ENOBUFS;
-	}
-	s->nxt = k;
-	if (ours)
-		log_info("TLS: soft reset sec=%lld/%u key_id=%u",
-			 (long long)((now_ns - s->pri->active_ns) / NS_PER_SEC), s->o->reneg_sec,
-			 kid);
-	else
-		log_info("TLS: soft reset requested by the server, key_id=%u", kid);
 	return 0;
 }
 
-/* The key state a packet with @key_id belongs to, or NULL. */
-static struct session_key *session_key_find(struct session *s, uint8_t key_id)
+static const struct chan_ops session_chan_ops = {
+	.tls_up = session_tls_up,
+	.record = session_record,
+};
+
+int session_create(struct session **out, struct options *o, const struct session_io *io,
+		   char *err, size_t errlen)
 {
-	if (s->pri->st <= SESSION_ACTIVE && s->pri->key_id == key_id)
-		return s->pri;
-	if (s->nxt && s->nxt->key_id == key_id)
-		return s->nxt;
-	if (s->lame && s->lame->key_id == key_id)
-		return s->lame;
-	return NULL;
+	struct session *s = calloc(1, sizeof(*s));
+	struct tlswrap *w = NULL;
+	int rc;
+
+	if (!s) {
+		snprintf(err, errlen, "session: out of memory");
+		return -ENOMEM;
+	}
+	s->o = o;
+	rc = session_wrap_create(s, &w, err, errlen);
+	rc = rc ?: session_tls_create(s, err, errlen);
+	rc = rc ?: session_user_pass_load(s, err, errlen);
+	chan_init(&s->ch, &session_chan_ops, io, s->tctx, w, false, o->tls_timeout,
+		  o->hand_window, o->tran_window);
+	s->ch.reneg_ns = (int64_t)o->reneg_sec * NS_PER_SEC;
+	s->ch.answer_reset_with_tls = o->test_reneg_ovpn3;
+	if (rc) {
+		session_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
 }
 
-/* The peer's reset arrived on a key in RESET_SENT: start the TLS client. */
-static void session_key_tls_start(struct session *s, struct session_key *k)
+void session_free(struct session *s)
 {
-	if (tls_conn_create(&k->tls, s->tctx)) {
-		session_fail(s, k, SESSION_FAILED);
+	if (!s)
 		return;
+	chan_release(&s->ch);
+	if (s->tctx)
+		tls_ctx_put(s->tctx);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+enum session_state session_state(const struct session *s)
+{
+	static const enum session_state map[] = {
+		[CHAN_KS_DEAD] = SESSION_RESTART,
+		[CHAN_KS_RESET_SENT] = SESSION_RESET_SENT,
+		[CHAN_KS_TLS] = SESSION_TLS,
+		[CHAN_KS_KM2] = SESSION_KM2,
+		[CHAN_KS_AUTH] = SESSION_KM2,
+		[CHAN_KS_PULL] = SESSION_PULL,
+		[CHAN_KS_KEYS_READY] = SESSION_KEYS_READY,
+		[CHAN_KS_ACTIVE] = SESSION_ACTIVE,
+	};
+
+	if (s->ch.end >= CHAN_FAILED)
+		return SESSION_FAILED;
+	if (s->ch.end)
+		return SESSION_RESTART;
+	return map[chan_key_state(&s->ch)];
+}
+
+/*
+ * Another connection entry may wrap the control channel differently (its
+ * own tls-auth, tls-crypt or tls-crypt-v2 key, or none): a new attempt on
+ * it starts with its wrapping. All key states are dropped by then.
+ */
+static int session_wrap_follow(struct session *s)
+{
+	struct tlswrap *w = NULL;
+	char err[256];
+	int rc;
+
+	if (s->wrap_conn == s->o->conn_cur)
+		return 0;
+	rc = session_wrap_create(s, &w, err, sizeof(err));
+	if (rc) {
+		log_warnx("%s", err);
+		tlswrap_free(w);
+		return rc;
 	}
-	if (!k->key_id)
-		log_info("TLS: Initial packet from server, starting TLS");
-	else
-		log_info("TLS: peer soft reset on key_id %u, starting TLS", k->key_id);
-	k->st = SESSION_TLS;
+	chan_set_wrap(&s->ch, w);
+	return 0;
+}
+
+int session_start(struct session *s, int64_t now_ns)
+{
+	struct chan *ch = &s->ch;
+	int rc;
+
+	chan_reset(ch);
+	rc = session_wrap_follow(s);
+	if (rc)
+		return rc;
+	ch->now_ns = now_ns;
+	if (RAND_bytes(ch->sid, SID_LEN) != 1)
+		return -EIO;
+	memset(ch->peer_sid, 0, SID_LEN);
+	s->push_partial = false;
+	s->next_remote = false;
+	s->backoff_s = 0;
+	s->auth_pending = false;
+	s->info[0] = '\0';
+	ch->wkc_resend = s->is_v2;	/* the server's reset says whether it wants WKc again */
+	ch->pri = chan_key_begin(ch, 0, s->is_v2 ? P_CONTROL_HARD_RESET_CLIENT_V3 :
+				 P_CONTROL_HARD_RESET_CLIENT_V2, now_ns);
+	if (!ch->pri)
+		return -ENOMEM;
+	log_info("TLS: Initial packet to server, sid=%02x%02x%02x%02x%02x%02x%02x%02x",
+		 ch->sid[0], ch->sid[1], ch->sid[2], ch->sid[3], ch->sid[4], ch->sid[5],
+		 ch->sid[6], ch->sid[7]);
+	chan_send(ch, ch->pri, now_ns);
+	return 0;
 }
 
 void session_input(struct session *s, const uint8_t *buf, size_t len, int64_t now_ns)
 {
-	struct session_key *k;
-	struct ctlpkt p;
-	uint8_t reset_op;
-	int n, rc;
-
-	if (s->state >= SESSION_RESTART)
-		return;
-	s->now_ns = now_ns;
-	n = tlswrap_unwrap(s->wrap, buf, len, s->plain, sizeof(s->plain), now_ns);
-	if (n < 0) {
-		s->stats.rx_unwrap_errs++;
-		log_debug("control packet dropped: %s", tlswrap_strerror(n));
-		return;
-	}
-	if (ctlpkt_parse(&p, s->plain, (size_t)n)) {
-		s->stats.rx_parse_errs++;
-		return;
-	}
-	k = session_key_find(s, p.key_id);
-	/* Server-initiated renegotiation: only the successor of an established key. */
-	if (!k && p.opcode == P_CONTROL_SOFT_RESET_V1 && !s->nxt &&
-	    p.key_id == session_key_id_next(s->pri->key_id) &&
-	    !session_reneg_begin(s, now_ns, false))
-		k = s->nxt;
-	if (!k) {
-		s->stats.rx_other_key++;
-		return;
-	}
-	reset_op = k->key_id ? P_CONTROL_SOFT_RESET_V1 : P_CONTROL_HARD_RESET_SERVER_V2;
-	/* Until the server's reset, nothing else may set the peer's session id. */
-	if (k->st == SESSION_RESET_SENT && p.opcode != reset_op) {
-		s->stats.rx_parse_errs++;
-		return;
-	}
-	rc = reliable_input(k->rel, &p);
-	if (rc < 0) {
-		s->stats.rx_reliable_drops++;
-		return;
-	}
-	if (rc == RELIABLE_IN_NEW && p.opcode == reset_op && k->st == SESSION_RESET_SENT) {
-		if (p.opcode == P_CONTROL_HARD_RESET_SERVER_V2 && s->is_v2)
-			s->wkc_resend = session_tlv_resend_wkc(p.payload, p.payload_len);
-		session_key_tls_start(s, k);
-		if (s->state)
-			return;
-	}
-	session_pump(s, k, now_ns);
-}
-
-/* Lame duck past tran-window, reneg-sec due, renegotiation past hand-window. */
-static void session_reneg_tick(struct session *s, int64_t now_ns)
-{
-	if (s->lame && now_ns >= s->lame->expire_ns) {
-		log_info("TLS: tls_process: killed expiring key (key_id %u)", s->lame->key_id);
-		s->retire_mask |= 1u << s->lame->key_id;
-		session_key_drop(s->lame);
-		s->lame = NULL;
-	}
-	if (s->nxt && s->nxt->st < SESSION_KEYS_READY && now_ns >= s->nxt->hand_deadline_ns) {
-		log_warnx("TLS Error: TLS key negotiation failed to occur within %u seconds "
-			  "(renegotiation of key_id %u)",
-			  s->o->hand_window ? s->o->hand_window : 60, s->nxt->key_id);
-		session_fail(s, s->nxt, SESSION_RESTART);
-		return;
-	}
-	if (!s->nxt && s->o->reneg_sec && s->pri->st == SESSION_ACTIVE &&
-	    now_ns >= s->pri->active_ns + (int64_t)s->o->reneg_sec * NS_PER_SEC)
-		(void)session_reneg_begin(s, now_ns, true);
+	chan_input(&s->ch, buf, len, now_ns);
 }
 
 void session_tick(struct session *s, int64_t now_ns)
 {
-	struct session_key *k = s->pri;
+	struct chan_key *k = s->ch.pri;
 
-	if (s->state >= SESSION_RESTART)
+	if (s->ch.end || !k)
 		return;
-	s->now_ns = now_ns;
-	if (k->st < SESSION_KEYS_READY && now_ns >= k->hand_deadline_ns) {
-		log_warnx("TLS Error: TLS key negotiation failed to occur within %u seconds "
-			  "(check your network connectivity)",
-			  s->o->hand_window ? s->o->hand_window : 60);
-		log_warnx("TLS Error: TLS handshake failed%s", k->st == SESSION_RESET_SENT ?
-			  ": no response from server" : "");
-		session_fail(s, k, SESSION_RESTART);
-		return;
-	}
-	if (k->st == SESSION_PULL && !s->push_partial && now_ns >= s->push_next_ns) {
+	if (k->st == CHAN_KS_PULL && !s->push_partial && now_ns >= s->push_next_ns &&
+	    now_ns < k->hand_deadline_ns) {
 		session_text_send(k, "PUSH_REQUEST", ctlmsg_build_push_request);
-		s->stats.push_requests++;
+		s->push_requests++;
 		log_info("SENT CONTROL: 'PUSH_REQUEST' (status=1)");
 		s->push_next_ns = now_ns + PUSH_EVERY_NS;
 	}
-	session_reneg_tick(s, now_ns);
-	if (s->state)
-		return;
-	session_pump(s, k, now_ns);
-	if (s->nxt && !s->state)
-		session_pump(s, s->nxt, now_ns);
-	if (s->lame && !s->state)
-		session_pump(s, s->lame, now_ns);
-}
-
-static int64_t session_min(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
+	chan_tick(&s->ch, now_ns);
 }
 
 int64_t session_next_timeout(const struct session *s, int64_t now_ns)
 {
-	const struct session_key *k = s->pri;
-	int64_t t;
+	int64_t t = chan_next_timeout(&s->ch, now_ns);
 
-	if (s->state >= SESSION_RESTART)
-		return INT64_MAX;
-	t = reliable_next_timeout(k->rel, now_ns);
-	if (k->st < SESSION_KEYS_READY)
-		t = session_min(t, k->hand_deadline_ns);
-	if (k->st == SESSION_PULL)
-		t = session_min(t, s->push_next_ns);
-	if (s->nxt) {
-		t = session_min(t, reliable_next_timeout(s->nxt->rel, now_ns));
-		if (s->nxt->st < SESSION_KEYS_READY)
-			t = session_min(t, s->nxt->hand_deadline_ns);
-	} else if (s->o->reneg_sec && k->st == SESSION_ACTIVE) {
-		t = session_min(t, k->active_ns + (int64_t)s->o->reneg_sec * NS_PER_SEC);
-	}
-	if (s->lame) {
-		t = session_min(t, reliable_next_timeout(s->lame->rel, now_ns));
-		t = session_min(t, s->lame->expire_ns);
-	}
+	if (!s->ch.end && s->ch.pri && s->ch.pri->st == CHAN_KS_PULL && s->push_next_ns < t)
+		t = s->push_next_ns;
 	return t;
 }
 
 int session_take_keys(struct session *s, struct session_keys *k)
 {
-	unsigned int tw = s->o->tran_window ? s->o->tran_window : 3600;
-
 	if (session_state(s) != SESSION_KEYS_READY)
 		return -EAGAIN;
 	*k = s->keys;
 	OPENSSL_cleanse(s->keys.key2, sizeof(s->keys.key2));
-	if (s->nxt && s->nxt->st == SESSION_KEYS_READY) {
-		/* The previous lame duck is replaced; the old primary becomes one. */
-		if (s->lame) {
-			log_info("TLS: tls_process: killed expiring key (key_id %u)",
-				 s->lame->key_id);
-			s->retire_mask |= 1u << s->lame->key_id;
-			session_key_drop(s->lame);
-		}
-		s->lame = s->pri;
-		s->lame->expire_ns = s->now_ns + (int64_t)tw * NS_PER_SEC;
-		s->pri = s->nxt;
-		s->nxt = NULL;
-		s->stats.renegotiations++;
-	}
-	s->pri->st = SESSION_ACTIVE;
-	s->pri->active_ns = s->now_ns;
+	chan_keys_taken(&s->ch);
 	return 0;
 }
 
@@ -964,47 +656,55 @@ bool session_take_next_remote(struct session *s)
 	return n;
 }
 
+unsigned int session_take_backoff(struct session *s)
+{
+	unsigned int b = s->backoff_s;
+
+	s->backoff_s = 0;
+	return b;
+}
+
 unsigned int session_take_retired(struct session *s)
 {
-	unsigned int m = s->retire_mask;
-
-	s->retire_mask = 0;
-	return m;
+	return chan_take_retired(&s->ch);
 }
 
 bool session_send_exit(struct session *s, int64_t now_ns)
 {
-	struct session_key *k = s->pri;
+	struct chan_key *k = s->ch.pri;
 
-	if (s->state || k->st != SESSION_ACTIVE || !k->tls ||
+	if (s->ch.end || !k || k->st != CHAN_KS_ACTIVE || !k->tls ||
 	    !(s->o->protocol_flags & OPT_PROTO_CC_EXIT))
 		return false;
 	session_text_send(k, "EXIT", ctlmsg_build_exit);
 	log_info("SENT CONTROL: 'EXIT'");
-	session_tls_out(s, k);
-	session_flush(s, k, now_ns);
+	chan_send(&s->ch, k, now_ns);
 	return true;
 }
 
 bool session_idle(const struct session *s)
 {
-	return reliable_unacked(s->pri->rel) == 0;
+	return chan_idle(&s->ch);
+}
+
+const char *session_auth_state(const struct session *s)
+{
+	return s->auth_pending ? "AUTH_PENDING" : NULL;
+}
+
+const char *session_info_text(const struct session *s)
+{
+	return s->info;
+}
+
+struct chan *session_chan(struct session *s)
+{
+	return &s->ch;
 }
 
 void session_write_stats(const struct session *s, FILE *f)
 {
-	const struct reliable_stats *r = &s->pri->rel->stats;
-
-	fprintf(f, "ctrl.rx_unwrap_errs=%llu\nctrl.rx_parse_errs=%llu\nctrl.rx_other_key=%llu\n"
-		"ctrl.rx_reliable_drops=%llu\nctrl.tx_pkts=%llu\nctrl.tx_errs=%llu\n"
-		"ctrl.push_requests=%llu\nctrl.rel_tx_retransmits=%llu\nctrl.rel_rx_dups=%llu\n"
-		"ctrl.renegotiations=%llu\nctrl.key_id=%u\n",
-		(unsigned long long)s->stats.rx_unwrap_errs,
-		(unsigned long long)s->stats.rx_parse_errs,
-		(unsigned long long)s->stats.rx_other_key,
-		(unsigned long long)s->stats.rx_reliable_drops,
-		(unsigned long long)s->stats.tx_pkts, (unsigned long long)s->stats.tx_errs,
-		(unsigned long long)s->stats.push_requests,
-		(unsigned long long)r->tx_retransmits, (unsigned long long)r->rx_dups,
-		(unsigned long long)s->stats.renegotiations, s->pri->key_id);
+	chan_write_stats(&s->ch, f);
+	fprintf(f, "ctrl.push_requests=%llu\nctrl.auth_pending=%llu\n",
+		(unsigned long long)s->push_requests, (unsigned long long)s->auth_pendings);
 }

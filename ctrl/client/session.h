@@ -1,7 +1,7 @@
 /*
- * session.h - the client's control channel for one key_id (openvpn-wire.md
- * §15(a)): hard reset, TLS over the reliability layer, key-method 2,
- * PUSH_REQUEST/PUSH_REPLY, and the data keys exported with EKM.
+ * session.h - the client's side of the control channel (openvpn-wire.md
+ * §15(a)): the client role over ctrl/proto/chan.h: hard reset, key-method
+ * 2, PUSH_REQUEST/PUSH_REPLY, the server's messages, and the data keys.
  *
  * The caller (main.c) owns the socket path: it feeds every received
  * control datagram to session_input, calls session_tick at
@@ -25,15 +25,10 @@
 #include "../../core/compiler.h"
 #include "../../core/proto.h"
 #include "../../crypto/dc.h"
+#include "../proto/chan.h"
 
 struct options;
 struct session;
-
-struct session_io {
-	/* Sends one wrapped control datagram; returns 0 or a negative errno. */
-	int (*send)(void *arg, const uint8_t *buf, size_t len);
-	void *arg;
-};
 
 enum session_state {
 	SESSION_RESET_SENT,	/* hard reset out, waiting for the server's */
@@ -44,15 +39,6 @@ enum session_state {
 	SESSION_ACTIVE,		/* caller took the keys */
 	SESSION_RESTART,	/* RESTART, hand-window, TLS error: reconnect */
 	SESSION_FAILED,		/* AUTH_FAILED, HALT, configuration: give up */
-};
-
-/* The data keys of an established session. */
-struct session_keys {
-	uint8_t key_id;
-	enum dc_cipher cipher;
-	uint32_t tx_peer_id;		/* pushed peer-id, or PEER_ID_NONE */
-	bool is_reneg;			/* from a renegotiation (key_id > 0 or wrapped) */
-	uint8_t key2[KEY2_LEN];		/* EKM "EXPORTER-OpenVPN-datakeys" */
 };
 
 /*
@@ -83,6 +69,14 @@ int session_take_keys(struct session *s, struct session_keys *k) __must_check;
 unsigned int session_take_retired(struct session *s);
 /* After SESSION_RESTART: true if the server's RESTART said [N] (next remote). Clears. */
 bool session_take_next_remote(struct session *s);
+/* After SESSION_RESTART: AUTH_FAILED,TEMP's backoff in seconds (0: none). Clears. */
+unsigned int session_take_backoff(struct session *s);
+/* "AUTH_PENDING" while the server authenticates out of band, else NULL. */
+const char *session_auth_state(const struct session *s);
+/* The last INFO_PRE / INFO text from the server ("" if none). */
+const char *session_info_text(const struct session *s);
+/* The control channel under the session (key states, for the data-key policy). */
+struct chan *session_chan(struct session *s);
 /* Sends EXIT on the control channel (cc-exit); true if it was queued. */
 bool session_send_exit(struct session *s, int64_t now_ns);
 /* True once everything we sent was acknowledged (e.g. the EXIT). */

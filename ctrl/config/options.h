@@ -357,6 +357,13 @@ struct options {
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */
 	bool kill_switch;
 	bool test_no_ekm;		/* tests only: do not announce TLS_KEY_EXPORT (legacy PRF) */
+	bool test_no_dyn_tls_crypt;	/* tests only: do not announce DYN_TLS_CRYPT */
+	/*
+	 * Tests only: renegotiate as the OpenVPN 3 core does (no soft reset of
+	 * our own; a new key is sent on only become-primary seconds after it
+	 * is ready, and a soft reset before that replaces it).
+	 */
+	bool test_reneg_ovpn3;
 	struct options_file test_data_key;
 	int test_data_key_direction;	/* -1 until finalize picks 0 (server) or 1 (client) */
 	bool has_test_key;		/* test_key holds the decoded key (finalize) */

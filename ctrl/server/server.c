@@ -509,6 +509,8 @@ static void client_auth(struct server *s, struct srv_client *c)
 	memcpy(pin.v6, c->v6, 16);
 	pin.cipher = c->cipher;
 	pin.ekm = !s->o->test_no_ekm && (ci->peer.iv_proto & IV_PROTO_TLS_KEY_EXPORT);
+	pin.dyn_tls_crypt = !s->o->test_no_dyn_tls_crypt &&
+			    (ci->peer.iv_proto & IV_PROTO_DYN_TLS_CRYPT);
 	rc = srv_push_build(s->push, sizeof(s->push), &pin);
 	if (rc < 0) {
 		client_reject(s, c, "PUSH_REPLY too long", NULL);
@@ -517,6 +519,7 @@ static void client_auth(struct server *s, struct srv_client *c)
 	acc.push = s->push;
 	acc.cipher = c->cipher;
 	acc.ekm = pin.ekm;
+	acc.dyn_tls_crypt = pin.dyn_tls_crypt;
 	if (srvsess_accept(c->sess, &acc)) {
 		client_reject(s, c, "cannot accept the session", NULL);
 		return;

@@ -685,10 +685,17 @@ int srv_push_build(char *out, size_t cap, const struct srv_push_in *in)
 	if (proto & IV_PROTO_DATA_V2)
 		push_add(&b, "peer-id %u", in->peer_id);
 	push_add(&b, "cipher %s", dc_cipher_name(in->cipher));
-	/* Only what sluice implements: no dyn-tls-crypt. */
-	if (proto & IV_PROTO_CC_EXIT_NOTIFY)
-		push_add(&b, "protocol-flags cc-exit%s", in->ekm ? " tls-ekm" : "");
-	else if (in->ekm)
+	/*
+	 * As 2.6's prepare_push_reply: cc-exit and tls-ekm for clients that
+	 * take protocol-flags (bit 7), dyn-tls-crypt for those that announced
+	 * it (bit 9), and key-derivation for EKM clients without protocol-flags.
+	 */
+	if ((proto & IV_PROTO_CC_EXIT_NOTIFY) || in->dyn_tls_crypt)
+		push_add(&b, "protocol-flags%s%s%s",
+			 proto & IV_PROTO_CC_EXIT_NOTIFY ? " cc-exit" : "",
+			 in->ekm && (proto & IV_PROTO_CC_EXIT_NOTIFY) ? " tls-ekm" : "",
+			 in->dyn_tls_crypt ? " dyn-tls-crypt" : "");
+	if (in->ekm && !(proto & IV_PROTO_CC_EXIT_NOTIFY))
 		push_add(&b, "key-derivation tls-ekm");
 	if (in->peer->mtu)
 		push_add(&b, "tun-mtu %u", o->conns.n ? o->conns.v[0].tun_mtu : 1500);

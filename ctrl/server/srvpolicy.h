@@ -107,6 +107,7 @@ struct srv_push_in {
 	uint32_t peer_id;
 	enum dc_cipher cipher;
 	bool ekm;
+	bool dyn_tls_crypt;	/* the client announced IV_PROTO_DYN_TLS_CRYPT */
 };
 
 /* Builds the options of the PUSH_REPLY into @out. Returns its length or -ENOSPC. */

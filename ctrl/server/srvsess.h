@@ -52,7 +52,7 @@
 #include "../../crypto/dc.h"
 #include "firstpkt.h"
 #include "../proto/km2.h"
-#include "../client/session.h"
+#include "../proto/chan.h"
 
 struct options;
 struct tls_ctx;
@@ -97,6 +97,7 @@ struct srvsess_accept {
 	enum dc_cipher cipher;	/* the negotiated data cipher */
 	uint32_t peer_id;	/* our peer-id for this client (also pushed in @push) */
 	bool ekm;		/* keys from EKM (push has "key-derivation tls-ekm") */
+	bool dyn_tls_crypt;	/* renegotiations wrapped with dynamic tls-crypt (§2.6) */
 };
 
 /*
@@ -139,6 +140,8 @@ unsigned int srvsess_take_retired(struct srvsess *s);
 bool srvsess_send_text(struct srvsess *s, const char *text, int64_t now_ns);
 /* True once everything we sent was acknowledged. */
 bool srvsess_idle(const struct srvsess *s);
+/* The control channel under the session (key states, for the data-key policy). */
+struct chan *srvsess_chan(struct srvsess *s);
 void srvsess_write_stats(const struct srvsess *s, FILE *f);
 
 #endif

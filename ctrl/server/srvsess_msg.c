@@ -24,11 +24,11 @@
 #include "srvsess_int.h"
 
 /* Writes @text as one control message on @k (no flush). */
-static bool srvsess_text_write(struct srvsess_key *k, const char *text)
+static bool srvsess_text_write(struct chan_key *k, const char *text)
 {
-	int n = ctlmsg_build(srvsess_scratch.msg, sizeof(srvsess_scratch.msg), text);
+	int n = ctlmsg_build(srvsess_msg_buf, sizeof(srvsess_msg_buf), text);
 
-	if (n < 0 || !k->tls || tls_conn_write(k->tls, srvsess_scratch.msg, (size_t)n)) {
+	if (n < 0 || chan_write(k, srvsess_msg_buf, (size_t)n)) {
 		log_warnx("TLS: cannot send control message '%.40s'", text);
 		return false;
 	}
@@ -36,7 +36,7 @@ static bool srvsess_text_write(struct srvsess_key *k, const char *text)
 }
 
 /* Our key-method-2 message (§4): randoms for the PRF, OCC with tls-server, no peer info. */
-static int srvsess_km2_send(struct srvsess *s, struct srvsess_key *k)
+static int srvsess_km2_send(struct srvsess *s, struct chan_key *k)
 {
 	const struct options *o = s->o;
 	const struct options_conn *ce = o->conns.n ? &o->conns.v[0] : &o->ce;
@@ -67,21 +67,21 @@ static int srvsess_km2_send(struct srvsess *s, struct srvsess_key *k)
 		return rc;
 	m.src = k->srv_src;
 	m.options = occ_str;
-	n = km2_build(srvsess_scratch.stream, sizeof(srvsess_scratch.stream), &m, false);
+	n = km2_build(chan_scratch.stream, sizeof(chan_scratch.stream), &m, false);
 	OPENSSL_cleanse(&m.src, sizeof(m.src));
 	if (n < 0) {
 		log_warnx("TLS: cannot build the key-method-2 message");
 		return n;
 	}
-	rc = tls_conn_write(k->tls, srvsess_scratch.stream, (size_t)n);
-	OPENSSL_cleanse(srvsess_scratch.stream, (size_t)n);
+	rc = chan_write(k, chan_scratch.stream, (size_t)n);
+	OPENSSL_cleanse(chan_scratch.stream, (size_t)n);
 	return rc;
 }
 
 /* ---- keys and push ---- */
 
 /* Key state @k is negotiated (and, first key, pushed): export its data keys (§5). */
-static void srvsess_keys_derive(struct srvsess *s, struct srvsess_key *k)
+static void srvsess_keys_derive(struct srvsess *s, struct chan_key *k)
 {
 	int rc;
 
@@ -89,7 +89,7 @@ static void srvsess_keys_derive(struct srvsess *s, struct srvsess_key *k)
 		rc = tls_conn_export(k->tls, KDF_EKM_DATAKEYS_LABEL, KDF_EKM_DATAKEYS_LEN,
 				     s->keys.key2);
 	else	/* The TLS client's source and session id come first either way. */
-		rc = kdf_openvpn_prf(&k->cli_src, &k->srv_src, s->peer_sid, s->sid,
+		rc = kdf_openvpn_prf(&k->cli_src, &k->srv_src, s->ch.peer_sid, s->ch.sid,
 				     s->keys.key2);
 	OPENSSL_cleanse(&k->cli_src, sizeof(k->cli_src));
 	OPENSSL_cleanse(&k->srv_src, sizeof(k->srv_src));
@@ -101,15 +101,15 @@ static void srvsess_keys_derive(struct srvsess *s, struct srvsess_key *k)
 	s->keys.key_id = k->key_id;
 	s->keys.cipher = s->acc.cipher;
 	s->keys.tx_peer_id = s->acc.peer_id;
-	s->keys.is_reneg = k != s->pri;
+	s->keys.is_reneg = k != s->ch.pri;
 	log_info("[%s] Data Channel: cipher '%s', peer-id: %u, key derivation: %s, key_id %u",
 		 srvsess_cn(s), dc_cipher_name(s->acc.cipher), s->acc.peer_id,
 		 s->acc.ekm ? "tls-ekm" : "openvpn-prf", k->key_id);
-	k->st = SRVSESS_KS_KEYS_READY;
+	k->st = CHAN_KS_KEYS_READY;
 }
 
 /* Sends the PUSH_REPLY sequence on @k; the first one also derives the keys. */
-static void srvsess_push_send(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
+static void srvsess_push_send(struct srvsess *s, struct chan_key *k, int64_t now_ns)
 {
 	struct srvpush_iter it;
 	const char *msg;
@@ -124,24 +124,31 @@ static void srvsess_push_send(struct srvsess *s, struct srvsess_key *k, int64_t 
 	}
 	s->stats.push_replies++;
 	s->push_expiry_ns = now_ns + SRVSESS_PUSH_EXPIRY_NS;
-	if (k->st == SRVSESS_KS_PUSH)
-		srvsess_keys_derive(s, k);
+	if (k->st != CHAN_KS_PULL)
+		return;
+	/* 2.6 makes the dynamic tls-crypt key from this first TLS session now (§2.6). */
+	if (s->acc.dyn_tls_crypt && chan_dyn_enable(&s->ch)) {
+		log_warnx("[%s] TLS: cannot derive the dynamic tls-crypt key", srvsess_cn(s));
+		srvsess_fail(s);
+		return;
+	}
+	srvsess_keys_derive(s, k);
 }
 
-static void srvsess_push_request(struct srvsess *s, struct srvsess_key *k, int64_t now_ns)
+static void srvsess_push_request(struct srvsess *s, struct chan_key *k, int64_t now_ns)
 {
 	s->stats.push_requests++;
 	log_debug("[%s] PUSH: Received control message: 'PUSH_REQUEST'", srvsess_cn(s));
-	if (s->state == SRVSESS_REJECTED)
+	if (s->ch.end == CHAN_REJECTED)
 		return;
-	if (k->st == SRVSESS_KS_AUTH || k->st == SRVSESS_KS_KM2) {
+	if (k->st == CHAN_KS_AUTH || k->st == CHAN_KS_KM2) {
 		s->push_requested = true;
-	} else if (k->st == SRVSESS_KS_PUSH || (s->push && now_ns >= s->push_expiry_ns)) {
+	} else if (k->st == CHAN_KS_PULL || (s->push && now_ns >= s->push_expiry_ns)) {
 		srvsess_push_send(s, k, now_ns);
 	}
 }
 
-static void srvsess_ctlmsg(struct srvsess *s, struct srvsess_key *k, const struct ctlmsg *m,
+static void srvsess_ctlmsg(struct srvsess *s, struct chan_key *k, const struct ctlmsg *m,
 			   int64_t now_ns)
 {
 	switch (m->type) {
@@ -150,7 +157,7 @@ static void srvsess_ctlmsg(struct srvsess *s, struct srvsess_key *k, const struc
 		break;
 	case CTLMSG_EXIT:
 		log_info("[%s] CC-EEN exit message received by peer", srvsess_cn(s));
-		s->state = SRVSESS_EXITED;
+		chan_end(&s->ch, CHAN_EXITED);
 		break;
 	case CTLMSG_INVALID:
 		log_debug("[%s] TLS: dropped a control message with control characters",
@@ -171,7 +178,7 @@ static char *srvsess_strdup(const char *str)
 }
 
 /* First key: keep what the client told us for the caller's decision. */
-static int srvsess_client_keep(struct srvsess *s, const struct srvsess_key *k,
+static int srvsess_client_keep(struct srvsess *s, const struct chan_key *k,
 			       const struct km2_msg *km)
 {
 	s->cn = srvsess_strdup(tls_conn_peer_cn(k->tls));
@@ -187,11 +194,12 @@ static int srvsess_client_keep(struct srvsess *s, const struct srvsess_key *k,
 	s->client.peer_info = s->peer_info;
 	s->client.options = s->options;
 	km2_peer_info_parse(&s->client.peer, s->peer_info);
+	srvsess_tag_update(s);
 	return 0;
 }
 
 /* Renegotiation: certificate CN and username may not change (tls_lock_common_name). */
-static bool srvsess_client_same(struct srvsess *s, const struct srvsess_key *k,
+static bool srvsess_client_same(struct srvsess *s, const struct chan_key *k,
 				const struct km2_msg *km)
 {
 	const char *cn = tls_conn_peer_cn(k->tls);
@@ -210,11 +218,11 @@ static bool srvsess_client_same(struct srvsess *s, const struct srvsess_key *k,
 }
 
 /* The client's key-method-2 message on @k: answer with ours (§4). */
-static void srvsess_km2_in(struct srvsess *s, struct srvsess_key *k, size_t n)
+static void srvsess_km2_in(struct srvsess *s, struct chan_key *k, char *rec, size_t n)
 {
 	struct km2_msg km;
 	const char *why = NULL;
-	int rc = km2_parse(&km, (const uint8_t *)srvsess_scratch.rec, n, true, &why);
+	int rc = km2_parse(&km, (const uint8_t *)rec, n, true, &why);
 
 	if (rc) {
 		log_warnx("TLS Error: bad key-method-2 message from the client: %s",
@@ -223,7 +231,7 @@ static void srvsess_km2_in(struct srvsess *s, struct srvsess_key *k, size_t n)
 		goto out;
 	}
 	k->cli_src = km.src;
-	if (k == s->pri && !s->cn) {
+	if (k == s->ch.pri && !s->cn) {
 		rc = srvsess_client_keep(s, k, &km);
 	} else if (!srvsess_client_same(s, k, &km)) {
 		srvsess_fail(s);
@@ -235,38 +243,39 @@ static void srvsess_km2_in(struct srvsess *s, struct srvsess_key *k, size_t n)
 		goto out;
 	}
 	log_debug("[%s] TLS: client options '%s'", srvsess_cn(s), km.options);
-	if (k == s->pri) {
+	if (k == s->ch.pri) {
 		log_info("[%s] Peer Connection Initiated (key_id %u)", srvsess_cn(s), k->key_id);
-		k->st = SRVSESS_KS_AUTH;
+		k->st = CHAN_KS_AUTH;
 	} else {
 		/* A renegotiation has no push: the keys follow the first key's choices. */
 		srvsess_keys_derive(s, k);
 	}
 out:
 	OPENSSL_cleanse(&km, sizeof(km));
-	OPENSSL_cleanse(srvsess_scratch.rec, n);
+	OPENSSL_cleanse(rec, n);
 }
 
-void srvsess_record(struct srvsess *s, struct srvsess_key *k, size_t n, int64_t now_ns)
+void srvsess_record(struct chan *ch, struct chan_key *k, char *rec, size_t n, int64_t now_ns)
 {
+	struct srvsess *s = (struct srvsess *)ch;
 	struct ctlmsg_iter it;
 	struct ctlmsg m;
 
-	if (k->st == SRVSESS_KS_KM2) {
-		srvsess_km2_in(s, k, n);
+	if (k->st == CHAN_KS_KM2) {
+		srvsess_km2_in(s, k, rec, n);
 		return;
 	}
-	ctlmsg_iter_init(&it, srvsess_scratch.rec, n);
-	while (s->state < SRVSESS_EXITED && ctlmsg_next(&it, &m))
+	ctlmsg_iter_init(&it, rec, n);
+	while (s->ch.end < CHAN_EXITED && ctlmsg_next(&it, &m))
 		srvsess_ctlmsg(s, k, &m, now_ns);
 }
 
 int srvsess_accept(struct srvsess *s, const struct srvsess_accept *a)
 {
-	struct srvsess_key *k = s->pri;
+	struct chan_key *k = s->ch.pri;
 	int rc;
 
-	if (s->state || k->st != SRVSESS_KS_AUTH)
+	if (s->ch.end || k->st != CHAN_KS_AUTH)
 		return -EAGAIN;
 	if (a->cipher == DC_CIPHER_NONE || a->cipher >= DC_CIPHER_MAX)
 		return -EINVAL;
@@ -282,50 +291,46 @@ int srvsess_accept(struct srvsess *s, const struct srvsess_accept *a)
 		return -ENOMEM;
 	s->acc = *a;
 	s->acc.push = s->push;
-	k->st = SRVSESS_KS_PUSH;
+	k->st = CHAN_KS_PULL;
 	/* 2.6 clients set IV_PROTO_REQUEST_PUSH: the reply goes out without a request. */
 	if (s->push_requested || (s->client.peer.iv_proto & IV_PROTO_REQUEST_PUSH))
-		srvsess_push_send(s, k, s->now_ns);
-	if (!s->state) {
-		srvsess_tls_out(k);
-		srvsess_flush(s, k, s->now_ns);
-	}
+		srvsess_push_send(s, k, s->ch.now_ns);
+	if (!s->ch.end)
+		chan_send(&s->ch, k, s->ch.now_ns);
 	return 0;
 }
 
 void srvsess_reject(struct srvsess *s, const char *reason)
 {
-	struct srvsess_key *k = s->pri;
-	char *msg = srvsess_scratch.msg;
+	struct chan_key *k = s->ch.pri;
+	char *msg = srvsess_msg_buf;
 	int n;
 
-	if (s->state || k->st != SRVSESS_KS_AUTH)
+	if (s->ch.end || k->st != CHAN_KS_AUTH)
 		return;
 	n = ctlmsg_build_auth_failed(msg, CTLMSG_MAX, reason);
 	/* A reason the client would drop (control characters): none at all. */
 	if (n < 0)
 		n = ctlmsg_build_auth_failed(msg, CTLMSG_MAX, NULL);
-	if (n < 0 || tls_conn_write(k->tls, msg, (size_t)n)) {
+	if (n < 0 || chan_write(k, msg, (size_t)n)) {
 		log_warnx("[%s] TLS: cannot send AUTH_FAILED", srvsess_cn(s));
 		srvsess_fail(s);
 		return;
 	}
 	log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), msg);
-	s->state = SRVSESS_REJECTED;
-	s->reject_deadline_ns = s->now_ns + SRVSESS_REJECT_LINGER_NS;
-	srvsess_tls_out(k);
-	srvsess_flush(s, k, s->now_ns);
+	chan_end(&s->ch, CHAN_REJECTED);
+	s->reject_deadline_ns = s->ch.now_ns + SRVSESS_REJECT_LINGER_NS;
+	chan_send(&s->ch, k, s->ch.now_ns);
 }
 
 bool srvsess_send_text(struct srvsess *s, const char *text, int64_t now_ns)
 {
-	struct srvsess_key *k = s->pri;
+	struct chan_key *k = s->ch.pri;
 
-	if (s->state || k->st < SRVSESS_KS_AUTH || !k->tls || !srvsess_text_write(k, text))
+	if (s->ch.end || k->st < CHAN_KS_AUTH || !srvsess_text_write(k, text))
 		return false;
 	log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), text);
-	s->now_ns = now_ns;
-	srvsess_tls_out(k);
-	srvsess_flush(s, k, now_ns);
+	s->ch.now_ns = now_ns;
+	chan_send(&s->ch, k, now_ns);
 	return true;
 }
