@@ -36,6 +36,7 @@ struct peer {
 	/* Written by tun_tx only: mono ns of the last authenticated packet in, its bytes. */
 	alignas(CACHELINE) int64_t last_rx_ns;
 	uint64_t rx_bytes;
+	int64_t key_last_rx_ns[KEY_ID_COUNT];	/* per key_id, the same clock */
 	/*
 	 * Written by tun_tx only (server): an authenticated packet came from
 	 * float_ep, not from remote. A seqlock: float_seq is odd while ep is

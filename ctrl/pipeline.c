@@ -236,6 +236,9 @@ static void stage_tun_tx_accept(void *ctx, struct pkt **p, unsigned int n, int64
 			continue;
 		/* Single writer: tun_tx. Plaintext bytes, read by ctrl for the status file. */
 		__atomic_store_n(&pr->rx_bytes, pr->rx_bytes + q->len, __ATOMIC_RELAXED);
+		/* Single writer: tun_tx. Which key the peer sends on (ctrl's hand-over). */
+		__atomic_store_n(&pr->key_last_rx_ns[q->key_id & P_KEY_ID_MASK], now_ns,
+				 __ATOMIC_RELAXED);
 		if (pr != last_peer) {
 			/* Single writer: tun_tx. Read by ctrl for keepalive and status. */
 			__atomic_store_n(&pr->last_rx_ns, now_ns, __ATOMIC_RELAXED);
@@ -845,4 +848,19 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 	fprintf(f, "pool.tun.leaked=%lu\npool.udp.leaked=%lu\npool.ctrl.leaked=%lu\n",
 		(unsigned long)pl->tun_pool->leaked, (unsigned long)pl->udp_pool->leaked,
 		(unsigned long)pl->ctrl_pool->leaked);
+}
+
+bool pipeline_peer_stats(const struct pipeline *pl, uint32_t id, struct pipeline_peer_stats *out)
+{
+	const struct peer *pr = id < pl->peers.size ? pl->peers.slot[id] : NULL;
+
+	if (!pr)
+		return false;
+	out->last_rx_ns = __atomic_load_n(&pr->last_rx_ns, __ATOMIC_RELAXED);
+	out->rx_bytes = __atomic_load_n(&pr->rx_bytes, __ATOMIC_RELAXED);
+	out->last_tx_ns = __atomic_load_n(&pr->last_tx_ns, __ATOMIC_RELAXED);
+	out->tx_bytes = __atomic_load_n(&pr->tx_bytes, __ATOMIC_RELAXED);
+	for (unsigned int k = 0; k < KEY_ID_COUNT; k++)
+		out->key_last_rx_ns[k] = __atomic_load_n(&pr->key_last_rx_ns[k], __ATOMIC_RELAXED);
+	return true;
 }

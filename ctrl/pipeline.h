@@ -130,6 +130,17 @@ void pipeline_set_mss(struct pipeline *pl, uint16_t mss_v4, uint16_t mss_v6);
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id);
 /* Frees control packets and in-band messages that arrived for ctrl (foundation: counted only). */
 unsigned int pipeline_drain_ctrl(struct pipeline *pl, uint64_t *ctrl_count, uint64_t *inband_count);
+/* What ctrl reads of a peer (single-writer fields of the data threads). */
+struct pipeline_peer_stats {
+	int64_t last_rx_ns;
+	uint64_t rx_bytes;
+	int64_t last_tx_ns;
+	uint64_t tx_bytes;
+	/* Mono ns of the last authenticated packet received on each key_id; 0 = never. */
+	int64_t key_last_rx_ns[KEY_ID_COUNT];
+};
+/* Copies peer @id's counters; false if there is no such peer. */
+bool pipeline_peer_stats(const struct pipeline *pl, uint32_t id, struct pipeline_peer_stats *out);
 /* Writes every stage's counters as "stage.counter=value" lines. */
 void pipeline_write_stats(struct pipeline *pl, FILE *f);
 

@@ -44,6 +44,7 @@
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "client_int.h"
+#include "../proto/handover.h"
 #include "../config/options.h"
 #include "../pipeline.h"
 #include "../config/runcfg.h"
@@ -236,7 +237,7 @@ static int client_ctl_send(void *arg, const uint8_t *buf, size_t len)
  * 300); plus up to 25% jitter so many clients of one server do not retry
  * in step.
  */
-static void client_restart_later(struct client *c, int64_t now)
+static void client_restart_later(struct client *c, int64_t now, unsigned int backoff_s)
 {
 	const struct options_conn *ce = client_ce(c);
 	int backoff = (int)(c->attempts / c->rc->opts->conns.n) - 4;
@@ -244,6 +245,8 @@ static void client_restart_later(struct client *c, int64_t now)
 
 	if (backoff > 0)
 		sec = MAX(sec, 1) << MIN(backoff, 15);
+	/* A server's AUTH_FAILED,TEMP[backoff N] asks for at least N s (2.6). */
+	sec = MAX(sec, backoff_s);
 	if (sec > ce->connect_retry_max)
 		sec = ce->connect_retry_max;
 	pause_ms = sec * 1000;
@@ -253,9 +256,10 @@ static void client_restart_later(struct client *c, int64_t now)
 }
 
 /*
- * A renegotiated key: publish its slot next to the old one (which keeps
- * decrypting as the lame duck) and send with it at once; the stock peer
- * accepts both. A failure here is a reconnect, like a failed handshake.
+ * A renegotiated key: publish its slot next to the old ones, which keep
+ * decrypting; handover.c moves sending to it when the server is ready and
+ * retires the old keys once the server left them. A failure here is a
+ * reconnect, like a failed handshake.
  */
 static int client_reneg_install(struct client *c, struct session_keys *k)
 {
@@ -265,11 +269,11 @@ static int client_reneg_install(struct client *c, struct session_keys *k)
 	if (err) {
 		errno = err < 0 ? -err : EINVAL;
 		log_warn("pipeline: cannot install the renegotiated keys (key_id %u)", k->key_id);
-		client_restart_later(c, clock_mono_ns());
+		client_restart_later(c, clock_mono_ns(), 0);
 		return 0;
 	}
-	pipeline_key_set_tx(c->pl, 0, k->key_id);
-	log_info("TLS: new session key installed, key_id %u now used for sending", k->key_id);
+	handover_install(&c->ho, k->key_id, clock_mono_ns());
+	log_info("TLS: new session key installed, key_id %u", k->key_id);
 	return 0;
 }
 
@@ -312,7 +316,8 @@ static int client_keys_install(struct client *c)
 		log_warn("pipeline: cannot install the data channel keys");
 		return err;
 	}
-	pipeline_key_set_tx(c->pl, 0, k.key_id);
+	handover_reset(&c->ho);
+	handover_install(&c->ho, k.key_id, clock_mono_ns());
 	c->up_ns = clock_mono_ns();
 	c->tunnel_up = true;
 	c->attempts = 0;
@@ -324,14 +329,10 @@ static int client_keys_install(struct client *c)
 /* Acts on the session's state after it ran. */
 static void client_check(struct client *c, int64_t now)
 {
-	unsigned int gone = session_take_retired(c->sess);
+	unsigned int backoff = 0;
 
-	for (uint8_t kid = 0; gone && c->peer_added && kid < KEY_ID_COUNT; kid++) {
-		if (gone & (1u << kid)) {
-			pipeline_key_retire(c->pl, 0, kid);
-			log_info("TLS: data channel key_id %u retired", kid);
-		}
-	}
+	/* Data keys follow the server (handover.c), not the control states. */
+	(void)session_take_retired(c->sess);
 	switch (session_state(c->sess)) {
 	case SESSION_KEYS_READY:
 		if (client_keys_install(c)) {
@@ -345,10 +346,13 @@ static void client_check(struct client *c, int64_t now)
 		c->stopping = true;
 		break;
 	case SESSION_RESTART:
+		/* AUTH_FAILED,TEMP: the same entry again unless it said advance (2.6). */
+		if (session_take_auth_temp(c->sess, &backoff))
+			c->no_advance = true;
 		if (session_take_next_remote(c->sess))
 			c->no_advance = false;
 		if (!c->restart_at_ns)
-			client_restart_later(c, now);
+			client_restart_later(c, now, backoff);
 		break;
 	default:
 		break;
@@ -382,7 +386,7 @@ static void client_keepalive(struct client *c, int64_t now)
 			return;
 		}
 		log_warnx("Inactivity timeout (--ping-restart), restarting");
-		client_restart_later(c, now);
+		client_restart_later(c, now, 0);
 	}
 }
 
@@ -469,7 +473,7 @@ static void client_restart_run(struct client *c, int64_t now)
 	}
 	err = client_udp_renew(c);
 	if (err == -EAGAIN) {
-		client_restart_later(c, now);
+		client_restart_later(c, now, 0);
 		return;
 	}
 	if (err) {
@@ -526,6 +530,8 @@ int client_start(struct client *c, struct pipeline *pl, const char *ifname)
 	int rc;
 
 	c->pl = pl;
+	handover_init(&c->ho, pl, 0, c->rc->opts->hand_window, c->rc->opts->tran_window,
+		      c->rc->opts->test_reneg_ovpn3 ? (c->rc->opts->reneg_sec ?: 3600) : 0);
 	snprintf(c->ifname, sizeof(c->ifname), "%s", ifname);
 	rc = session_create(&c->sess, c->rc->opts, &io, err, sizeof(err));
 	if (rc) {
@@ -544,8 +550,16 @@ void client_input(struct client *c, const struct pkt *p, int64_t now)
 	session_input(c->sess, p->data, p->len, now);
 }
 
+/* The data keys' hand-over, before the session's timers may renegotiate. */
+static void client_handover(struct client *c, int64_t now)
+{
+	if (c->tunnel_up && c->peer_added && !c->restart_at_ns)
+		handover_tick(&c->ho, session_chan(c->sess), now, "");
+}
+
 void client_run_once(struct client *c, int64_t now)
 {
+	client_handover(c, now);
 	session_tick(c->sess, now);
 	client_check(c, now);
 	client_poll_check(c, now);
@@ -556,6 +570,7 @@ void client_run_once(struct client *c, int64_t now)
 
 void client_second(struct client *c, int64_t now)
 {
+	client_handover(c, now);
 	client_keepalive(c, now);
 }
 

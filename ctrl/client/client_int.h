@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../../core/pkt.h"
+#include "../proto/handover.h"
 #include "client.h"
 
 struct applied;
@@ -27,6 +28,7 @@ struct client {
 	int exit_status;
 	bool tunnel_up;			/* keys installed at least once */
 	bool peer_added;
+	struct handover ho;		/* data keys across renegotiations */
 	bool addr_applied;
 	int64_t up_ns;			/* when the current keys were installed */
 	int64_t restart_at_ns;		/* reconnect after connect-retry; 0: none */

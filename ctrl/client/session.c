@@ -50,6 +50,7 @@ struct session {
 	bool is_v2;			/* tls-crypt-v2: reset V3, WKc appended */
 	size_t wrap_conn;		/* the connection entry the wrapping was made for */
 	bool next_remote;		/* the server's RESTART said [N], or TEMP said advance */
+	bool auth_temp;			/* the restart is AUTH_FAILED,TEMP */
 	unsigned int backoff_s;		/* AUTH_FAILED,TEMP[backoff N] */
 	bool auth_pending;		/* AUTH_PENDING seen, no PUSH_REPLY yet */
 	struct kdf_key_source src;	/* our key-method-2 randoms */
@@ -359,15 +360,18 @@ static void session_push_reply(struct session *s, struct chan_key *k, const stru
 /*
  * AUTH_FAILED (§9). TEMP[backoff N,advance no|addr|remote]:msg is a
  * temporary refusal: reconnect after at least N s, to the same remote
- * unless it says advance remote (2.6 semantics; sluice has one address per
- * remote, so addr is the same remote too). Anything else ends the client.
+ * unless it says advance remote or addr (2.6 semantics; sluice resolves
+ * one address per remote, so the next address is the next remote).
+ * Anything else ends the client.
  */
 static void session_auth_failed(struct session *s, const struct ctlmsg *m)
 {
 	log_warnx("AUTH: Received control message: %s", m->text);
 	if (m->is_temp) {
+		s->auth_temp = true;
 		s->backoff_s = m->temp_backoff;
-		s->next_remote = m->temp_advance == CTLMSG_ADVANCE_REMOTE;
+		s->next_remote = m->temp_advance == CTLMSG_ADVANCE_REMOTE ||
+				 m->temp_advance == CTLMSG_ADVANCE_ADDR;
 		log_warnx("SIGUSR1[soft,auth-temp-failure] received, process restarting "
 			  "(server temporary reject, backoff %u s, %s)", m->temp_backoff,
 			  s->next_remote ? "next remote" : "same remote");
@@ -593,6 +597,7 @@ int session_start(struct session *s, int64_t now_ns)
 	memset(ch->peer_sid, 0, SID_LEN);
 	s->push_partial = false;
 	s->next_remote = false;
+	s->auth_temp = false;
 	s->backoff_s = 0;
 	s->auth_pending = false;
 	s->info[0] = '\0';
@@ -656,12 +661,14 @@ bool session_take_next_remote(struct session *s)
 	return n;
 }
 
-unsigned int session_take_backoff(struct session *s)
+bool session_take_auth_temp(struct session *s, unsigned int *backoff_s)
 {
-	unsigned int b = s->backoff_s;
+	bool t = s->auth_temp;
 
+	*backoff_s = s->backoff_s;
+	s->auth_temp = false;
 	s->backoff_s = 0;
-	return b;
+	return t;
 }
 
 unsigned int session_take_retired(struct session *s)
@@ -707,4 +714,9 @@ void session_write_stats(const struct session *s, FILE *f)
 	chan_write_stats(&s->ch, f);
 	fprintf(f, "ctrl.push_requests=%llu\nctrl.auth_pending=%llu\n",
 		(unsigned long long)s->push_requests, (unsigned long long)s->auth_pendings);
+	/* The server's words are printable (ctlmsg drops control characters). */
+	if (s->auth_pending)
+		fprintf(f, "auth_state=AUTH_PENDING\n");
+	if (s->info[0])
+		fprintf(f, "info=%s\n", s->info);
 }

@@ -69,8 +69,11 @@ int session_take_keys(struct session *s, struct session_keys *k) __must_check;
 unsigned int session_take_retired(struct session *s);
 /* After SESSION_RESTART: true if the server's RESTART said [N] (next remote). Clears. */
 bool session_take_next_remote(struct session *s);
-/* After SESSION_RESTART: AUTH_FAILED,TEMP's backoff in seconds (0: none). Clears. */
-unsigned int session_take_backoff(struct session *s);
+/*
+ * After SESSION_RESTART: true if it was AUTH_FAILED,TEMP, with its backoff
+ * in seconds in @backoff_s (0: none given). Clears.
+ */
+bool session_take_auth_temp(struct session *s, unsigned int *backoff_s);
 /* "AUTH_PENDING" while the server authenticates out of band, else NULL. */
 const char *session_auth_state(const struct session *s);
 /* The last INFO_PRE / INFO text from the server ("" if none). */

@@ -35,6 +35,7 @@
 #include "server.h"
 #include "srvpolicy.h"
 #include "srvsess.h"
+#include "../proto/handover.h"
 #include "../proto/tls.h"
 
 #define NS_PER_SEC	1000000000LL
@@ -74,6 +75,7 @@ struct srv_client {
 	time_t since;
 	int64_t up_ns;
 	int64_t next_ns;		/* srvsess_next_timeout, cached */
+	struct handover ho;		/* its data keys across renegotiations */
 };
 
 struct server {
@@ -356,6 +358,15 @@ static const char *client_name(const struct srv_client *c, char *buf, size_t len
 	return buf;
 }
 
+/* Log prefix of the client's hand-over lines: "[CN] ". */
+static const char *client_tag(const struct srv_client *c)
+{
+	static char tag[CN_MAX + 4];
+
+	snprintf(tag, sizeof(tag), "[%s] ", c->cn[0] ? c->cn : "UNDEF");
+	return tag;
+}
+
 static void client_reap(struct server *s, struct srv_client *c, const char *why)
 {
 	char name[200];
@@ -578,7 +589,9 @@ static int client_keys(struct server *s, struct srv_client *c)
 	OPENSSL_cleanse(k.key2, sizeof(k.key2));
 	if (rc)
 		return rc;
-	pipeline_key_set_tx(s->pl, c->id, k.key_id);
+	if (!c->active)
+		handover_init(&c->ho, s->pl, c->id, s->o->hand_window, s->o->tran_window, 0);
+	handover_install(&c->ho, k.key_id, clock_mono_ns());
 	if (!c->active) {
 		c->active = true;
 		c->since = time(NULL);
@@ -594,12 +607,10 @@ static int client_keys(struct server *s, struct srv_client *c)
 static void client_check(struct server *s, struct srv_client *c, int64_t now)
 {
 	for (int guard = 0; guard < 4 && c->used; guard++) {
-		unsigned int gone = srvsess_take_retired(c->sess);
 		enum srvsess_state st = srvsess_state(c->sess);
 
-		for (uint8_t kid = 0; gone && c->peer_added && kid < KEY_ID_COUNT; kid++)
-			if (gone & (1u << kid))
-				pipeline_key_retire(s->pl, c->id, kid);
+		/* Data keys follow the peer (handover.c), not the control states. */
+		(void)srvsess_take_retired(c->sess);
 		switch (st) {
 		case SRVSESS_AUTH:
 			client_auth(s, c);
@@ -624,6 +635,8 @@ static void client_check(struct server *s, struct srv_client *c, int64_t now)
 			break;
 	}
 out:
+	if (c->used && c->active)
+		handover_tick(&c->ho, srvsess_chan(c->sess), now, client_tag(c));
 	c->next_ns = srvsess_next_timeout(c->sess, now);
 	if (c->next_ns < s->next_ns)
 		s->next_ns = c->next_ns;
@@ -786,7 +799,10 @@ void server_second(struct server *s, int64_t now_ns)
 			s->st.inactivity_timeouts++;
 			client_reap(s, c, "Inactivity timeout (--ping-restart), client-instance "
 				    "restarting");
+			continue;
 		}
+		/* The renegotiation hold is renewed here even when the session is quiet. */
+		handover_tick(&c->ho, srvsess_chan(c->sess), now_ns, client_tag(c));
 	}
 	if (s->routes_dirty && !pipeline_routes_publish(s->pl))
 		s->routes_dirty = false;
