@@ -22,7 +22,7 @@
 
 /* --- lists, warnings and errors --------------------------------------------------- */
 
-void *vec_reserve(void *v, size_t n, size_t *cap, size_t size)
+void *opt_vec_reserve(void *v, size_t n, size_t *cap, size_t size)
 {
 	size_t ncap;
 
@@ -38,7 +38,7 @@ void *vec_reserve(void *v, size_t n, size_t *cap, size_t size)
 }
 
 /* A copy of @s safe to print: non-printable bytes become '?', long words are cut. */
-const char *printable(const char *s, char *buf, size_t len)
+const char *opt_printable(const char *s, char *buf, size_t len)
 {
 	size_t i;
 
@@ -70,8 +70,8 @@ static int vwarn(struct options *o, const struct config_src *src, const char *fm
 	return 0;
 }
 
-int __printf(3, 4) warnf(struct options *o, const struct config_src *src,
-			 const char *fmt, ...)
+int __printf(3, 4) opt_warnf(struct options *o, const struct config_src *src,
+			     const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -83,7 +83,7 @@ int __printf(3, 4) warnf(struct options *o, const struct config_src *src,
 }
 
 /* "options: <msg>" for errors that belong to no line (options_finalize). */
-int __printf(3, 4) errorf(char *err, size_t errlen, const char *fmt, ...)
+int __printf(3, 4) opt_errorf(char *err, size_t errlen, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -97,8 +97,8 @@ int __printf(3, 4) errorf(char *err, size_t errlen, const char *fmt, ...)
 
 /* --- numbers and words ------------------------------------------------------------ */
 
-bool parse_num(const char *s, unsigned long long lo, unsigned long long hi,
-	       unsigned long long *out)
+bool opt_parse_num(const char *s, unsigned long long lo, unsigned long long hi,
+		   unsigned long long *out)
 {
 	unsigned long long v = 0;
 
@@ -116,22 +116,22 @@ bool parse_num(const char *s, unsigned long long lo, unsigned long long hi,
 }
 
 /* Argument @i as a number in lo..hi, or an error saying what was expected. */
-int get_num(const struct config_directive *d, int i, unsigned long long lo,
-	    unsigned long long hi, unsigned long long *out, char *err, size_t errlen)
+int opt_get_num(const struct config_directive *d, int i, unsigned long long lo,
+		unsigned long long hi, unsigned long long *out, char *err, size_t errlen)
 {
 	char p[80];
 
-	if (parse_num(ARG(i), lo, hi, out))
+	if (opt_parse_num(ARG(i), lo, hi, out))
 		return 0;
 	return ERR("%s expects a number %llu..%llu, got '%s'", ARG(0), lo, hi,
-		   printable(ARG(i), p, sizeof(p)));
+		   opt_printable(ARG(i), p, sizeof(p)));
 }
 
-int get_uint(const struct config_directive *d, int i, unsigned int lo, unsigned int hi,
-	     unsigned int *out, char *err, size_t errlen)
+int opt_get_uint(const struct config_directive *d, int i, unsigned int lo, unsigned int hi,
+		 unsigned int *out, char *err, size_t errlen)
 {
 	unsigned long long v;
-	int ret = get_num(d, i, lo, hi, &v, err, errlen);
+	int ret = opt_get_num(d, i, lo, hi, &v, err, errlen);
 
 	if (!ret)
 		*out = (unsigned int)v;
@@ -139,8 +139,8 @@ int get_uint(const struct config_directive *d, int i, unsigned int lo, unsigned 
 }
 
 /* Argument @i as an index into the NULL-terminated @words. */
-int get_word(const struct config_directive *d, int i, const char *const *words,
-	     const char *expect, int *out, char *err, size_t errlen)
+int opt_get_word(const struct config_directive *d, int i, const char *const *words,
+		 const char *expect, int *out, char *err, size_t errlen)
 {
 	char p[80];
 	int k;
@@ -151,19 +151,19 @@ int get_word(const struct config_directive *d, int i, const char *const *words,
 			return 0;
 		}
 	}
-	return ERR("%s expects %s, got '%s'", ARG(0), expect, printable(ARG(i), p, sizeof(p)));
+	return ERR("%s expects %s, got '%s'", ARG(0), expect, opt_printable(ARG(i), p, sizeof(p)));
 }
 
 /* --- addresses, protocols, ports, key directions ---------------------------------- */
 
-bool is_ipv4(const char *s)
+bool opt_is_ipv4(const char *s)
 {
 	struct in_addr a;
 
 	return inet_pton(AF_INET, s, &a) == 1;
 }
 
-bool is_ipv6(const char *s)
+bool opt_is_ipv6(const char *s)
 {
 	uint8_t a[16];
 
@@ -171,8 +171,8 @@ bool is_ipv6(const char *s)
 }
 
 /* "addr/bits" (bits optional, default 128) into @addr; @local gets "addr" alone. */
-bool parse_ipv6_bits(struct config_arena *a, const char *s, uint8_t addr[16],
-		     unsigned int *bits, const char **local)
+bool opt_parse_ipv6_bits(struct config_arena *a, const char *s, uint8_t addr[16],
+			 unsigned int *bits, const char **local)
 {
 	const char *slash = strchr(s, '/');
 	unsigned long long b = 128;
@@ -185,7 +185,7 @@ bool parse_ipv6_bits(struct config_arena *a, const char *s, uint8_t addr[16],
 	tmp[n] = '\0';
 	if (inet_pton(AF_INET6, tmp, addr) != 1)
 		return false;
-	if (slash && !parse_num(slash + 1, 0, 128, &b))
+	if (slash && !opt_parse_num(slash + 1, 0, 128, &b))
 		return false;
 	*bits = (unsigned int)b;
 	if (local) {
@@ -234,22 +234,22 @@ const char *options_proto_name(enum opt_proto proto)
 	return (unsigned int)proto < ARRAY_SIZE(proto_names) ? proto_names[proto] : "?";
 }
 
-int get_proto(const struct config_directive *d, int i, enum opt_proto *proto, int *af,
-	      char *err, size_t errlen)
+int opt_get_proto(const struct config_directive *d, int i, enum opt_proto *proto, int *af,
+		  char *err, size_t errlen)
 {
 	char p[80];
 
 	if (parse_proto(ARG(i), proto, af))
 		return 0;
 	return ERR("%s expects a protocol (udp, tcp, tcp-client, tcp-server, optionally with 4 "
-		   "or 6 as in udp6), got '%s'", ARG(0), printable(ARG(i), p, sizeof(p)));
+		   "or 6 as in udp6), got '%s'", ARG(0), opt_printable(ARG(i), p, sizeof(p)));
 }
 
-int get_port(const struct config_directive *d, int i, unsigned int lo, uint16_t *port,
-	     char *err, size_t errlen)
+int opt_get_port(const struct config_directive *d, int i, unsigned int lo, uint16_t *port,
+		 char *err, size_t errlen)
 {
 	unsigned int v;
-	int ret = get_uint(d, i, lo, 65535, &v, err, errlen);
+	int ret = opt_get_uint(d, i, lo, 65535, &v, err, errlen);
 
 	if (!ret)
 		*port = (uint16_t)v;
@@ -257,8 +257,8 @@ int get_port(const struct config_directive *d, int i, unsigned int lo, uint16_t 
 }
 
 /* ascii2keydirection(): 0, 1, or bidirectional. */
-int get_key_direction(const struct config_directive *d, int i, int *dir, char *err,
-		      size_t errlen)
+int opt_get_key_direction(const struct config_directive *d, int i, int *dir, char *err,
+			  size_t errlen)
 {
 	char p[80];
 
@@ -268,12 +268,12 @@ int get_key_direction(const struct config_directive *d, int i, int *dir, char *e
 		*dir = -1;
 	else
 		return ERR("%s expects a key direction 0 or 1, got '%s'", ARG(0),
-			   printable(ARG(i), p, sizeof(p)));
+			   opt_printable(ARG(i), p, sizeof(p)));
 	return 0;
 }
 
 /* Words @from.. joined by single spaces, in the arena. */
-char *join_args(struct config_arena *a, const struct config_directive *d, int from)
+char *opt_join_args(struct config_arena *a, const struct config_directive *d, int from)
 {
 	size_t len = 1;
 	char *s, *p;

@@ -26,13 +26,13 @@ static int h_remote(struct opt_ctx *c, struct config_directive *d, char *err, si
 	if (!*ARG(1))
 		return ERR("remote expects a host name or address, got ''");
 	if (NARGS >= 2) {
-		ret = get_port(d, 2, 1, &r.port, err, errlen);
+		ret = opt_get_port(d, 2, 1, &r.port, err, errlen);
 		if (ret)
 			return ret;
 		r.has_port = true;
 	}
 	if (NARGS >= 3) {
-		ret = get_proto(d, 3, &r.proto, &r.af, err, errlen);
+		ret = opt_get_proto(d, 3, &r.proto, &r.af, err, errlen);
 		if (ret)
 			return ret;
 		r.has_proto = true;
@@ -57,13 +57,13 @@ static int h_remote(struct opt_ctx *c, struct config_directive *d, char *err, si
 
 static int h_proto(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
-	return get_proto(d, 1, &c->ce->proto, &c->ce->af, err, errlen);
+	return opt_get_proto(d, 1, &c->ce->proto, &c->ce->af, err, errlen);
 }
 
 static int h_port(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	uint16_t port;
-	int ret = get_port(d, 1, 0, &port, err, errlen);
+	int ret = opt_get_port(d, 1, 0, &port, err, errlen);
 
 	if (ret)
 		return ret;
@@ -96,18 +96,18 @@ static int h_connect_retry(struct opt_ctx *c, struct config_directive *d, char *
 			   size_t errlen)
 {
 	unsigned int v, max;
-	int ret = get_uint(d, 1, 0, INT_MAX, &v, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, INT_MAX, &v, err, errlen);
 
 	if (ret)
 		return ret;
 	/* Kept to 16 bits, as OpenVPN does, so the exponential back-off cannot overflow. */
 	if (v > 0xFFFF) {
-		warnf(c->o, &d->src, "connect-retry %u truncated to 65535", v);
+		opt_warnf(c->o, &d->src, "connect-retry %u truncated to 65535", v);
 		v = 0xFFFF;
 	}
 	c->ce->connect_retry = v;
 	if (NARGS == 2) {
-		ret = get_uint(d, 2, 0, INT_MAX, &max, err, errlen);
+		ret = opt_get_uint(d, 2, 0, INT_MAX, &max, err, errlen);
 		if (ret)
 			return ret;
 		c->ce->connect_retry_max = MAX(max, v);
@@ -125,7 +125,7 @@ static int h_resolv_retry(struct opt_ctx *c, struct config_directive *d, char *e
 		c->o->resolv_retry = -1;
 		return 0;
 	}
-	ret = get_uint(d, 1, 0, INT_MAX, &v, err, errlen);
+	ret = opt_get_uint(d, 1, 0, INT_MAX, &v, err, errlen);
 	if (!ret)
 		c->o->resolv_retry = (int)v;
 	return ret;
@@ -134,10 +134,10 @@ static int h_resolv_retry(struct opt_ctx *c, struct config_directive *d, char *e
 static int h_tun_mtu(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	unsigned int mtu, occ = 0;
-	int ret = get_uint(d, 1, 100, 65536, &mtu, err, errlen);	/* TUN_MTU_MIN..MAX */
+	int ret = opt_get_uint(d, 1, 100, 65536, &mtu, err, errlen);	/* TUN_MTU_MIN..MAX */
 
 	if (!ret && NARGS == 2)
-		ret = get_uint(d, 2, 0, 65536, &occ, err, errlen);
+		ret = opt_get_uint(d, 2, 0, 65536, &occ, err, errlen);
 	if (ret)
 		return ret;
 	c->ce->tun_mtu = mtu;
@@ -157,7 +157,7 @@ static int h_mssfix(struct opt_ctx *c, struct config_directive *d, char *err, si
 		ce->mssfix_fixed = false;
 		return 0;
 	}
-	ret = get_uint(d, 1, 0, 65535, &v, err, errlen);
+	ret = opt_get_uint(d, 1, 0, 65535, &v, err, errlen);
 	if (ret)
 		return ret;
 	ce->mssfix = v;
@@ -175,7 +175,7 @@ static int h_mssfix(struct opt_ctx *c, struct config_directive *d, char *err, si
 static int h_mtu_disc(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "no", "maybe", "yes", NULL };
-	int k, ret = get_word(d, 1, w, "no, maybe or yes", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "no, maybe or yes", &k, err, errlen);
 
 	if (!ret)
 		c->ce->mtu_disc = (enum opt_mtu_disc)(k + 1);
@@ -189,21 +189,21 @@ static int h_explicit_exit_notify(struct opt_ctx *c, struct config_directive *d,
 		c->ce->explicit_exit_notify = 1;
 		return 0;
 	}
-	return get_uint(d, 1, 0, INT_MAX, &c->ce->explicit_exit_notify, err, errlen);
+	return opt_get_uint(d, 1, 0, INT_MAX, &c->ce->explicit_exit_notify, err, errlen);
 }
 
 /* --- keepalive -------------------------------------------------------------------- */
 
 static int h_keepalive(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
-	int ret = get_uint(d, 1, 0, INT_MAX, &c->o->keepalive_ping, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, INT_MAX, &c->o->keepalive_ping, err, errlen);
 
-	return ret ? ret : get_uint(d, 2, 0, INT_MAX, &c->o->keepalive_timeout, err, errlen);
+	return ret ? ret : opt_get_uint(d, 2, 0, INT_MAX, &c->o->keepalive_timeout, err, errlen);
 }
 
 static int h_ping_rec(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
-	int ret = get_uint(d, 1, 0, INT_MAX, &c->o->ping_rec_timeout, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, INT_MAX, &c->o->ping_rec_timeout, err, errlen);
 
 	if (!ret)
 		c->o->ping_rec_action = strcmp(ARG(0), "ping-exit") ? OPT_PING_RESTART :
@@ -214,10 +214,10 @@ static int h_ping_rec(struct opt_ctx *c, struct config_directive *d, char *err, 
 static int h_inactive(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	unsigned long long bytes;
-	int ret = get_uint(d, 1, 0, INT_MAX, &c->o->inactive, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, INT_MAX, &c->o->inactive, err, errlen);
 
 	if (!ret && NARGS == 2) {
-		ret = get_num(d, 2, 0, INT64_MAX, &bytes, err, errlen);
+		ret = opt_get_num(d, 2, 0, INT64_MAX, &bytes, err, errlen);
 		if (!ret)
 			c->o->inactive_bytes = (int64_t)bytes;
 	}

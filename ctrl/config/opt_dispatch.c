@@ -18,13 +18,13 @@
 
 /* --- handlers the slices share ---------------------------------------------------- */
 
-int h_noop(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
+int opt_noop(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)c, (void)d, (void)err, (void)errlen;
 	return 0;
 }
 
-int h_reject(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
+int opt_reject(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	(void)c, (void)d, (void)err, (void)errlen;
 	return -EINVAL;		/* never called: F_REJECT is handled by the dispatcher */
@@ -33,8 +33,8 @@ int h_reject(struct opt_ctx *c, struct config_directive *d, char *err, size_t er
 /* --- includes and <connection> blocks --------------------------------------------- */
 
 /* Reads @path (relative to cd, as OpenVPN has already changed directory) as a config. */
-int load_file(struct opt_ctx *c, const char *path, const struct config_src *from,
-	      char *err, size_t errlen)
+int opt_load_file(struct opt_ctx *c, const char *path, const struct config_src *from,
+		  char *err, size_t errlen)
 {
 	struct options *o = c->o;
 	struct opt_ctx sub = *c;
@@ -74,7 +74,7 @@ static int h_config(struct opt_ctx *c, struct config_directive *d, char *err, si
 {
 	if (c->o->no_include)
 		return ERR("config includes are disabled here");
-	return load_file(c, ARG(1), &d->src, err, errlen);
+	return opt_load_file(c, ARG(1), &d->src, err, errlen);
 }
 
 /*
@@ -154,7 +154,7 @@ static int opt_generic(struct opt_ctx *c, const struct opt_def *def, struct conf
 		*(const char **)field = ARG(1);
 		return 0;
 	case T_UINT:
-		return get_uint(d, 1, def->lo, def->hi, field, err, errlen);
+		return opt_get_uint(d, 1, def->lo, def->hi, field, err, errlen);
 	case T_FILE:
 		f = field;
 		f->data = ARG(1);
@@ -183,12 +183,12 @@ static int opt_unknown(struct opt_ctx *c, struct config_directive *d, bool seten
 		       char *err, size_t errlen)
 {
 	char p[80];
-	const char *name = printable(ARG(0), p, sizeof(p));
+	const char *name = opt_printable(ARG(0), p, sizeof(p));
 
 	if (c->where == WHERE_PUSH)
-		return warnf(c->o, &d->src, "ignoring unsupported pushed option '%s'", name);
+		return opt_warnf(c->o, &d->src, "ignoring unsupported pushed option '%s'", name);
 	if (setenv_opt || c->o->forward_compatible || is_ignored(c->o, ARG(0)))
-		return warnf(c->o, &d->src, "ignoring unsupported option '%s'", name);
+		return opt_warnf(c->o, &d->src, "ignoring unsupported option '%s'", name);
 	return ERR("unsupported option '%s'", name);
 }
 
@@ -202,7 +202,8 @@ static int opt_allowed(struct opt_ctx *c, const struct opt_def *def, struct conf
 	if (c->where == WHERE_PUSH) {
 		if (!(def->flags & (F_PULL | F_PULL_ROUTE)) ||
 		    ((def->flags & F_PULL_ROUTE) && c->o->route_nopull)) {
-			ret = warnf(c->o, &d->src, "option '%s' cannot be pushed, ignored", name);
+			ret = opt_warnf(c->o, &d->src, "option '%s' cannot be pushed, ignored",
+					name);
 			return ret ? ret : 1;
 		}
 	} else if (def->flags & F_REJECT) {
@@ -215,8 +216,8 @@ static int opt_allowed(struct opt_ctx *c, const struct opt_def *def, struct conf
 	if (d->is_inline && !(def->flags & F_INLINE))
 		return ERR("option '%s' cannot be an inline <%s> block", name, name);
 	if (c->where == WHERE_CONFIG && (def->flags & F_CONN) && c->o->conns.n) {
-		ret = warnf(c->o, &d->src, "option '%s' does not apply to the <connection> blocks "
-			    "before it", name);
+		ret = opt_warnf(c->o, &d->src, "option '%s' does not apply to the <connection> "
+				"blocks before it", name);
 		if (ret)
 			return ret;
 	}
@@ -257,6 +258,7 @@ int opt_dispatch(void *arg, struct config_directive *d, char *err, size_t errlen
 		return 0;
 	/* A bad pushed value is logged and skipped by OpenVPN, not fatal. */
 	if (ret == -EINVAL && c->where == WHERE_PUSH)
-		return warnf(c->o, NULL, "%s (pushed option ignored)", err + strlen("options: "));
+		return opt_warnf(c->o, NULL, "%s (pushed option ignored)",
+				 err + strlen("options: "));
 	return ret;
 }

@@ -27,13 +27,14 @@ static int keepalive_expand(struct options *o, char *err, size_t errlen)
 	if (!p && !t)
 		return 0;
 	if (!p || !t)
-		return errorf(err, errlen, "keepalive parameters must be > 0");
+		return opt_errorf(err, errlen, "keepalive parameters must be > 0");
 	if ((uint64_t)p * 2 > t)
-		return errorf(err, errlen, "keepalive %u %u: the restart timeout must be at least "
-			      "twice the ping interval (10 60 is the usual choice)", p, t);
+		return opt_errorf(err, errlen, "keepalive %u %u: the restart timeout must be at "
+				  "least twice the ping interval (10 60 is the usual choice)",
+				  p, t);
 	if (o->ping || o->ping_rec_timeout)
-		return errorf(err, errlen, "keepalive conflicts with ping, ping-restart and "
-			      "ping-exit");
+		return opt_errorf(err, errlen, "keepalive conflicts with ping, ping-restart and "
+				  "ping-exit");
 	o->ping = p;
 	o->ping_rec_action = OPT_PING_RESTART;
 	if (o->mode == OPT_MODE_P2P) {
@@ -41,8 +42,8 @@ static int keepalive_expand(struct options *o, char *err, size_t errlen)
 		return 0;
 	}
 	o->ping_rec_timeout = t > UINT_MAX / 2 ? UINT_MAX : t * 2;
-	ret = push_add(o, config_arena_printf(&o->arena, "ping %u", p));
-	return ret ? ret : push_add(o, config_arena_printf(&o->arena, "ping-restart %u", t));
+	ret = opt_push_add(o, config_arena_printf(&o->arena, "ping %u", p));
+	return ret ? ret : opt_push_add(o, config_arena_printf(&o->arena, "ping-restart %u", t));
 }
 
 static int dev_kind(struct options *o, char *err, size_t errlen)
@@ -50,7 +51,7 @@ static int dev_kind(struct options *o, char *err, size_t errlen)
 	const char *t = o->dev_type ? o->dev_type : o->dev;
 
 	if (!o->dev)
-		return errorf(err, errlen, "dev is required (for example 'dev tun')");
+		return opt_errorf(err, errlen, "dev is required (for example 'dev tun')");
 	if (!strncmp(t, "tun", 3))
 		o->dev_kind = OPT_DEV_TUN;
 	else if (!strncmp(t, "tap", 3))
@@ -58,8 +59,8 @@ static int dev_kind(struct options *o, char *err, size_t errlen)
 	else if (!strncmp(t, "null", 4))
 		o->dev_kind = OPT_DEV_NULL;
 	else
-		return errorf(err, errlen, "cannot tell whether dev '%.64s' is tun or tap; add "
-			      "dev-type tun or dev-type tap", o->dev);
+		return opt_errorf(err, errlen, "cannot tell whether dev '%.64s' is tun or tap; add "
+				  "dev-type tun or dev-type tap", o->dev);
 	return 0;
 }
 
@@ -99,8 +100,8 @@ static int conn_finalize(struct options *o, struct options_conn *ce, char *err, 
 	if (ce->proto == OPT_PROTO_TCP && o->client)
 		ce->proto = OPT_PROTO_TCP_CLIENT;
 	if (ce->proto == OPT_PROTO_TCP)
-		return errorf(err, errlen, "proto tcp is ambiguous here: use tcp-client or "
-			      "tcp-server");
+		return opt_errorf(err, errlen, "proto tcp is ambiguous here: use tcp-client or "
+				  "tcp-server");
 	/* Clients use a random source port unless told otherwise. */
 	if (!need_bind && (ce->proto == OPT_PROTO_TCP_CLIENT || o->pull))
 		ce->bind_local = false;
@@ -120,19 +121,19 @@ static int conn_finalize(struct options *o, struct options_conn *ce, char *err, 
 		ce->key_direction = o->key_direction;
 	}
 	if (ce->proto != OPT_PROTO_UDP && ce->explicit_exit_notify) {
-		warnf(o, NULL, "explicit-exit-notify ignored for proto %s",
-		      options_proto_name(ce->proto));
+		opt_warnf(o, NULL, "explicit-exit-notify ignored for proto %s",
+			  options_proto_name(ce->proto));
 		ce->explicit_exit_notify = 0;
 	}
 	if (!ce->remote && ce->proto == OPT_PROTO_TCP_CLIENT)
-		return errorf(err, errlen, "proto tcp-client needs a remote");
+		return opt_errorf(err, errlen, "proto tcp-client needs a remote");
 	if (o->mode == OPT_MODE_SERVER && ce->proto == OPT_PROTO_TCP_CLIENT)
-		return errorf(err, errlen, "mode server supports proto udp or tcp-server only");
+		return opt_errorf(err, errlen, "mode server supports proto udp or tcp-server only");
 	if (ce->tls_auth.data && ce->tls_crypt.data)
-		return errorf(err, errlen, "tls-auth and tls-crypt are mutually exclusive");
+		return opt_errorf(err, errlen, "tls-auth and tls-crypt are mutually exclusive");
 	if (o->tls_client && ce->tls_crypt_v2.data && (ce->tls_auth.data || ce->tls_crypt.data))
-		return errorf(err, errlen, "tls-crypt-v2, tls-auth and tls-crypt are mutually "
-			      "exclusive in client mode");
+		return opt_errorf(err, errlen, "tls-crypt-v2, tls-auth and tls-crypt are mutually "
+				  "exclusive in client mode");
 	return 0;
 }
 
@@ -145,7 +146,7 @@ static int conns_build(struct options *o, char *err, size_t errlen)
 	int ret;
 
 	if (o->conns.n && o->remotes.n)
-		warnf(o, &o->remotes.v[0].src, "remote outside <connection> blocks is ignored");
+		opt_warnf(o, &o->remotes.v[0].src, "remote outside <connection> blocks is ignored");
 	if (!o->conns.n) {
 		for (i = 0; i < n; i++) {
 			e = VEC_ADD(o->conns);
@@ -163,9 +164,9 @@ static int conns_build(struct options *o, char *err, size_t errlen)
 		any_remote |= o->conns.v[i].remote != NULL;
 	}
 	if (o->conns.v[0].proto == OPT_PROTO_TCP_SERVER && o->conns.n > 1)
-		return errorf(err, errlen, "TCP server mode allows at most one remote");
+		return opt_errorf(err, errlen, "TCP server mode allows at most one remote");
 	if (o->pull && !any_remote)
-		return errorf(err, errlen, "client mode needs a remote");
+		return opt_errorf(err, errlen, "client mode needs a remote");
 	return 0;
 }
 
@@ -175,29 +176,30 @@ static int tls_check(struct options *o, char *err, size_t errlen)
 	bool has_cert = o->cert.data, has_key = o->key.data;
 
 	if (o->tls_client && o->tls_server)
-		return errorf(err, errlen, "specify only one of tls-server and tls-client");
+		return opt_errorf(err, errlen, "specify only one of tls-server and tls-client");
 	if (!o->tls_client && !o->tls_server)
 		return o->test_data_key.data ? 0 :
-		       errorf(err, errlen, "no TLS role: use client, tls-client, server or "
-			      "tls-server (static-key mode is not supported)");
+		       opt_errorf(err, errlen, "no TLS role: use client, tls-client, server or "
+				  "tls-server (static-key mode is not supported)");
 	if (!o->ca.data && !o->pkcs12.data && !o->peer_fingerprints.n)
-		return errorf(err, errlen, "you must give ca and/or peer-fingerprint");
+		return opt_errorf(err, errlen, "you must give ca and/or peer-fingerprint");
 	if (o->pkcs12.data && (has_cert || has_key))
-		return errorf(err, errlen, "cert and key cannot be used together with pkcs12");
+		return opt_errorf(err, errlen, "cert and key cannot be used together with pkcs12");
 	if (o->pull && !o->pkcs12.data) {
 		if (has_cert != has_key)
-			return errorf(err, errlen, "if you use one of cert or key, you must use "
-				      "them both");
+			return opt_errorf(err, errlen, "if you use one of cert or key, you must "
+					  "use them both");
 		if (!has_cert && !o->has_auth_user_pass)
-			return errorf(err, errlen, "no client authentication: use cert/key, "
-				      "pkcs12 or auth-user-pass");
+			return opt_errorf(err, errlen, "no client authentication: use cert/key, "
+					  "pkcs12 or auth-user-pass");
 	} else if (!o->pull && !o->pkcs12.data && (!has_cert || !has_key)) {
-		return errorf(err, errlen, "%s is required (or pkcs12)", has_cert ? "key" : "cert");
+		return opt_errorf(err, errlen, "%s is required (or pkcs12)",
+				  has_cert ? "key" : "cert");
 	}
 	if (o->tls_server && !o->dh.data)
-		return errorf(err, errlen, "a TLS server needs dh FILE or 'dh none'");
+		return opt_errorf(err, errlen, "a TLS server needs dh FILE or 'dh none'");
 	if (!o->tls_server && o->dh.data) {
-		warnf(o, NULL, "dh ignored in tls-client mode");
+		opt_warnf(o, NULL, "dh ignored in tls-client mode");
 		o->dh.data = NULL;
 		o->dh_none = false;
 	}
@@ -217,7 +219,7 @@ static int test_key_load(struct options *o, char *err, size_t errlen)
 	if (f->is_inline)
 		return config_static_key_decode(f->data, strlen(f->data), o->test_key, err, errlen);
 	if (o->no_include)
-		return errorf(err, errlen, "test-data-key: reading files is disabled here");
+		return opt_errorf(err, errlen, "test-data-key: reading files is disabled here");
 	if (o->cd && path[0] != '/')
 		path = config_arena_printf(&o->arena, "%s/%s", o->cd, path);
 	if (!path)
@@ -234,12 +236,12 @@ int options_finalize(struct options *o, char *err, size_t errlen)
 	int ret;
 
 	if (o->is_finalized)
-		return errorf(err, errlen, "options_finalize called twice");
+		return opt_errorf(err, errlen, "options_finalize called twice");
 	ret = dev_kind(o, err, errlen);
 	if (!ret && o->has_server_ipv6)
-		ret = server_ipv6_expand(o, err, errlen);
+		ret = opt_server_ipv6_expand(o, err, errlen);
 	if (!ret && o->has_server)
-		ret = server_expand(o, err, errlen);
+		ret = opt_server_expand(o, err, errlen);
 	if (ret)
 		return ret;
 	if (o->client) {
@@ -251,18 +253,19 @@ int options_finalize(struct options *o, char *err, size_t errlen)
 		return ret;
 	if (o->mode == OPT_MODE_SERVER) {
 		if (!o->tls_server)
-			return errorf(err, errlen, "mode server needs tls-server (or server)");
+			return opt_errorf(err, errlen, "mode server needs tls-server (or server)");
 		if (o->pull)
-			return errorf(err, errlen, "pull cannot be used with mode server");
+			return opt_errorf(err, errlen, "pull cannot be used with mode server");
 		if (o->dev_kind != OPT_DEV_TUN && o->dev_kind != OPT_DEV_TAP)
-			return errorf(err, errlen, "mode server only works with dev tun or tap");
+			return opt_errorf(err, errlen, "mode server only works with dev tun or "
+					  "tap");
 	}
 	if (!o->data_ciphers)
 		o->data_ciphers = OPT_DATA_CIPHERS_DEFAULT;
 	o->allow_compression = allow_comp_effective(o);
-	if (o->allow_compression == OPT_ALLOW_COMP_NO && comp_is_real(o->comp))
-		return errorf(err, errlen, "compression %s is not allowed: allow-compression no",
-			      options_comp_name(o->comp));
+	if (o->allow_compression == OPT_ALLOW_COMP_NO && opt_comp_is_real(o->comp))
+		return opt_errorf(err, errlen, "compression %s is not allowed: allow-compression "
+				  "no", options_comp_name(o->comp));
 	ret = conns_build(o, err, errlen);
 	if (!ret)
 		ret = tls_check(o, err, errlen);

@@ -20,7 +20,7 @@
 static int h_dev_type(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "tun", "tap", "null", NULL };
-	int k, ret = get_word(d, 1, w, "tun, tap or null", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "tun, tap or null", &k, err, errlen);
 
 	if (!ret)
 		c->o->dev_type = ARG(1);
@@ -30,7 +30,7 @@ static int h_dev_type(struct opt_ctx *c, struct config_directive *d, char *err, 
 static int h_topology(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "net30", "p2p", "subnet", NULL };
-	int k, ret = get_word(d, 1, w, "net30, p2p or subnet", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "net30, p2p or subnet", &k, err, errlen);
 
 	if (!ret)
 		c->o->topology = (enum opt_topology)k;
@@ -42,9 +42,10 @@ static int h_ifconfig(struct opt_ctx *c, struct config_directive *d, char *err, 
 	char p1[80], p2[80];
 
 	/* OpenVPN takes names only with allow-pull-fqdn, which sluice does not offer. */
-	if (!is_ipv4(ARG(1)) || !is_ipv4(ARG(2)))
+	if (!opt_is_ipv4(ARG(1)) || !opt_is_ipv4(ARG(2)))
 		return ERR("ifconfig expects two IPv4 addresses, got '%s' '%s'",
-			   printable(ARG(1), p1, sizeof(p1)), printable(ARG(2), p2, sizeof(p2)));
+			   opt_printable(ARG(1), p1, sizeof(p1)),
+			   opt_printable(ARG(2), p2, sizeof(p2)));
 	c->o->ifconfig_local = ARG(1);
 	c->o->ifconfig_remote = ARG(2);
 	return 0;
@@ -58,9 +59,10 @@ static int h_ifconfig_ipv6(struct opt_ctx *c, struct config_directive *d, char *
 	uint8_t addr[16];
 	char p1[80], p2[80];
 
-	if (!parse_ipv6_bits(&c->o->arena, ARG(1), addr, &bits, &local) || !is_ipv6(ARG(2)))
+	if (!opt_parse_ipv6_bits(&c->o->arena, ARG(1), addr, &bits, &local) || !opt_is_ipv6(ARG(2)))
 		return ERR("ifconfig-ipv6 expects ADDR/BITS and an IPv6 address, got '%s' '%s'",
-			   printable(ARG(1), p1, sizeof(p1)), printable(ARG(2), p2, sizeof(p2)));
+			   opt_printable(ARG(1), p1, sizeof(p1)),
+			   opt_printable(ARG(2), p2, sizeof(p2)));
 	if (bits < 64 || bits > 124)
 		return ERR("ifconfig-ipv6 expects a prefix length 64..124, got /%u", bits);
 	c->o->ifconfig_ipv6_local = local;
@@ -102,7 +104,7 @@ static const char *route_parm(const struct config_directive *d, int i)
 /* Names only in the config: a pushed route must be an address (no allow-pull-fqdn). */
 static bool route_addr_ok(const struct opt_ctx *c, const char *s)
 {
-	return is_ipv4(s) || is_special_addr(s) || (c->where != WHERE_PUSH && is_hostname(s));
+	return opt_is_ipv4(s) || is_special_addr(s) || (c->where != WHERE_PUSH && is_hostname(s));
 }
 
 static int h_route(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
@@ -114,14 +116,14 @@ static int h_route(struct opt_ctx *c, struct config_directive *d, char *err, siz
 
 	if (!route_addr_ok(c, ARG(1)))
 		return ERR("route expects a network address, got '%s'",
-			   printable(ARG(1), p, sizeof(p)));
-	if (mask && !is_ipv4(mask))
+			   opt_printable(ARG(1), p, sizeof(p)));
+	if (mask && !opt_is_ipv4(mask))
 		return ERR("route expects a netmask such as 255.255.255.0, got '%s'",
-			   printable(mask, p, sizeof(p)));
+			   opt_printable(mask, p, sizeof(p)));
 	if (gw && !route_addr_ok(c, gw))
 		return ERR("route expects a gateway address, got '%s'",
-			   printable(gw, p, sizeof(p)));
-	if (metric && get_uint(d, 4, 0, INT_MAX, &m, err, errlen))
+			   opt_printable(gw, p, sizeof(p)));
+	if (metric && opt_get_uint(d, 4, 0, INT_MAX, &m, err, errlen))
 		return -EINVAL;
 	r = VEC_ADD(c->o->routes);
 	if (!r)
@@ -141,13 +143,13 @@ static int h_route_ipv6(struct opt_ctx *c, struct config_directive *d, char *err
 	uint8_t addr[16];
 	char p[80];
 
-	if (!parse_ipv6_bits(&c->o->arena, ARG(1), addr, &bits, NULL))
+	if (!opt_parse_ipv6_bits(&c->o->arena, ARG(1), addr, &bits, NULL))
 		return ERR("route-ipv6 expects NETWORK/BITS, got '%s'",
-			   printable(ARG(1), p, sizeof(p)));
-	if (gw && !is_ipv6(gw))
+			   opt_printable(ARG(1), p, sizeof(p)));
+	if (gw && !opt_is_ipv6(gw))
 		return ERR("route-ipv6 expects an IPv6 gateway, got '%s'",
-			   printable(gw, p, sizeof(p)));
-	if (metric && get_uint(d, 3, 0, INT_MAX, &m, err, errlen))
+			   opt_printable(gw, p, sizeof(p)));
+	if (metric && opt_get_uint(d, 3, 0, INT_MAX, &m, err, errlen))
 		return -EINVAL;
 	r = VEC_ADD(c->o->routes6);
 	if (!r)
@@ -169,7 +171,7 @@ static int h_route_gateway(struct opt_ctx *c, struct config_directive *d, char *
 	}
 	if (!route_addr_ok(c, ARG(1)))
 		return ERR("route-gateway expects an address or 'dhcp', got '%s'",
-			   printable(ARG(1), p, sizeof(p)));
+			   opt_printable(ARG(1), p, sizeof(p)));
 	c->o->route_gateway = ARG(1);
 	return 0;
 }
@@ -189,7 +191,7 @@ static int h_redirect_gateway(struct opt_ctx *c, struct config_directive *d, cha
 	int i;
 
 	if (rg & OPT_RG_ENABLE)
-		warnf(c->o, &d->src, "redirect-gateway/redirect-private given more than once");
+		opt_warnf(c->o, &d->src, "redirect-gateway/redirect-private given more than once");
 	rg |= OPT_RG_ENABLE;
 	if (!strcmp(ARG(0), "redirect-gateway"))
 		rg |= OPT_RG_REROUTE_GW;
@@ -204,7 +206,7 @@ static int h_redirect_gateway(struct opt_ctx *c, struct config_directive *d, cha
 		if (k == ARRAY_SIZE(flags))
 			return ERR("%s: unknown flag '%s' (local, autolocal, def1, bypass-dhcp, "
 				   "bypass-dns, block-local, ipv6, !ipv4)", ARG(0),
-				   printable(ARG(i), p, sizeof(p)));
+				   opt_printable(ARG(i), p, sizeof(p)));
 		rg |= flags[k].flag;
 	}
 	c->o->redirect_gateway = rg;
@@ -219,9 +221,9 @@ static int h_route_delay(struct opt_ctx *c, struct config_directive *d, char *er
 	c->o->has_route_delay = true;
 	c->o->route_delay = 0;
 	if (NARGS >= 1)
-		ret = get_uint(d, 1, 0, INT_MAX, &c->o->route_delay, err, errlen);
+		ret = opt_get_uint(d, 1, 0, INT_MAX, &c->o->route_delay, err, errlen);
 	if (!ret && NARGS == 2)
-		ret = get_uint(d, 2, 0, INT_MAX, &c->o->route_delay_window, err, errlen);
+		ret = opt_get_uint(d, 2, 0, INT_MAX, &c->o->route_delay_window, err, errlen);
 	return ret;
 }
 
@@ -229,7 +231,7 @@ static int h_route_metric(struct opt_ctx *c, struct config_directive *d, char *e
 			  size_t errlen)
 {
 	unsigned int v;
-	int ret = get_uint(d, 1, 0, INT_MAX, &v, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, INT_MAX, &v, err, errlen);
 
 	if (!ret)
 		c->o->route_metric = (int)v;
@@ -241,7 +243,7 @@ static int h_pull_filter(struct opt_ctx *c, struct config_directive *d, char *er
 {
 	static const char *const w[] = { "accept", "ignore", "reject", NULL };
 	struct options_pull_filter_rule *f;
-	int k, ret = get_word(d, 1, w, "accept, ignore or reject", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "accept, ignore or reject", &k, err, errlen);
 
 	if (ret)
 		return ret;
@@ -281,10 +283,10 @@ static int check_dns(const struct config_directive *d, bool pushed, char *err, s
 	if (!ARG_IS(1, "server") || NARGS < 4)
 		return ERR("dns expects 'search-domains DOMAIN...' or 'server N KEYWORD VALUE...'");
 	/* Priorities are 0..127, or -128..127 when pushed (dns_server_priority_parse()). */
-	if (!parse_num(ARG(2)[0] == '-' && pushed ? ARG(2) + 1 : ARG(2), 0, 128, &prio) ||
+	if (!opt_parse_num(ARG(2)[0] == '-' && pushed ? ARG(2) + 1 : ARG(2), 0, 128, &prio) ||
 	    (ARG(2)[0] != '-' && prio > 127))
 		return ERR("dns server expects a priority %s..127, got '%s'",
-			   pushed ? "-128" : "0", printable(ARG(2), p, sizeof(p)));
+			   pushed ? "-128" : "0", opt_printable(ARG(2), p, sizeof(p)));
 	if (ARG_IS(3, "address")) {
 		for (i = 4; i < d->argc; i++) {
 			char a[64];
@@ -293,24 +295,24 @@ static int check_dns(const struct config_directive *d, bool pushed, char *err, s
 			snprintf(a, sizeof(a), "%s", ARG(i));
 			/* [addr]:port and addr:port forms are allowed; check the address. */
 			end = a[0] == '[' ? strchr(a, ']') : NULL;
-			if (end && (*end = '\0', is_ipv6(a + 1)))
+			if (end && (*end = '\0', opt_is_ipv6(a + 1)))
 				continue;
-			if (is_ipv6(a) || is_ipv4(a))
+			if (opt_is_ipv6(a) || opt_is_ipv4(a))
 				continue;
 			end = strrchr(a, ':');
-			if (end && (*end = '\0', is_ipv4(a)))
+			if (end && (*end = '\0', opt_is_ipv4(a)))
 				continue;
 			return ERR("dns server expects addresses, got '%s'",
-				   printable(ARG(i), p, sizeof(p)));
+				   opt_printable(ARG(i), p, sizeof(p)));
 		}
 		return 0;
 	}
 	if (ARG_IS(3, "resolve-domains"))
 		return 0;
 	if (ARG_IS(3, "dnssec") && NARGS == 4)
-		return get_word(d, 4, dnssec, "yes, no or optional", &k, err, errlen);
+		return opt_get_word(d, 4, dnssec, "yes, no or optional", &k, err, errlen);
 	if (ARG_IS(3, "transport") && NARGS == 4)
-		return get_word(d, 4, transport, "plain, DoH or DoT", &k, err, errlen);
+		return opt_get_word(d, 4, transport, "plain, DoH or DoT", &k, err, errlen);
 	if (ARG_IS(3, "sni") && NARGS == 4)
 		return 0;
 	return ERR("dns server expects address, resolve-domains, dnssec, transport or sni");
@@ -326,7 +328,7 @@ static int h_dns(struct opt_ctx *c, struct config_directive *d, char *err, size_
 	slot = VEC_ADD(c->o->dns);
 	if (!slot)
 		return -ENOMEM;
-	*slot = join_args(&c->o->arena, d, 1);
+	*slot = opt_join_args(&c->o->arena, d, 1);
 	return *slot ? 0 : -ENOMEM;
 }
 

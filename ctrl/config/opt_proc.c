@@ -18,7 +18,7 @@
 static int h_mode(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "p2p", "server", NULL };
-	int k, ret = get_word(d, 1, w, "p2p or server", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "p2p or server", &k, err, errlen);
 
 	if (!ret)
 		c->o->mode = k ? OPT_MODE_SERVER : OPT_MODE_P2P;
@@ -33,7 +33,7 @@ static int h_script(struct opt_ctx *c, struct config_directive *d, char *err, si
 			    !strcmp(ARG(0), "down") ? &c->o->down : &c->o->route_up;
 
 	if (*slot)
-		warnf(c->o, &d->src, "%s given more than once, the last one is used", ARG(0));
+		opt_warnf(c->o, &d->src, "%s given more than once, the last one is used", ARG(0));
 	(void)err, (void)errlen;
 	*slot = ARG(1);
 	return 0;
@@ -54,7 +54,7 @@ static int h_setenv(struct opt_ctx *c, struct config_directive *d, char *err, si
 		return 0;
 	}
 	if (!strcmp(ARG(1), "SERVER_POLL_TIMEOUT") && NARGS == 2) {
-		if (get_uint(d, 2, 0, INT_MAX, &v, err, errlen))
+		if (opt_get_uint(d, 2, 0, INT_MAX, &v, err, errlen))
 			return -EINVAL;
 		c->ce->server_poll_timeout = v;
 		return 0;
@@ -97,7 +97,7 @@ static int h_log(struct opt_ctx *c, struct config_directive *d, char *err, size_
 static int h_status(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	c->o->status_file = ARG(1);
-	return NARGS == 2 ? get_uint(d, 2, 0, INT_MAX, &c->o->status_interval, err, errlen) : 0;
+	return NARGS == 2 ? opt_get_uint(d, 2, 0, INT_MAX, &c->o->status_interval, err, errlen) : 0;
 }
 
 static int h_daemon(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
@@ -105,7 +105,7 @@ static int h_daemon(struct opt_ctx *c, struct config_directive *d, char *err, si
 	(void)err, (void)errlen;
 	/* Init scripts sometimes add their own --daemon: the first name wins, as in 2.6. */
 	if (c->o->daemon && NARGS) {
-		warnf(c->o, &d->src, "daemon given more than once, '%.64s' ignored", ARG(1));
+		opt_warnf(c->o, &d->src, "daemon given more than once, '%.64s' ignored", ARG(1));
 		return 0;
 	}
 	c->o->daemon = true;
@@ -122,7 +122,7 @@ static int h_management(struct opt_ctx *c, struct config_directive *d, char *err
 
 	o->management_unix = !strcmp(ARG(2), "unix");
 	if (!o->management_unix) {
-		ret = get_port(d, 2, 0, &o->management_port, err, errlen);
+		ret = opt_get_port(d, 2, 0, &o->management_port, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -138,7 +138,7 @@ static int h_echo(struct opt_ctx *c, struct config_directive *d, char *err, size
 	(void)err, (void)errlen;
 	if (!slot)
 		return -ENOMEM;
-	*slot = join_args(&c->o->arena, d, 1);
+	*slot = opt_join_args(&c->o->arena, d, 1);
 	return *slot ? 0 : -ENOMEM;
 }
 
@@ -149,7 +149,7 @@ static int h_test_data_key(struct opt_ctx *c, struct config_directive *d, char *
 {
 	int dir = -1;
 
-	if (NARGS == 2 && (d->is_inline || get_key_direction(d, 2, &dir, err, errlen) ||
+	if (NARGS == 2 && (d->is_inline || opt_get_key_direction(d, 2, &dir, err, errlen) ||
 			   dir < 0))
 		return ERR("test-data-key expects FILE [0|1] or an inline block");
 	c->o->test_data_key.data = ARG(1);
@@ -161,7 +161,7 @@ static int h_test_data_key(struct opt_ctx *c, struct config_directive *d, char *
 static int h_test_peer_id(struct opt_ctx *c, struct config_directive *d, char *err,
 			  size_t errlen)
 {
-	int ret = get_uint(d, 1, 0, OPT_PEER_ID_MAX, &c->o->test_peer_id, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, OPT_PEER_ID_MAX, &c->o->test_peer_id, err, errlen);
 
 	if (!ret)
 		c->o->has_test_peer_id = true;

@@ -118,18 +118,18 @@ static int push_one(struct opt_ctx *c, const char *text, unsigned int index, cha
 	switch (pull_filter(c->o, text)) {
 	case OPT_PULL_REJECT:
 		return config_errf(err, errlen, &src, "pushed option '%s' rejected by pull-filter",
-				   printable(text, p, sizeof(p)));
+				   opt_printable(text, p, sizeof(p)));
 	case OPT_PULL_IGNORE:
 		return 0;
 	case OPT_PULL_ACCEPT:
 		break;
 	}
 	if (strlen(text) > CONFIG_LINE_MAX)
-		return warnf(c->o, &src, "pushed option longer than %d bytes ignored",
-			     CONFIG_LINE_MAX);
+		return opt_warnf(c->o, &src, "pushed option longer than %d bytes ignored",
+				 CONFIG_LINE_MAX);
 	ret = config_parse_line(&c->o->arena, text, &src, &d, err, errlen);
 	if (ret == -EINVAL)
-		return warnf(c->o, NULL, "%s (pushed option ignored)", msg_body(err));
+		return opt_warnf(c->o, NULL, "%s (pushed option ignored)", msg_body(err));
 	if (ret || !d.argc)
 		return ret;
 	return opt_dispatch(c, &d, err, errlen);
@@ -161,14 +161,14 @@ static int push_check(struct options *o, char *err, size_t errlen)
 {
 	char p[80];
 
-	if (o->allow_compression == OPT_ALLOW_COMP_NO && comp_is_real(o->comp))
-		return errorf(err, errlen, "server pushed compression settings that are not "
-			      "allowed (%s, but allow-compression is no)",
-			      options_comp_name(o->comp));
+	if (o->allow_compression == OPT_ALLOW_COMP_NO && opt_comp_is_real(o->comp))
+		return opt_errorf(err, errlen, "server pushed compression settings that are not "
+				  "allowed (%s, but allow-compression is no)",
+				  options_comp_name(o->comp));
 	if (o->cipher_pushed && !in_list(o->data_ciphers, o->cipher))
-		return errorf(err, errlen, "server pushed cipher '%s', which is not in "
-			      "data-ciphers %s", printable(o->cipher, p, sizeof(p)),
-			      o->data_ciphers);
+		return opt_errorf(err, errlen, "server pushed cipher '%s', which is not in "
+				  "data-ciphers %s", opt_printable(o->cipher, p, sizeof(p)),
+				  o->data_ciphers);
 	return 0;
 }
 
@@ -184,14 +184,14 @@ int options_apply_push(struct options *o, const char *msg, size_t len, int *cont
 
 	*continuation = 0;
 	if (!o->is_finalized)
-		return errorf(err, errlen, "PUSH_REPLY before options_finalize()");
+		return opt_errorf(err, errlen, "PUSH_REPLY before options_finalize()");
 	nul = memchr(msg, '\0', len);
 	if (nul)
 		len = (size_t)(nul - msg);
 	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
 	if (len < 10 || memcmp(msg, "PUSH_REPLY", 10) || (len > 10 && msg[10] != ','))
-		return errorf(err, errlen, "not a PUSH_REPLY message");
+		return opt_errorf(err, errlen, "not a PUSH_REPLY message");
 	msg += MIN(len, 11);
 	len -= MIN(len, 11);
 	if (!o->push_in_progress) {

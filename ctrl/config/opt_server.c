@@ -4,7 +4,7 @@
  * client-to-client, duplicate-cn, max-clients, connect-freq-initial and push, then, for
  * options_finalize(), helper.c's expansion of `server` and `server-ipv6` into mode
  * server, tls-server, the server's own addresses, the address pools, routes and the
- * options pushed to every client (push_add()).
+ * options pushed to every client (opt_push_add()).
  *
  * Called from the ctrl thread only: the handlers through opt_dispatch()
  * (opt_dispatch.c), the expansion from options_finalize() (opt_finalize.c).
@@ -37,10 +37,10 @@ static bool parse_ipv4(const char *s, uint32_t *out)
 static int h_connect_freq_initial(struct opt_ctx *c, struct config_directive *d, char *err,
 				  size_t errlen)
 {
-	int ret = get_uint(d, 1, 1, INT_MAX, &c->o->connect_freq_initial_n, err, errlen);
+	int ret = opt_get_uint(d, 1, 1, INT_MAX, &c->o->connect_freq_initial_n, err, errlen);
 
-	return ret ? ret : get_uint(d, 2, 1, INT_MAX, &c->o->connect_freq_initial_sec, err,
-				    errlen);
+	return ret ? ret : opt_get_uint(d, 2, 1, INT_MAX, &c->o->connect_freq_initial_sec, err,
+					errlen);
 }
 
 static int h_server(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
@@ -51,7 +51,8 @@ static int h_server(struct opt_ctx *c, struct config_directive *d, char *err, si
 	if (!parse_ipv4(ARG(1), &o->server_network) || !parse_ipv4(ARG(2), &o->server_netmask) ||
 	    !o->server_network || !o->server_netmask)
 		return ERR("server expects NETWORK NETMASK, got '%s' '%s'",
-			   printable(ARG(1), p1, sizeof(p1)), printable(ARG(2), p2, sizeof(p2)));
+			   opt_printable(ARG(1), p1, sizeof(p1)),
+			   opt_printable(ARG(2), p2, sizeof(p2)));
 	if (NARGS == 3 && strcmp(ARG(3), "nopool"))
 		return ERR("server expects 'nopool' after the netmask");
 	o->has_server = true;
@@ -65,10 +66,10 @@ static int h_server_ipv6(struct opt_ctx *c, struct config_directive *d, char *er
 	struct options *o = c->o;
 	char p[80];
 
-	if (!parse_ipv6_bits(&o->arena, ARG(1), o->server_ipv6_network,
-			     &o->server_ipv6_netbits, NULL))
+	if (!opt_parse_ipv6_bits(&o->arena, ARG(1), o->server_ipv6_network,
+				 &o->server_ipv6_netbits, NULL))
 		return ERR("server-ipv6 expects NETWORK/BITS, got '%s'",
-			   printable(ARG(1), p, sizeof(p)));
+			   opt_printable(ARG(1), p, sizeof(p)));
 	if (o->server_ipv6_netbits < 64 || o->server_ipv6_netbits > 124)
 		return ERR("server-ipv6 expects a prefix length 64..124, got /%u",
 			   o->server_ipv6_netbits);
@@ -99,8 +100,8 @@ static int h_ifconfig_pool_persist(struct opt_ctx *c, struct config_directive *d
 				   size_t errlen)
 {
 	c->o->ifconfig_pool_persist = ARG(1);
-	return NARGS == 2 ? get_uint(d, 2, 0, INT_MAX, &c->o->ifconfig_pool_persist_sec, err,
-				     errlen) : 0;
+	return NARGS == 2 ? opt_get_uint(d, 2, 0, INT_MAX, &c->o->ifconfig_pool_persist_sec, err,
+					 errlen) : 0;
 }
 
 static int h_push(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
@@ -129,7 +130,7 @@ static const char *ipv4_str(struct options *o, uint32_t a)
 	return config_arena_strdup(&o->arena, buf);
 }
 
-int push_add(struct options *o, const char *text)
+int opt_push_add(struct options *o, const char *text)
 {
 	const char **slot;
 
@@ -159,8 +160,8 @@ static int netmask_bits(uint32_t net, uint32_t mask)
 static int pool_set(struct options *o, uint32_t start, uint32_t end, char *err, size_t errlen)
 {
 	if (start > end || end - start >= POOL_MAX)
-		return errorf(err, errlen, "server: the address pool must hold 1..%d addresses",
-			      POOL_MAX);
+		return opt_errorf(err, errlen, "server: the address pool must hold 1..%d addresses",
+				  POOL_MAX);
 	o->has_ifconfig_pool = true;
 	o->ifconfig_pool_start = start;
 	o->ifconfig_pool_end = end;
@@ -176,7 +177,7 @@ static int server_expand_tun(struct options *o, int bits, char *err, size_t errl
 	int ret = 0;
 
 	if (bits > 29)
-		return errorf(err, errlen, "server with dev tun needs a /29 or larger subnet");
+		return opt_errorf(err, errlen, "server with dev tun needs a /29 or larger subnet");
 	o->ifconfig_local = ipv4_str(o, net + 1);
 	if (o->topology == OPT_TOPOLOGY_SUBNET) {
 		o->ifconfig_remote = ipv4_str(o, mask);
@@ -184,8 +185,8 @@ static int server_expand_tun(struct options *o, int bits, char *err, size_t errl
 			ret = pool_set(o, net + 2, bcast - 1, err, errlen);
 		o->ifconfig_pool_netmask = mask;
 		if (!ret)
-			ret = push_add(o, config_arena_printf(&o->arena, "route-gateway %s",
-							      ipv4_str(o, net + 1)));
+			ret = opt_push_add(o, config_arena_printf(&o->arena, "route-gateway %s",
+								  ipv4_str(o, net + 1)));
 		if (!o->route_gateway)
 			o->route_gateway = ipv4_str(o, net + 2);
 	} else {
@@ -200,51 +201,53 @@ static int server_expand_tun(struct options *o, int bits, char *err, size_t errl
 			r->netmask = ipv4_str(o, mask);
 		}
 		if (!ret && o->client_to_client)
-			ret = push_add(o, config_arena_printf(&o->arena, "route %s %s",
-							      ipv4_str(o, net), ipv4_str(o, mask)));
+			ret = opt_push_add(o, config_arena_printf(&o->arena, "route %s %s",
+								  ipv4_str(o, net),
+								  ipv4_str(o, mask)));
 		else if (!ret && o->topology == OPT_TOPOLOGY_NET30)
-			ret = push_add(o, config_arena_printf(&o->arena, "route %s",
-							      ipv4_str(o, net + 1)));
+			ret = opt_push_add(o, config_arena_printf(&o->arena, "route %s",
+								  ipv4_str(o, net + 1)));
 	}
 	if (ret)
 		return ret;
-	return push_add(o, config_arena_printf(&o->arena, "topology %s",
-					       o->topology == OPT_TOPOLOGY_SUBNET ? "subnet" :
-					       o->topology == OPT_TOPOLOGY_P2P ? "p2p" : "net30"));
+	return opt_push_add(o, config_arena_printf(&o->arena, "topology %s",
+						   o->topology == OPT_TOPOLOGY_SUBNET ? "subnet" :
+						   o->topology == OPT_TOPOLOGY_P2P ? "p2p" :
+						   "net30"));
 }
 
-int server_expand(struct options *o, char *err, size_t errlen)
+int opt_server_expand(struct options *o, char *err, size_t errlen)
 {
 	uint32_t net = o->server_network, mask = o->server_netmask;
 	int bits = netmask_bits(net, mask), ret;
 
 	if (o->client)
-		return errorf(err, errlen, "server and client cannot be used together");
+		return opt_errorf(err, errlen, "server and client cannot be used together");
 	if (!o->server_nopool && o->has_ifconfig_pool)
-		return errorf(err, errlen, "server already defines an ifconfig-pool, so you "
-			      "can't also give ifconfig-pool");
+		return opt_errorf(err, errlen, "server already defines an ifconfig-pool, so you "
+				  "can't also give ifconfig-pool");
 	if (o->dev_kind != OPT_DEV_TUN && o->dev_kind != OPT_DEV_TAP)
-		return errorf(err, errlen, "server only makes sense with dev tun or dev tap");
+		return opt_errorf(err, errlen, "server only makes sense with dev tun or dev tap");
 	if (bits < 0)
-		return errorf(err, errlen, "server: network/netmask combination is invalid");
+		return opt_errorf(err, errlen, "server: network/netmask combination is invalid");
 	if (bits < POOL_MIN_NETBITS)
-		return errorf(err, errlen, "server: the subnet must be a /%d or smaller",
-			      POOL_MIN_NETBITS);
+		return opt_errorf(err, errlen, "server: the subnet must be a /%d or smaller",
+				  POOL_MIN_NETBITS);
 	o->mode = OPT_MODE_SERVER;
 	o->tls_server = true;
 	if (o->dev_kind == OPT_DEV_TUN) {
 		ret = server_expand_tun(o, bits, err, errlen);
 	} else {
 		if (bits > 30)
-			return errorf(err, errlen, "server with dev tap needs a /30 or larger "
-				      "subnet");
+			return opt_errorf(err, errlen, "server with dev tap needs a /30 or larger "
+					  "subnet");
 		o->ifconfig_local = ipv4_str(o, net + 1);
 		o->ifconfig_remote = ipv4_str(o, mask);
 		ret = o->server_nopool ? 0 : pool_set(o, net + 2, (net | ~mask) - 1, err, errlen);
 		o->ifconfig_pool_netmask = mask;
 		if (!ret)
-			ret = push_add(o, config_arena_printf(&o->arena, "route-gateway %s",
-							      ipv4_str(o, net + 1)));
+			ret = opt_push_add(o, config_arena_printf(&o->arena, "route-gateway %s",
+								  ipv4_str(o, net + 1)));
 	}
 	if (!ret && (!o->ifconfig_local || !o->ifconfig_remote))
 		ret = -ENOMEM;
@@ -273,15 +276,15 @@ static const char *ipv6_str(struct options *o, const uint8_t a[16])
 }
 
 /* helper.c's `server-ipv6 NETWORK/BITS` expansion. */
-int server_ipv6_expand(struct options *o, char *err, size_t errlen)
+int opt_server_ipv6_expand(struct options *o, char *err, size_t errlen)
 {
 	unsigned int bits = o->server_ipv6_netbits;
 	uint8_t a[16];
 
 	if (o->client)
-		return errorf(err, errlen, "server-ipv6 and client cannot be used together");
+		return opt_errorf(err, errlen, "server-ipv6 and client cannot be used together");
 	if (o->server_nopool)
-		return errorf(err, errlen, "server-ipv6 is incompatible with 'nopool'");
+		return opt_errorf(err, errlen, "server-ipv6 is incompatible with 'nopool'");
 	o->mode = OPT_MODE_SERVER;
 	o->tls_server = true;
 	ipv6_add(o->server_ipv6_network, 1, a);
@@ -295,7 +298,7 @@ int server_ipv6_expand(struct options *o, char *err, size_t errlen)
 	o->has_ifconfig_ipv6_pool = true;
 	if (!o->ifconfig_ipv6_local || !o->ifconfig_ipv6_remote)
 		return -ENOMEM;
-	return push_add(o, "tun-ipv6");
+	return opt_push_add(o, "tun-ipv6");
 }
 
 /* --- the table -------------------------------------------------------------------- */

@@ -38,7 +38,7 @@ static int h_tls_wrap(struct opt_ctx *c, struct config_directive *d, char *err, 
 
 	if (!strcmp(ARG(0), "tls-auth")) {
 		if (NARGS == 2 && !d->is_inline) {
-			ret = get_key_direction(d, 2, &dir, err, errlen);
+			ret = opt_get_key_direction(d, 2, &dir, err, errlen);
 			if (ret)
 				return ret;
 		}
@@ -65,7 +65,7 @@ static int h_tls_wrap(struct opt_ctx *c, struct config_directive *d, char *err, 
 static int h_key_direction(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
-	int dir, ret = get_key_direction(d, 1, &dir, err, errlen);
+	int dir, ret = opt_get_key_direction(d, 1, &dir, err, errlen);
 
 	if (ret)
 		return ret;
@@ -165,7 +165,7 @@ static int h_remote_cert_tls(struct opt_ctx *c, struct config_directive *d, char
 			     size_t errlen)
 {
 	static const char *const w[] = { "server", "client", NULL };
-	int k, ret = get_word(d, 1, w, "server or client", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "server or client", &k, err, errlen);
 
 	if (!ret)
 		c->o->remote_cert_tls = k ? OPT_CERT_TLS_CLIENT : OPT_CERT_TLS_SERVER;
@@ -181,7 +181,7 @@ static int h_verify_x509_name(struct opt_ctx *c, struct config_directive *d, cha
 	if (!*ARG(1))
 		return ERR("verify-x509-name expects a non-empty name");
 	if (NARGS == 2) {
-		ret = get_word(d, 2, w, "subject, name or name-prefix", &k, err, errlen);
+		ret = opt_get_word(d, 2, w, "subject, name or name-prefix", &k, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -216,7 +216,7 @@ static int h_tls_version(struct opt_ctx *c, struct config_directive *d, char *er
 		v = OPT_TLS_VER_1_3;
 	if (v < 0)
 		return ERR("%s expects 1.0, 1.1, 1.2 or 1.3, got '%s'", ARG(0),
-			   printable(ARG(1), p, sizeof(p)));
+			   opt_printable(ARG(1), p, sizeof(p)));
 	if (is_min) {
 		c->o->tls_version_min = (enum opt_tls_ver)v;
 		c->o->tls_version_min_or_highest = or_highest;
@@ -230,7 +230,8 @@ static int h_tls_cert_profile(struct opt_ctx *c, struct config_directive *d, cha
 			      size_t errlen)
 {
 	static const char *const w[] = { "insecure", "legacy", "preferred", "suiteb", NULL };
-	int k, ret = get_word(d, 1, w, "insecure, legacy, preferred or suiteb", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "insecure, legacy, preferred or suiteb", &k, err,
+				  errlen);
 
 	if (!ret)
 		c->o->tls_cert_profile = ARG(1);
@@ -241,8 +242,8 @@ static int h_verify_client_cert(struct opt_ctx *c, struct config_directive *d, c
 				size_t errlen)
 {
 	static const char *const w[] = { "require", "optional", "none", NULL };
-	int k = 0, ret = NARGS ? get_word(d, 1, w, "none, optional or require", &k, err,
-					  errlen) : 0;
+	int k = 0, ret = NARGS ? opt_get_word(d, 1, w, "none, optional or require", &k, err,
+					      errlen) : 0;
 
 	if (!ret)
 		c->o->verify_client_cert = (enum opt_client_cert)k;
@@ -252,13 +253,13 @@ static int h_verify_client_cert(struct opt_ctx *c, struct config_directive *d, c
 static int h_reneg_sec(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	unsigned int max, min;
-	int ret = get_uint(d, 1, 0, INT_MAX, &max, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, INT_MAX, &max, err, errlen);
 
 	if (ret)
 		return ret;
 	c->o->reneg_sec = max;
 	if (NARGS == 2) {
-		ret = get_uint(d, 2, 0, INT_MAX, &min, err, errlen);
+		ret = opt_get_uint(d, 2, 0, INT_MAX, &min, err, errlen);
 		if (ret)
 			return ret;
 		c->o->reneg_sec_min = (int)min;
@@ -270,7 +271,7 @@ static int h_reneg_count(struct opt_ctx *c, struct config_directive *d, char *er
 			 size_t errlen)
 {
 	unsigned long long v;
-	int ret = get_num(d, 1, 0, INT64_MAX, &v, err, errlen);
+	int ret = opt_get_num(d, 1, 0, INT64_MAX, &v, err, errlen);
 
 	if (ret)
 		return ret;
@@ -296,7 +297,7 @@ static int h_auth_user_pass(struct opt_ctx *c, struct config_directive *d, char 
 static int h_auth_retry(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "none", "nointeract", "interact", NULL };
-	int k, ret = get_word(d, 1, w, "none, nointeract or interact", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "none, nointeract or interact", &k, err, errlen);
 
 	if (!ret)
 		c->o->auth_retry = (enum opt_auth_retry)k;
@@ -311,7 +312,7 @@ static int h_auth_user_pass_verify(struct opt_ctx *c, struct config_directive *d
 
 	if (NARGS < 2)
 		return ERR("auth-user-pass-verify expects 'COMMAND' and via-env or via-file");
-	ret = get_word(d, 2, w, "via-env or via-file", &k, err, errlen);
+	ret = opt_get_word(d, 2, w, "via-env or via-file", &k, err, errlen);
 	if (ret)
 		return ret;
 	c->o->auth_user_pass_verify = ARG(1);
@@ -350,12 +351,12 @@ static int h_replay_window(struct opt_ctx *c, struct config_directive *d, char *
 			   size_t errlen)
 {
 	unsigned int n, t;
-	int ret = get_uint(d, 1, 0, 65536, &n, err, errlen);	/* MIN/MAX_SEQ_BACKTRACK */
+	int ret = opt_get_uint(d, 1, 0, 65536, &n, err, errlen);	/* MIN/MAX_SEQ_BACKTRACK */
 
 	if (ret)
 		return ret;
 	if (NARGS == 2) {
-		ret = get_uint(d, 2, 0, 600, &t, err, errlen);	/* MIN/MAX_TIME_BACKTRACK */
+		ret = opt_get_uint(d, 2, 0, 600, &t, err, errlen);	/* MIN/MAX_TIME_BACKTRACK */
 		if (ret)
 			return ret;
 		c->o->replay_time = t;
@@ -364,7 +365,7 @@ static int h_replay_window(struct opt_ctx *c, struct config_directive *d, char *
 	return 0;
 }
 
-bool comp_is_real(enum opt_comp comp)
+bool opt_comp_is_real(enum opt_comp comp)
 {
 	return comp == OPT_COMP_LZO || comp == OPT_COMP_LZ4 || comp == OPT_COMP_LZ4_V2;
 }
@@ -381,7 +382,7 @@ const char *options_comp_name(enum opt_comp comp)
 static int h_comp_lzo(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "yes", "no", "adaptive", NULL };
-	int k = 2, ret = NARGS ? get_word(d, 1, w, "yes, no or adaptive", &k, err, errlen) : 0;
+	int k = 2, ret = NARGS ? opt_get_word(d, 1, w, "yes, no or adaptive", &k, err, errlen) : 0;
 
 	if (ret)
 		return ret;
@@ -396,8 +397,8 @@ static int h_compress(struct opt_ctx *c, struct config_directive *d, char *err, 
 					 NULL };
 	static const enum opt_comp map[] = { OPT_COMP_STUB, OPT_COMP_STUB_V2, OPT_COMP_LZO,
 					     OPT_COMP_LZ4, OPT_COMP_LZ4_V2, OPT_COMP_MIGRATE };
-	int k = 0, ret = NARGS ? get_word(d, 1, w, "stub, stub-v2, lzo, lz4, lz4-v2 or migrate",
-					  &k, err, errlen) : 0;
+	int k = 0, ret = NARGS ? opt_get_word(d, 1, w, "stub, stub-v2, lzo, lz4, lz4-v2 or migrate",
+					      &k, err, errlen) : 0;
 
 	if (ret)
 		return ret;
@@ -418,11 +419,11 @@ static int h_allow_compression(struct opt_ctx *c, struct config_directive *d, ch
 			       size_t errlen)
 {
 	static const char *const w[] = { "no", "asym", "yes", NULL };
-	int k, ret = get_word(d, 1, w, "yes, no or asym", &k, err, errlen);
+	int k, ret = opt_get_word(d, 1, w, "yes, no or asym", &k, err, errlen);
 
 	if (ret)
 		return ret;
-	if (k == 0 && comp_is_real(c->o->comp))
+	if (k == 0 && opt_comp_is_real(c->o->comp))
 		return ERR("allow-compression no conflicts with compress/comp-lzo %s given before",
 			   options_comp_name(c->o->comp));
 	if (k != 0 && c->o->allow_compression == OPT_ALLOW_COMP_NO)
@@ -446,8 +447,8 @@ static int h_protocol_flags(struct opt_ctx *c, struct config_directive *d, char 
 		else if (!strcmp(ARG(i), "dyn-tls-crypt"))
 			c->o->protocol_flags |= OPT_PROTO_DYN_TLS_CRYPT;
 		else
-			warnf(c->o, &d->src, "unknown protocol-flags flag '%s' ignored",
-			      printable(ARG(i), p, sizeof(p)));
+			opt_warnf(c->o, &d->src, "unknown protocol-flags flag '%s' ignored",
+				  opt_printable(ARG(i), p, sizeof(p)));
 	}
 	return 0;
 }
@@ -464,7 +465,7 @@ static int h_key_derivation(struct opt_ctx *c, struct config_directive *d, char 
 static int h_peer_id(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	unsigned int v;
-	int ret = get_uint(d, 1, 0, 0xFFFFFF, &v, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, 0xFFFFFF, &v, err, errlen);
 
 	if (ret)
 		return ret;
@@ -477,7 +478,7 @@ static int h_push_continuation(struct opt_ctx *c, struct config_directive *d, ch
 			       size_t errlen)
 {
 	unsigned int v;
-	int ret = get_uint(d, 1, 0, 2, &v, err, errlen);
+	int ret = opt_get_uint(d, 1, 0, 2, &v, err, errlen);
 
 	if (!ret)
 		c->o->push_continuation = (int)v;

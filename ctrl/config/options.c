@@ -72,7 +72,7 @@ int options_load_file(struct options *o, const char *path, char *err, size_t err
 	struct opt_ctx c;
 
 	config_ctx(&c, o);
-	return load_file(&c, path, NULL, err, errlen);
+	return opt_load_file(&c, path, NULL, err, errlen);
 }
 
 int options_load_buffer(struct options *o, const char *name, const char *buf, size_t len,

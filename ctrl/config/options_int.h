@@ -21,6 +21,8 @@
  *
  * Each directive file keeps its handlers static and exports only its slice of the
  * directive table (struct opt_table); opt_dispatch.c looks a name up in every slice.
+ * Functions shared between the files carry the opt_ prefix and are declared below, each
+ * with the file that defines it; everything else stays static in its file.
  *
  * Where a directive may appear is a property of its table entry (F_* below), mirroring
  * OpenVPN's permission masks: F_CONFIG (file or command line), F_CONN (<connection>
@@ -106,9 +108,9 @@ extern const struct opt_table opt_proc_table;	/* opt_proc.c */
 #define FN(n, f, mn, mx, fn_, u) \
 	{ .name = n, .flags = (f), .fn = fn_, .min = mn, .max = mx, .usage = u }
 #define NOOP(n, f, mn, mx) \
-	{ .name = n, .flags = (f), .fn = h_noop, .min = mn, .max = mx, .usage = "" }
+	{ .name = n, .flags = (f), .fn = opt_noop, .min = mn, .max = mx, .usage = "" }
 #define REJECT(n, why) \
-	{ .name = n, .flags = F_CONFIG | F_CONN | F_INLINE | F_REJECT, .fn = h_reject, \
+	{ .name = n, .flags = F_CONFIG | F_CONN | F_INLINE | F_REJECT, .fn = opt_reject, \
 	  .max = CONFIG_PARMS_MAX, .usage = why }
 
 #define C	F_CONFIG
@@ -125,12 +127,12 @@ _Static_assert(sizeof(struct options) <= USHRT_MAX, "struct options too big for 
 	X(dhcp_options) X(dns) X(setenvs) X(ignore_unknown) X(echo) X(push)
 
 /* Room for element @n of @v (capacity *@cap, elements of @size): @v, a new array, or NULL. */
-void *vec_reserve(void *v, size_t n, size_t *cap, size_t size);
+void *opt_vec_reserve(void *v, size_t n, size_t *cap, size_t size);
 
 /* Appends a zeroed element and returns it, or NULL when out of memory. */
 #define VEC_ADD(vec) ({							\
-	__typeof__((vec).v) _v = vec_reserve((vec).v, (vec).n, &(vec).cap,	\
-					     sizeof(*(vec).v));		\
+	__typeof__((vec).v) _v = opt_vec_reserve((vec).v, (vec).n, &(vec).cap,	\
+						 sizeof(*(vec).v));		\
 	__typeof__((vec).v) _e = NULL;						\
 	if (_v) {								\
 		(vec).v = _v;							\
@@ -149,58 +151,58 @@ void *vec_reserve(void *v, size_t n, size_t *cap, size_t size);
 /* --- opt_args.c ------------------------------------------------------------------- */
 
 /* A copy of @s safe to print: non-printable bytes become '?', long words are cut. */
-const char *printable(const char *s, char *buf, size_t len);
+const char *opt_printable(const char *s, char *buf, size_t len);
 /* Adds "options: <msg> at <src>" to o->warnings (at most WARNINGS_MAX). 0 or -ENOMEM. */
-int __printf(3, 4) warnf(struct options *o, const struct config_src *src, const char *fmt, ...);
+int __printf(3, 4) opt_warnf(struct options *o, const struct config_src *src, const char *fmt, ...);
 /* "options: <msg>" into @err for errors that belong to no line. Returns -EINVAL. */
-int __printf(3, 4) errorf(char *err, size_t errlen, const char *fmt, ...);
+int __printf(3, 4) opt_errorf(char *err, size_t errlen, const char *fmt, ...);
 /* A decimal number in lo..hi without sign or blanks. */
-bool parse_num(const char *s, unsigned long long lo, unsigned long long hi,
-	       unsigned long long *out);
+bool opt_parse_num(const char *s, unsigned long long lo, unsigned long long hi,
+		   unsigned long long *out);
 /* Argument @i as a number in lo..hi, or -EINVAL with an error saying what was expected. */
-int get_num(const struct config_directive *d, int i, unsigned long long lo,
-	    unsigned long long hi, unsigned long long *out, char *err, size_t errlen);
-int get_uint(const struct config_directive *d, int i, unsigned int lo, unsigned int hi,
-	     unsigned int *out, char *err, size_t errlen);
+int opt_get_num(const struct config_directive *d, int i, unsigned long long lo,
+		unsigned long long hi, unsigned long long *out, char *err, size_t errlen);
+int opt_get_uint(const struct config_directive *d, int i, unsigned int lo, unsigned int hi,
+		 unsigned int *out, char *err, size_t errlen);
 /* Argument @i as an index into the NULL-terminated @words; @expect names them. */
-int get_word(const struct config_directive *d, int i, const char *const *words,
-	     const char *expect, int *out, char *err, size_t errlen);
-bool is_ipv4(const char *s);
-bool is_ipv6(const char *s);
+int opt_get_word(const struct config_directive *d, int i, const char *const *words,
+		 const char *expect, int *out, char *err, size_t errlen);
+bool opt_is_ipv4(const char *s);
+bool opt_is_ipv6(const char *s);
 /* "addr/bits" (bits optional, default 128) into @addr; @local gets "addr" alone. */
-bool parse_ipv6_bits(struct config_arena *a, const char *s, uint8_t addr[16],
-		     unsigned int *bits, const char **local);
+bool opt_parse_ipv6_bits(struct config_arena *a, const char *s, uint8_t addr[16],
+			 unsigned int *bits, const char **local);
 /* Argument @i as udp, tcp, tcp-client or tcp-server, optionally with 4 or 6 (@af). */
-int get_proto(const struct config_directive *d, int i, enum opt_proto *proto, int *af,
-	      char *err, size_t errlen);
+int opt_get_proto(const struct config_directive *d, int i, enum opt_proto *proto, int *af,
+		  char *err, size_t errlen);
 /* Argument @i as a port lo..65535. */
-int get_port(const struct config_directive *d, int i, unsigned int lo, uint16_t *port,
-	     char *err, size_t errlen);
+int opt_get_port(const struct config_directive *d, int i, unsigned int lo, uint16_t *port,
+		 char *err, size_t errlen);
 /* Argument @i as a key direction: 0, 1, or -1 for bidirectional. */
-int get_key_direction(const struct config_directive *d, int i, int *dir, char *err,
-		      size_t errlen);
+int opt_get_key_direction(const struct config_directive *d, int i, int *dir, char *err,
+			  size_t errlen);
 /* Words @from.. joined by single spaces, in the arena; NULL when out of memory. */
-char *join_args(struct config_arena *a, const struct config_directive *d, int from);
+char *opt_join_args(struct config_arena *a, const struct config_directive *d, int from);
 
 /* --- the other files -------------------------------------------------------------- */
 
 /* opt_dispatch.c: applies one directive in the context @arg (a struct opt_ctx). */
 int opt_dispatch(void *arg, struct config_directive *d, char *err, size_t errlen);
 /* opt_dispatch.c: reads @path (relative to --cd) as a config; @from is the include line. */
-int load_file(struct opt_ctx *c, const char *path, const struct config_src *from,
-	      char *err, size_t errlen);
+int opt_load_file(struct opt_ctx *c, const char *path, const struct config_src *from,
+		  char *err, size_t errlen);
 /* opt_dispatch.c: handlers of NOOP() and REJECT() entries (the latter is never called). */
-int h_noop(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen);
-int h_reject(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen);
+int opt_noop(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen);
+int opt_reject(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen);
 
 /* opt_tls.c: whether @comp really compresses (lzo, lz4, lz4-v2), not just frames. */
-bool comp_is_real(enum opt_comp comp);
+bool opt_comp_is_real(enum opt_comp comp);
 
 /* opt_server.c: helper.c's `server` and `server-ipv6` expansion, for options_finalize(). */
-int server_expand(struct options *o, char *err, size_t errlen);
-int server_ipv6_expand(struct options *o, char *err, size_t errlen);
+int opt_server_expand(struct options *o, char *err, size_t errlen);
+int opt_server_ipv6_expand(struct options *o, char *err, size_t errlen);
 /* opt_server.c: appends @text (NULL: out of memory) to the push list. 0 or -ENOMEM. */
-int push_add(struct options *o, const char *text);
+int opt_push_add(struct options *o, const char *text);
 
 /* opt_push.c: frees the state saved before the first push (options_free()). */
 void opt_pull_free(struct options *o);
