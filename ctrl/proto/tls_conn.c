@@ -110,15 +110,15 @@ static int conn_fail(struct tls_conn *c, int r, const char *what)
 		return -EPROTO;
 	}
 	if (e == SSL_ERROR_ZERO_RETURN) {
-		set_err(c->err, sizeof(c->err), "TLS: %s: peer closed the session", what);
+		tls_err_set(c->err, sizeof(c->err), "TLS: %s: peer closed the session", what);
 		ERR_clear_error();
 		return -ECONNRESET;
 	}
-	set_err(c->err, sizeof(c->err), "TLS: %s failed", what);
+	tls_err_set(c->err, sizeof(c->err), "TLS: %s failed", what);
 	if (ERR_peek_error())
-		drain_errors(c->err, sizeof(c->err));
+		tls_err_drain(c->err, sizeof(c->err));
 	else
-		str_append(c->err, sizeof(c->err), " (SSL error %d)", e);
+		tls_str_append(c->err, sizeof(c->err), " (SSL error %d)", e);
 	return -EPROTO;
 }
 
@@ -203,8 +203,8 @@ int tls_conn_export(struct tls_conn *c, const char *label, size_t len, uint8_t *
 	ERR_clear_error();
 	if (SSL_export_keying_material(c->ssl, out, len, label, strlen(label), NULL, 0, 0) != 1) {
 		OPENSSL_cleanse(out, len);
-		set_err(c->err, sizeof(c->err), "TLS: keying material export failed");
-		drain_errors(c->err, sizeof(c->err));
+		tls_err_set(c->err, sizeof(c->err), "TLS: keying material export failed");
+		tls_err_drain(c->err, sizeof(c->err));
 		return -EIO;
 	}
 	return 0;
@@ -238,8 +238,8 @@ static void describe_key(EVP_PKEY *pkey, const char *what, char *buf, size_t len
 	    !EVP_PKEY_get_group_name(pkey, group, sizeof(group), &n))
 		group[0] = '\0';
 	type = EVP_PKEY_get0_type_name(pkey);
-	str_append(buf, len, ", %s: %d bits %s%s", what, EVP_PKEY_get_bits(pkey),
-		   type ? type : "(unknown type)", group);
+	tls_str_append(buf, len, ", %s: %d bits %s%s", what, EVP_PKEY_get_bits(pkey),
+		       type ? type : "(unknown type)", group);
 }
 
 void tls_conn_describe(const struct tls_conn *c, char *buf, size_t len)
@@ -255,8 +255,9 @@ void tls_conn_describe(const struct tls_conn *c, char *buf, size_t len)
 	if (!c->is_established)
 		return;
 	ciph = SSL_get_current_cipher(c->ssl);
-	str_append(buf, len, "%s, cipher %s %s", SSL_get_version(c->ssl),
-		   ciph ? SSL_CIPHER_get_version(ciph) : "", ciph ? SSL_CIPHER_get_name(ciph) : "");
+	tls_str_append(buf, len, "%s, cipher %s %s", SSL_get_version(c->ssl),
+		       ciph ? SSL_CIPHER_get_version(ciph) : "",
+		       ciph ? SSL_CIPHER_get_name(ciph) : "");
 	peer = SSL_get1_peer_certificate(c->ssl);
 	if (peer) {
 		EVP_PKEY *pk = X509_get0_pubkey(peer);
@@ -265,7 +266,7 @@ void tls_conn_describe(const struct tls_conn *c, char *buf, size_t len)
 			describe_key(pk, "peer certificate", buf, len);
 		nid = X509_get_signature_nid(peer);
 		if (nid != NID_undef)
-			str_append(buf, len, ", signature: %s", OBJ_nid2sn(nid));
+			tls_str_append(buf, len, ", signature: %s", OBJ_nid2sn(nid));
 		X509_free(peer);
 	}
 	if (SSL_get_peer_tmp_key(c->ssl, &pkey) == 1 && pkey) {

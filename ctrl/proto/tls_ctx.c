@@ -31,7 +31,7 @@
 
 /* ---- error strings ------------------------------------------------------ */
 
-__printf(3, 4) void str_append(char *buf, size_t len, const char *fmt, ...)
+__printf(3, 4) void tls_str_append(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t off = strnlen(buf, len);
 	va_list ap;
@@ -44,7 +44,7 @@ __printf(3, 4) void str_append(char *buf, size_t len, const char *fmt, ...)
 }
 
 /* Appends ": reason (data), reason ..." for everything in the error queue. */
-void drain_errors(char *buf, size_t len)
+void tls_err_drain(char *buf, size_t len)
 {
 	const char *data, *reason;
 	unsigned long e;
@@ -54,16 +54,16 @@ void drain_errors(char *buf, size_t len)
 	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags))) {
 		reason = ERR_reason_error_string(e);
 		if (reason)
-			str_append(buf, len, "%s%s", first ? ": " : ", ", reason);
+			tls_str_append(buf, len, "%s%s", first ? ": " : ", ", reason);
 		else
-			str_append(buf, len, "%serror %08lx", first ? ": " : ", ", e);
+			tls_str_append(buf, len, "%serror %08lx", first ? ": " : ", ", e);
 		if ((flags & ERR_TXT_STRING) && data && *data)
-			str_append(buf, len, " (%s)", data);
+			tls_str_append(buf, len, " (%s)", data);
 		first = false;
 	}
 }
 
-__printf(3, 4) void set_err(char *buf, size_t len, const char *fmt, ...)
+__printf(3, 4) void tls_err_set(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -93,23 +93,24 @@ static int conf_check(const struct tls_conf *conf, char *err, size_t errlen)
 	bool needs_ca = !conf->is_server || conf->client_cert != TLS_CLIENT_CERT_NONE;
 
 	if (vmin < 0 || vmax < 0 || (vmax && vmin > vmax)) {
-		set_err(err, errlen, "TLS: tls-version-min is above tls-version-max");
+		tls_err_set(err, errlen, "TLS: tls-version-min is above tls-version-max");
 		return -EINVAL;
 	}
 	if ((unsigned int)conf->remote_cert_tls > TLS_CERT_TLS_CLIENT ||
 	    (unsigned int)conf->verify_x509_type > TLS_X509_NAME_PREFIX ||
 	    (unsigned int)conf->client_cert > TLS_CLIENT_CERT_NONE ||
 	    (conf->n_fingerprints && !conf->fingerprints)) {
-		set_err(err, errlen, "TLS: invalid verification option");
+		tls_err_set(err, errlen, "TLS: invalid verification option");
 		return -EINVAL;
 	}
 	if (!conf->cert.data != !conf->key.data || (conf->is_server && !conf->cert.data)) {
-		set_err(err, errlen, "TLS: %s", conf->is_server ? "a server needs cert and key" :
-			"cert and key must be given together");
+		tls_err_set(err, errlen, "TLS: %s",
+			    conf->is_server ? "a server needs cert and key" :
+			    "cert and key must be given together");
 		return -EINVAL;
 	}
 	if (needs_ca && !conf->ca.data && !conf->n_fingerprints) {
-		set_err(err, errlen, "TLS: no ca or peer-fingerprint to verify the peer with");
+		tls_err_set(err, errlen, "TLS: no ca or peer-fingerprint to verify the peer with");
 		return -EINVAL;
 	}
 	return 0;
@@ -128,13 +129,13 @@ static int set_profile(SSL_CTX *sc, const char *profile, char *err, size_t errle
 	} else if (!strcmp(profile, "insecure")) {
 		SSL_CTX_set_security_level(sc, 0);
 	} else {
-		set_err(err, errlen, "TLS: unknown tls-cert-profile '%s'", profile);
+		tls_err_set(err, errlen, "TLS: unknown tls-cert-profile '%s'", profile);
 		return -EINVAL;
 	}
 	return 0;
 fail:
-	set_err(err, errlen, "TLS: cannot apply tls-cert-profile '%s'", profile);
-	drain_errors(err, errlen);
+	tls_err_set(err, errlen, "TLS: cannot apply tls-cert-profile '%s'", profile);
+	tls_err_drain(err, errlen);
 	return -EINVAL;
 }
 
@@ -151,26 +152,26 @@ static int set_protocol(SSL_CTX *sc, const struct tls_conf *conf, char *err, siz
 	if (SSL_CTX_set_num_tickets(sc, 0) != 1 ||
 	    SSL_CTX_set_min_proto_version(sc, vmin) != 1 ||
 	    SSL_CTX_set_max_proto_version(sc, ssl_version(conf->version_max)) != 1) {
-		set_err(err, errlen, "TLS: cannot set the TLS version range");
+		tls_err_set(err, errlen, "TLS: cannot set the TLS version range");
 		goto fail;
 	}
 	if (SSL_CTX_set_cipher_list(sc, list) != 1) {
-		set_err(err, errlen, "TLS: bad tls-cipher '%s'", list);
+		tls_err_set(err, errlen, "TLS: bad tls-cipher '%s'", list);
 		goto fail;
 	}
 	if (conf->ciphersuites && SSL_CTX_set_ciphersuites(sc, conf->ciphersuites) != 1) {
-		set_err(err, errlen, "TLS: bad tls-ciphersuites '%s'", conf->ciphersuites);
+		tls_err_set(err, errlen, "TLS: bad tls-ciphersuites '%s'", conf->ciphersuites);
 		goto fail;
 	}
 	if (set_profile(sc, conf->cert_profile, err, errlen))
 		return -EINVAL;
 	if (conf->groups && SSL_CTX_set1_groups_list(sc, conf->groups) != 1) {
-		set_err(err, errlen, "TLS: bad tls-groups '%s'", conf->groups);
+		tls_err_set(err, errlen, "TLS: bad tls-groups '%s'", conf->groups);
 		goto fail;
 	}
 	return 0;
 fail:
-	drain_errors(err, errlen);
+	tls_err_drain(err, errlen);
 	return -EINVAL;
 }
 
@@ -236,18 +237,18 @@ int tls_ctx_create(struct tls_ctx **out, const struct tls_conf *conf, char *err,
 		goto err_free;
 	ret = set_protocol(ctx->ssl_ctx, conf, err, errlen);
 	if (!ret)
-		ret = load_files(ctx->ssl_ctx, conf, err, errlen);
+		ret = tls_pem_load(ctx->ssl_ctx, conf, err, errlen);
 	if (ret)
 		goto err_ret;
 	SSL_CTX_set_verify(ctx->ssl_ctx, verify_mode(conf), NULL);
-	SSL_CTX_set_cert_verify_callback(ctx->ssl_ctx, cert_verify_cb, ctx);
+	SSL_CTX_set_cert_verify_callback(ctx->ssl_ctx, tls_verify_cb, ctx);
 	*out = ctx;
 	return 0;
 err_free:
 	ctx_free(ctx);
 err_nomem:
 	ERR_clear_error();
-	set_err(err, errlen, "TLS: out of memory");
+	tls_err_set(err, errlen, "TLS: out of memory");
 	return -ENOMEM;
 err_ret:
 	ctx_free(ctx);

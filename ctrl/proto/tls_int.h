@@ -61,22 +61,22 @@ struct tls_conn {
 };
 
 /* tls_ctx.c: appends printf output to the string in @buf (size @len), if it fits. */
-__printf(3, 4) void str_append(char *buf, size_t len, const char *fmt, ...);
+__printf(3, 4) void tls_str_append(char *buf, size_t len, const char *fmt, ...);
 /* tls_ctx.c: appends ": reason (data), reason ..." for everything in the error queue. */
-void drain_errors(char *buf, size_t len);
+void tls_err_drain(char *buf, size_t len);
 /* tls_ctx.c: printf into @buf (size @len, may be 0). */
-__printf(3, 4) void set_err(char *buf, size_t len, const char *fmt, ...);
+__printf(3, 4) void tls_err_set(char *buf, size_t len, const char *fmt, ...);
 
 /*
  * tls_pem.c: loads every file @conf names into @sc. Returns 0, -EINVAL, -ENOENT, -EIO
  * or -ENOMEM with @err set.
  */
-int load_files(SSL_CTX *sc, const struct tls_conf *conf, char *err, size_t errlen);
+int tls_pem_load(SSL_CTX *sc, const struct tls_conf *conf, char *err, size_t errlen);
 
 /*
  * tls_verify.c: the SSL_CTX cert-verify callback. Checks the chain (unless no_ca) and
  * the peer's own certificate, and on failure leaves one message in the tls_conn's err.
  */
-int cert_verify_cb(X509_STORE_CTX *xs, void *arg);
+int tls_verify_cb(X509_STORE_CTX *xs, void *arg);
 
 #endif

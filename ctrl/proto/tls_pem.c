@@ -79,8 +79,8 @@ static int pem_bio(const struct tls_pem *p, const char *what, BIO **bio, char **
 	if (!p->is_inline) {
 		ret = file_read(p->data, hold);
 		if (ret) {
-			set_err(err, errlen, "TLS: cannot read %s file '%s': %s", what, p->data,
-				strerror(-ret));
+			tls_err_set(err, errlen, "TLS: cannot read %s file '%s': %s", what, p->data,
+				    strerror(-ret));
 			return ret == -ENOENT ? -ENOENT : -EIO;
 		}
 		text = *hold;
@@ -89,7 +89,7 @@ static int pem_bio(const struct tls_pem *p, const char *what, BIO **bio, char **
 	if (!*bio) {
 		free(*hold);
 		*hold = NULL;
-		set_err(err, errlen, "TLS: out of memory");
+		tls_err_set(err, errlen, "TLS: out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -106,8 +106,8 @@ static void pem_close(BIO *bio, char *hold)
 
 static int load_fail(const struct tls_pem *p, const char *what, char *err, size_t errlen)
 {
-	set_err(err, errlen, "TLS: cannot load %s '%s'", what, pem_name(p));
-	drain_errors(err, errlen);
+	tls_err_set(err, errlen, "TLS: cannot load %s '%s'", what, pem_name(p));
+	tls_err_drain(err, errlen);
 	return -EIO;
 }
 
@@ -198,8 +198,8 @@ static int load_key(SSL_CTX *sc, const struct tls_pem *p, char *err, size_t errl
 	if (!pkey || SSL_CTX_use_PrivateKey(sc, pkey) != 1) {
 		ret = load_fail(p, "private key", err, errlen);
 	} else if (SSL_CTX_check_private_key(sc) != 1) {
-		set_err(err, errlen, "TLS: private key '%s' does not match the certificate",
-			pem_name(p));
+		tls_err_set(err, errlen, "TLS: private key '%s' does not match the certificate",
+			    pem_name(p));
 		ERR_clear_error();
 		ret = -EINVAL;
 	}
@@ -291,7 +291,7 @@ static int load_ca(SSL_CTX *sc, const struct tls_pem *p, bool is_server, char *e
 	}
 	ret = add_ca_infos(sc, infos, names);
 	if (ret == -ENOENT) {
-		set_err(err, errlen, "TLS: no certificate in ca '%s'", pem_name(p));
+		tls_err_set(err, errlen, "TLS: no certificate in ca '%s'", pem_name(p));
 		ret = -EINVAL;
 	} else if (ret) {
 		ret = load_fail(p, "ca", err, errlen);
@@ -333,7 +333,7 @@ static int load_crl(SSL_CTX *sc, const struct tls_pem *p, char *err, size_t errl
 	return ret;
 }
 
-int load_files(SSL_CTX *sc, const struct tls_conf *conf, char *err, size_t errlen)
+int tls_pem_load(SSL_CTX *sc, const struct tls_conf *conf, char *err, size_t errlen)
 {
 	int ret = 0;
 

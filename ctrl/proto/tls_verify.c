@@ -106,15 +106,15 @@ static bool check_fingerprint(struct tls_conn *c, X509 *x)
 	size_t i;
 
 	if (!X509_digest(x, EVP_sha256(), fp, &len) || len != TLS_FP_LEN) {
-		set_err(c->err, sizeof(c->err), "TLS: cannot hash the peer certificate");
+		tls_err_set(c->err, sizeof(c->err), "TLS: cannot hash the peer certificate");
 		return false;
 	}
 	for (i = 0; i < c->ctx->n_fps; i++)
 		if (!CRYPTO_memcmp(fp, c->ctx->fps[i], TLS_FP_LEN))
 			return true;
 	fp_hex(fp, hex);
-	set_err(c->err, sizeof(c->err),
-		"TLS: peer certificate fingerprint %s is not in peer-fingerprint", hex);
+	tls_err_set(c->err, sizeof(c->err),
+		    "TLS: peer certificate fingerprint %s is not in peer-fingerprint", hex);
 	return false;
 }
 
@@ -131,8 +131,9 @@ static bool check_cert_tls(struct tls_conn *c, X509 *x)
 
 	ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
 	if (!ku) {
-		set_err(c->err, sizeof(c->err),
-			"TLS: peer certificate has no keyUsage extension (remote-cert-tls %s)", opt);
+		tls_err_set(c->err, sizeof(c->err),
+			    "TLS: peer certificate has no keyUsage extension (remote-cert-tls %s)",
+			    opt);
 		return false;
 	}
 	ASN1_BIT_STRING_free(ku);
@@ -141,8 +142,9 @@ static bool check_cert_tls(struct tls_conn *c, X509 *x)
 		found = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == want;
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
 	if (!found)
-		set_err(c->err, sizeof(c->err),
-			"TLS: peer certificate has no %sAuth EKU (remote-cert-tls %s)", opt, opt);
+		tls_err_set(c->err, sizeof(c->err),
+			    "TLS: peer certificate has no %sAuth EKU (remote-cert-tls %s)",
+			    opt, opt);
 	return found;
 }
 
@@ -164,9 +166,9 @@ static bool check_x509_name(struct tls_conn *c)
 		break;
 	}
 	if (!ok)
-		set_err(c->err, sizeof(c->err),
-			"TLS: peer certificate does not match verify-x509-name '%s' %s (subject %s)",
-			ctx->x509_name, types[ctx->x509_type], c->subject);
+		tls_err_set(c->err, sizeof(c->err),
+			    "TLS: peer certificate does not match verify-x509-name '%s' %s "
+			    "(subject %s)", ctx->x509_name, types[ctx->x509_type], c->subject);
 	return ok;
 }
 
@@ -176,13 +178,14 @@ static bool check_leaf(struct tls_conn *c, X509 *x)
 	free(c->subject);
 	c->subject = x509_subject(x);
 	if (!c->subject) {
-		set_err(c->err, sizeof(c->err), "TLS: cannot read the peer certificate subject");
+		tls_err_set(c->err, sizeof(c->err),
+			    "TLS: cannot read the peer certificate subject");
 		return false;
 	}
 	if (!x509_cn(x, c->cn)) {
-		set_err(c->err, sizeof(c->err),
-			"TLS: peer certificate has no common name of at most %d bytes (subject %s)",
-			TLS_CN_MAX, c->subject);
+		tls_err_set(c->err, sizeof(c->err),
+			    "TLS: peer certificate has no common name of at most %d bytes "
+			    "(subject %s)", TLS_CN_MAX, c->subject);
 		return false;
 	}
 	if (c->ctx->n_fps && !check_fingerprint(c, x))
@@ -209,13 +212,14 @@ static void chain_error(struct tls_conn *c, X509_STORE_CTX *xs)
 	X509 *bad = X509_STORE_CTX_get_current_cert(xs);
 	char *subj = bad ? x509_subject(bad) : NULL;
 
-	set_err(c->err, sizeof(c->err), "TLS: %s certificate verification failed: %s (depth %d, %s)",
-		peer_role(c->ctx), X509_verify_cert_error_string(e),
-		X509_STORE_CTX_get_error_depth(xs), subj ? subj : "no subject");
+	tls_err_set(c->err, sizeof(c->err),
+		    "TLS: %s certificate verification failed: %s (depth %d, %s)",
+		    peer_role(c->ctx), X509_verify_cert_error_string(e),
+		    X509_STORE_CTX_get_error_depth(xs), subj ? subj : "no subject");
 	free(subj);
 }
 
-int cert_verify_cb(X509_STORE_CTX *xs, void *arg)
+int tls_verify_cb(X509_STORE_CTX *xs, void *arg)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct tls_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
@@ -232,9 +236,9 @@ int cert_verify_cb(X509_STORE_CTX *xs, void *arg)
 			return 0;
 		}
 		if (sk_X509_num(X509_STORE_CTX_get0_chain(xs)) > CHAIN_DEPTH_MAX) {
-			set_err(c->err, sizeof(c->err),
-				"TLS: %s certificate chain is longer than %d", peer_role(c->ctx),
-				CHAIN_DEPTH_MAX);
+			tls_err_set(c->err, sizeof(c->err),
+				    "TLS: %s certificate chain is longer than %d",
+				    peer_role(c->ctx), CHAIN_DEPTH_MAX);
 			X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_CHAIN_TOO_LONG);
 			return 0;
 		}
