@@ -2,7 +2,7 @@
  * config.c - the OpenVPN 2.x config syntax, without any meaning attached: splitting lines
  * into words (parse_line() in OpenVPN's options.c), reading a whole text with inline
  * <name>...</name> blocks, reading argv, loading files and decoding static key files.
- * options.c gives the directives meaning.
+ * options.c and the opt_*.c files give the directives meaning (options_int.h).
  *
  * Called from the ctrl thread only (startup, SIGHUP reload, PUSH_REPLY). No threads, no
  * sockets, no logging: every error goes into the caller's buffer.
