@@ -354,6 +354,10 @@ int chan_reneg_begin(struct chan *c, int64_t now_ns, bool ours)
 	}
 	c->nxt = k;
 	if (ours)
+		c->stats.reneg_local++;
+	else
+		c->stats.reneg_peer++;
+	if (ours)
 		log_info("%sTLS: soft reset sec=%lld/%lld key_id=%u", chan_tag(c),
 			 (long long)((now_ns - c->pri->active_ns) / CHAN_NS_PER_SEC),
 			 (long long)(c->reneg_ns / CHAN_NS_PER_SEC), kid);
@@ -656,6 +660,7 @@ void chan_write_stats(const struct chan *c, FILE *f)
 	fprintf(f, "ctrl.rx_unwrap_errs=%llu\nctrl.rx_parse_errs=%llu\nctrl.rx_other_key=%llu\n"
 		"ctrl.rx_reliable_drops=%llu\nctrl.tx_pkts=%llu\nctrl.tx_errs=%llu\n"
 		"ctrl.rel_tx_retransmits=%llu\nctrl.rel_rx_dups=%llu\nctrl.renegotiations=%llu\n"
+		"ctrl.reneg_local=%llu\nctrl.reneg_peer=%llu\n"
 		"ctrl.dyn_tls_crypt=%d\nctrl.dyn_wrapped=%llu\nctrl.key_id=%u\n",
 		(unsigned long long)c->stats.rx_unwrap_errs,
 		(unsigned long long)c->stats.rx_parse_errs,
@@ -664,6 +669,8 @@ void chan_write_stats(const struct chan *c, FILE *f)
 		(unsigned long long)c->stats.tx_pkts, (unsigned long long)c->stats.tx_errs,
 		(unsigned long long)(r ? r->tx_retransmits : 0),
 		(unsigned long long)(r ? r->rx_dups : 0),
-		(unsigned long long)c->stats.renegotiations, c->dyn != NULL,
+		(unsigned long long)c->stats.renegotiations,
+		(unsigned long long)c->stats.reneg_local, (unsigned long long)c->stats.reneg_peer,
+		c->dyn != NULL,
 		(unsigned long long)c->stats.dyn_wrapped, c->pri ? c->pri->key_id : 0);
 }

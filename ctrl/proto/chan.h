@@ -108,6 +108,8 @@ struct chan_stats {
 	uint64_t tx_pkts;
 	uint64_t tx_errs;
 	uint64_t renegotiations;	/* completed */
+	uint64_t reneg_local;		/* started by our reneg-sec */
+	uint64_t reneg_peer;		/* started by the peer's soft reset */
 	uint64_t dyn_wrapped;		/* packets sent with dynamic tls-crypt */
 };
 

@@ -112,14 +112,17 @@ void handover_tick(struct handover *h, struct chan *ch, int64_t now_ns, const ch
 	}
 	handover_set_tx(h, keysel_tx(&h->ks, st.key_last_rx_ns, now_ns), tag);
 	if (keysel_hold(&h->ks, st.key_last_rx_ns, now_ns, h->hold_max_ns)) {
-		peer_key = keysel_peer_key(&h->ks, st.key_last_rx_ns);
-		if (!h->holding)
+		/* Logged once, and only when it delays a renegotiation that is due. */
+		if (!h->holding && ch->reneg_ns && ch->pri && ch->pri->st == CHAN_KS_ACTIVE &&
+		    now_ns >= ch->pri->active_ns + ch->reneg_ns) {
+			peer_key = keysel_peer_key(&h->ks, st.key_last_rx_ns);
 			log_info("%sTLS: next renegotiation waits: the peer still sends on "
 				 "key_id %d, not yet on key_id %u", tag, peer_key, h->ks.newest);
-		h->holding = true;
+			h->holding = true;
+		}
 		/* Renewed at least once a second; 3 s leaves room for a late tick. */
 		chan_reneg_hold(ch, now_ns + 3 * HANDOVER_NS_PER_SEC);
-	} else if (h->holding) {
+	} else {
 		h->holding = false;
 		chan_reneg_hold(ch, 0);
 	}

@@ -276,6 +276,9 @@ struct setup {
 	unsigned int cli_reneg, srv_reneg;	/* 0 = off */
 	unsigned int tran_window;		/* 0 = default */
 	bool no_ekm;				/* client does not announce EKM */
+	bool cli_ovpn3;				/* client answers soft resets with TLS only */
+	bool srv_ack_only;			/* server answers soft resets with TLS only */
+	bool srv_exact;				/* server reneg-sec without jitter */
 };
 
 static struct options *options_make(const char *text)
@@ -339,15 +342,16 @@ static void rig_up(const struct setup *su)
 		snprintf(tw, sizeof(tw), "tran-window %u\n", su->tran_window);
 	snprintf(text, sizeof(text),
 		 "client\ndev tun\nremote 198.18.0.1 1194\nca %s\ncert %s\nkey %s\n"
-		 "remote-cert-tls server\nauth-user-pass %s\nreneg-sec %u\n%s%s%s",
+		 "remote-cert-tls server\nauth-user-pass %s\nreneg-sec %u\n%s%s%s%s",
 		 path("ca.crt"), path("client.crt"), path("client.key"), path("up.txt"),
 		 su->cli_reneg, tw, wrap_line(su->wrap, false),
-		 su->no_ekm ? "test-no-ekm\n" : "");
+		 su->no_ekm ? "test-no-ekm\n" : "", su->cli_ovpn3 ? "test-reneg-ovpn3\n" : "");
 	rig.copt = options_make(text);
 	snprintf(text, sizeof(text),
 		 "mode server\ntls-server\ndev tun\nca %s\ncert %s\nkey %s\ndh none\n"
-		 "reneg-sec %u\n%s%s",
-		 path("ca.crt"), path("server.crt"), path("server.key"), su->srv_reneg, tw,
+		 "reneg-sec %u %u\n%s%s",
+		 path("ca.crt"), path("server.crt"), path("server.key"), su->srv_reneg,
+		 su->srv_exact ? su->srv_reneg : su->srv_reneg * 9 / 10, tw,
 		 wrap_line(su->wrap, true));
 	rig.sopt = options_make(text);
 	MUST(!session_create(&rig.cli, rig.copt, &cli_io, err, sizeof(err)), "client: %s", err);
@@ -910,6 +914,67 @@ static void case_push_split(void)
 	CHECK(srvpush_check(NULL) == 0, "NULL");
 }
 
+/*
+ * A renegotiation in each order a peer may use (openvpn-wire.md §10; chan.h),
+ * with dynamic tls-crypt over tls-crypt: the client answers the server's
+ * soft reset with only TLS (the OpenVPN 3 core), the server answers the
+ * client's with only TLS (so the client starts on the ack of its own), and
+ * both soft resets cross. Each runs twice; the keys must match every time.
+ */
+static void case_reneg_orders(void)
+{
+	static const struct {
+		const char *name;
+		struct setup su;
+		unsigned int cli_local, srv_local;
+	} cases[] = {
+		{ "server starts, client answers with TLS only",
+		  { .wrap = W_CRYPT, .srv_reneg = 9, .cli_ovpn3 = true }, 0, 2 },
+		{ "client starts, server answers with TLS only",
+		  { .wrap = W_CRYPT, .cli_reneg = 9, .srv_ack_only = true }, 2, 0 },
+		{ "both start at once (crossing soft resets)",
+		  { .wrap = W_CRYPT, .cli_reneg = 9, .srv_reneg = 9, .srv_exact = true }, 2, 2 },
+	};
+	static const char push_dyn[] =
+		"ifconfig 198.19.1.2 255.255.255.0,peer-id 5,cipher AES-256-GCM,"
+		"protocol-flags cc-exit tls-ekm dyn-tls-crypt,topology subnet";
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct srvsess_accept a = {
+			.push = push_dyn, .cipher = DC_AES_256_GCM, .peer_id = 5, .ekm = true,
+			.dyn_tls_crypt = true,
+		};
+
+		printf("renegotiation order: %s\n", cases[i].name);
+		rig_up(&cases[i].su);
+		to_auth();
+		CHECK(srvsess_client(rig.srv)->peer.iv_proto & IV_PROTO_DYN_TLS_CRYPT,
+		      "client did not announce dyn-tls-crypt");
+		srvsess_chan(rig.srv)->answer_reset_with_tls = cases[i].su.srv_ack_only;
+		MUST(!srvsess_accept(rig.srv, &a), "srvsess_accept");
+		MUST(run(cli_keys, 60), "client never got keys (state %d)", session_state(rig.cli));
+		keys_match(0, false, 5);
+		for (uint8_t kid = 1; kid <= 2; kid++) {
+			MUST(run(keys_or_over, 20) && both_keys(), "renegotiation %u: client %d "
+			     "server %d", kid, session_state(rig.cli), srv_state());
+			keys_match(kid, true, 5);
+		}
+		CHECK(cli_stat("reneg_local") == cases[i].cli_local, "client started %llu",
+		      cli_stat("reneg_local"));
+		CHECK(srv_stat("reneg_local") == cases[i].srv_local, "server started %llu",
+		      srv_stat("reneg_local"));
+		CHECK(cli_stat("dyn_tls_crypt") == 1 && srv_stat("dyn_tls_crypt") == 1,
+		      "dynamic tls-crypt off");
+		CHECK(cli_stat("dyn_wrapped") > 0 && srv_stat("dyn_wrapped") > 0,
+		      "no packet wrapped with dynamic tls-crypt: client %llu server %llu",
+		      cli_stat("dyn_wrapped"), srv_stat("dyn_wrapped"));
+		CHECK(cli_stat("rx_unwrap_errs") == 0 && srv_stat("rx_unwrap_errs") == 0,
+		      "unwrap errors: client %llu server %llu", cli_stat("rx_unwrap_errs"),
+		      srv_stat("rx_unwrap_errs"));
+		rig_down();
+	}
+}
+
 int main(void)
 {
 	int rc = make_pki();
@@ -928,6 +993,7 @@ int main(void)
 	case_reneg_client();
 	case_reneg_server(W_NONE, "no wrapping");
 	case_reneg_server(W_V2, "tls-crypt-v2");
+	case_reneg_orders();
 	case_garbage();
 	case_lossy(W_NONE, "no wrapping");
 	case_lossy(W_CRYPT, "tls-crypt");
