@@ -130,6 +130,16 @@ const struct srvsess_client *srvsess_client(const struct srvsess *s);
 int srvsess_accept(struct srvsess *s, const struct srvsess_accept *a) __must_check;
 /* In SRVSESS_AUTH: AUTH_FAILED[,@reason] to the client, state REJECTED, then FAILED. */
 void srvsess_reject(struct srvsess *s, const char *reason);
+/*
+ * In SRVSESS_AUTH, while the decision waits (deferred authentication): as
+ * 2.6's send_auth_pending_messages, "AUTH_PENDING,timeout N" to a client
+ * that announced IV_PROTO_AUTH_PENDING_KW (bare "AUTH_PENDING" otherwise),
+ * then "INFO_PRE,@extra". N is @timeout_s capped at max(reneg-sec / 2,
+ * hand-window) less the time the session has run; the first key's
+ * hand-window moves to N from now. Returns 0, -EAGAIN (not in AUTH) or
+ * -EINVAL (@extra unprintable or too long).
+ */
+int srvsess_auth_pending(struct srvsess *s, unsigned int timeout_s, const char *extra);
 /* In SRVSESS_KEYS_READY: copies the keys (tx_peer_id = accept's peer_id). */
 int srvsess_take_keys(struct srvsess *s, struct session_keys *k) __must_check;
 unsigned int srvsess_take_retired(struct srvsess *s);

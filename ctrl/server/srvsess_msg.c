@@ -323,6 +323,36 @@ void srvsess_reject(struct srvsess *s, const char *reason)
 	chan_send(&s->ch, k, s->ch.now_ns);
 }
 
+int srvsess_auth_pending(struct srvsess *s, unsigned int timeout_s, const char *extra)
+{
+	struct chan_key *k = s->ch.pri;
+	unsigned int hw = s->ch.hand_window_s, max = MAX(s->o->reneg_sec / 2, hw);
+	int64_t start = k->hand_deadline_ns - (int64_t)hw * SRVSESS_NS_PER_SEC;
+	int64_t ran = (s->ch.now_ns - start) / SRVSESS_NS_PER_SEC;
+	static char text[CTLMSG_MAX];	/* ctrl only */
+
+	if (s->ch.end || k->st != CHAN_KS_AUTH)
+		return -EAGAIN;
+	if (snprintf(text, sizeof(text), "INFO_PRE,%s", extra) >= (int)sizeof(text) ||
+	    ctlmsg_build(srvsess_msg_buf, sizeof(srvsess_msg_buf), text) < 0)
+		return -EINVAL;
+	timeout_s = MIN(timeout_s, ran < max ? max - (unsigned int)ran : 0);
+	if (s->client.peer.iv_proto & IV_PROTO_AUTH_PENDING_KW)
+		snprintf(text, sizeof(text), "AUTH_PENDING,timeout %u", timeout_s);
+	else
+		snprintf(text, sizeof(text), "AUTH_PENDING");
+	if (!srvsess_text_write(k, text))
+		return -EIO;
+	log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), text);
+	snprintf(text, sizeof(text), "INFO_PRE,%s", extra);
+	if (!srvsess_text_write(k, text))
+		return -EIO;
+	log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), text);
+	k->hand_deadline_ns = s->ch.now_ns + (int64_t)timeout_s * SRVSESS_NS_PER_SEC;
+	chan_send(&s->ch, k, s->ch.now_ns);
+	return 0;
+}
+
 bool srvsess_send_text(struct srvsess *s, const char *text, int64_t now_ns)
 {
 	struct chan_key *k = s->ch.pri;

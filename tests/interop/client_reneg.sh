@@ -9,9 +9,13 @@
 # In each, a continuous ping (100 x 0.2 s = 20 s) from the client to
 # 198.19.78.1 must see 0% loss across at least two renegotiations, the
 # server log must show key_ids 1 and 2 negotiated, and the client must log
-# its new keys and the retirement of the lame duck.
+# its new keys and the retirement of the lame duck. Renegotiations run under
+# dynamic tls-crypt (the client announces it, the server pushes it): the
+# push must say so and the client must have sent packets wrapped with it.
 #
-#   env: MODE=plain (default) | tls-crypt | tls-auth
+#   env: MODE=mixed (default: the server scenario without wrapping, the
+#        client one with tls-auth, whose key is xored into the dynamic key)
+#        | plain | tls-crypt | tls-auth
 #        SRV_RENEG / CLI_RENEG  the two reneg-sec values (default 5 / 6; 2
 #        gives ~9 renegotiations in 20 s, so key_id wraps 7 -> 1)
 #
@@ -22,7 +26,7 @@ for cmd in openvpn openssl ping; do
 done
 . "$(dirname "$0")/../netns/lib.sh"
 
-MODE=${MODE:-plain}
+MODE=${MODE:-mixed}
 NS_S=slreneg-$$-s
 NS_C=slreneg-$$-c
 
@@ -42,16 +46,17 @@ leaf() { # leaf NAME EKU KEYUSAGE
 leaf slreneg-server serverAuth digitalSignature,keyEncipherment
 leaf slreneg-client clientAuth digitalSignature
 chmod 600 ./*.key
-case $MODE in
-plain) WRAP_S="" WRAP_C="" ;;
-tls-crypt)
-	openvpn --genkey tls-crypt tc.key >/dev/null
-	WRAP_S="tls-crypt $WORK/tc.key" WRAP_C="tls-crypt $WORK/tc.key" ;;
-tls-auth)
-	openvpn --genkey secret ta.key >/dev/null
-	WRAP_S="tls-auth $WORK/ta.key 0" WRAP_C="tls-auth $WORK/ta.key 1" ;;
-*) fail "unknown MODE $MODE" ;;
-esac
+openvpn --genkey tls-crypt tc.key >/dev/null
+openvpn --genkey secret ta.key >/dev/null
+# wrap MODE: sets WRAP_S / WRAP_C
+wrap() {
+	case $1 in
+	plain) WRAP_S="" WRAP_C="" ;;
+	tls-crypt) WRAP_S="tls-crypt $WORK/tc.key" WRAP_C="tls-crypt $WORK/tc.key" ;;
+	tls-auth) WRAP_S="tls-auth $WORK/ta.key 0" WRAP_C="tls-auth $WORK/ta.key 1" ;;
+	*) fail "unknown MODE $1" ;;
+	esac
+}
 
 netns_add "$NS_S"
 netns_add "$NS_C"
@@ -122,6 +127,10 @@ EOF
 		{ tail -n 40 "$clog"; fail "$name: client did not switch to key_id 2"; }
 	grep -q "key_id . retired" "$clog" ||
 		{ tail -n 40 "$clog"; fail "$name: client never retired a lame-duck key"; }
+	grep -q "PUSH: Received control message: .*protocol-flags [a-z -]*dyn-tls-crypt" "$clog" ||
+		fail "$name: the stock server did not push dyn-tls-crypt"
+	dyn=$(awk -F= '$1 == "ctrl.dyn_wrapped" { print $2 }' "$WORK/client-$1.status")
+	[ "${dyn:-0}" -gt 0 ] || fail "$name: no control packet wrapped with dynamic tls-crypt"
 	if [ "$name" = client ]; then
 		grep -q "TLS: soft reset sec=" "$clog" ||
 			fail "$name: client did not start the renegotiation itself"
@@ -130,7 +139,9 @@ EOF
 		"$(grep -m1 -o '[0-9]* packets transmitted, [0-9]* received' "ping-$name.log")"
 }
 
+if [ "$MODE" = mixed ]; then wrap plain; else wrap "$MODE"; fi
 scenario server "${SRV_RENEG:-5}" 0
+if [ "$MODE" = mixed ]; then wrap tls-auth; fi
 scenario client 0 "${CLI_RENEG:-6}"
 echo "client_reneg ($MODE): PASS"
 exit 0

@@ -975,6 +975,55 @@ static void case_reneg_orders(void)
 	}
 }
 
+/*
+ * Deferred authentication: AUTH_PENDING,timeout N and INFO_PRE to our
+ * client (it announces AUTH_PENDING_KW), which must wait past its own
+ * hand-window for the decision, then AUTH_FAILED,TEMP, then a success.
+ */
+static void case_auth_pending(void)
+{
+	/* Both caps are max(reneg-sec / 2, hand-window): 1800 s here. */
+	struct setup su = { .wrap = W_CRYPT, .cli_reneg = 3600, .srv_reneg = 3600 };
+	struct srvsess_accept a = {
+		.push = push_ekm, .cipher = DC_AES_256_GCM, .peer_id = 5, .ekm = true,
+	};
+	unsigned int backoff = 0;
+
+	printf("AUTH_PENDING, INFO_PRE, then accepted after the client's hand-window\n");
+	rig_up(&su);
+	to_auth();
+	CHECK(srvsess_client(rig.srv)->peer.iv_proto & IV_PROTO_AUTH_PENDING_KW,
+	      "client did not announce AUTH_PENDING_KW");
+	CHECK(srvsess_auth_pending(rig.srv, 100, "CR_TEXT:R,E:Enter code") == 0,
+	      "srvsess_auth_pending");
+	CHECK(srvsess_auth_pending(rig.srv, 100, "bad\x01extra") == -EINVAL, "bad extra taken");
+	/* 70 s: beyond the client's hand-window of 60 s, within the 100 s asked for. */
+	CHECK(!run(cli_over, 70), "client gave up during AUTH_PENDING (state %d)",
+	      session_state(rig.cli));
+	CHECK(session_auth_state(rig.cli) && !strcmp(session_auth_state(rig.cli), "AUTH_PENDING"),
+	      "client auth state");
+	CHECK(!strcmp(session_info_text(rig.cli), "CR_TEXT:R,E:Enter code"), "info '%s'",
+	      session_info_text(rig.cli));
+	CHECK(cli_stat("auth_pending") == 1, "auth_pending %llu", cli_stat("auth_pending"));
+	MUST(!srvsess_accept(rig.srv, &a), "srvsess_accept");
+	MUST(run(cli_keys, 20), "client never got keys (state %d)", session_state(rig.cli));
+	keys_match(0, false, 5);
+	CHECK(!session_auth_state(rig.cli), "AUTH_PENDING still shown");
+	rig_down();
+
+	printf("AUTH_FAILED,TEMP[backoff 7,advance remote]\n");
+	rig_up(&su);
+	to_auth();
+	srvsess_reject(rig.srv, "TEMP[backoff 7,advance remote]: busy");
+	MUST(run(cli_over, 20), "client did not stop (state %d)", session_state(rig.cli));
+	CHECK(session_state(rig.cli) == SESSION_RESTART, "client state %d, expected RESTART",
+	      session_state(rig.cli));
+	CHECK(session_take_auth_temp(rig.cli, &backoff) && backoff == 7, "TEMP backoff %u",
+	      backoff);
+	CHECK(session_take_next_remote(rig.cli), "advance remote not taken");
+	rig_down();
+}
+
 int main(void)
 {
 	int rc = make_pki();
@@ -994,6 +1043,7 @@ int main(void)
 	case_reneg_server(W_NONE, "no wrapping");
 	case_reneg_server(W_V2, "tls-crypt-v2");
 	case_reneg_orders();
+	case_auth_pending();
 	case_garbage();
 	case_lossy(W_NONE, "no wrapping");
 	case_lossy(W_CRYPT, "tls-crypt");
