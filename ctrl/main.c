@@ -19,31 +19,17 @@
  * (`mode server` / `server`) in ctrl/server/server.c; main.c owns what they share:
  * the TUN device, the data plane, the event loop and the status file.
  *
- * Process options, in this order: `chroot` is refused and an unknown
- * `user`/`group` fails at once; `log`/`log-append` take stdout and stderr
- * (else `daemon` sends the log to syslog); `management` is a warning (not
- * implemented yet, ignored); `daemon` detaches before the first thread
- * exists, then `writepid` (the file is removed on exit, as stock); once the
- * files are read a daemon without `cd` moves to /; `user`/`group` drop
- * privileges once initialization is complete (a client: after its first
- * push is applied), keeping CAP_NET_ADMIN in ctrl for later routes, as
- * stock built with libcap-ng does. `mute` is accepted and ignored: sluice
- * does not repeat messages.
+ * The process options (log, daemon, writepid, user/group, chdir) are in
+ * ctrl/proc.c; main.c calls them in stock's order.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -54,6 +40,7 @@
 #include "config/options.h"
 #include "pipeline.h"
 #include "pipeline_compat.h"
+#include "proc.h"
 #include "config/runcfg.h"
 #include "server/server.h"
 
@@ -77,13 +64,9 @@ struct ctrl {
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the RESTART acks until then */
 	/* Client mode (ctrl/client/client.c); it owns udp_fd from client_udp_setup on. */
 	struct client *cl;
-	/* Process options. */
+	struct proc proc;		/* process options */
 	char *status_path;		/* absolute: daemon's chdir("/") must not move it */
 	int status_fd;			/* after user/group: the file, rewritten in place */
-	char *pid_path;			/* writepid, absolute; removed on exit as stock */
-	bool ids_pending;		/* user/group: drop once initialization is complete */
-	uid_t uid;
-	gid_t gid;
 };
 
 #define NS_PER_SEC	1000000000LL
@@ -260,222 +243,18 @@ static int data_plane_start(struct ctrl *c)
 	return 0;
 }
 
-/* ---- process options: log, daemon, writepid, user/group, chroot, management ---- */
-
-/* @path against the current directory, so daemon's later chdir("/") keeps it. */
-static char *abs_path(const char *path)
-{
-	char *cwd = path[0] == '/' ? NULL : getcwd(NULL, 0);
-	char *out;
-
-	if (!cwd)
-		return strdup(path);
-	if (asprintf(&out, "%s/%s", cwd, path) < 0)
-		out = NULL;
-	free(cwd);
-	return out;
-}
-
 /*
- * `log FILE` / `log-append FILE`: stdout and stderr go to the file, as
- * stock's redirect_stdout_stderr (mode 0600; a file that cannot be opened
- * is a warning, and the log stays where it was). Relative to `cd`, which
- * runcfg_load applied.
+ * user/group once start-up is complete. The status file is opened first,
+ * while its directory is still writable, and rewritten in place from then on.
  */
-static void proc_log_open(const struct options *o)
+static int ids_drop(struct ctrl *c)
 {
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (o->log_append ? O_APPEND : O_TRUNC);
-	int fd = open(o->log, flags, S_IRUSR | S_IWUSR);
-
-	if (fd < 0) {
-		log_warn("WARNING: cannot open the log file %s", o->log);
-		return;
-	}
-	/* dup2 clears O_CLOEXEC on 1 and 2: scripts log to the same file. */
-	if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
-		log_warn("WARNING: cannot send the log to %s", o->log);
-	close(fd);
-}
-
-/* user/group are looked up now, so a typo fails at start, not after the tunnel is up. */
-static int proc_ids_lookup(struct ctrl *c, const struct options *o)
-{
-	struct passwd *pw;
-	struct group *gr;
-
-	if (o->user) {
-		pw = getpwnam(o->user);
-		if (!pw) {
-			log_warnx("options: user '%s' not found", o->user);
-			return -ENOENT;
-		}
-		c->uid = pw->pw_uid;
-	}
-	if (o->group) {
-		gr = getgrnam(o->group);
-		if (!gr) {
-			log_warnx("options: group '%s' not found", o->group);
-			return -ENOENT;
-		}
-		c->gid = gr->gr_gid;
-	}
-	c->ids_pending = o->user || o->group;
-	return 0;
-}
-
-/*
- * Before the first thread and the TUN device: what is refused or wrong in
- * the configuration (on the terminal, like a parse error), then the log sink.
- */
-static int proc_setup(struct ctrl *c)
-{
-	const struct options *o = c->rc->opts;
-
-	if (o->chroot) {
-		log_warnx("options: chroot is not supported by sluice");
-		return -ENOTSUP;
-	}
-	/* Refused, not ignored: whoever asks for fail-closed must not silently get a leak. */
-	if (o->kill_switch) {
-		log_warnx("options: kill-switch is not implemented yet (refusing to start rather "
-			  "than run without it)");
-		return -ENOTSUP;
-	}
-	if (proc_ids_lookup(c, o))
-		return -ENOENT;
-	if (o->log)
-		proc_log_open(o);
-	else if (o->daemon)
-		log_open_syslog(o->daemon_name ? o->daemon_name : "sluice");
-	if (c->rc->status_file) {
-		c->status_path = abs_path(c->rc->status_file);
-		if (!c->status_path)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Accepted for the profiles that carry them, but not a silent no-op. */
-static void proc_warn_ignored(const struct options *o)
-{
-	if (o->management_addr && o->management_unix)
-		log_warnx("WARNING: the management interface is not implemented by sluice: "
-			  "'management %s unix' is ignored", o->management_addr);
-	else if (o->management_addr)
-		log_warnx("WARNING: the management interface is not implemented by sluice: "
-			  "'management %s %u' is ignored", o->management_addr, o->management_port);
-	if (o->management_hold)
-		log_warnx("WARNING: management-hold is ignored: sluice starts at once");
-}
-
-/*
- * `daemon`: detach before any thread exists (fork keeps only the caller),
- * then `writepid`. As stock's possibly_become_daemon: the directory stays
- * until the files are read (proc_chdir), stdio goes to
- * /dev/null unless `log` holds it (then only stdin does).
- */
-static int proc_daemonize(struct ctrl *c)
-{
-	const struct options *o = c->rc->opts;
-	FILE *f;
-	int fd;
-
-	if (o->daemon) {
-		if (daemon(1, o->log != NULL)) {
-			log_warn("daemon() failed");
-			return -errno;
-		}
-		fd = o->log ? open("/dev/null", O_RDWR) : -1;
-		if (fd >= 0) {
-			dup2(fd, STDIN_FILENO);
-			if (fd != STDIN_FILENO)
-				close(fd);
-		}
-	}
-	if (!o->writepid)
-		return 0;
-	c->pid_path = abs_path(o->writepid);
-	f = c->pid_path ? fopen(c->pid_path, "w") : NULL;
-	if (f) {
-		fprintf(f, "%d\n", (int)getpid());
-		if (!fclose(f))
-			return 0;
-	}
-	log_warn("cannot write the pid file %s", o->writepid);
-	free(c->pid_path);
-	c->pid_path = NULL;	/* not ours to remove */
-	return -EIO;
-}
-
-/*
- * Keeps CAP_NET_ADMIN, and nothing else, in this thread across setuid, as
- * stock does with libcap-ng: ctrl can still change addresses and routes
- * when a reconnect's push differs, and remove them on exit. Capabilities
- * belong to a thread: the data threads, which need none, lose them all.
- */
-static int proc_keep_net_admin(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	unsigned int i = CAP_TO_INDEX(CAP_NET_ADMIN);
-
-	memset(data, 0, sizeof(data));
-	data[i].effective = CAP_TO_MASK(CAP_NET_ADMIN);
-	data[i].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
-}
-
-/*
- * `user` / `group`, once initialization is complete (the TUN device, the
- * socket, the threads, and for a client the first push's addresses and
- * routes): glibc applies setgid/setuid to every thread. The status file is
- * opened first, while its directory is still writable.
- */
-static int proc_ids_drop(struct ctrl *c)
-{
-	const struct options *o = c->rc->opts;
-	bool keep = false;
-
-	c->ids_pending = false;
 	if (c->status_path) {
 		c->status_fd = open(c->status_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
 		if (c->status_fd < 0)
 			log_warn("status: cannot open %s", c->status_path);
 	}
-	if (setgroups(0, NULL)) {
-		log_warn("setgroups() failed");
-		return -EPERM;
-	}
-	if (o->group && setgid(c->gid)) {
-		log_warn("setgid('%s') failed", o->group);
-		return -EPERM;
-	}
-	if (o->group)
-		log_info("GID set to %s", o->group);
-	if (!o->user)
-		return 0;
-	keep = !prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-	if (setuid(c->uid)) {
-		log_warn("setuid('%s') failed", o->user);
-		return -EPERM;
-	}
-	log_info("UID set to %s", o->user);
-	if (keep && !proc_keep_net_admin())
-		log_info("Capabilities retained: CAP_NET_ADMIN");
-	else
-		log_warn("WARNING: cannot retain CAP_NET_ADMIN: a reconnect cannot change "
-			 "addresses or routes, nor remove them on exit");
-	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-	return 0;
-}
-
-/* daemon without cd: stock's postponed chdir("/"), once the files were read. */
-static void proc_chdir(struct ctrl *c)
-{
-	const struct options *o = c->rc->opts;
-
-	if (o->daemon && !o->cd && chdir("/"))
-		log_warn("cannot change directory to /");
+	return proc_ids_drop(&c->proc);
 }
 
 /* Control packets and in-band messages queued for ctrl. */
@@ -636,7 +415,7 @@ static void run(struct ctrl *c)
 		if (c->cl) {
 			client_run_once(c->cl, now);
 			client_check_done(c);
-			if (c->ids_pending && client_was_up(c->cl) && proc_ids_drop(c)) {
+			if (proc_ids_pending(&c->proc) && client_was_up(c->cl) && ids_drop(c)) {
 				c->exit_status = 1;
 				c->stopping = true;
 			}
@@ -686,11 +465,13 @@ int main(int argc, char **argv)
 	}
 	log_set_verbosity(c.rc->verb);
 	epoch_init();	/* memory only; the exit path's epoch_barrier needs it */
-	if (proc_setup(&c))
+	if (proc_setup(&c.proc, c.rc->opts))
+		goto out;
+	if (c.rc->status_file && !(c.status_path = proc_path_abs(c.rc->status_file)))
 		goto out;
 	log_info("sluice %s starting", SLUICE_VERSION);
 	proc_warn_ignored(c.rc->opts);
-	if (proc_daemonize(&c))
+	if (proc_daemonize(&c.proc))
 		goto out;
 	if (dc_global_init()) {
 		log_warnx("crypto: OpenSSL ciphers unavailable");
@@ -717,9 +498,9 @@ int main(int argc, char **argv)
 	} else {
 		log_info("Initialization Sequence Completed");
 	}
-	proc_chdir(&c);
+	proc_chdir(&c.proc);
 	/* A client drops them in run(), once its first push is applied. */
-	if (!c.cl && c.ids_pending && proc_ids_drop(&c))
+	if (!c.cl && proc_ids_pending(&c.proc) && ids_drop(&c))
 		goto out;
 	write_status(&c);
 	run(&c);
@@ -754,10 +535,7 @@ out:
 	if (c.status_fd >= 0)
 		close(c.status_fd);
 	free(c.status_path);
-	/* As stock: removed on exit; after user/group this may fail, silently. */
-	if (c.pid_path)
-		unlink(c.pid_path);
-	free(c.pid_path);
+	proc_cleanup(&c.proc);
 	runcfg_free(c.rc);
 	dc_global_cleanup();
 	log_info("exiting with status %d", status);
