@@ -2,8 +2,8 @@
  * server.c - owns server mode's setup and teardown (keys, certificates,
  * the first-packet classifier, the endpoint table, the address pool), its
  * listening socket, the first packets of every source and the creation of
- * a control session per client, and the session timers: what main.c calls
- * (server.h).
+ * a control session per client, the session timers, and server_mode_ops:
+ * what main.c calls (ctrl/mode.h).
  *
  * Thread: ctrl only. No state exists for a source until its third packet
  * proves the address (the cookie): resets and floods cost one classify call
@@ -19,13 +19,16 @@
  *                      server_client_check, and run by server_run
  *   keepalive (1 s)    server_second: pings, ping-restart reaping, routes,
  *                      the pool file
+ *   exit_deadline_ns   SIGTERM: wait for the clients' RESTART acks until then
  */
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -35,6 +38,7 @@
 #include "../../crypto/tlswrap.h"
 #include "../../io/io.h"
 #include "../config/config.h"
+#include "../config/runcfg.h"
 #include "../pipeline.h"
 #include "../pipeline_compat.h"
 #include "../proto/tls.h"
@@ -63,6 +67,7 @@ static const char *file_text(const struct options_file *f, char **owned, size_t 
 		return NULL;
 	return *owned;
 }
+
 static int server_wrap_setup(struct server *s, struct firstpkt_cfg *fc, char *err, size_t errlen)
 {
 	const struct options *o = s->o;
@@ -227,7 +232,8 @@ static void server_teardown(struct server *s)
 	s->max = 0;
 }
 
-int server_udp_open(const char *local, uint16_t port)
+/* The listening UDP socket (local address or any, port). Returns the fd or -errno. */
+static int server_udp_open(const char *local, uint16_t port)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_PASSIVE,
 				  .ai_family = local ? AF_UNSPEC : AF_INET };
@@ -317,8 +323,10 @@ static void server_session_create(struct server *s, const struct pkt *p, int64_t
 	server_client_check(s, c, now);
 }
 
-void server_input(struct server *s, const struct pkt *p, int64_t now_ns)
+/* One control datagram (p->addr: its source): to its session, or to the classifier. */
+static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 {
+	struct server *s = m;
 	struct srv_client *c = NULL;
 	uint32_t id;
 
@@ -355,8 +363,11 @@ void server_input(struct server *s, const struct pkt *p, int64_t now_ns)
 
 /* ---- timers ------------------------------------------------------------- */
 
-void server_run(struct server *s, int64_t now_ns)
+/* Floats, session timers due, route publication; the SIGTERM exit once acked or late. */
+static void server_run(void *m, int64_t now_ns)
 {
+	struct server *s = m;
+
 	server_floats(s);
 	if (now_ns >= s->next_ns) {
 		s->next_ns = INT64_MAX;
@@ -374,54 +385,176 @@ void server_run(struct server *s, int64_t now_ns)
 		}
 	}
 	server_route_publish(s);
+	if (s->exit_deadline_ns && (server_idle(s) || now_ns >= s->exit_deadline_ns))
+		s->is_stopping = true;
 }
 
-void server_second(struct server *s, int64_t now_ns)
+static void server_second(void *m, int64_t now_ns)
 {
+	struct server *s = m;
+
 	server_keepalive(s, now_ns);
 	server_route_publish(s);
 	server_persist_tick(s, now_ns);
 }
 
-int64_t server_next_timeout(struct server *s, int64_t now_ns)
+static int64_t server_next_timeout(void *m, int64_t now_ns)
 {
+	struct server *s = m;
+
 	(void)now_ns;
+	if (s->exit_deadline_ns && s->exit_deadline_ns < s->next_ns)
+		return s->exit_deadline_ns;
 	return s->next_ns;
 }
 
-unsigned int server_clients(const struct server *s)
-{
-	return s->active;
-}
+/* ---- the mode operations main.c calls (ctrl/mode.h) ------------------ */
 
-/* ---- create and free ---------------------------------------------------- */
-
-int server_create(struct server **out, struct options *o, struct pipeline *pl, char *err,
-		  size_t errlen)
+static int server_create(void **out, struct runcfg *rc)
 {
 	struct server *s = calloc(1, sizeof(*s));
-	int rc;
 
-	if (!s) {
-		snprintf(err, errlen, "server: out of memory");
+	if (!s)
 		return -ENOMEM;
-	}
-	s->o = o;
-	s->pl = pl;
-	err[0] = 0;
-	rc = server_setup(s, err, errlen);
-	if (rc) {
-		server_free(s);
-		return rc;
-	}
+	s->rc = rc;
+	s->o = rc->opts;
+	s->udp_fd = -1;
+	s->next_ns = INT64_MAX;
 	*out = s;
 	return 0;
 }
 
-void server_free(struct server *s)
+static int server_udp(void *m)
 {
-	if (!s)
-		return;
+	struct server *s = m;
+
+	s->udp_fd = server_udp_open(s->rc->local_host, s->rc->local_port);
+	return s->udp_fd;
+}
+
+/* One peer slot per client (max-clients), the server's key halves, client-to-client. */
+static void server_pipeline_cfg(void *m, struct pipeline_cfg *pc)
+{
+	struct server *s = m;
+
+	pc->is_server = true;
+	pc->single_peer = false;
+	pc->client_to_client = s->o->client_to_client;
+	pc->max_peers = MAX(s->o->max_clients, 1u);
+}
+
+static int server_attach(void *m, struct pipeline *pl)
+{
+	struct server *s = m;
+
+	s->pl = pl;
+	return 0;
+}
+
+static int server_start(void *m, const char *ifname, int64_t now_ns)
+{
+	struct server *s = m;
+	char err[512] = "";
+	int rc;
+
+	(void)now_ns;
+	rc = server_setup(s, err, sizeof(err));
+	if (rc) {
+		log_warnx("%s", err);
+		server_teardown(s);
+		return rc;
+	}
+	rc = server_tun_setup(s->o, ifname);
+	if (rc)
+		return rc;
+	log_info("Initialization Sequence Completed");
+	return 0;
+}
+
+/*
+ * SIGTERM/SIGINT: with explicit-exit-notify the clients are told to
+ * reconnect and the process waits (2 s at most) for their acks; a second
+ * one exits at once. SIGHUP/SIGUSR1: no restart for a server yet.
+ */
+static void server_signal(void *m, int signo, int64_t now_ns)
+{
+	struct server *s = m;
+
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		if (!s->exit_deadline_ns && server_shutdown(s, now_ns))
+			s->exit_deadline_ns = clock_mono_ns() + 2 * NS_PER_SEC;
+		else
+			s->is_stopping = true;
+		break;
+	default:
+		log_info("signal %d ignored: restart needs a control channel", signo);
+		break;
+	}
+}
+
+static bool server_done(void *m, int *status)
+{
+	struct server *s = m;
+
+	if (s->is_stopping)
+		*status = 0;
+	return s->is_stopping;
+}
+
+/* Start-up is complete once start returned: user/group may go at once. */
+static bool server_initialized(void *m)
+{
+	(void)m;
+	return true;
+}
+
+static const char *server_state(void *m)
+{
+	(void)m;
+	return "CONNECTED";
+}
+
+/* OpenVPN's status (server_status.c); key=value: the GLOBAL_STATS counters. */
+static void server_status(void *m, enum status_fmt fmt, FILE *f)
+{
+	server_write_status(m, fmt, f);
+}
+
+static void server_stop(void *m)
+{
+	server_teardown(m);
+}
+
+static void server_free(void *m)
+{
+	struct server *s = m;
+
 	server_teardown(s);
+	if (s->udp_fd >= 0)
+		close(s->udp_fd);
 	free(s);
 }
+
+const struct mode_ops server_mode_ops = {
+	.name = "server",
+	.has_ovpn_status = true,
+	.create = server_create,
+	.tun_ifconfig = NULL,
+	.udp_open = server_udp,
+	.pipeline_cfg = server_pipeline_cfg,
+	.attach = server_attach,
+	.start = server_start,
+	.input = server_input,
+	.run = server_run,
+	.next_timeout = server_next_timeout,
+	.second = server_second,
+	.signal = server_signal,
+	.done = server_done,
+	.initialized = server_initialized,
+	.state = server_state,
+	.write_status = server_status,
+	.stop = server_stop,
+	.free = server_free,
+};

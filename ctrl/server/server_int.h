@@ -3,7 +3,7 @@
  * ctrl/server/server*.c include it. ctrl only.
  *
  *   server.c         setup and teardown, the socket, first packets and
- *                    session creation, session timers
+ *                    session creation, session timers, the mode operations
  *   server_client.c  one client's life: admit (auth, CCD, cipher, push),
  *                    keys, keepalive, float, reap, explicit exit
  *   server_route.c   a client's tunnel addresses (pool or CCD), its routes
@@ -27,6 +27,7 @@
 #include "../../core/proto.h"
 #include "../../crypto/dc.h"
 #include "../config/options.h"
+#include "../status.h"
 #include "firstpkt.h"
 #include "server.h"
 #include "srvpolicy.h"
@@ -38,6 +39,7 @@
 
 struct addrtab;
 struct pipeline;
+struct runcfg;
 struct tls_ctx;
 
 /* GLOBAL_STATS in the status file (server_status.c names them). */
@@ -78,8 +80,10 @@ struct srv_client {
 };
 
 struct server {
+	struct runcfg *rc;
 	struct options *o;
 	struct pipeline *pl;
+	int udp_fd;			/* the listening socket; -1 */
 	struct firstpkt *fp;
 	struct firstpkt_result *fr;
 	struct tls_ctx *tctx;
@@ -97,6 +101,8 @@ struct server {
 	uint32_t float_cursor;
 	int64_t next_ns;		/* earliest session timer */
 	bool shutting_down;
+	int64_t exit_deadline_ns;	/* SIGTERM: wait for the RESTART acks until then */
+	bool is_stopping;		/* the process should exit (server_done) */
 	bool persist;			/* ifconfig-pool-persist in use */
 	int64_t persist_next_ns;
 	struct server_stats st;
@@ -123,6 +129,10 @@ void server_client_check(struct server *s, struct srv_client *c, int64_t now_ns)
 void server_floats(struct server *s);
 /* Once a second: keepalive pings and ping-restart reaping. */
 void server_keepalive(struct server *s, int64_t now_ns);
+/* SIGTERM: RESTART to every client (explicit-exit-notify). True if anything was sent. */
+bool server_shutdown(struct server *s, int64_t now_ns);
+/* True once the shutdown messages were acknowledged. */
+bool server_idle(const struct server *s);
 
 /* ---- server_route.c ---- */
 
@@ -140,5 +150,12 @@ void server_route_publish(struct server *s);
 int server_persist_load(struct server *s, char *err, size_t errlen);
 void server_persist_save(struct server *s);
 void server_persist_tick(struct server *s, int64_t now_ns);
+/* The server's IPv6 address and its `route` / `route-ipv6` on TUN @ifname. */
+int server_tun_setup(const struct options *o, const char *ifname);
+
+/* ---- server_status.c ---- */
+
+/* OpenVPN's status, @fmt STATUS_FMT_OVPN_V1..3; key=value counters for STATUS_FMT_KV. */
+void server_write_status(struct server *s, enum status_fmt fmt, FILE *f);
 
 #endif

@@ -4,10 +4,11 @@
  * 3 (the same, tab-separated), each with CLIENT_LIST (per-client bytes from
  * the data plane) and ROUTING_TABLE; versions 2 and 3 end with sluice's
  * counters as GLOBAL_STATS lines (sessions, reaping, auth failures, floats,
- * every first-packet verdict).
+ * every first-packet verdict). The same counters as key=value lines
+ * ("server.<name>=<value>") serve a metrics reader.
  *
- * Thread: ctrl only, called by main.c for the status file. Tests parse
- * these lines: keep them byte for byte.
+ * Thread: ctrl only, called through ctrl/status.c (status_write), which
+ * picks the format. Tests parse these lines: keep them byte for byte.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -18,10 +19,13 @@
 #include "../pipeline_compat.h"
 #include "server_int.h"
 
-/* One counter: "GLOBAL_STATS<sep><name><sep><value>". */
+/* One counter: "GLOBAL_STATS<sep><name><sep><value>", or with @sep 0 "server.<name>=<value>". */
 static void status_counter(FILE *f, char sep, const char *name, uint64_t v)
 {
-	fprintf(f, "GLOBAL_STATS%c%s%c%llu\n", sep, name, sep, (unsigned long long)v);
+	if (sep)
+		fprintf(f, "GLOBAL_STATS%c%s%c%llu\n", sep, name, sep, (unsigned long long)v);
+	else
+		fprintf(f, "server.%s=%llu\n", name, (unsigned long long)v);
 }
 
 /* The server's counters, then one per first-packet verdict (all 0 before start-up). */
@@ -63,7 +67,8 @@ static void status_time(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-void server_write_status(struct server *s, FILE *f, unsigned int version)
+/* OpenVPN's layout of @version (1, 2 or 3). */
+static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 {
 	char sep = version == 3 ? '\t' : ',', now_s[32], since[32], a[64], v4[16], v6[48];
 	time_t now = time(NULL);
@@ -132,4 +137,24 @@ void server_write_status(struct server *s, FILE *f, unsigned int version)
 		fprintf(f, "GLOBAL STATS\nMax bcast/mcast queue length,0\n");
 	}
 	fprintf(f, "END\n");
+}
+
+void server_write_status(struct server *s, enum status_fmt fmt, FILE *f)
+{
+	switch (fmt) {
+	case STATUS_FMT_OVPN_V1:
+		status_ovpn(s, f, 1);
+		break;
+	case STATUS_FMT_OVPN_V2:
+		status_ovpn(s, f, 2);
+		break;
+	case STATUS_FMT_OVPN_V3:
+		status_ovpn(s, f, 3);
+		break;
+	case STATUS_FMT_KV:
+		status_counters(s, f, 0);
+		break;
+	default:
+		break;
+	}
 }
