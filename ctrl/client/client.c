@@ -18,7 +18,7 @@
  * (options o->conn_cur; ctrl/client/session.c its control channel wrapping).
  *
  * Thread: ctrl only. main.c owns the event loop, the TUN device and the
- * data plane; it calls in through client.h.
+ * data plane; it calls in through client_mode_ops (ctrl/mode.h).
  *
  * Timers (checked by client_run_once and client_second, reported by
  * client_next_timeout):
@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,9 @@
 #include "client_int.h"
 #include "../proto/handover.h"
 #include "../config/options.h"
+#include "../mode.h"
 #include "../pipeline.h"
+#include "../pipeline_compat.h"
 #include "../config/runcfg.h"
 #include "session.h"
 
@@ -182,7 +185,7 @@ static void client_addr_str(const union sockaddr_any *sa, char *buf, size_t len)
  * entry says. An entry that gets no socket (no such name, no route) is a
  * failed attempt: the next ones are tried at once, each once.
  */
-int client_udp_setup(struct client *c)
+static int client_udp_setup(struct client *c)
 {
 	const struct options *o = c->rc->opts;
 	size_t first = o->conn_cur;
@@ -211,23 +214,8 @@ int client_udp_setup(struct client *c)
 static int client_ctl_send(void *arg, const uint8_t *buf, size_t len)
 {
 	struct client *c = arg;
-	struct pkt *p = pool_get(c->pl->ctrl_pool);
 
-	if (!p)
-		return -ENOBUFS;
-	if (len > pkt_data_room(p)) {
-		pkt_free(p);
-		return -EMSGSIZE;
-	}
-	memcpy(p->data, buf, len);
-	p->len = (uint32_t)len;
-	p->addr_len = 0;
-	p->flags = PKT_F_CONTROL;
-	if (spsc_enqueue_burst(c->pl->ctrl_to_udp, &p, 1) != 1) {
-		pkt_free(p);
-		return -ENOBUFS;
-	}
-	return 0;
+	return pipeline_ctrl_send(c->pl, 0, NULL, 0, buf, len);
 }
 
 /*
@@ -289,9 +277,9 @@ static int client_keys_install(struct client *c)
 	if (!err && !c->peer_added) {
 		err = pipeline_peer_add(c->pl, 0, k.tx_peer_id, NULL, 0);
 		c->peer_added = !err;
-	} else if (!err && c->pl->peers.slot[0]->tx_peer_id != k.tx_peer_id) {
+	} else if (!err && pipeline_peer_tx_peer_id(c->pl, 0) != k.tx_peer_id) {
 		log_warnx("WARNING: the server changed our peer-id; still sending %u",
-			  c->pl->peers.slot[0]->tx_peer_id);
+			  pipeline_peer_tx_peer_id(c->pl, 0));
 	}
 	if (!err) {
 		uint8_t comp = runcfg_comp(c->rc->opts);
@@ -363,14 +351,14 @@ static void client_check(struct client *c, int64_t now)
 static void client_keepalive(struct client *c, int64_t now)
 {
 	const struct options *o = c->rc->opts;
-	struct peer *pr;
+	struct pipeline_peer_stats ps;
 	int64_t last_tx, last_rx;
 
-	if (!c->tunnel_up || session_state(c->sess) != SESSION_ACTIVE || !c->peer_added)
+	if (!c->tunnel_up || session_state(c->sess) != SESSION_ACTIVE || !c->peer_added ||
+	    !pipeline_peer_stats(c->pl, 0, &ps))
 		return;
-	pr = c->pl->peers.slot[0];
-	last_tx = __atomic_load_n(&pr->last_tx_ns, __ATOMIC_RELAXED);
-	last_rx = __atomic_load_n(&pr->last_rx_ns, __ATOMIC_RELAXED);
+	last_tx = ps.last_tx_ns;
+	last_rx = ps.last_rx_ns;
 	if (last_tx < c->up_ns)
 		last_tx = c->up_ns;
 	if (last_rx < c->up_ns)
@@ -491,7 +479,7 @@ static void client_restart_run(struct client *c, int64_t now)
 	client_poll_arm(c, now);
 }
 
-/* ---- the API main.c calls (client.h) -------------------------------- */
+/* ---- the mode operations main.c calls (ctrl/mode.h) ------------------ */
 
 /* remote-random: the list shuffled once, before the first attempt (stock's init_connection_list). */
 static void client_conns_shuffle(struct options *o)
@@ -505,7 +493,8 @@ static void client_conns_shuffle(struct options *o)
 	}
 }
 
-int client_create(struct client **out, struct runcfg *rc)
+/* Before the TUN device: a configured `ifconfig` goes into the client's undo log. */
+static int client_create(void **out, struct runcfg *rc)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	struct options *o = rc->opts;
@@ -523,14 +512,48 @@ int client_create(struct client **out, struct runcfg *rc)
 	return 0;
 }
 
-int client_start(struct client *c, struct pipeline *pl, const char *ifname)
+static int client_tun_ifconfig(void *m, const char *ifname)
 {
+	struct client *c = m;
+	const struct runcfg *rc = c->rc;
+
+	return client_addr4_apply(c, ifname, rc->ifconfig_local, rc->ifconfig_second,
+				  rc->topology_subnet);
+}
+
+/* The socket to the first usable remote; the client owns it (a reconnect replaces it). */
+static int client_udp_open_first(void *m)
+{
+	return client_udp_setup(m);
+}
+
+/* One peer (the server, slot 0), the client's key halves. */
+static void client_pipeline_cfg(void *m, struct pipeline_cfg *pc)
+{
+	(void)m;
+	pc->is_server = false;
+	pc->single_peer = true;
+	pc->client_to_client = false;
+	pc->max_peers = 1;
+}
+
+/* The peer and its keys come with the PUSH_REPLY (client_keys_install). */
+static int client_attach(void *m, struct pipeline *pl)
+{
+	struct client *c = m;
+
+	c->pl = pl;
+	return 0;
+}
+
+static int client_start(void *m, const char *ifname, int64_t now)
+{
+	struct client *c = m;
 	struct session_io io = { .send = client_ctl_send, .arg = c };
 	char err[512];
 	int rc;
 
-	c->pl = pl;
-	handover_init(&c->ho, pl, 0, c->rc->opts->hand_window, c->rc->opts->tran_window,
+	handover_init(&c->ho, c->pl, 0, c->rc->opts->hand_window, c->rc->opts->tran_window,
 		      c->rc->opts->test_reneg_ovpn3 ? (c->rc->opts->reneg_sec ?: 3600) : 0);
 	snprintf(c->ifname, sizeof(c->ifname), "%s", ifname);
 	rc = session_create(&c->sess, c->rc->opts, &io, err, sizeof(err));
@@ -538,15 +561,17 @@ int client_start(struct client *c, struct pipeline *pl, const char *ifname)
 		log_warnx("%s", err);
 		return rc;
 	}
-	rc = session_start(c->sess, clock_mono_ns());
+	rc = session_start(c->sess, now);
 	if (rc)
 		log_warnx("control channel: cannot start the session");
 	client_poll_arm(c, clock_mono_ns());
 	return rc;
 }
 
-void client_input(struct client *c, const struct pkt *p, int64_t now)
+static void client_input(void *m, const struct pkt *p, int64_t now)
 {
+	struct client *c = m;
+
 	session_input(c->sess, p->data, p->len, now);
 }
 
@@ -557,8 +582,10 @@ static void client_handover(struct client *c, int64_t now)
 		handover_tick(&c->ho, session_chan(c->sess), now, "");
 }
 
-void client_run_once(struct client *c, int64_t now)
+static void client_run_once(void *m, int64_t now)
 {
+	struct client *c = m;
+
 	client_handover(c, now);
 	session_tick(c->sess, now);
 	client_check(c, now);
@@ -568,14 +595,15 @@ void client_run_once(struct client *c, int64_t now)
 		c->stopping = true;
 }
 
-void client_second(struct client *c, int64_t now)
+static void client_second(void *m, int64_t now)
 {
-	client_handover(c, now);
-	client_keepalive(c, now);
+	client_handover(m, now);
+	client_keepalive(m, now);
 }
 
-int64_t client_next_timeout(struct client *c, int64_t now)
+static int64_t client_next_timeout(void *m, int64_t now)
 {
+	struct client *c = m;
 	int64_t next = session_next_timeout(c->sess, now);
 
 	if (c->restart_at_ns && c->restart_at_ns < next)
@@ -587,7 +615,8 @@ int64_t client_next_timeout(struct client *c, int64_t now)
 	return next;
 }
 
-void client_stop(struct client *c, int64_t now)
+/* SIGTERM/SIGINT: EXIT on the control channel (cc-exit), then done once acked. */
+static void client_stop(struct client *c, int64_t now)
 {
 	unsigned int een = client_ce(c)->explicit_exit_notify;
 
@@ -601,37 +630,83 @@ void client_stop(struct client *c, int64_t now)
 	c->exit_deadline_ns = now + (een ? (int64_t)een : 1) * NS_PER_SEC;
 }
 
-void client_restart(struct client *c, int64_t now, bool from_first)
+/*
+ * SIGUSR1/SIGHUP: reconnect now from a fresh UDP port, TUN kept. SIGUSR1
+ * moves to the next remote unless this one just came up; @from_first
+ * (SIGHUP) starts over at the first remote.
+ */
+static void client_restart(struct client *c, int64_t now, bool from_first)
 {
 	c->restart_at_ns = now;
 	c->restart_first |= from_first;
 }
 
-bool client_done(const struct client *c, int *status)
+static void client_signal(void *m, int signo, int64_t now)
 {
+	struct client *c = m;
+
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		client_stop(c, now);
+		break;
+	case SIGHUP:
+	case SIGUSR1:
+		log_info("%s[soft] received, process restarting",
+			 signo == SIGHUP ? "SIGHUP" : "SIGUSR1");
+		client_restart(c, now, signo == SIGHUP);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A failure, ping-exit, connect-retry-max, or the EXIT was acknowledged. */
+static bool client_done(void *m, int *status)
+{
+	struct client *c = m;
+
 	if (c->stopping)
 		*status = c->exit_status;
 	return c->stopping;
 }
 
-bool client_was_up(const struct client *c)
+/* user/group wait for the first push's addresses and routes (the tunnel came up once). */
+static bool client_was_up(void *m)
 {
+	const struct client *c = m;
+
 	return c->tunnel_up;
 }
 
-bool client_connected(const struct client *c)
+/* The session is established (or none was started). */
+static const char *client_state(void *m)
 {
-	return !c->sess || session_state(c->sess) == SESSION_ACTIVE;
+	const struct client *c = m;
+
+	return !c->sess || session_state(c->sess) == SESSION_ACTIVE ? "CONNECTED" : "CONNECTING";
 }
 
-void client_write_status(struct client *c, FILE *f)
+/* key=value: the session's counters. */
+static void client_write_status(void *m, enum status_fmt fmt, FILE *f)
 {
-	if (c->sess)
+	struct client *c = m;
+
+	if (fmt == STATUS_FMT_KV && c->sess)
 		session_write_stats(c->sess, f);
 }
 
-void client_free(struct client *c)
+/* The peer and its keys go with the data plane. */
+static void client_mode_stop(void *m)
 {
+	(void)m;
+}
+
+/* After the data plane is gone: session, socket, routes outside the TUN, --down. */
+static void client_free(void *m)
+{
+	struct client *c = m;
+
 	if (!c)
 		return;
 	session_free(c->sess);
@@ -643,3 +718,25 @@ void client_free(struct client *c)
 	free(c->applied_sig);
 	free(c);
 }
+
+const struct mode_ops client_mode_ops = {
+	.name = "client",
+	.has_ovpn_status = false,
+	.create = client_create,
+	.tun_ifconfig = client_tun_ifconfig,
+	.udp_open = client_udp_open_first,
+	.pipeline_cfg = client_pipeline_cfg,
+	.attach = client_attach,
+	.start = client_start,
+	.input = client_input,
+	.run = client_run_once,
+	.next_timeout = client_next_timeout,
+	.second = client_second,
+	.signal = client_signal,
+	.done = client_done,
+	.initialized = client_was_up,
+	.state = client_state,
+	.write_status = client_write_status,
+	.stop = client_mode_stop,
+	.free = client_free,
+};

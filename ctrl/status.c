@@ -1,0 +1,154 @@
+/*
+ * status.c - owns the status outputs: the format of the key=value status
+ * (the mode and the data plane fill in their counters), the choice between
+ * it and OpenVPN's status (which the server writes: ctrl/server/server_status.c),
+ * SIGUSR2's dump of the data plane's counters to the log, and the status
+ * file on disk (written anew and renamed, or after user/group rewritten in
+ * place).
+ *
+ * Thread: ctrl only. Every writer takes a FILE, so the management
+ * interface and a metrics endpoint can reuse status_write on a memory
+ * stream; nothing here keeps state between calls but the open file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "mode.h"
+#include "pipeline.h"
+#include "proc.h"
+#include "status.h"
+
+void status_write(const struct status_src *src, enum status_fmt fmt, FILE *f)
+{
+	switch (fmt) {
+	case STATUS_FMT_KV:
+		fprintf(f, "state=%s\n", src->is_stopping ? "EXITING" : src->ops->state(src->mode));
+		fprintf(f, "ctrl.ctrl_pkts=%llu\nctrl.inband_pkts=%llu\n",
+			(unsigned long long)src->ctrl_pkts, (unsigned long long)src->inband_pkts);
+		src->ops->write_status(src->mode, fmt, f);
+		if (src->pl)
+			pipeline_write_stats(src->pl, f);
+		break;
+	case STATUS_FMT_OVPN_V1:
+	case STATUS_FMT_OVPN_V2:
+	case STATUS_FMT_OVPN_V3:
+		src->ops->write_status(src->mode, fmt, f);
+		break;
+	case STATUS_FMT_DATAPLANE:
+		if (src->pl)
+			pipeline_write_stats(src->pl, f);
+		break;
+	}
+}
+
+/* A line "name=0" is left out: only what happened is logged. */
+static bool is_zero_line(const char *line)
+{
+	const char *eq = strstr(line, "=0");
+
+	return eq && eq == line + strlen(line) - 2;
+}
+
+void status_log(const struct status_src *src)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!src->pl)
+		return;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	status_write(src, STATUS_FMT_DATAPLANE, f);
+	fclose(f);
+	if (!buf)
+		return;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!is_zero_line(line))
+			log_info("stats: %s", line);
+	free(buf);
+}
+
+enum status_fmt status_file_fmt(const struct mode_ops *ops, unsigned int version)
+{
+	if (!ops->has_ovpn_status)
+		return STATUS_FMT_KV;
+	return version == 3 ? STATUS_FMT_OVPN_V3 : version == 2 ? STATUS_FMT_OVPN_V2 :
+	       STATUS_FMT_OVPN_V1;
+}
+
+int status_file_init(struct status_file *sf, const char *path, enum status_fmt fmt)
+{
+	sf->path = NULL;
+	sf->fd = -1;
+	sf->fmt = fmt;
+	if (!path)
+		return 0;
+	sf->path = proc_path_abs(path);
+	return sf->path ? 0 : -ENOMEM;
+}
+
+void status_file_pin(struct status_file *sf)
+{
+	if (!sf->path || sf->fd >= 0)
+		return;
+	sf->fd = open(sf->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (sf->fd < 0)
+		log_warn("status: cannot open %s", sf->path);
+}
+
+/* After status_file_pin: the same file rewritten from the start, then cut to length. */
+static void status_file_rewrite(struct status_file *sf, const struct status_src *src)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	status_write(src, sf->fmt, f);
+	if (fclose(f) || pwrite(sf->fd, buf, len, 0) != (ssize_t)len ||
+	    ftruncate(sf->fd, (off_t)len))
+		log_warn("status: cannot write %s", sf->path);
+	free(buf);
+}
+
+void status_file_write(struct status_file *sf, const struct status_src *src)
+{
+	char *tmp;
+	FILE *f;
+
+	if (!sf->path || !src->pl)
+		return;
+	if (sf->fd >= 0) {
+		status_file_rewrite(sf, src);
+		return;
+	}
+	if (asprintf(&tmp, "%s.tmp", sf->path) < 0)
+		return;
+	f = fopen(tmp, "w");
+	if (!f) {
+		log_warn("status: cannot write %s", tmp);
+		free(tmp);
+		return;
+	}
+	status_write(src, sf->fmt, f);
+	if (fclose(f) || rename(tmp, sf->path))
+		log_warn("status: cannot write %s", sf->path);
+	free(tmp);
+}
+
+void status_file_close(struct status_file *sf)
+{
+	if (sf->fd >= 0)
+		close(sf->fd);
+	sf->fd = -1;
+	free(sf->path);
+	sf->path = NULL;
+}
