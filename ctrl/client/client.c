@@ -684,6 +684,8 @@ static const char *client_state(void *m)
 {
 	const struct client *c = m;
 
+	if (c->sess && session_auth_state(c->sess))
+		return session_auth_state(c->sess);	/* the server authenticates out of band */
 	return !c->sess || session_state(c->sess) == SESSION_ACTIVE ? "CONNECTED" : "CONNECTING";
 }
 

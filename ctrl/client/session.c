@@ -715,8 +715,6 @@ void session_write_stats(const struct session *s, FILE *f)
 	fprintf(f, "ctrl.push_requests=%llu\nctrl.auth_pending=%llu\n",
 		(unsigned long long)s->push_requests, (unsigned long long)s->auth_pendings);
 	/* The server's words are printable (ctlmsg drops control characters). */
-	if (s->auth_pending)
-		fprintf(f, "auth_state=AUTH_PENDING\n");
 	if (s->info[0])
 		fprintf(f, "info=%s\n", s->info);
 }

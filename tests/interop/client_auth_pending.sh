@@ -6,7 +6,8 @@
 #   1  AUTH_PENDING: client-pending-auth with a 30 s timeout, then success
 #      2 s later. The server sends "AUTH_PENDING,timeout 30" (the client
 #      announced AUTH_PENDING_KW) and "INFO_PRE,<extra>". The client must
-#      log both, show AUTH_PENDING in its status file meanwhile, and come up.
+#      log both, show state=AUTH_PENDING (and info=<extra>) in its status
+#      file meanwhile, and come up.
 #   2  AUTH_FAILED,TEMP[backoff 4]: the first attempt is refused with a
 #      temporary reason, the second accepted. The client must not exit, must
 #      wait at least 4 s before its next attempt, and then come up.
@@ -51,7 +52,7 @@ end_case() {
 run_case pending "pending:30:WEB_AUTH::https://sso.example/login"
 saw_state=0
 for _ in $(seq 1 300); do
-	grep -q "^auth_state=AUTH_PENDING" st-pending.txt 2>/dev/null && { saw_state=1; break; }
+	grep -q "^state=AUTH_PENDING" st-pending.txt 2>/dev/null && { saw_state=1; break; }
 	grep -q "Initialization Sequence Completed" cli-pending.log && break
 	sleep 0.1
 done
@@ -60,11 +61,11 @@ grep -q "AUTH_PENDING received, extending handshake timeout from 60s to 30s" cli
 	{ cat cli-pending.log; fail "pending: AUTH_PENDING,timeout 30 not taken"; }
 grep -q "Info command was pushed by server ('INFO_PRE,WEB_AUTH::https://sso.example/login')" \
 	cli-pending.log || { cat cli-pending.log; fail "pending: INFO_PRE not logged"; }
-[ $saw_state -eq 1 ] || fail "pending: the status file never showed auth_state=AUTH_PENDING"
+[ $saw_state -eq 1 ] || fail "pending: the status file never showed state=AUTH_PENDING"
 ip netns exec "$NS_C" ping -c 2 -i 0.2 -W 2 $TUN_SRV >/dev/null 2>&1 ||
 	fail "pending: no ping through the tunnel"
 sleep 1.5
-! grep -q "^auth_state=" st-pending.txt || fail "pending: AUTH_PENDING still shown once up"
+grep -q "^state=CONNECTED" st-pending.txt || fail "pending: state is not CONNECTED once up"
 end_case
 echo "case 1 (AUTH_PENDING,timeout 30 + INFO_PRE): tunnel up after the pending auth"
 
