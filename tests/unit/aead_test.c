@@ -440,18 +440,30 @@ static void test_classify(void)
 
 static unsigned int key_no;
 
-static void key_case(int line, const char *text, int want)
+/*
+ * One static key text: the verdict, the 256 bytes (or zeros after a refusal),
+ * and for a refusal the reason dc_static_key_parse_msg() gives (@why is a
+ * substring of it, "" for a good key).
+ */
+static void key_case(int line, const char *text, int want, const char *why)
 {
 	uint8_t out[KEY2_LEN];
+	char msg[160] = "";
 	int rc;
 
 	key_no++;
 	memset(out, 0x5a, sizeof(out));
-	rc = dc_static_key_parse(text, out);
+	rc = dc_static_key_parse_msg(text, out, msg, sizeof(msg));
 	if (rc != want) {
-		printf("%s:%d: key case %u: rc %d, expected %d\n", __FILE__, line, key_no, rc, want);
+		printf("%s:%d: key case %u: rc %d, expected %d (%s)\n", __FILE__, line, key_no, rc,
+		       want, msg);
 		failures++;
 		return;
+	}
+	if (rc && !strstr(msg, why)) {
+		printf("%s:%d: key case %u: message '%s', expected '%s' in it\n", __FILE__, line,
+		       key_no, msg, why);
+		failures++;
 	}
 	for (unsigned int i = 0; i < KEY2_LEN; i++) {
 		uint8_t expect = rc ? 0 : (uint8_t)i;
@@ -463,33 +475,58 @@ static void key_case(int line, const char *text, int want)
 			return;
 		}
 	}
+	/* The verdict-only entry is the same parser. */
+	if (dc_static_key_parse(text, out) != want) {
+		printf("%s:%d: key case %u: dc_static_key_parse disagrees\n", __FILE__, line, key_no);
+		failures++;
+	}
 }
 
-#define TK(head, body, last, tail, want) key_case(__LINE__, head body last tail, want)
+#define TK(head, body, last, tail, want, why) key_case(__LINE__, head body last tail, want, why)
 #define GENKEY_HEAD "#\n# 2048 bit OpenVPN static key\n#\n"
+#define NO_BEGIN	"no '-----BEGIN OpenVPN Static key V1-----' line"
+#define NO_END		"no '-----END OpenVPN Static key V1-----' line"
+#define ODD_DIGITS	"odd number of hex digits"
 
 static void test_static_key(void)
 {
-	TK("", KBEGIN KEY_LINES, KEY_LAST, KEND, 0);			/*  1: bare */
-	TK(GENKEY_HEAD, KBEGIN KEY_LINES, KEY_LAST, KEND, 0);		/*  2: as --genkey writes */
-	TK("junk before\n\n", KBEGIN KEY_LINES, KEY_LAST, KEND "trailing junk", 0);	/*  3 */
-	TK("", KBEGIN "# note\n\n" KEY_LINES, KEY_LAST, KEND, 0);	/*  4: comment, blank inside */
-	TK("", KBEGIN KEY_LINES, "F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF\r\n", KEND, 0);	/*  5: upper, CRLF */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3 f4f5f6f7\tf8f9fafbfcfdfeff\n", KEND, 0);	/*  6: spaces */
-	TK("", KBEGIN KEY_LINES, KEY_LAST, "-----END OpenVPN Static key V1-----", 0);	/*  7: no NL */
-	TK("", KBEGIN KEY_LINES, "", KEND, -EINVAL);			/*  8: 15 lines */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n00\n", KEND, -EINVAL);	/*  9: 257 bytes */
-	TK("", KBEGIN KEY_LINES, KEY_LAST "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n", KEND, -EINVAL);	/* 10: 17 lines */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeXf\n", KEND, -EINVAL);	/* 11: bad hex */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfef\n", KEND, -EINVAL);	/* 12: odd digits */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfe f\n", KEND, -EINVAL);	/* 13: split byte */
-	TK("", KBEGIN KEY_LINES, KEY_LAST, "", -EINVAL);		/* 14: no END */
-	TK("", KEY_LINES, KEY_LAST, KEND, -EINVAL);			/* 15: no BEGIN */
-	TK("", "-----BEGIN OpenVPN Static key V2-----\n" KEY_LINES, KEY_LAST, KEND, -EINVAL); /* 16 */
-	TK("", "", "", "", -EINVAL);					/* 17: empty */
-	TK("", KBEGIN, "", KEND, -EINVAL);				/* 18: no data */
-	TK("", KBEGIN KEY_LINES, "0x0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n", KEND, -EINVAL);	/* 19: 0x */
+	char msg[160];
+
+	TK("", KBEGIN KEY_LINES, KEY_LAST, KEND, 0, "");			/*  1: bare */
+	TK(GENKEY_HEAD, KBEGIN KEY_LINES, KEY_LAST, KEND, 0, "");		/*  2: as --genkey writes */
+	TK("junk before\n\n", KBEGIN KEY_LINES, KEY_LAST, KEND "trailing junk", 0, "");	/*  3 */
+	TK("", KBEGIN "# note\n\n" KEY_LINES, KEY_LAST, KEND, 0, "");	/*  4: comment, blank inside */
+	TK("", KBEGIN KEY_LINES, "F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF\r\n", KEND, 0, "");	/*  5: upper, CRLF */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3 f4f5f6f7\tf8f9fafbfcfdfeff\n", KEND, 0, "");	/*  6: spaces */
+	TK("", KBEGIN KEY_LINES, KEY_LAST, "-----END OpenVPN Static key V1-----", 0, "");	/*  7: no NL */
+	TK("", KBEGIN KEY_LINES, "", KEND, -EINVAL, "fewer than 256 bytes");	/*  8: 15 lines */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n00\n", KEND, -EINVAL,
+	   "more than 256 bytes on line 18");					/*  9: 257 bytes */
+	TK("", KBEGIN KEY_LINES, KEY_LAST "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n", KEND, -EINVAL,
+	   "more than 256 bytes on line 18");					/* 10: 17 lines */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeXf\n", KEND, -EINVAL,
+	   "non-hex character on line 17");					/* 11: bad hex */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfef\n", KEND, -EINVAL,
+	   ODD_DIGITS);								/* 12: odd digits */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfe f\n", KEND, -EINVAL,
+	   ODD_DIGITS " (a byte split by a blank or a line end) on line 17");	/* 13: split byte */
+	TK("", KBEGIN KEY_LINES, KEY_LAST, "", -EINVAL, NO_END);		/* 14: no END */
+	TK("", KEY_LINES, KEY_LAST, KEND, -EINVAL, NO_BEGIN);			/* 15: no BEGIN */
+	TK("", "-----BEGIN OpenVPN Static key V2-----\n" KEY_LINES, KEY_LAST, KEND, -EINVAL,
+	   NO_BEGIN);								/* 16 */
+	TK("", "", "", "", -EINVAL, NO_BEGIN);					/* 17: empty */
+	TK("", KBEGIN, "", KEND, -EINVAL, "fewer than 256 bytes");		/* 18: no data */
+	TK("", KBEGIN KEY_LINES, "0x0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n", KEND, -EINVAL,
+	   "non-hex character on line 17");					/* 19: 0x */
+	TK(GENKEY_HEAD, KBEGIN "g" KEY_LINES, KEY_LAST, KEND, -EINVAL,
+	   "static key: non-hex character on line 5");				/* 20: after a header */
 	CHECK(dc_static_key_parse(NULL, key2) == -EINVAL, "NULL text");
+	CHECK(dc_static_key_parse_msg(NULL, key2, msg, sizeof(msg)) == -EINVAL &&
+	      !strcmp(msg, "static key: no text"), "NULL text: %s", msg);
+	/* A short buffer truncates the message; a NULL one is fine. */
+	CHECK(dc_static_key_parse_msg("x", key2, msg, 8) == -EINVAL && !strcmp(msg, "static "),
+	      "short message buffer: '%s'", msg);
+	CHECK(dc_static_key_parse_msg("x", key2, NULL, 0) == -EINVAL, "NULL message buffer");
 }
 
 static void test_names_and_args(void)
