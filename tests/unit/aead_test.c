@@ -21,16 +21,7 @@
 #include "../../core/pkt.h"
 #include "../../core/proto.h"
 #include "../../crypto/dc.h"
-
-static unsigned int failures;
-
-#define CHECK(cond, fmt, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			printf("%s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__); \
-			failures++;						\
-		}								\
-	} while (0)
+#include "harness.h"
 
 static struct pool *pool;
 static uint8_t key2[KEY2_LEN];
@@ -44,8 +35,7 @@ static struct pkt *pkt_with(const void *data, uint32_t len)
 	struct pkt *p = pool_get(pool);
 
 	if (!p) {
-		printf("%s:%d: pool empty\n", __FILE__, __LINE__);
-		exit(1);
+		FATAL("pool empty");
 	}
 	memcpy(p->data, data, len);
 	p->len = len;
@@ -58,9 +48,7 @@ static struct dc_keyslot *slot(enum dc_cipher c, bool is_server, uint8_t key_id)
 	int rc = dc_keyslot_create(&ks, c, key2, is_server, key_id, 2, 64, 15, false);
 
 	if (rc) {
-		printf("%s:%d: dc_keyslot_create(%s): %d\n", __FILE__, __LINE__,
-		       dc_cipher_name(c), rc);
-		exit(1);
+		FATAL("dc_keyslot_create(%s): %d", dc_cipher_name(c), rc);
 	}
 	return ks;
 }
@@ -254,12 +242,10 @@ static struct pkt *sealed(struct dc_keyslot *tx, uint32_t peer_id, uint32_t len)
 	p = pkt_with(plain, len);
 	p->pid = 77;
 	if (!dc_seal(tx, 0, p, peer_id)) {
-		printf("%s:%d: seal failed\n", __FILE__, __LINE__);
-		exit(1);
+		FATAL("seal failed");
 	}
 	if (dc_classify(p) != PKT_OK) {
-		printf("%s:%d: classify failed\n", __FILE__, __LINE__);
-		exit(1);
+		FATAL("classify failed");
 	}
 	return p;
 }
@@ -370,15 +356,14 @@ static void classify_case(int line, const uint8_t *hdr, uint32_t hdr_len, uint32
 	p->flags = PKT_F_V1;		/* stale flag: V2 must clear it */
 	v = dc_classify(p);
 	if (v != want) {
-		printf("%s:%d: classify case %u: verdict %u (%s), expected %u (%s)\n", __FILE__,
-		       line, classify_no, v, stats_drop_name(v), want, stats_drop_name(want));
-		failures++;
+		harness_fail(__FILE__, line, "classify case %u: verdict %u (%s), expected %u (%s)",
+			     classify_no, v, stats_drop_name(v), want, stats_drop_name(want));
 	} else if (v == PKT_OK && (p->key_id != want_kid || p->peer_id != want_peer ||
 				   !!(p->flags & PKT_F_V1) != want_v1)) {
-		printf("%s:%d: classify case %u: key_id %u peer %06x v1 %d, expected %d %06x %d\n",
-		       __FILE__, line, classify_no, p->key_id, p->peer_id,
-		       !!(p->flags & PKT_F_V1), want_kid, want_peer, want_v1);
-		failures++;
+		harness_fail(__FILE__, line,
+			     "classify case %u: key_id %u peer %06x v1 %d, expected %d %06x %d",
+			     classify_no, p->key_id, p->peer_id, !!(p->flags & PKT_F_V1), want_kid,
+			     want_peer, want_v1);
 	}
 	pkt_free(p);
 }
@@ -455,30 +440,26 @@ static void key_case(int line, const char *text, int want, const char *why)
 	memset(out, 0x5a, sizeof(out));
 	rc = dc_static_key_parse_msg(text, out, msg, sizeof(msg));
 	if (rc != want) {
-		printf("%s:%d: key case %u: rc %d, expected %d (%s)\n", __FILE__, line, key_no, rc,
-		       want, msg);
-		failures++;
+		harness_fail(__FILE__, line, "key case %u: rc %d, expected %d (%s)", key_no, rc,
+			     want, msg);
 		return;
 	}
 	if (rc && !strstr(msg, why)) {
-		printf("%s:%d: key case %u: message '%s', expected '%s' in it\n", __FILE__, line,
-		       key_no, msg, why);
-		failures++;
+		harness_fail(__FILE__, line, "key case %u: message '%s', expected '%s' in it",
+			     key_no, msg, why);
 	}
 	for (unsigned int i = 0; i < KEY2_LEN; i++) {
 		uint8_t expect = rc ? 0 : (uint8_t)i;
 
 		if (out[i] != expect) {
-			printf("%s:%d: key case %u: byte %u is %02x, expected %02x\n", __FILE__,
-			       line, key_no, i, out[i], expect);
-			failures++;
+			harness_fail(__FILE__, line, "key case %u: byte %u is %02x, expected %02x",
+				     key_no, i, out[i], expect);
 			return;
 		}
 	}
 	/* The verdict-only entry is the same parser. */
 	if (dc_static_key_parse(text, out) != want) {
-		printf("%s:%d: key case %u: dc_static_key_parse disagrees\n", __FILE__, line, key_no);
-		failures++;
+		harness_fail(__FILE__, line, "key case %u: dc_static_key_parse disagrees", key_no);
 	}
 }
 
@@ -610,7 +591,6 @@ int main(void)
 	CHECK(pool_available(pool) == 64, "packets leaked: %u of 64 free", pool_available(pool));
 	pool_destroy(pool);
 	dc_global_cleanup();
-	printf("aead_test: %u classify cases, %u key cases: %s (%u failures)\n", classify_no, key_no,
-	       failures ? "FAIL" : "ok", failures);
-	return failures ? 1 : 0;
+	printf("aead_test: %u classify cases, %u key cases\n", classify_no, key_no);
+	return harness_done("aead_test");
 }

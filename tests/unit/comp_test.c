@@ -10,14 +10,10 @@
 #include "../../core/proto.h"
 #include "../../core/stats.h"
 #include "../../crypto/comp.h"
+#include "harness.h"
 
-static int failures;
 static struct pool *pool;
 static uint8_t scratch[COMP_SCRATCH_LEN];
-
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
-	fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); \
-	fputc('\n', stderr); } } while (0)
 
 static struct pkt *mk(const uint8_t *b, uint32_t n)
 {
@@ -138,6 +134,5 @@ int main(void)
 	}
 	CHECK(pool_available(pool) == 64, "pool not whole again");
 	pool_destroy(pool);
-	printf("comp_test: %s (%d failure(s))\n", failures ? "FAIL" : "ok", failures);
-	return failures ? 1 : 0;
+	return harness_done("comp_test");
 }
