@@ -6,7 +6,7 @@
 #   make demo       deps + build + a real tunnel between two namespaces
 #   make bench      micro and end-to-end benchmarks (figures, not pass/fail)
 #   make asan tsan  sanitizer builds and runs; make fuzz: libFuzzer smoke runs
-#   make deps-check fail if a folder includes one it must not (STYLE.md §1)
+#   make deps-check fail if a layer includes or names one above it (STYLE.md §1)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -78,8 +78,10 @@ bench-bins: $(BENCH_BIN)
 deps:
 	$(Q)./tests/deps.sh
 
+# The check, then its self-test: planted violations in temporary copies must each fail.
 deps-check:
 	$(Q)./tests/deps-check.sh
+	$(Q)./tests/deps-check.sh --selftest
 
 # Unit tests only (no root, no namespaces).
 check: all unit-bins deps-check

@@ -1,14 +1,24 @@
 /*
  * comp.c - compression framing (see comp.h). Called by tun_rx (comp_frame)
  * and tun_tx (comp_unframe) on their own packets with their own scratch
- * buffers; no shared state, no allocation.
+ * buffers; no shared state, no allocation. The LZ4 counters go to the
+ * calling thread's own stats, so the framing API needs no stats argument.
  */
 #include <lz4.h>
 #include <string.h>
 
 #include "../core/proto.h"
 #include "../core/stats.h"
+#include "../core/thread.h"
 #include "comp.h"
+
+/* Counts one LZ4 payload on the calling thread (comp.h); rare next to LZ4 itself. */
+#define COMP_COUNT(field)							\
+	do {									\
+		struct thread *self_ = thread_self();				\
+		if (self_)							\
+			STAT_INC(self_->stats.field);				\
+	} while (0)
 
 /* Marker into byte 0, old byte 0 to the end (comp-lz4.c's "swap"). */
 static uint8_t swap_in(struct pkt *p, uint8_t marker)
@@ -58,6 +68,7 @@ static uint8_t lz4_expand(struct pkt *p, uint32_t skip, uint8_t *scratch)
 	p->data = p->buf + PKT_HEADROOM;
 	memcpy(p->data, scratch, (size_t)n);
 	p->len = (uint32_t)n;
+	COMP_COUNT(lz4_decompressed);
 	return PKT_OK;
 }
 
@@ -75,6 +86,7 @@ static uint8_t frame_v2(uint8_t comp, struct pkt *p, uint8_t *scratch)
 			return DROP_OVERSIZE;
 		h[0] = COMP_V2_ESC;
 		h[1] = COMP_V2_LZ4;
+		COMP_COUNT(lz4_compressed);
 		return PKT_OK;
 	}
 	/* Escape only a payload that would read as a v2 header. */
@@ -108,7 +120,10 @@ uint8_t comp_frame(uint8_t comp, struct pkt *p, uint8_t *scratch)
 		if ((comp & COMP_F_COMPRESS) && lz4_try(p, scratch, &n, 0)) {
 			memcpy(p->data, scratch, (size_t)n);
 			p->len = (uint32_t)n;
-			return swap_in(p, COMP_LZ4_SWAP);
+			if (swap_in(p, COMP_LZ4_SWAP) != PKT_OK)
+				return DROP_OVERSIZE;
+			COMP_COUNT(lz4_compressed);
+			return PKT_OK;
 		}
 		return swap_in(p, COMP_NO_COMPRESS_SWAP);
 	case COMP_MODE_STUB_V2:

@@ -15,6 +15,13 @@
  * "swap": the marker replaces byte 0, which moves to the end (length + 1).
  * LZ4 is decompressed only when allowed (allow-compression != no) and sent
  * compressed only when allow-compression yes (VORACLE: it leaks lengths).
+ *
+ * Counters: each payload actually sent LZ4-compressed counts lz4_compressed,
+ * each one expanded counts lz4_decompressed, in the stats of the calling
+ * thread's struct thread (thread_self(): tun_rx and tun_tx, so the status
+ * file says tun_rx.lz4_compressed and tun_tx.lz4_decompressed). Plain
+ * per-thread increments, no atomics; a caller that is not a struct thread
+ * (a test, a fuzzer) counts nowhere.
  */
 #ifndef SLUICE_COMP_H
 #define SLUICE_COMP_H

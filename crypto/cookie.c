@@ -3,19 +3,17 @@
  * context, the canonical address serialisation and the slot arithmetic
  * (formula and rationale in cookie.h, openvpn-wire.md §2.7).
  *
- * Threads: ctrl only; the HMAC context is restarted per call with the key
- * it was initialised with (EVP_MAC_init with a NULL key), so no key bytes
- * are kept outside OpenSSL. Nothing is logged.
+ * Threads: ctrl only; the HMAC context (wrapprim.h) is restarted per call
+ * with the key it was initialised with (EVP_MAC_init with a NULL key), so no
+ * key bytes are kept outside OpenSSL. Nothing is logged.
  */
 #include <errno.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 
 #include "cookie.h"
+#include "wrapprim.h"
 
 #define COOKIE_MAC_LEN		32	/* SHA-256 output; the cookie is its first SID_LEN bytes */
 #define COOKIE_TAG_V4		0x04
@@ -23,31 +21,12 @@
 
 int cookie_init(struct cookie_key *k, const uint8_t key[COOKIE_KEY_LEN])
 {
-	OSSL_PARAM params[2];
-	EVP_MAC_CTX *ctx;
-	EVP_MAC *mac;
-
+	_Static_assert(COOKIE_KEY_LEN == COOKIE_MAC_LEN, "HMAC-SHA256 takes a 32-byte key here");
 	k->mac_ctx = NULL;
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac) {
-		ERR_clear_error();
+	if (wrapprim_global_init())
 		return -EIO;
-	}
-	ctx = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac);		/* the context holds its own reference */
-	if (!ctx) {
-		ERR_clear_error();
-		return -ENOMEM;
-	}
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, key, COOKIE_KEY_LEN, params) != 1) {
-		EVP_MAC_CTX_free(ctx);
-		ERR_clear_error();
-		return -EIO;
-	}
-	k->mac_ctx = ctx;
-	return 0;
+	k->mac_ctx = wrapprim_mac_new(WRAPPRIM_SHA256, key);
+	return k->mac_ctx ? 0 : -EIO;
 }
 
 void cookie_free(struct cookie_key *k)
@@ -110,18 +89,12 @@ static int cookie_compute(struct cookie_key *k, uint64_t slot, const uint8_t *ad
 			  uint8_t out_sid[SID_LEN])
 {
 	uint8_t slot_be[8], mac[COOKIE_MAC_LEN];
-	size_t outl = 0;
 
 	store_be32(slot_be, (uint32_t)(slot >> 32));
 	store_be32(slot_be + 4, (uint32_t)slot);
-	if (!k->mac_ctx || EVP_MAC_init(k->mac_ctx, NULL, 0, NULL) != 1 ||
-	    EVP_MAC_update(k->mac_ctx, slot_be, sizeof(slot_be)) != 1 ||
-	    EVP_MAC_update(k->mac_ctx, addr, addr_len) != 1 ||
-	    EVP_MAC_update(k->mac_ctx, client_sid, SID_LEN) != 1 ||
-	    EVP_MAC_final(k->mac_ctx, mac, &outl, sizeof(mac)) != 1 || outl != sizeof(mac)) {
-		ERR_clear_error();
+	if (!k->mac_ctx || !wrapprim_mac3(k->mac_ctx, slot_be, sizeof(slot_be), addr, addr_len,
+					  client_sid, SID_LEN, mac))
 		return -EIO;
-	}
 	memcpy(out_sid, mac, SID_LEN);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return 0;

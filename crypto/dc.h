@@ -25,6 +25,7 @@
 #include "../core/proto.h"
 #include "../core/stats.h"
 #include "replay.h"
+#include "statickey.h"
 
 /* Crypto workers per direction; 16-core gateways run at most this many. */
 #define DC_WORKERS_MAX	16
@@ -127,13 +128,5 @@ static inline bool dc_assign_pid(struct dc_keyslot *ks, uint32_t *pid)
 	*pid = v;
 	return true;
 }
-
-/*
- * Reads an "OpenVPN Static key V1" file's text (or an inline block) into 256
- * bytes. Any text before the BEGIN line and after the END line is ignored,
- * as are blank lines and '#'/';' comment lines in between; the block must
- * hold exactly 256 bytes of hex. Returns 0 or -EINVAL (@out is zeroed).
- */
-int dc_static_key_parse(const char *text, uint8_t out[KEY2_LEN]) __must_check;
 
 #endif

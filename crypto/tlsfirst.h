@@ -11,7 +11,8 @@
  * processes the packet again "for real", with replay protection.
  *
  * Same wire layouts, keys and directions as tlswrap.h (and its TLSWRAP_ERR_*
- * values); the server direction only for tls-crypt. tls-crypt-v2: create
+ * values): both are built on the one implementation in wrapprim.c. The
+ * server direction only for tls-crypt. tls-crypt-v2: create
  * with any key, then tlsfirst_rekey_crypt() with the client's Kc per packet
  * (no allocation). WKc trailers are the caller's business.
  *

@@ -2,8 +2,9 @@
  * wkc.c - owns the tls-crypt-v2 server key contexts and the WKc format
  * (openvpn-wire.md §2.5; layout in wkc.h).
  *
- * Threads: ctrl only. The HMAC and AES-256-CTR contexts are keyed once in
- * wkc_server_create; per WKc only the HMAC restarts and the CTR IV changes.
+ * Threads: ctrl only. The HMAC and AES-256-CTR contexts (wrapprim.h, the
+ * same primitives as tls-crypt's) are keyed once in wkc_server_create; per
+ * WKc only the HMAC restarts and the CTR IV changes.
  * Unwrap order as OpenVPN's tls_crypt_v2_unwrap_client_key: length field,
  * decrypt, tag over len || plaintext, CRYPTO_memcmp; plaintext reaches the
  * caller only after the tag matched. Nothing is logged.
@@ -13,13 +14,12 @@
 #include <string.h>
 
 #include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "wkc.h"
+#include "wrapprim.h"
 
 #define WKC_KE_OFF		0
 #define WKC_KA_OFF		KEY_CIPHER_SLOT	/* 64 */
@@ -62,41 +62,26 @@ int wkc_server_key_parse(const char *pem, uint8_t key[WKC_SERVER_KEY_LEN])
 
 int wkc_server_create(struct wkc_server **out, const uint8_t key[WKC_SERVER_KEY_LEN])
 {
-	OSSL_PARAM params[2];
-	EVP_CIPHER *aes = NULL;
 	struct wkc_server *s;
-	EVP_MAC *hmac = NULL;
-	int rc = -ENOMEM;
+	int rc;
 
+	_Static_assert(WKC_KE_LEN == WRAPPRIM_CTR_KEY_LEN, "Ke is an AES-256 key");
+	_Static_assert(WKC_KA_LEN == WKC_TAG_LEN, "Ka: HMAC-SHA256 takes a key as long as its output");
 	*out = NULL;
+	rc = wrapprim_global_init();
+	if (rc)
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	rc = -EIO;
-	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	aes = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
-	if (!hmac || !aes)
-		goto err_free;
-	s->mac = EVP_MAC_CTX_new(hmac);
-	s->ctr = EVP_CIPHER_CTX_new();
-	if (!s->mac || !s->ctr)
-		goto err_free;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(s->mac, key + WKC_KA_OFF, WKC_KA_LEN, params) != 1 ||
-	    EVP_EncryptInit_ex2(s->ctr, aes, key + WKC_KE_OFF, NULL, NULL) != 1)
-		goto err_free;
-	EVP_MAC_free(hmac);
-	EVP_CIPHER_free(aes);
+	s->mac = wrapprim_mac_new(WRAPPRIM_SHA256, key + WKC_KA_OFF);
+	s->ctr = wrapprim_ctr_new(key + WKC_KE_OFF);
+	if (!s->mac || !s->ctr) {
+		wkc_server_free(s);
+		return -EIO;
+	}
 	*out = s;
 	return 0;
-
-err_free:
-	EVP_MAC_free(hmac);
-	EVP_CIPHER_free(aes);
-	wkc_server_free(s);
-	ERR_clear_error();
-	return rc;
 }
 
 void wkc_server_free(struct wkc_server *s)
@@ -113,30 +98,14 @@ void wkc_server_free(struct wkc_server *s)
 static bool wkc_tag(struct wkc_server *s, const uint8_t len_be[WKC_LEN_LEN], const uint8_t *plain,
 		    size_t plain_len, uint8_t tag[WKC_TAG_LEN])
 {
-	size_t outl = 0;
-
-	if (EVP_MAC_init(s->mac, NULL, 0, NULL) != 1 ||
-	    EVP_MAC_update(s->mac, len_be, WKC_LEN_LEN) != 1 ||
-	    EVP_MAC_update(s->mac, plain, plain_len) != 1 ||
-	    EVP_MAC_final(s->mac, tag, &outl, WKC_TAG_LEN) != 1 || outl != WKC_TAG_LEN) {
-		ERR_clear_error();
-		return false;
-	}
-	return true;
+	return wrapprim_mac3(s->mac, len_be, WKC_LEN_LEN, plain, plain_len, NULL, 0, tag);
 }
 
 /* AES-256-CTR(Ke, IV = tag[0..15]); encrypt and decrypt are the same. */
 static bool wkc_ctr(struct wkc_server *s, const uint8_t *tag, const uint8_t *in, size_t len,
 		    uint8_t *out)
 {
-	int outl = 0;
-
-	if (EVP_EncryptInit_ex2(s->ctr, NULL, NULL, tag, NULL) != 1 ||
-	    EVP_EncryptUpdate(s->ctr, out, &outl, in, (int)len) != 1 || (size_t)outl != len) {
-		ERR_clear_error();
-		return false;
-	}
-	return true;
+	return wrapprim_ctr(s->ctr, tag, in, len, out);
 }
 
 int wkc_unwrap(struct wkc_server *s, const uint8_t *wkc, size_t len, struct wkc_client *c)

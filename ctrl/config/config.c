@@ -1,8 +1,9 @@
 /*
  * config.c - the OpenVPN 2.x config syntax, without any meaning attached: splitting lines
  * into words (parse_line() in OpenVPN's options.c), reading a whole text with inline
- * <name>...</name> blocks, reading argv, loading files and decoding static key files.
- * options.c and the opt_*.c files give the directives meaning (options_int.h).
+ * <name>...</name> blocks, reading argv and loading files. options.c and the opt_*.c
+ * files give the directives meaning (options_int.h); crypto/statickey.c decodes static
+ * key texts.
  *
  * Called from the ctrl thread only (startup, SIGHUP reload, PUSH_REPLY). No threads, no
  * sockets, no logging: every error goes into the caller's buffer.
@@ -519,79 +520,4 @@ void config_file_unload(char *buf, size_t len)
 		return;
 	explicit_bzero(buf, len);
 	free(buf);
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* True if line @p (length @len, trailing blanks allowed) is exactly @want. */
-static bool line_is(const char *p, size_t len, const char *want)
-{
-	size_t n = strlen(want);
-
-	while (len && is_blank((unsigned char)*p)) {
-		p++;
-		len--;
-	}
-	while (len && is_blank((unsigned char)p[len - 1]))
-		len--;
-	return len == n && !memcmp(p, want, n);
-}
-
-#define STATIC_KEY_BEGIN	"-----BEGIN OpenVPN Static key V1-----"
-#define STATIC_KEY_END		"-----END OpenVPN Static key V1-----"
-
-int config_static_key_decode(const char *text, size_t len, uint8_t key[CONFIG_STATIC_KEY_LEN],
-			     char *err, size_t errlen)
-{
-	struct text t = { text, len, 0, 1 };
-	bool in_key = false, done = false;
-	size_t nibbles = 0, llen, i;
-	const char *p;
-	bool nl;
-
-	while (!done && next_line(&t, &p, &llen, &nl)) {
-		if (!in_key) {
-			in_key = line_is(p, llen, STATIC_KEY_BEGIN);
-			continue;
-		}
-		if (line_is(p, llen, STATIC_KEY_END)) {
-			done = true;
-			break;
-		}
-		for (i = 0; i < llen; i++) {
-			int v = hexval((unsigned char)p[i]);
-
-			if (v < 0 && is_blank((unsigned char)p[i]) && p[i])
-				continue;
-			if (v < 0 || nibbles >= 2 * CONFIG_STATIC_KEY_LEN) {
-				snprintf(err, errlen, "options: static key: %s on line %u",
-					 v < 0 ? "non-hex character" : "more than 256 bytes",
-					 t.line - 1);
-				return -EINVAL;
-			}
-			if (nibbles % 2 == 0)
-				key[nibbles / 2] = (uint8_t)(v << 4);
-			else
-				key[nibbles / 2] |= (uint8_t)v;
-			nibbles++;
-		}
-	}
-	if (!done || nibbles != 2 * CONFIG_STATIC_KEY_LEN) {
-		snprintf(err, errlen, "options: static key: %s",
-			 !in_key ? "no '" STATIC_KEY_BEGIN "' line" :
-			 !done ? "no '" STATIC_KEY_END "' line" :
-			 "fewer than 256 bytes of key");
-		explicit_bzero(key, CONFIG_STATIC_KEY_LEN);
-		return -EINVAL;
-	}
-	return 0;
 }

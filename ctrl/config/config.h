@@ -106,13 +106,6 @@ int config_read_argv(struct config_arena *a, int argc, char *const *argv, config
 int config_file_load(const char *path, char **buf, size_t *len, char *err, size_t errlen);
 void config_file_unload(char *buf, size_t len);
 
-/*
- * Decodes an "OpenVPN Static key V1" text (openvpn-wire.md §2.4): exactly 256 bytes of hex
- * between the BEGIN and END lines; blank and `#` lines outside them are ignored.
- */
-int config_static_key_decode(const char *text, size_t len, uint8_t key[CONFIG_STATIC_KEY_LEN],
-			     char *err, size_t errlen);
-
 /* "FILE:LINE" or "command line", for messages. */
 const char *config_src_str(const struct config_src *src, char *buf, size_t len);
 

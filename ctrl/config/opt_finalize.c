@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../../crypto/statickey.h"
 #include "options_int.h"
 
 /* helper_keepalive(): a server restarts after twice the timeout it pushes to clients. */
@@ -206,6 +207,18 @@ static int tls_check(struct options *o, char *err, size_t errlen)
 	return 0;
 }
 
+_Static_assert(CONFIG_STATIC_KEY_LEN == KEY2_LEN, "test_key holds one static key");
+
+/* Decodes @text with the one static key parser, as "options: static key: <why>" on error. */
+static int test_key_decode(struct options *o, const char *text, char *err, size_t errlen)
+{
+	char why[128];
+
+	if (dc_static_key_parse_msg(text, o->test_key, why, sizeof(why)))
+		return opt_errorf(err, errlen, "%s", why);
+	return 0;
+}
+
 static int test_key_load(struct options *o, char *err, size_t errlen)
 {
 	const struct options_file *f = &o->test_data_key;
@@ -217,7 +230,7 @@ static int test_key_load(struct options *o, char *err, size_t errlen)
 	if (o->test_data_key_direction < 0)
 		o->test_data_key_direction = o->mode == OPT_MODE_SERVER || o->tls_server ? 0 : 1;
 	if (f->is_inline)
-		return config_static_key_decode(f->data, strlen(f->data), o->test_key, err, errlen);
+		return test_key_decode(o, f->data, err, errlen);
 	if (o->no_include)
 		return opt_errorf(err, errlen, "test-data-key: reading files is disabled here");
 	if (o->cd && path[0] != '/')
@@ -226,7 +239,7 @@ static int test_key_load(struct options *o, char *err, size_t errlen)
 		return -ENOMEM;
 	ret = config_file_load(path, &buf, &len, err, errlen);
 	if (!ret)
-		ret = config_static_key_decode(buf, len, o->test_key, err, errlen);
+		ret = test_key_decode(o, buf, err, errlen);
 	config_file_unload(buf, len);
 	return ret;
 }

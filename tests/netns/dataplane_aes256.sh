@@ -10,7 +10,10 @@
 # sent B received, zero authentication failures); a re-injected captured
 # packet is dropped as a replay; a bit-flipped one as an auth failure;
 # SIGTERM gives a clean exit 0. CIPHER (env) picks the cipher; EXTRA_CONF adds
-# config lines to both ends (e.g. compression).
+# config lines to both ends (e.g. compression). The LZ4 counters prove what the
+# framing did: with EXPECT_LZ4=1 (LZ4 configured, allow-compression yes) both
+# ends must have compressed and decompressed payloads (the 1000-byte 0xff pings
+# and their replies); in every other run, stub framing included, none.
 source "$(dirname "$0")/lib.sh"
 CIPHER=${CIPHER:-AES-256-GCM}
 A=slA-$$ B=slB-$$
@@ -91,10 +94,10 @@ sleep 0.5
 # Then wait (status files are rewritten every second) until each side has read
 # every datagram the other sent, so the daemons stop with nothing in a socket.
 settled() {
-	[ "$(($(stat "$WORK/a.status" udp_tx.tx_pkts) + 6))" = \
-	  "$(($(stat "$WORK/b.status" udp_rx.rx_pkts) + $(udp_rcvbuf_errors "$B")))" ] &&
-	[ "$(stat "$WORK/b.status" udp_tx.tx_pkts)" = \
-	  "$(($(stat "$WORK/a.status" udp_rx.rx_pkts) + $(udp_rcvbuf_errors "$A")))" ]
+	[ "$(($(counter "$WORK/a.status" udp_tx.tx_pkts) + 6))" = \
+	  "$(($(counter "$WORK/b.status" udp_rx.rx_pkts) + $(udp_rcvbuf_errors "$B")))" ] &&
+	[ "$(counter "$WORK/b.status" udp_tx.tx_pkts)" = \
+	  "$(($(counter "$WORK/a.status" udp_rx.rx_pkts) + $(udp_rcvbuf_errors "$A")))" ]
 }
 wait_for 5 settled || echo "[!] counters did not settle within 5 s; checking them as they are"
 stop_pid "$PA" || fail "A did not exit 0 on SIGTERM"
@@ -111,26 +114,35 @@ check() {	# check DESCRIPTION LEFT RIGHT
 errs_b=$(udp_rcvbuf_errors "$B"); errs_a=$(udp_rcvbuf_errors "$A")
 # Every datagram A sent reached B's socket (plus our six injections), and back.
 check "A sent = B received (+6 injected)" \
-	$(($(stat $SA udp_tx.tx_pkts) + 6)) $(($(stat $SB udp_rx.rx_pkts) + errs_b))
-check "B short packets (the 3-byte and the empty one)" $(stat $SB udp_rx.drop.short) 2
-check "B unknown opcodes" $(stat $SB udp_rx.drop.bad_opcode) 1
-check "B unknown key_id" $(stat $SB udp_rx.drop.no_key) 1
-check "B sent = A received" $(stat $SB udp_tx.tx_pkts) $(($(stat $SA udp_rx.rx_pkts) + errs_a))
-check "B auth failures (the flipped packet)" $(stat $SB decrypt.drop.auth) 1
-check "B replays (the re-injected packet)" $(stat $SB tun_tx.drop.replay) 1
-check "A auth failures" $(stat $SA decrypt.drop.auth) 0
-check "A replays" $(stat $SA tun_tx.drop.replay) 0
+	$(($(counter $SA udp_tx.tx_pkts) + 6)) $(($(counter $SB udp_rx.rx_pkts) + errs_b))
+check "B short packets (the 3-byte and the empty one)" $(counter $SB udp_rx.drop.short) 2
+check "B unknown opcodes" $(counter $SB udp_rx.drop.bad_opcode) 1
+check "B unknown key_id" $(counter $SB udp_rx.drop.no_key) 1
+check "B sent = A received" $(counter $SB udp_tx.tx_pkts) $(($(counter $SA udp_rx.rx_pkts) + errs_a))
+check "B auth failures (the flipped packet)" $(counter $SB decrypt.drop.auth) 1
+check "B replays (the re-injected packet)" $(counter $SB tun_tx.drop.replay) 1
+check "A auth failures" $(counter $SA decrypt.drop.auth) 0
+check "A replays" $(counter $SA tun_tx.drop.replay) 0
 # Conservation at each end: every datagram received was written to the TUN or
 # dropped with a counted reason; every packet read from the TUN was sent or
 # dropped with a counted reason. (tun_tx counts the verdicts decrypt set.)
 for s in $SA $SB; do
 	n=$(basename "$s" .status)
-	check "$n: udp_rx in = tun written + counted drops" $(stat $s udp_rx.rx_pkts) \
-		$(($(stat $s tun_tx.tx_pkts) + $(sumdrops $s udp_rx) + $(sumdrops $s tun_tx) + \
-		   $(stat $s ctrl.ctrl_pkts)))
-	check "$n: tun_rx in = udp sent + counted drops" $(stat $s tun_rx.rx_pkts) \
-		$(($(stat $s udp_tx.tx_pkts) + $(sumdrops $s tun_rx) + $(sumdrops $s udp_tx)))
+	check "$n: udp_rx in = tun written + counted drops" $(counter $s udp_rx.rx_pkts) \
+		$(($(counter $s tun_tx.tx_pkts) + $(sumdrops $s udp_rx) + $(sumdrops $s tun_tx) + \
+		   $(counter $s ctrl.ctrl_pkts)))
+	check "$n: tun_rx in = udp sent + counted drops" $(counter $s tun_rx.rx_pkts) \
+		$(($(counter $s udp_tx.tx_pkts) + $(sumdrops $s tun_rx) + $(sumdrops $s udp_tx)))
 	check "$n: leaked buffers" \
-		$(($(stat $s pool.tun.leaked) + $(stat $s pool.udp.leaked) + $(stat $s pool.ctrl.leaked))) 0
+		$(($(counter $s pool.tun.leaked) + $(counter $s pool.udp.leaked) + $(counter $s pool.ctrl.leaked))) 0
+	comp=$(counter $s tun_rx.lz4_compressed) decomp=$(counter $s tun_tx.lz4_decompressed)
+	if [ -n "${EXPECT_LZ4:-}" ]; then
+		[ "$comp" -gt 0 ] || fail "$n: LZ4 configured but no payload sent compressed"
+		[ "$decomp" -gt 0 ] || fail "$n: LZ4 configured but no payload decompressed"
+		echo "[ok] $n: LZ4 used: $comp payloads compressed, $decomp decompressed"
+	else
+		check "$n: payloads LZ4-compressed" "$comp" 0
+		check "$n: payloads LZ4-decompressed" "$decomp" 0
+	fi
 done
 echo "dataplane ($CIPHER): ok"

@@ -30,10 +30,21 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# abort: a helper found the test itself broken. It may run inside $(...), where an exit
+# ends only the subshell and set -e does not see it, so it signals this shell, which exits
+# 1 (running cleanup) before it runs the command that wanted the value.
+trap 'exit 1' USR1
+# The test's own stderr, for abort messages from helpers whose output is redirected (wait_for).
+exec 7>&2
 
 pretty() { echo "[+] $*" >&2; }
 cmd() { pretty "$*"; "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
+abort() {
+	echo "FAIL: $*" >&7
+	[ "$BASHPID" = "$$" ] || kill -USR1 $$
+	exit 1
+}
 
 netns_add() {
 	ip netns add "$1"
@@ -81,15 +92,21 @@ stop_pid() {
 	return $rc
 }
 
-# stat FILE KEY: one counter from a sluice status file.
-stat() {
+# counter FILE NAME: the value of counter NAME (a NAME=value line) in a sluice status file.
+# A counter the file does not have ends the test as failed (abort), never reads as 0: a
+# renamed or misspelt counter must not let an assertion pass.
+counter() {
 	local v
-	v=$(grep -m1 "^$2=" "$1" | cut -d= -f2)
-	echo "${v:-0}"
+	[ -f "$1" ] || abort "counter $2: no status file $1"
+	v=$(awk -F= -v k="$2" '$1 == k { print $2; exit }' "$1")
+	[ -n "$v" ] || abort "counter $2 not found in $1"
+	echo "$v"
 }
 
-# sumdrops FILE STAGE: all drop counters of one stage added up.
+# sumdrops FILE STAGE: all drop counters of one stage added up (a stage the file does not
+# have at all ends the test, as in counter).
 sumdrops() {
+	counter "$1" "$2.rx_pkts" >/dev/null
 	awk -F= -v p="$2.drop." 'index($1, p) == 1 { s += $2 } END { print s + 0 }' "$1"
 }
 

@@ -148,7 +148,7 @@ grep -q "GID set to nogroup" "$WORK/b.log" && grep -q "UID set to nobody" "$WORK
 check "B: pid file" "$(cat "$WORK/b.pid")" "$PB"
 check "B: stdout and stderr" "$(cat "$WORK/b.out")" ""
 sleep 1.5	# the status file is written every second, now through the fd kept open
-[ "$(stat "$WORK/b.status" udp_rx.rx_pkts)" -gt 0 ] || fail "B's status file is not updated"
+[ "$(counter "$WORK/b.status" udp_rx.rx_pkts)" -gt 0 ] || fail "B's status file is not updated"
 grep -q "status: cannot" "$WORK/b.log" && fail "B could not write its status file"
 
 # --- stop A through its pid file

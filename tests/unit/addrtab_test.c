@@ -25,45 +25,7 @@
 #include "../../core/addrtab.h"
 #include "../../core/epoch.h"
 #include "../../core/thread.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
-
-static int failures;
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			failures++;						\
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);	\
-			fprintf(stderr, __VA_ARGS__);				\
-			fputc('\n', stderr);					\
-		}								\
-	} while (0)
-
-static double test_scale(void)
-{
-	const char *s = getenv("SLUICE_TEST_SCALE");
-	double v = s ? strtod(s, NULL) : (UNDER_TSAN ? 0.25 : 1.0);
-
-	return v > 0 ? v : 1.0;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
-}
+#include "harness.h"
 
 /* Fills @sa from "a.b.c.d" or a v6 address, a port and a scope id (v6 only). */
 static void ep_fill(union sockaddr_any *sa, const char *addr, uint16_t port, uint32_t scope)
@@ -77,8 +39,7 @@ static void ep_fill(union sockaddr_any *sa, const char *addr, uint16_t port, uin
 		sa->in6.sin6_port = htons(port);
 		sa->in6.sin6_scope_id = scope;
 	} else {
-		fprintf(stderr, "bad test address %s\n", addr);
-		exit(1);
+		FATAL("bad test address %s", addr);
 	}
 }
 
@@ -113,8 +74,7 @@ static void test_table(void)
 	struct addrtab *t;
 
 	if (addrtab_create(&t, 6)) {
-		fprintf(stderr, "addrtab_create failed\n");
-		exit(1);
+		FATAL("addrtab_create failed");
 	}
 	T(addrtab_lookup(t, ep("198.18.0.1", 1194, 0)), NONE);
 	T(addrtab_insert(t, ep("198.18.0.1", 1194, 0), 1), 0);
@@ -197,20 +157,19 @@ static void test_differential(void)
 	int bad = 0;
 
 	if (addrtab_create(&t, DIFF_MAX)) {
-		fprintf(stderr, "addrtab_create failed\n");
-		exit(1);
+		FATAL("addrtab_create failed");
 	}
 	for (i = 0; i < UNIVERSE; i++)
 		model[i] = NONE;
 	model_n = 0;
 	for (ops = 0; ops < DIFF_OPS && bad < 10; ops++) {
-		unsigned int op = (unsigned int)(rnd(&s) % 100);
-		unsigned int e = (unsigned int)(rnd(&s) % UNIVERSE);
-		uint32_t peer = (uint32_t)(rnd(&s) % 48);
+		unsigned int op = (unsigned int)(harness_rnd(&s) % 100);
+		unsigned int e = (unsigned int)(harness_rnd(&s) % UNIVERSE);
+		uint32_t peer = (uint32_t)(harness_rnd(&s) % 48);
 		union sockaddr_any sa;
 		long long got, exp;
 
-		universe_sa(e, rnd(&s) & 1, &sa);
+		universe_sa(e, harness_rnd(&s) & 1, &sa);
 		if (op < 35) {
 			got = addrtab_insert(t, &sa, peer);
 			if (model[e] == NONE && model_n >= DIFF_MAX) {
@@ -283,8 +242,8 @@ static void *reader_main(void *arg)
 
 	while (!thread_should_stop(&rd->thr)) {
 		for (i = 0; i < BURST_MAX; i++) {
-			e[i] = (unsigned int)(rnd(&s) % UNIVERSE);
-			universe_sa(e[i], rnd(&s) & 1, &sa[i]);
+			e[i] = (unsigned int)(harness_rnd(&s) % UNIVERSE);
+			universe_sa(e[i], harness_rnd(&s) & 1, &sa[i]);
 		}
 		epoch_begin(&rd->er);
 		for (i = 0; i < BURST_MAX; i++) {
@@ -302,15 +261,14 @@ static void *reader_main(void *arg)
 static void test_concurrency(void)
 {
 	static struct reader rd[NREADERS];
-	unsigned long rounds = (unsigned long)(200000 * test_scale()), i;
+	unsigned long rounds = (unsigned long)(200000 * harness_scale(0.25)), i;
 	uint64_t s = 0xfeedULL, lookups = 0, bad = 0;
 	struct addrtab *t;
 	union sockaddr_any sa;
 	int k;
 
 	if (addrtab_create(&t, UNIVERSE)) {
-		fprintf(stderr, "addrtab_create failed\n");
-		exit(1);
+		FATAL("addrtab_create failed");
 	}
 	for (i = 0; i < UNIVERSE; i += 8) {
 		universe_sa((unsigned int)i, false, &sa);
@@ -322,13 +280,12 @@ static void test_concurrency(void)
 		epoch_reader_register(&rd[k].er);
 		if (thread_init(&rd[k].thr, "addr-reader", reader_main, &rd[k], -1) ||
 		    thread_start(&rd[k].thr)) {
-			fprintf(stderr, "thread start failed\n");
-			exit(1);
+			FATAL("thread start failed");
 		}
 	}
 	for (i = 0; i < rounds; i++) {
-		unsigned int e = (unsigned int)(rnd(&s) % UNIVERSE);
-		uint64_t r = rnd(&s);
+		unsigned int e = (unsigned int)(harness_rnd(&s) % UNIVERSE);
+		uint64_t r = harness_rnd(&s);
 		int err;
 
 		universe_sa(e, r & 1, &sa);
@@ -366,10 +323,6 @@ int main(void)
 	test_table();
 	test_differential();
 	test_concurrency();
-	if (failures) {
-		fprintf(stderr, "addrtab_test: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("addrtab_test: %d table cases, all passed\n", tcase);
-	return 0;
+	printf("addrtab_test: %d table cases\n", tcase);
+	return harness_done("addrtab_test");
 }

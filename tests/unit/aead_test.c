@@ -21,16 +21,7 @@
 #include "../../core/pkt.h"
 #include "../../core/proto.h"
 #include "../../crypto/dc.h"
-
-static unsigned int failures;
-
-#define CHECK(cond, fmt, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			printf("%s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__); \
-			failures++;						\
-		}								\
-	} while (0)
+#include "harness.h"
 
 static struct pool *pool;
 static uint8_t key2[KEY2_LEN];
@@ -44,8 +35,7 @@ static struct pkt *pkt_with(const void *data, uint32_t len)
 	struct pkt *p = pool_get(pool);
 
 	if (!p) {
-		printf("%s:%d: pool empty\n", __FILE__, __LINE__);
-		exit(1);
+		FATAL("pool empty");
 	}
 	memcpy(p->data, data, len);
 	p->len = len;
@@ -58,9 +48,7 @@ static struct dc_keyslot *slot(enum dc_cipher c, bool is_server, uint8_t key_id)
 	int rc = dc_keyslot_create(&ks, c, key2, is_server, key_id, 2, 64, 15, false);
 
 	if (rc) {
-		printf("%s:%d: dc_keyslot_create(%s): %d\n", __FILE__, __LINE__,
-		       dc_cipher_name(c), rc);
-		exit(1);
+		FATAL("dc_keyslot_create(%s): %d", dc_cipher_name(c), rc);
 	}
 	return ks;
 }
@@ -254,12 +242,10 @@ static struct pkt *sealed(struct dc_keyslot *tx, uint32_t peer_id, uint32_t len)
 	p = pkt_with(plain, len);
 	p->pid = 77;
 	if (!dc_seal(tx, 0, p, peer_id)) {
-		printf("%s:%d: seal failed\n", __FILE__, __LINE__);
-		exit(1);
+		FATAL("seal failed");
 	}
 	if (dc_classify(p) != PKT_OK) {
-		printf("%s:%d: classify failed\n", __FILE__, __LINE__);
-		exit(1);
+		FATAL("classify failed");
 	}
 	return p;
 }
@@ -370,15 +356,14 @@ static void classify_case(int line, const uint8_t *hdr, uint32_t hdr_len, uint32
 	p->flags = PKT_F_V1;		/* stale flag: V2 must clear it */
 	v = dc_classify(p);
 	if (v != want) {
-		printf("%s:%d: classify case %u: verdict %u (%s), expected %u (%s)\n", __FILE__,
-		       line, classify_no, v, stats_drop_name(v), want, stats_drop_name(want));
-		failures++;
+		harness_fail(__FILE__, line, "classify case %u: verdict %u (%s), expected %u (%s)",
+			     classify_no, v, stats_drop_name(v), want, stats_drop_name(want));
 	} else if (v == PKT_OK && (p->key_id != want_kid || p->peer_id != want_peer ||
 				   !!(p->flags & PKT_F_V1) != want_v1)) {
-		printf("%s:%d: classify case %u: key_id %u peer %06x v1 %d, expected %d %06x %d\n",
-		       __FILE__, line, classify_no, p->key_id, p->peer_id,
-		       !!(p->flags & PKT_F_V1), want_kid, want_peer, want_v1);
-		failures++;
+		harness_fail(__FILE__, line,
+			     "classify case %u: key_id %u peer %06x v1 %d, expected %d %06x %d",
+			     classify_no, p->key_id, p->peer_id, !!(p->flags & PKT_F_V1), want_kid,
+			     want_peer, want_v1);
 	}
 	pkt_free(p);
 }
@@ -440,56 +425,89 @@ static void test_classify(void)
 
 static unsigned int key_no;
 
-static void key_case(int line, const char *text, int want)
+/*
+ * One static key text: the verdict, the 256 bytes (or zeros after a refusal),
+ * and for a refusal the reason dc_static_key_parse_msg() gives (@why is a
+ * substring of it, "" for a good key).
+ */
+static void key_case(int line, const char *text, int want, const char *why)
 {
 	uint8_t out[KEY2_LEN];
+	char msg[160] = "";
 	int rc;
 
 	key_no++;
 	memset(out, 0x5a, sizeof(out));
-	rc = dc_static_key_parse(text, out);
+	rc = dc_static_key_parse_msg(text, out, msg, sizeof(msg));
 	if (rc != want) {
-		printf("%s:%d: key case %u: rc %d, expected %d\n", __FILE__, line, key_no, rc, want);
-		failures++;
+		harness_fail(__FILE__, line, "key case %u: rc %d, expected %d (%s)", key_no, rc,
+			     want, msg);
 		return;
+	}
+	if (rc && !strstr(msg, why)) {
+		harness_fail(__FILE__, line, "key case %u: message '%s', expected '%s' in it",
+			     key_no, msg, why);
 	}
 	for (unsigned int i = 0; i < KEY2_LEN; i++) {
 		uint8_t expect = rc ? 0 : (uint8_t)i;
 
 		if (out[i] != expect) {
-			printf("%s:%d: key case %u: byte %u is %02x, expected %02x\n", __FILE__,
-			       line, key_no, i, out[i], expect);
-			failures++;
+			harness_fail(__FILE__, line, "key case %u: byte %u is %02x, expected %02x",
+				     key_no, i, out[i], expect);
 			return;
 		}
 	}
+	/* The verdict-only entry is the same parser. */
+	if (dc_static_key_parse(text, out) != want) {
+		harness_fail(__FILE__, line, "key case %u: dc_static_key_parse disagrees", key_no);
+	}
 }
 
-#define TK(head, body, last, tail, want) key_case(__LINE__, head body last tail, want)
+#define TK(head, body, last, tail, want, why) key_case(__LINE__, head body last tail, want, why)
 #define GENKEY_HEAD "#\n# 2048 bit OpenVPN static key\n#\n"
+#define NO_BEGIN	"no '-----BEGIN OpenVPN Static key V1-----' line"
+#define NO_END		"no '-----END OpenVPN Static key V1-----' line"
+#define ODD_DIGITS	"odd number of hex digits"
 
 static void test_static_key(void)
 {
-	TK("", KBEGIN KEY_LINES, KEY_LAST, KEND, 0);			/*  1: bare */
-	TK(GENKEY_HEAD, KBEGIN KEY_LINES, KEY_LAST, KEND, 0);		/*  2: as --genkey writes */
-	TK("junk before\n\n", KBEGIN KEY_LINES, KEY_LAST, KEND "trailing junk", 0);	/*  3 */
-	TK("", KBEGIN "# note\n\n" KEY_LINES, KEY_LAST, KEND, 0);	/*  4: comment, blank inside */
-	TK("", KBEGIN KEY_LINES, "F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF\r\n", KEND, 0);	/*  5: upper, CRLF */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3 f4f5f6f7\tf8f9fafbfcfdfeff\n", KEND, 0);	/*  6: spaces */
-	TK("", KBEGIN KEY_LINES, KEY_LAST, "-----END OpenVPN Static key V1-----", 0);	/*  7: no NL */
-	TK("", KBEGIN KEY_LINES, "", KEND, -EINVAL);			/*  8: 15 lines */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n00\n", KEND, -EINVAL);	/*  9: 257 bytes */
-	TK("", KBEGIN KEY_LINES, KEY_LAST "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n", KEND, -EINVAL);	/* 10: 17 lines */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeXf\n", KEND, -EINVAL);	/* 11: bad hex */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfef\n", KEND, -EINVAL);	/* 12: odd digits */
-	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfe f\n", KEND, -EINVAL);	/* 13: split byte */
-	TK("", KBEGIN KEY_LINES, KEY_LAST, "", -EINVAL);		/* 14: no END */
-	TK("", KEY_LINES, KEY_LAST, KEND, -EINVAL);			/* 15: no BEGIN */
-	TK("", "-----BEGIN OpenVPN Static key V2-----\n" KEY_LINES, KEY_LAST, KEND, -EINVAL); /* 16 */
-	TK("", "", "", "", -EINVAL);					/* 17: empty */
-	TK("", KBEGIN, "", KEND, -EINVAL);				/* 18: no data */
-	TK("", KBEGIN KEY_LINES, "0x0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n", KEND, -EINVAL);	/* 19: 0x */
+	char msg[160];
+
+	TK("", KBEGIN KEY_LINES, KEY_LAST, KEND, 0, "");			/*  1: bare */
+	TK(GENKEY_HEAD, KBEGIN KEY_LINES, KEY_LAST, KEND, 0, "");		/*  2: as --genkey writes */
+	TK("junk before\n\n", KBEGIN KEY_LINES, KEY_LAST, KEND "trailing junk", 0, "");	/*  3 */
+	TK("", KBEGIN "# note\n\n" KEY_LINES, KEY_LAST, KEND, 0, "");	/*  4: comment, blank inside */
+	TK("", KBEGIN KEY_LINES, "F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF\r\n", KEND, 0, "");	/*  5: upper, CRLF */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3 f4f5f6f7\tf8f9fafbfcfdfeff\n", KEND, 0, "");	/*  6: spaces */
+	TK("", KBEGIN KEY_LINES, KEY_LAST, "-----END OpenVPN Static key V1-----", 0, "");	/*  7: no NL */
+	TK("", KBEGIN KEY_LINES, "", KEND, -EINVAL, "fewer than 256 bytes");	/*  8: 15 lines */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n00\n", KEND, -EINVAL,
+	   "more than 256 bytes on line 18");					/*  9: 257 bytes */
+	TK("", KBEGIN KEY_LINES, KEY_LAST "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n", KEND, -EINVAL,
+	   "more than 256 bytes on line 18");					/* 10: 17 lines */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeXf\n", KEND, -EINVAL,
+	   "non-hex character on line 17");					/* 11: bad hex */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfef\n", KEND, -EINVAL,
+	   ODD_DIGITS);								/* 12: odd digits */
+	TK("", KBEGIN KEY_LINES, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfe f\n", KEND, -EINVAL,
+	   ODD_DIGITS " (a byte split by a blank or a line end) on line 17");	/* 13: split byte */
+	TK("", KBEGIN KEY_LINES, KEY_LAST, "", -EINVAL, NO_END);		/* 14: no END */
+	TK("", KEY_LINES, KEY_LAST, KEND, -EINVAL, NO_BEGIN);			/* 15: no BEGIN */
+	TK("", "-----BEGIN OpenVPN Static key V2-----\n" KEY_LINES, KEY_LAST, KEND, -EINVAL,
+	   NO_BEGIN);								/* 16 */
+	TK("", "", "", "", -EINVAL, NO_BEGIN);					/* 17: empty */
+	TK("", KBEGIN, "", KEND, -EINVAL, "fewer than 256 bytes");		/* 18: no data */
+	TK("", KBEGIN KEY_LINES, "0x0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n", KEND, -EINVAL,
+	   "non-hex character on line 17");					/* 19: 0x */
+	TK(GENKEY_HEAD, KBEGIN "g" KEY_LINES, KEY_LAST, KEND, -EINVAL,
+	   "static key: non-hex character on line 5");				/* 20: after a header */
 	CHECK(dc_static_key_parse(NULL, key2) == -EINVAL, "NULL text");
+	CHECK(dc_static_key_parse_msg(NULL, key2, msg, sizeof(msg)) == -EINVAL &&
+	      !strcmp(msg, "static key: no text"), "NULL text: %s", msg);
+	/* A short buffer truncates the message; a NULL one is fine. */
+	CHECK(dc_static_key_parse_msg("x", key2, msg, 8) == -EINVAL && !strcmp(msg, "static "),
+	      "short message buffer: '%s'", msg);
+	CHECK(dc_static_key_parse_msg("x", key2, NULL, 0) == -EINVAL, "NULL message buffer");
 }
 
 static void test_names_and_args(void)
@@ -573,7 +591,6 @@ int main(void)
 	CHECK(pool_available(pool) == 64, "packets leaked: %u of 64 free", pool_available(pool));
 	pool_destroy(pool);
 	dc_global_cleanup();
-	printf("aead_test: %u classify cases, %u key cases: %s (%u failures)\n", classify_no, key_no,
-	       failures ? "FAIL" : "ok", failures);
-	return failures ? 1 : 0;
+	printf("aead_test: %u classify cases, %u key cases\n", classify_no, key_no);
+	return harness_done("aead_test");
 }

@@ -18,18 +18,7 @@
 #include <openssl/evp.h>
 
 #include "../../crypto/cookie.h"
-
-static unsigned int failures;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("%s:%d: ", __FILE__, __LINE__);                  \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			failures++;                                             \
-		}                                                               \
-	} while (0)
+#include "harness.h"
 
 static const uint8_t ckey[COOKIE_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 static const uint8_t ckey2[COOKIE_KEY_LEN] = { 9 };
@@ -174,10 +163,5 @@ int main(void)
 	cookie_free(&k2);
 	cookie_free(&k);
 	cookie_free(&k);	/* idempotent */
-	if (failures) {
-		printf("%u failures\n", failures);
-		return 1;
-	}
-	printf("cookie_test: ok\n");
-	return 0;
+	return harness_done("cookie_test");
 }

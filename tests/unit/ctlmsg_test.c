@@ -13,18 +13,9 @@
 #include <string.h>
 
 #include "../../ctrl/proto/ctlmsg.h"
+#include "harness.h"
 
-static unsigned int failures, case_no;
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			printf("%s:%d: ", __FILE__, __LINE__);			\
-			printf(__VA_ARGS__);					\
-			printf("\n");						\
-			failures++;						\
-		}								\
-	} while (0)
+static unsigned int case_no;
 
 struct flags {
 	bool is_temp;
@@ -47,20 +38,19 @@ static void one(int line, const char *in, size_t len, enum ctlmsg_type type, con
 	ctlmsg_iter_init(&it, buf, len);
 	got = ctlmsg_next(&it, &m);
 	if (!got || m.type != type || (arg && strcmp(m.arg, arg))) {
-		printf("%s:%d: case %u: got %s %s arg '%s', expected %s arg '%s'\n", __FILE__,
-		       line, case_no, got ? "message" : "nothing", ctlmsg_type_name(m.type),
-		       m.arg, ctlmsg_type_name(type), arg ? arg : "(any)");
-		failures++;
+		harness_fail(__FILE__, line, "case %u: got %s %s arg '%s', expected %s arg '%s'",
+			     case_no, got ? "message" : "nothing", ctlmsg_type_name(m.type), m.arg,
+			     ctlmsg_type_name(type), arg ? arg : "(any)");
 		return;
 	}
 	if (f && (m.is_temp != f->is_temp || m.temp_backoff != f->backoff ||
 		  m.temp_advance != f->advance || m.keep_auth != f->keep_auth ||
 		  m.next_remote != f->next_remote || m.has_timeout != f->has_timeout ||
 		  m.timeout != f->timeout)) {
-		printf("%s:%d: case %u: flags temp=%d backoff=%u adv=%d P=%d N=%d timeout=%d/%u\n",
-		       __FILE__, line, case_no, m.is_temp, m.temp_backoff, m.temp_advance,
-		       m.keep_auth, m.next_remote, m.has_timeout, m.timeout);
-		failures++;
+		harness_fail(__FILE__, line,
+			     "case %u: flags temp=%d backoff=%u adv=%d P=%d N=%d timeout=%d/%u",
+			     case_no, m.is_temp, m.temp_backoff, m.temp_advance, m.keep_auth,
+			     m.next_remote, m.has_timeout, m.timeout);
 	}
 }
 
@@ -209,10 +199,6 @@ int main(void)
 	test_table();
 	test_split();
 	test_build();
-	if (failures) {
-		printf("ctlmsg_test: %u failures\n", failures);
-		return 1;
-	}
-	printf("ctlmsg_test: %u table cases ok\n", case_no);
-	return 0;
+	printf("ctlmsg_test: %u table cases\n", case_no);
+	return harness_done("ctlmsg_test");
 }

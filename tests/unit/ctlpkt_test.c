@@ -17,63 +17,21 @@
 #include <string.h>
 
 #include "../../ctrl/proto/ctlpkt.h"
+#include "harness.h"
 
-static unsigned int failures;
 static unsigned int case_no;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("%s:%d: ", __FILE__, __LINE__);                  \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			failures++;                                             \
-		}                                                               \
-	} while (0)
-
-/* Hex digits with optional blanks -> bytes. Returns the length. */
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s == ' ' || *s == '|')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else {
-			printf("bad hex in test: %s\n", s);
-			exit(1);
-		}
-		if (hi < 0) {
-			hi = v;
-			continue;
-		}
-		if (n == cap)
-			exit(1);
-		out[n++] = (uint8_t)(hi << 4 | v);
-		hi = -1;
-	}
-	return n;
-}
 
 static void t_parse(int line, const char *hex, int expect)
 {
 	uint8_t buf[512], again[512];
 	struct ctlpkt p;
-	size_t len = unhex(hex, buf, sizeof(buf));
+	size_t len = harness_unhex(hex, buf, sizeof(buf));
 	int rc = ctlpkt_parse(&p, buf, len);
 
 	case_no++;
 	if (rc != expect) {
-		printf("%s:%d: case %u: parse(%s) = %d, expected %d\n", __FILE__, line, case_no, hex,
-		       rc, expect);
-		failures++;
+		harness_fail(__FILE__, line, "case %u: parse(%s) = %d, expected %d", case_no, hex,
+			     rc, expect);
 		return;
 	}
 	if (rc)
@@ -81,8 +39,7 @@ static void t_parse(int line, const char *hex, int expect)
 	/* Accepted packets are canonical: building them gives the same bytes. */
 	rc = ctlpkt_build(&p, again, sizeof(again));
 	if (rc != (int)len || memcmp(again, buf, len)) {
-		printf("%s:%d: case %u: build(parse(x)) != x (rc %d)\n", __FILE__, line, case_no, rc);
-		failures++;
+		harness_fail(__FILE__, line, "case %u: build(parse(x)) != x (rc %d)", case_no, rc);
 	}
 }
 
@@ -145,13 +102,13 @@ static void check_example(int line, const char *hex, uint8_t op, const char *sid
 			  const uint32_t *acks, const char *peer, uint32_t mid, const char *payload)
 {
 	uint8_t buf[512], out[512], want_sid[SID_LEN], want_peer[SID_LEN], want_pl[64];
-	size_t len = unhex(hex, buf, sizeof(buf));
-	size_t pl_len = unhex(payload, want_pl, sizeof(want_pl));
+	size_t len = harness_unhex(hex, buf, sizeof(buf));
+	size_t pl_len = harness_unhex(payload, want_pl, sizeof(want_pl));
 	struct ctlpkt p;
 	int rc;
 
-	unhex(sid, want_sid, SID_LEN);
-	unhex(peer, want_peer, SID_LEN);
+	harness_unhex(sid, want_sid, SID_LEN);
+	harness_unhex(peer, want_peer, SID_LEN);
 	rc = ctlpkt_parse(&p, buf, len);
 	CHECK(rc == 0, "line %d: parse failed: %d", line, rc);
 	if (rc)
@@ -248,10 +205,10 @@ static void trace_frames(void)
 		uint8_t a[SID_LEN], b[SID_LEN];
 
 		put_sid(a, C_SID);
-		unhex(CSID, b, SID_LEN);
+		harness_unhex(CSID, b, SID_LEN);
 		CHECK(!memcmp(a, b, SID_LEN), "client sid decimal != hex");
 		put_sid(a, S_SID);
-		unhex(SSID, b, SID_LEN);
+		harness_unhex(SSID, b, SID_LEN);
 		CHECK(!memcmp(a, b, SID_LEN), "server sid decimal != hex");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(trace); i++) {
@@ -347,10 +304,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
+	return harness_rnd(&rng_state);
 }
 
 static const uint8_t valid_ops[] = { 3, 4, 5, 7, 8, 10, 11 };
@@ -402,9 +356,8 @@ static void randomized(void)
 		len = ctlpkt_build(&p, buf, sizeof(buf));
 		if (len != (int)ctlpkt_size(&p) || ctlpkt_parse(&q, buf, (size_t)len) ||
 		    !same_packet(&p, &q)) {
-			printf("%s:%d: iteration %d: round trip failed (len %d)\n", __FILE__,
-			       __LINE__, iter, len);
-			failures++;
+			harness_fail(__FILE__, __LINE__, "iteration %d: round trip failed (len %d)",
+				     iter, len);
 			bad++;
 			continue;
 		}
@@ -414,9 +367,9 @@ static void randomized(void)
 
 			rc = ctlpkt_parse(&q, buf, (size_t)cut);
 			if ((rc == 0) != (p.opcode != P_ACK_V1 && (size_t)cut >= need)) {
-				printf("%s:%d: iteration %d: prefix %d of %d: rc %d\n", __FILE__,
-				       __LINE__, iter, cut, len, rc);
-				failures++;
+				harness_fail(__FILE__, __LINE__,
+					     "iteration %d: prefix %d of %d: rc %d", iter, cut, len,
+					     rc);
 				bad++;
 				break;
 			}
@@ -437,8 +390,7 @@ static void randomized(void)
 		if (ctlpkt_parse(&q, raw, len))
 			continue;
 		if (ctlpkt_build(&q, again, sizeof(again)) != (int)len || memcmp(again, raw, len)) {
-			printf("%s:%d: random packet not canonical\n", __FILE__, __LINE__);
-			failures++;
+			harness_fail(__FILE__, __LINE__, "random packet not canonical");
 			break;
 		}
 	}
@@ -451,10 +403,6 @@ int main(void)
 	trace_frames();
 	builder_limits();
 	randomized();
-	if (failures) {
-		printf("ctlpkt_test: %u failures\n", failures);
-		return 1;
-	}
-	printf("ctlpkt_test: ok (%u table cases)\n", case_no);
-	return 0;
+	printf("ctlpkt_test: %u table cases\n", case_no);
+	return harness_done("ctlpkt_test");
 }

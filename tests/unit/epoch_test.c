@@ -39,45 +39,7 @@
 #include "../../core/clock.h"
 #include "../../core/epoch.h"
 #include "../../core/thread.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
-
-static int failures;
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			failures++;						\
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);	\
-			fprintf(stderr, __VA_ARGS__);				\
-			fputc('\n', stderr);					\
-		}								\
-	} while (0)
-
-static double test_scale(void)
-{
-	const char *s = getenv("SLUICE_TEST_SCALE");
-	double v = s ? strtod(s, NULL) : (UNDER_TSAN ? 0.25 : 1.0);
-
-	return v > 0 ? v : 1.0;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
-}
+#include "harness.h"
 
 #define CHECK_MUL	0x9e3779b97f4a7c15ULL
 #define POISON		0x6b6b6b6b6b6b6b6bULL
@@ -120,8 +82,7 @@ static struct obj *obj_alloc(void)
 	}
 	o = calloc(1, sizeof(*o));
 	if (!o || !objs) {
-		fprintf(stderr, "out of memory\n");
-		exit(1);
+		FATAL("out of memory");
 	}
 	objs[nobjs++] = o;
 	return o;
@@ -325,11 +286,11 @@ static void *reader_main(void *arg)
 	uint64_t seed = 0x1234567ULL + (uint64_t)r->thr.tid;
 
 	while (!thread_should_stop(&r->thr)) {
-		unsigned int n = 1 + (unsigned int)(rnd(&seed) % 16), i;
+		unsigned int n = 1 + (unsigned int)(harness_rnd(&seed) % 16), i;
 		struct obj *o;
 
 		/* Now and then a long section, so retires pile up behind it. */
-		if ((rnd(&seed) & 255) == 0)
+		if ((harness_rnd(&seed) & 255) == 0)
 			n = 2000;
 		uint64_t v;
 
@@ -354,7 +315,7 @@ static void *reader_main(void *arg)
 static void test_stress(void)
 {
 	static struct reader rd[NREADERS];
-	unsigned long rounds = (unsigned long)(2000000 * test_scale());
+	unsigned long rounds = (unsigned long)(2000000 * harness_scale(0.25));
 	unsigned long i, max_pending = 0, freed0 = nfreed, freed_during;
 	uint64_t sections = 0, reads = 0, bad = 0;
 	int64_t t0 = clock_mono_ns();
@@ -418,10 +379,5 @@ int main(void)
 		free(objs[i]);
 	free(objs);
 
-	if (failures) {
-		printf("epoch_test: %d failures\n", failures);
-		return 1;
-	}
-	printf("epoch_test: ok\n");
-	return 0;
+	return harness_done("epoch_test");
 }

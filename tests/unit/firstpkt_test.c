@@ -34,26 +34,8 @@
 #include "../../crypto/tlsfirst.h"
 #include "../../crypto/tlswrap.h"
 #include "../../ctrl/server/firstpkt.h"
-
-static unsigned int failures;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("%s:%d: ", __FILE__, __LINE__);                  \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			failures++;                                             \
-		}                                                               \
-	} while (0)
-
-#define MUST(x)                                                                 \
-	do {                                                                    \
-		if (x) {                                                        \
-			printf("%s:%d: setup failed: %s\n", __FILE__, __LINE__, #x); \
-			exit(1);                                                \
-		}                                                               \
-	} while (0)
+#include "harness.h"
+#include "pki.h"
 
 #define NOW_SEC		1700000020ull		/* 10 s into a 30-second slot */
 #define NOW		((int64_t)NOW_SEC * NSEC_PER_SEC)
@@ -70,10 +52,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
+	return harness_rnd(&rng_state);
 }
 
 static union sockaddr_any v4(const char *a, uint16_t port)
@@ -90,7 +69,6 @@ static void make_v2_pem(void)
 	static uint8_t der[KEY2_LEN + TLS_CRYPT_V2_MAX_WKC_LEN];
 	static const uint8_t meta[9] = { WKC_META_TYPE_TIMESTAMP, 0, 0, 0, 0, 0x65, 0, 0, 1 };
 	struct wkc_server *s;
-	char line[80], *p = v2_pem;
 	int n;
 
 	MUST(wkc_server_create(&s, skey));
@@ -98,14 +76,7 @@ static void make_v2_pem(void)
 	n = wkc_wrap(s, kc, meta, sizeof(meta), der + KEY2_LEN, TLS_CRYPT_V2_MAX_WKC_LEN);
 	MUST(n != WKC_DEFAULT_LEN);
 	wkc_server_free(s);
-	p += sprintf(p, "-----BEGIN OpenVPN tls-crypt-v2 client key-----\n");
-	for (size_t off = 0; off < KEY2_LEN + (size_t)n; off += 48) {
-		size_t len = KEY2_LEN + (size_t)n - off < 48 ? KEY2_LEN + (size_t)n - off : 48;
-
-		EVP_EncodeBlock((unsigned char *)line, der + off, (int)len);
-		p += sprintf(p, "%s\n", line);
-	}
-	sprintf(p, "-----END OpenVPN tls-crypt-v2 client key-----\n");
+	pki_pem_text(v2_pem, "OpenVPN tls-crypt-v2 client key", der, KEY2_LEN + (size_t)n);
 }
 
 struct mode {
@@ -602,10 +573,5 @@ int main(void)
 	test_budget();
 	test_flood();
 	cookie_free(&ref_cookie);
-	if (failures) {
-		printf("%u failures\n", failures);
-		return 1;
-	}
-	printf("firstpkt_test: ok\n");
-	return 0;
+	return harness_done("firstpkt_test");
 }

@@ -49,27 +49,15 @@
 #include "../../core/thread.h"
 #include "../../io/io.h"
 #include "../../io/uring.h"
+#include "harness.h"
 
-static int failures;
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			failures++;						\
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);	\
-			fprintf(stderr, __VA_ARGS__);				\
-			fputc('\n', stderr);					\
-		}								\
-	} while (0)
-
+/* MUST for calls that return a count, an fd or a pid on success: only < 0 fails. */
 #define OK(expr)								\
 	do {									\
 		int rc_ = (expr);						\
-		if (rc_ < 0) {							\
-			fprintf(stderr, "%s:%d: %s = %d (%s)\n", __FILE__, __LINE__, \
-				#expr, rc_, strerror(-rc_));			\
-			exit(1);						\
-		}								\
+		if (rc_ < 0)							\
+			harness_fatal(__FILE__, __LINE__, "%s = %d (%s)", #expr, rc_,	\
+				      strerror(-rc_));				\
 	} while (0)
 
 static struct thread main_thr;
@@ -958,10 +946,8 @@ int main(void)
 	ns_rc = test_netns();
 	if (ns_rc == 1)
 		failures++;
-	if (failures) {
-		fprintf(stderr, "io_test: %d check(s) failed\n", failures);
-		return 1;
-	}
+	if (failures)
+		return harness_done("io_test");
 	if (ns_rc == 77) {
 		printf("io_test: UDP parts ok; TUN part skipped (needs root and ip netns)\n");
 		return 77;

@@ -26,6 +26,7 @@
 #include "../../core/proto.h"
 #include "../../core/stats.h"
 #include "../../crypto/dc.h"
+#include "harness.h"
 
 #define KAT_DEFAULT_PATH	"tests/kat/vectors.txt"
 #define KAT_KEY_MAX		64
@@ -48,14 +49,12 @@ struct kat_vec {
 	size_t plain_len;
 };
 
-static unsigned int failures;
-
-#define CHECK(cond, v, fmt, ...)						\
+/* A failed check of vector @v: report it with the vector's line and give up on the vector. */
+#define KAT_CHECK(cond, v, fmt, ...)						\
 	do {									\
 		if (!(cond)) {							\
-			printf("%s:%d: line %u: " fmt "\n", __FILE__, __LINE__,	\
-			       (v)->line, ##__VA_ARGS__);			\
-			failures++;						\
+			harness_fail(__FILE__, __LINE__, "line %u: " fmt, (v)->line,	\
+				     ##__VA_ARGS__);				\
 			return false;						\
 		}								\
 	} while (0)
@@ -233,17 +232,20 @@ static bool kat_check_open(const struct kat_vec *v, struct dc_keyslot *rx, struc
 
 	kat_pkt_load(p, v->packet, v->packet_len);
 	verdict = dc_classify(p);
-	CHECK(verdict == PKT_OK, v, "dc_classify: verdict %u, expected PKT_OK", verdict);
-	CHECK(p->key_id == (v->packet[0] & 7), v, "classify key_id %u, expected %u",
-	      p->key_id, v->packet[0] & 7);
-	CHECK(!(p->flags & PKT_F_V1), v, "classify flagged a P_DATA_V2 packet as V1");
-	CHECK(p->peer_id == (uint32_t)v->peer, v, "classify peer_id %u, expected %ld",
-	      p->peer_id, v->peer);
-	CHECK(dc_open(rx, 0, p), v, "dc_open failed (verdict %u), expected success", p->verdict);
-	CHECK(p->len == v->plain_len, v, "dc_open: %u bytes, expected %zu", p->len, v->plain_len);
-	CHECK(!memcmp(p->data, v->plain, v->plain_len), v, "dc_open: plaintext differs");
-	CHECK(p->pid == (uint32_t)v->pid, v, "dc_open: pid %u, expected %ld", p->pid, v->pid);
-	CHECK(p->key_gen == rx->gen, v, "dc_open: key_gen %u, expected %u", p->key_gen, rx->gen);
+	KAT_CHECK(verdict == PKT_OK, v, "dc_classify: verdict %u, expected PKT_OK", verdict);
+	KAT_CHECK(p->key_id == (v->packet[0] & 7), v, "classify key_id %u, expected %u",
+		  p->key_id, v->packet[0] & 7);
+	KAT_CHECK(!(p->flags & PKT_F_V1), v, "classify flagged a P_DATA_V2 packet as V1");
+	KAT_CHECK(p->peer_id == (uint32_t)v->peer, v, "classify peer_id %u, expected %ld",
+		  p->peer_id, v->peer);
+	KAT_CHECK(dc_open(rx, 0, p), v, "dc_open failed (verdict %u), expected success",
+		  p->verdict);
+	KAT_CHECK(p->len == v->plain_len, v, "dc_open: %u bytes, expected %zu", p->len,
+		  v->plain_len);
+	KAT_CHECK(!memcmp(p->data, v->plain, v->plain_len), v, "dc_open: plaintext differs");
+	KAT_CHECK(p->pid == (uint32_t)v->pid, v, "dc_open: pid %u, expected %ld", p->pid, v->pid);
+	KAT_CHECK(p->key_gen == rx->gen, v, "dc_open: key_gen %u, expected %u", p->key_gen,
+		  rx->gen);
 	return true;
 }
 
@@ -254,13 +256,14 @@ static bool kat_check_seal(const struct kat_vec *v, struct dc_keyslot *tx, struc
 	kat_pkt_load(p, v->plain, v->plain_len);
 	p->pid = (uint32_t)v->pid;
 	p->key_id = v->packet[0] & 7;
-	CHECK(dc_seal(tx, 0, p, (uint32_t)v->peer), v, "dc_seal failed (verdict %u)", p->verdict);
-	CHECK(p->len == v->packet_len, v, "dc_seal: %u bytes, expected %zu", p->len,
-	      v->packet_len);
+	KAT_CHECK(dc_seal(tx, 0, p, (uint32_t)v->peer), v, "dc_seal failed (verdict %u)",
+		  p->verdict);
+	KAT_CHECK(p->len == v->packet_len, v, "dc_seal: %u bytes, expected %zu", p->len,
+		  v->packet_len);
 	for (i = 0; i < v->packet_len && p->data[i] == v->packet[i]; i++)
 		;
-	CHECK(i == v->packet_len, v, "dc_seal: byte %zu is %02x, expected %02x", i,
-	      p->data[i], v->packet[i]);
+	KAT_CHECK(i == v->packet_len, v, "dc_seal: byte %zu is %02x, expected %02x", i,
+		  p->data[i], v->packet[i]);
 	return true;
 }
 
@@ -270,15 +273,16 @@ static bool kat_check_reject(const struct kat_vec *v, struct dc_keyslot *rx,
 {
 	kat_pkt_load(p, v->packet, v->packet_len);
 	p->data[P_DATA_V2_HDR_LEN + DC_PID_LEN] ^= 0x01;
-	CHECK(dc_classify(p) == PKT_OK, v, "dc_classify rejected a packet with a bad tag");
-	CHECK(!dc_open(rx, 0, p), v, "dc_open accepted a flipped tag bit");
-	CHECK(p->verdict == DROP_AUTH, v, "bad tag: verdict %u, expected DROP_AUTH", p->verdict);
+	KAT_CHECK(dc_classify(p) == PKT_OK, v, "dc_classify rejected a packet with a bad tag");
+	KAT_CHECK(!dc_open(rx, 0, p), v, "dc_open accepted a flipped tag bit");
+	KAT_CHECK(p->verdict == DROP_AUTH, v, "bad tag: verdict %u, expected DROP_AUTH",
+		  p->verdict);
 
 	kat_pkt_load(p, v->packet, v->packet_len);
-	CHECK(dc_classify(p) == PKT_OK, v, "dc_classify failed on the second load");
-	CHECK(!dc_open(tx, 0, p), v, "sender's slot opened its own packet: wrong key half");
-	CHECK(p->verdict == DROP_AUTH, v, "wrong half: verdict %u, expected DROP_AUTH",
-	      p->verdict);
+	KAT_CHECK(dc_classify(p) == PKT_OK, v, "dc_classify failed on the second load");
+	KAT_CHECK(!dc_open(tx, 0, p), v, "sender's slot opened its own packet: wrong key half");
+	KAT_CHECK(p->verdict == DROP_AUTH, v, "wrong half: verdict %u, expected DROP_AUTH",
+		  p->verdict);
 	return true;
 }
 
@@ -292,24 +296,23 @@ static bool kat_run(const struct kat_vec *v, struct pkt *p)
 	int err;
 
 	c = dc_cipher_from_name(v->cipher);
-	CHECK(c != DC_CIPHER_NONE, v, "unknown cipher %s", v->cipher);
-	CHECK(dc_cipher_key_len(c) == v->key_len, v, "%s key is %zu bytes, expected %u",
-	      v->cipher, v->key_len, dc_cipher_key_len(c));
-	CHECK(!strcmp(v->dir, "c2s") || !strcmp(v->dir, "s2c"), v, "bad dir %s", v->dir);
-	CHECK(v->packet_len >= DC_V2_OVERHEAD && v->packet[0] >> 3 == P_DATA_V2, v,
-	      "record is not a P_DATA_V2 packet");
+	KAT_CHECK(c != DC_CIPHER_NONE, v, "unknown cipher %s", v->cipher);
+	KAT_CHECK(dc_cipher_key_len(c) == v->key_len, v, "%s key is %zu bytes, expected %u",
+		  v->cipher, v->key_len, dc_cipher_key_len(c));
+	KAT_CHECK(!strcmp(v->dir, "c2s") || !strcmp(v->dir, "s2c"), v, "bad dir %s", v->dir);
+	KAT_CHECK(v->packet_len >= DC_V2_OVERHEAD && v->packet[0] >> 3 == P_DATA_V2, v,
+		  "record is not a P_DATA_V2 packet");
 	c2s = !strcmp(v->dir, "c2s");
 	kid = v->packet[0] & 7;
 	kat_key2_build(v, c2s, key2);
 
 	/* c2s: the server receives (is_server) and the client sends; s2c the opposite. */
 	err = dc_keyslot_create(&rx, c, key2, c2s, kid, 1, 64, 15, false);
-	CHECK(!err, v, "dc_keyslot_create(receiver): %d", err);
+	KAT_CHECK(!err, v, "dc_keyslot_create(receiver): %d", err);
 	err = dc_keyslot_create(&tx, c, key2, !c2s, kid, 1, 64, 15, false);
 	if (err) {
-		printf("%s:%d: line %u: dc_keyslot_create(sender): %d\n", __FILE__, __LINE__,
-		       v->line, err);
-		failures++;
+		harness_fail(__FILE__, __LINE__, "line %u: dc_keyslot_create(sender): %d", v->line,
+			     err);
 		goto out;
 	}
 	ok = kat_check_open(v, rx, p) && kat_check_seal(v, tx, p) &&

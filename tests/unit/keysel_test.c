@@ -11,12 +11,7 @@
 #include <string.h>
 
 #include "../../ctrl/proto/keysel.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
-	fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); \
-	fputc('\n', stderr); } } while (0)
+#include "harness.h"
 
 #define S(x)	((int64_t)((x) * 1e9))
 #define HOLD	S(180)
@@ -190,7 +185,5 @@ int main(void)
 	case_silent_peer();
 	case_wrap();
 	case_random();
-	if (failures)
-		printf("%d check(s) failed\n", failures);
-	return failures ? 1 : 0;
+	return harness_done("keysel_test");
 }

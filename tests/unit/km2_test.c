@@ -18,33 +18,12 @@
 
 #include "../../crypto/kdf.h"
 #include "../../ctrl/proto/km2.h"
+#include "harness.h"
 
-static unsigned int failures, case_no;
+static unsigned int case_no;
 
 /* Keeps each test's locals in its own frame (clang inlines them all into main). */
 #define TEST	static __attribute__((noinline)) void
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			printf("%s:%d: ", __FILE__, __LINE__);			\
-			printf(__VA_ARGS__);					\
-			printf("\n");						\
-			failures++;						\
-		}								\
-	} while (0)
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (hex[0] && hex[1] && n < cap && sscanf(hex, "%2x", &b) == 1) {
-		out[n++] = (uint8_t)b;
-		hex += 2;
-	}
-	return n;
-}
 
 /* ---- kdf ------------------------------------------------------------------ */
 
@@ -107,7 +86,7 @@ TEST test_openvpn_prf(void)
 	}
 	ret = kdf_openvpn_prf(&cli, &srv, csid, ssid, key2);
 	CHECK(ret == 0, "kdf_openvpn_prf: %d", ret);
-	CHECK(unhex(key2_hex, want, sizeof(want)) == KEY2_LEN, "bad key2 vector");
+	CHECK(harness_unhex(key2_hex, want, sizeof(want)) == KEY2_LEN, "bad key2 vector");
 	CHECK(!memcmp(key2, want, KEY2_LEN), "key2 differs from tls1prf.py");
 
 	/* The master secret step on its own, through the public PRF. */
@@ -115,7 +94,7 @@ TEST test_openvpn_prf(void)
 	memcpy(seed + 21, cli.random1, 32);
 	memcpy(seed + 53, srv.random1, 32);
 	ret = kdf_tls1_prf(cli.pre_master, 48, seed, 85, master, sizeof(master));
-	unhex(master_hex, want_master, sizeof(want_master));
+	harness_unhex(master_hex, want_master, sizeof(want_master));
 	CHECK(ret == 0 && !memcmp(master, want_master, sizeof(master)),
 	      "master secret differs from tls1prf.py");
 
@@ -137,15 +116,13 @@ static void occ_case(int line, const struct km2_occ *o, const char *want)
 	case_no++;
 	if (!want) {
 		if (n >= 0) {
-			printf("%s:%d: occ case %u: accepted: %s\n", __FILE__, line, case_no, out);
-			failures++;
+			harness_fail(__FILE__, line, "occ case %u: accepted: %s", case_no, out);
 		}
 		return;
 	}
 	if (n < 0 || strcmp(out, want) || (size_t)n != strlen(want)) {
-		printf("%s:%d: occ case %u: got %d '%s'\n    expected '%s'\n", __FILE__, line,
-		       case_no, n, n < 0 ? "" : out, want);
-		failures++;
+		harness_fail(__FILE__, line, "occ case %u: got %d '%s'\n    expected '%s'", case_no,
+			     n, n < 0 ? "" : out, want);
 	}
 }
 
@@ -255,9 +232,8 @@ static void pi_case(int line, const struct km2_peer_info *pi, const char *want)
 
 	case_no++;
 	if (!want ? n >= 0 : (n < 0 || strcmp(out, want) || (size_t)n != strlen(want))) {
-		printf("%s:%d: peer-info case %u: got %d '%s'\n    expected '%s'\n", __FILE__,
-		       line, case_no, n, n < 0 ? "" : out, want ? want : "(error)");
-		failures++;
+		harness_fail(__FILE__, line, "peer-info case %u: got %d '%s'\n    expected '%s'",
+			     case_no, n, n < 0 ? "" : out, want ? want : "(error)");
 	}
 }
 
@@ -512,9 +488,8 @@ static void parse_case(int line, const uint8_t *buf, size_t len, bool client, in
 
 	case_no++;
 	if (ret != want || (ret && !why)) {
-		printf("%s:%d: parse case %u: got %d (%s), expected %d\n", __FILE__, line, case_no,
-		       ret, why ? why : "no reason", want);
-		failures++;
+		harness_fail(__FILE__, line, "parse case %u: got %d (%s), expected %d", case_no,
+			     ret, why ? why : "no reason", want);
 	}
 }
 
@@ -638,10 +613,5 @@ int main(void)
 	test_km2_roundtrip();
 	test_km2_build_limits();
 	test_km2_parse_bad();
-	if (failures) {
-		printf("km2_test: %u failures\n", failures);
-		return 1;
-	}
-	printf("km2_test: ok\n");
-	return 0;
+	return harness_done("km2_test");
 }

@@ -27,55 +27,16 @@
 #include "../../core/epoch.h"
 #include "../../core/lpm.h"
 #include "../../core/thread.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
+#include "harness.h"
 
 typedef unsigned __int128 u128;
-
-static int failures;
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			failures++;						\
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);	\
-			fprintf(stderr, __VA_ARGS__);				\
-			fputc('\n', stderr);					\
-		}								\
-	} while (0)
-
-static double test_scale(void)
-{
-	const char *s = getenv("SLUICE_TEST_SCALE");
-	double v = s ? strtod(s, NULL) : (UNDER_TSAN ? 0.25 : 1.0);
-
-	return v > 0 ? v : 1.0;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
-}
 
 static uint32_t v4(const char *s)
 {
 	struct in_addr a;
 
 	if (inet_pton(AF_INET, s, &a) != 1) {
-		fprintf(stderr, "bad test address %s\n", s);
-		exit(1);
+		FATAL("bad test address %s", s);
 	}
 	return a.s_addr;
 }
@@ -87,8 +48,7 @@ static const uint8_t *v6(const char *s)
 	uint8_t *b = buf[i++ & 3];
 
 	if (inet_pton(AF_INET6, s, b) != 1) {
-		fprintf(stderr, "bad test address %s\n", s);
-		exit(1);
+		FATAL("bad test address %s", s);
 	}
 	return b;
 }
@@ -101,8 +61,7 @@ static int tcase;
 static void publish_or_fail(struct lpm_root *r)
 {
 	if (lpm_publish(r)) {
-		fprintf(stderr, "lpm_publish failed\n");
-		exit(1);
+		FATAL("lpm_publish failed");
 	}
 }
 
@@ -132,8 +91,7 @@ static uint32_t look6(const char *a)
 static void test_table(void)
 {
 	if (lpm_root_init(&tr, 10)) {
-		fprintf(stderr, "lpm_root_init failed\n");
-		exit(1);
+		FATAL("lpm_root_init failed");
 	}
 	T(look4("10.0.0.1"), NONE);
 	T(look6("2001:db8::1"), NONE);
@@ -313,9 +271,9 @@ static u128 bases[2][NBASES];
 static u128 rand_addr(uint64_t *s, int is6)
 {
 	unsigned int bits = is6 ? 128 : 32;
-	u128 base = bases[is6][rnd(s) % NBASES];
-	u128 noise = (u128)rnd(s) << 64 | rnd(s);
-	unsigned int low = (unsigned int)(rnd(s) % (bits + 1));
+	u128 base = bases[is6][harness_rnd(s) % NBASES];
+	u128 noise = (u128)harness_rnd(s) << 64 | harness_rnd(s);
+	unsigned int low = (unsigned int)(harness_rnd(s) % (bits + 1));
 	u128 lowmask = low == 0 ? 0 : (~(u128)0 >> (128 - low));
 
 	return (base & ~lowmask) ^ (noise & lowmask);
@@ -325,7 +283,7 @@ static unsigned int rand_plen(uint64_t *s, int is6)
 {
 	static const unsigned int v4_lens[] = { 0, 8, 16, 22, 24, 24, 28, 31, 32, 32, 32, 32 };
 	static const unsigned int v6_lens[] = { 0, 32, 48, 56, 64, 64, 96, 127, 128, 128, 128 };
-	uint64_t r = rnd(s);
+	uint64_t r = harness_rnd(s);
 
 	if ((r & 7) == 0)
 		return (unsigned int)(r >> 8) % (is6 ? 129 : 33);
@@ -371,21 +329,20 @@ static void test_differential(void)
 	int i, bad = 0;
 
 	for (i = 0; i < NBASES; i++) {
-		bases[0][i] = (u128)(uint32_t)rnd(&s);
-		bases[1][i] = (u128)rnd(&s) << 64 | rnd(&s);
+		bases[0][i] = (u128)(uint32_t)harness_rnd(&s);
+		bases[1][i] = (u128)harness_rnd(&s) << 64 | harness_rnd(&s);
 	}
 	if (lpm_root_init(&r, MODEL_MAX)) {
-		fprintf(stderr, "lpm_root_init failed\n");
-		exit(1);
+		FATAL("lpm_root_init failed");
 	}
 	model_n = 0;
 	for (ops = 0; ops < DIFF_OPS && bad < 10; ops++) {
-		unsigned int op = (unsigned int)(rnd(&s) % 100);
-		int is6 = (int)(rnd(&s) & 1), got, exp;
+		unsigned int op = (unsigned int)(harness_rnd(&s) % 100);
+		int is6 = (int)(harness_rnd(&s) & 1), got, exp;
 		unsigned int bits = is6 ? 128 : 32;
 		unsigned int plen = rand_plen(&s, is6);
 		u128 a = rand_addr(&s, is6) & mask_of(bits, plen);
-		uint32_t peer = (uint32_t)(rnd(&s) % 64);
+		uint32_t peer = (uint32_t)(harness_rnd(&s) % 64);
 
 		if (op < 30) {
 			got = do_insert(&r, a, plen, is6, peer);
@@ -394,7 +351,7 @@ static void test_differential(void)
 		} else if (op < 50) {
 			/* Mostly remove something that is there. */
 			if (model_n && (op & 1)) {
-				const struct model_entry *e = &model[rnd(&s) % model_n];
+				const struct model_entry *e = &model[harness_rnd(&s) % model_n];
 
 				a = e->addr;
 				plen = e->plen;
@@ -463,7 +420,7 @@ static uint32_t flap_peer(u128 masked, unsigned int plen)
 /* Addresses the readers and writer use: dense enough to nest. */
 static u128 conc_addr(uint64_t *s, int is6)
 {
-	uint64_t r = rnd(s);
+	uint64_t r = harness_rnd(s);
 
 	if (!is6) {
 		/* 10.[0..3].[0..3].[0..63], now and then 11.0.0.x (outside the /8). */
@@ -532,14 +489,13 @@ static void test_concurrency(void)
 {
 	static struct lpm_root r;
 	static struct reader rd[NREADERS];
-	unsigned long rounds = (unsigned long)(20000 * test_scale()), i;
+	unsigned long rounds = (unsigned long)(20000 * harness_scale(0.25)), i;
 	uint64_t s = 0xfeedULL, lookups = 0, bad = 0;
 	int k;
 
 	if (lpm_root_init(&r, 4096) || lpm_insert4(&r, htonl(0x0a000000), 8, STABLE4) ||
 	    lpm_insert6(&r, v6("2001:db8::"), 32, STABLE6) || lpm_publish(&r)) {
-		fprintf(stderr, "concurrency setup failed\n");
-		exit(1);
+		FATAL("concurrency setup failed");
 	}
 	for (k = 0; k < NREADERS; k++) {
 		memset(&rd[k], 0, sizeof(rd[k]));
@@ -547,21 +503,21 @@ static void test_concurrency(void)
 		epoch_reader_register(&rd[k].er);
 		if (thread_init(&rd[k].thr, "lpm-reader", reader_main, &rd[k], -1) ||
 		    thread_start(&rd[k].thr)) {
-			fprintf(stderr, "thread start failed\n");
-			exit(1);
+			FATAL("thread start failed");
 		}
 	}
 	for (i = 0; i < rounds; i++) {
-		unsigned int j, n = 1 + (unsigned int)(rnd(&s) % 8);
+		unsigned int j, n = 1 + (unsigned int)(harness_rnd(&s) % 8);
 
 		for (j = 0; j < n; j++) {
-			int is6 = (int)(rnd(&s) & 1);
+			int is6 = (int)(harness_rnd(&s) & 1);
 			unsigned int bits = is6 ? 128 : 32;
-			unsigned int plen = (is6 ? flap6 : flap4)[rnd(&s) % ARRAY_SIZE(flap4)];
+			uint64_t pick = harness_rnd(&s);
+			unsigned int plen = (is6 ? flap6 : flap4)[pick % ARRAY_SIZE(flap4)];
 			u128 a = conc_addr(&s, is6) & mask_of(bits, plen);
 			int err;
 
-			if (rnd(&s) & 1)
+			if (harness_rnd(&s) & 1)
 				err = do_insert(&r, a, plen, is6, flap_peer(a, plen));
 			else
 				err = do_remove(&r, a, plen, is6);
@@ -598,10 +554,6 @@ int main(void)
 	test_table();
 	test_differential();
 	test_concurrency();
-	if (failures) {
-		fprintf(stderr, "lpm_test: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("lpm_test: %d table cases, all passed\n", tcase);
-	return 0;
+	printf("lpm_test: %d table cases\n", tcase);
+	return harness_done("lpm_test");
 }

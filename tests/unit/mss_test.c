@@ -17,12 +17,7 @@
 #include "../../core/proto.h"
 #include "../../ctrl/config/options.h"
 #include "../../ctrl/config/runcfg.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
-	fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); \
-	fputc('\n', stderr); } } while (0)
+#include "harness.h"
 
 #define MAX4	1400
 #define MAX6	1380
@@ -443,10 +438,5 @@ int main(void)
 	random_syns();
 	random_bytes();
 	runcfg_table();
-	if (failures) {
-		fprintf(stderr, "mss_test: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("mss_test: ok\n");
-	return 0;
+	return harness_done("mss_test");
 }

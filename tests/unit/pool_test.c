@@ -25,34 +25,7 @@
 #include "../../core/pkt.h"
 #include "../../core/ring.h"
 #include "../../core/thread.h"
-
-static int failures;
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			failures++;						\
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);	\
-			fprintf(stderr, __VA_ARGS__);				\
-			fputc('\n', stderr);					\
-		}								\
-	} while (0)
-
-static double test_scale(void)
-{
-	const char *s = getenv("SLUICE_TEST_SCALE");
-	double v = s ? strtod(s, NULL) : 1.0;
-
-	return v > 0 ? v : 1.0;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
-}
+#include "harness.h"
 
 static struct thread main_thr;
 
@@ -90,8 +63,7 @@ static void returner_start(struct returner *rt)
 	memset(rt, 0, sizeof(*rt));
 	if (thread_init(&rt->thr, "returner", returner_main, rt, -1) ||
 	    spsc_create(&rt->inbox, 1024, NULL, "inbox") || thread_start(&rt->thr)) {
-		fprintf(stderr, "%s:%d: returner setup failed\n", __FILE__, __LINE__);
-		exit(1);
+		FATAL("returner setup failed");
 	}
 }
 
@@ -403,7 +375,7 @@ static int model_take(struct model *m, struct pool *pool, struct pkt *p, uint64_
 /* Removes a random outstanding packet from the model; checks its stamp. */
 static struct pkt *model_pick(struct model *m, struct pool *pool, uint64_t *seed, uint64_t op)
 {
-	unsigned int k = (unsigned int)(rnd(seed) % m->nout);
+	unsigned int k = (unsigned int)(harness_rnd(seed) % m->nout);
 	struct pkt *p = m->out[k];
 	uint64_t v;
 
@@ -417,7 +389,7 @@ static struct pkt *model_pick(struct model *m, struct pool *pool, uint64_t *seed
 
 static void test_differential(struct returner *rt)
 {
-	uint64_t ops = (uint64_t)(100000 * test_scale()), op, seed = 42;
+	uint64_t ops = (uint64_t)(100000 * harness_scale(1.0)), op, seed = 42;
 	uint64_t nget = 0, nlocal = 0, nremote = 0;
 	struct pool *pool = NULL;
 	struct model m;
@@ -431,10 +403,10 @@ static void test_differential(struct returner *rt)
 		return;
 	}
 	for (op = 0; op < ops && !stop; op++) {
-		unsigned int n = (unsigned int)(rnd(&seed) % (BURST_MAX + 1)), got, i;
+		unsigned int n = (unsigned int)(harness_rnd(&seed) % (BURST_MAX + 1)), got, i;
 		unsigned int avail = DIFF_COUNT - m.nout;
 
-		switch (rnd(&seed) % 8) {
+		switch (harness_rnd(&seed) % 8) {
 		case 0:
 			n = 1;
 			p[0] = pool_get(pool);
@@ -531,10 +503,5 @@ int main(void)
 	test_unregistered(&rt);
 	test_pool_ids();
 
-	if (failures) {
-		printf("pool_test: %d failures\n", failures);
-		return 1;
-	}
-	printf("pool_test: ok\n");
-	return 0;
+	return harness_done("pool_test");
 }

@@ -30,26 +30,7 @@
 #include "../../crypto/tlswrap.h"
 #include "../../ctrl/proto/ctlpkt.h"
 #include "../../ctrl/proto/reliable.h"
-
-static unsigned int failures;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("%s:%d: ", __FILE__, __LINE__);                  \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			failures++;                                             \
-		}                                                               \
-	} while (0)
-
-#define MUST(x)                                                                 \
-	do {                                                                    \
-		if (x) {                                                        \
-			printf("%s:%d: setup failed: %s\n", __FILE__, __LINE__, #x); \
-			exit(1);                                                \
-		}                                                               \
-	} while (0)
+#include "harness.h"
 
 #define MS(x)	((int64_t)(x) * NSEC_PER_MSEC)
 #define SEC(x)	((int64_t)(x) * NSEC_PER_SEC)
@@ -83,20 +64,6 @@ static struct ctlpkt pkt_from(const uint8_t *sid, const uint8_t *to, uint8_t op,
 	return p;
 }
 
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (; s[0] && s[1]; s += 2) {
-		unsigned int v;
-
-		if (sscanf(s, "%2x", &v) != 1)
-			exit(1);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
 /* ---------------------------------------------------------------- part 1 */
 
 static unsigned int room_no;
@@ -111,9 +78,8 @@ static void room_case(int line, unsigned int mtu, bool v6, size_t wrap, unsigned
 
 	room_no++;
 	if (got != expect) {
-		printf("%s:%d: room case %u: %zu, expected %zu\n", __FILE__, line, room_no, got,
-		       expect);
-		failures++;
+		harness_fail(__FILE__, line, "room case %u: %zu, expected %zu", room_no, got,
+			     expect);
 	}
 }
 
@@ -146,11 +112,12 @@ static void handshake_bytes(void)
 	MUST(reliable_send_msg(c, P_CONTROL_HARD_RESET_CLIENT_V2, NULL, 0));
 	CHECK(reliable_next_out(c, SEC(1), &p), "no reset to send");
 	len = ctlpkt_build(&p, buf, sizeof(buf));
-	n = unhex("384f9bf94c4574ca1d0000000000", want);
+	n = harness_unhex("384f9bf94c4574ca1d0000000000", want, sizeof(want));
 	CHECK(len == (int)n && !memcmp(buf, want, n), "client reset bytes");
 	CHECK(!reliable_next_out(c, SEC(1), &p), "more than the reset");
 
-	n = unhex("4001053c6c0e93296e01000000004f9bf94c4574ca1d00000000", srv);
+	n = harness_unhex("4001053c6c0e93296e01000000004f9bf94c4574ca1d00000000", srv,
+			  sizeof(srv));
 	MUST(ctlpkt_parse(&in, srv, n));
 	CHECK(reliable_input(c, &in) == RELIABLE_IN_NEW, "server reset not new");
 	CHECK(reliable_unacked(c) == 0, "reset not acked by the server reset");
@@ -159,7 +126,8 @@ static void handshake_bytes(void)
 	CHECK(reliable_write(c, P_CONTROL_V1, hello, sizeof(hello)) == sizeof(hello), "write");
 	CHECK(reliable_next_out(c, SEC(1), &p), "no ClientHello");
 	len = ctlpkt_build(&p, buf, sizeof(buf));
-	n = unhex("204f9bf94c4574ca1d010000000001053c6c0e93296e00000001160301011001", want);
+	n = harness_unhex("204f9bf94c4574ca1d010000000001053c6c0e93296e00000001160301011001", want,
+			  sizeof(want));
 	CHECK(len == (int)n && !memcmp(buf, want, n), "client CONTROL_V1 bytes");
 	CHECK(!reliable_next_out(c, SEC(1), &p), "an extra ACK after the piggyback");
 	free(c);
@@ -468,10 +436,7 @@ static uint64_t rng;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
+	return harness_rnd(&rng);
 }
 
 /* Byte @i of the stream sent by endpoint @dir: a fixed pseudo-random function. */
@@ -517,15 +482,14 @@ struct sim {
 	bool failed;
 };
 
-#define SIM_CHECK(s, cond, ...)                                                 \
-	do {                                                                    \
-		if (!(cond) && !(s)->failed) {                                  \
-			printf("%s:%d: sim mode %d: ", __FILE__, __LINE__, (s)->mode); \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			failures++;                                             \
-			(s)->failed = true;                                     \
-		}                                                               \
+/* One report per simulation: the first failed check marks it failed. */
+#define SIM_CHECK(s, cond, fmt, ...)						\
+	do {									\
+		if (!(cond) && !(s)->failed) {					\
+			harness_fail(__FILE__, __LINE__, "sim mode %d: " fmt, (s)->mode, \
+				     ##__VA_ARGS__);				\
+			(s)->failed = true;					\
+		}								\
 	} while (0)
 
 static void link_put(struct sim *s, int to, const uint8_t *data, size_t len)
@@ -826,10 +790,5 @@ int main(void)
 	simulate(1, 10, 5, 3, 4);
 	simulate(2, 10, 5, 3, 5);
 	simulate(2, 25, 20, 10, 6);
-	if (failures) {
-		printf("reliable_test: %u failures\n", failures);
-		return 1;
-	}
-	printf("reliable_test: ok\n");
-	return 0;
+	return harness_done("reliable_test");
 }

@@ -18,8 +18,8 @@
 
 #include "../../core/clock.h"
 #include "../../crypto/replay.h"
+#include "harness.h"
 
-static unsigned int failures;
 static unsigned int case_no;
 static struct replay *rp;
 
@@ -28,8 +28,7 @@ static void reset(uint32_t window, uint32_t time_sec, bool strict)
 	free(rp);
 	rp = malloc(replay_size(window));
 	if (!rp) {
-		printf("%s:%d: out of memory\n", __FILE__, __LINE__);
-		exit(1);
+		FATAL("out of memory");
 	}
 	replay_init(rp, window, time_sec, strict);
 }
@@ -40,15 +39,13 @@ static void t_case(int line, uint32_t pid, int64_t now_ns, bool expect, bool upd
 
 	case_no++;
 	if (got != expect) {
-		printf("%s:%d: case %u: pid %u at %lld.%09lld s: got %s, expected %s\n", __FILE__,
-		       line, case_no, pid, (long long)(now_ns / NSEC_PER_SEC),
-		       (long long)(now_ns % NSEC_PER_SEC), got ? "accept" : "reject",
-		       expect ? "accept" : "reject");
-		failures++;
+		harness_fail(__FILE__, line,
+			     "case %u: pid %u at %lld.%09lld s: got %s, expected %s", case_no, pid,
+			     (long long)(now_ns / NSEC_PER_SEC), (long long)(now_ns % NSEC_PER_SEC),
+			     got ? "accept" : "reject", expect ? "accept" : "reject");
 	}
 	if (got != replay_check(rp, pid, now_ns)) {
-		printf("%s:%d: case %u: replay_check changed state\n", __FILE__, line, case_no);
-		failures++;
+		harness_fail(__FILE__, line, "case %u: replay_check changed state", case_no);
 	}
 	if (got && update)
 		replay_update(rp, pid, now_ns);
@@ -277,13 +274,10 @@ static void naive_update(struct naive *m, uint32_t pid, int64_t now_ns)
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
+/* xorshift64*: fixed seed, same sequence on every run. */
 static uint64_t rng(void)
 {
-	/* xorshift64*: fixed seed, same sequence on every run. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
+	return harness_rnd(&rng_state);
 }
 
 static uint32_t clamp_id(int64_t v)
@@ -356,12 +350,12 @@ static void diff_run(const struct diff_cfg *c, struct naive *m)
 		want = naive_check(m, pid, now);
 		if (got != want) {
 			if (mismatches++ < 10)
-				printf("%s:%d: window %u time %u strict %d iter %u: pid %u (H %u) "
-				       "at %lld ns: got %s, expected %s\n", __FILE__, __LINE__,
-				       c->window, c->time_sec, c->strict, i, pid, m->highest,
-				       (long long)now, got ? "accept" : "reject",
-				       want ? "accept" : "reject");
-			failures++;
+				harness_fail(__FILE__, __LINE__,
+					     "window %u time %u strict %d iter %u: pid %u (H %u) "
+					     "at %lld ns: got %s, expected %s",
+					     c->window, c->time_sec, c->strict, i, pid, m->highest,
+					     (long long)now, got ? "accept" : "reject",
+					     want ? "accept" : "reject");
 		}
 		/* 1 in 20 accepted ids is "forged": checked, never recorded. */
 		if (want && rng() % 20) {
@@ -412,6 +406,5 @@ int main(void)
 		diff_run(&diff_cfgs[i], m);
 	free(m);
 	free(rp);
-	printf("replay_test: %s (%u failures)\n", failures ? "FAIL" : "ok", failures);
-	return failures ? 1 : 0;
+	return harness_done("replay_test");
 }

@@ -30,52 +30,13 @@
 #include "../../core/pkt.h"
 #include "../../core/ring.h"
 #include "../../core/thread.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
-
-static int failures;
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			failures++;						\
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);	\
-			fprintf(stderr, __VA_ARGS__);				\
-			fputc('\n', stderr);					\
-		}								\
-	} while (0)
-
-static double test_scale(void)
-{
-	const char *s = getenv("SLUICE_TEST_SCALE");
-	double v = s ? strtod(s, NULL) : (UNDER_TSAN ? 0.1 : 1.0);
-
-	return v > 0 ? v : 1.0;
-}
+#include "harness.h"
 
 static uint64_t scaled(uint64_t n, uint64_t floor)
 {
-	uint64_t v = (uint64_t)((double)n * test_scale());
+	uint64_t v = (uint64_t)((double)n * harness_scale(0.1));
 
 	return v < floor ? floor : v;
-}
-
-/* xorshift64*: a fixed seed per thread keeps each side's choices repeatable. */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
 }
 
 static void cpu_relax(void)
@@ -124,10 +85,8 @@ static void t_reset(int line, unsigned int slots)
 	tcase++;
 	rc = spsc_create(&tr, slots, &tdb, "table");
 	if (rc) {
-		failures++;
-		fprintf(stderr, "%s:%d: case %d: spsc_create(%u) = %d, expected 0\n", __FILE__,
-			line, tcase, slots, rc);
-		exit(1);
+		harness_fatal(__FILE__, line, "case %d: spsc_create(%u) = %d, expected 0", tcase,
+			      slots, rc);
 	}
 }
 
@@ -144,9 +103,8 @@ static void t_enq(int line, unsigned int n, unsigned int want)
 	got = spsc_enqueue_burst(tr, p, n);
 	tin += got;
 	if (got != want) {
-		failures++;
-		fprintf(stderr, "%s:%d: case %d: enqueue %u returned %u, expected %u\n",
-			__FILE__, line, tcase, n, got, want);
+		harness_fail(__FILE__, line, "case %d: enqueue %u returned %u, expected %u", tcase,
+			     n, got, want);
 	}
 }
 
@@ -158,15 +116,14 @@ static void t_deq(int line, unsigned int n, unsigned int want)
 	tcase++;
 	got = spsc_dequeue_burst(tr, p, n);
 	if (got != want) {
-		failures++;
-		fprintf(stderr, "%s:%d: case %d: dequeue %u returned %u, expected %u\n",
-			__FILE__, line, tcase, n, got, want);
+		harness_fail(__FILE__, line, "case %d: dequeue %u returned %u, expected %u", tcase,
+			     n, got, want);
 	}
 	for (i = 0; i < got; i++, tout++) {
 		if (p[i] != tok(tout)) {
-			failures++;
-			fprintf(stderr, "%s:%d: case %d: slot %u out of order, expected token %u\n",
-				__FILE__, line, tcase, i, tout);
+			harness_fail(__FILE__, line,
+				     "case %d: slot %u out of order, expected token %u", tcase, i,
+				     tout);
 			break;
 		}
 	}
@@ -178,9 +135,8 @@ static void t_cnt(int line, unsigned int count, unsigned int room)
 
 	tcase++;
 	if (c != count || f != room) {
-		failures++;
-		fprintf(stderr, "%s:%d: case %d: count/free %u/%u, expected %u/%u\n", __FILE__,
-			line, tcase, c, f, count, room);
+		harness_fail(__FILE__, line, "case %d: count/free %u/%u, expected %u/%u", tcase, c,
+			     f, count, room);
 	}
 }
 
@@ -297,10 +253,10 @@ static void wrap_run(unsigned int slots, unsigned int start, uint64_t ops, uint6
 	}
 	ring_set_index(r, start);
 	for (op = 0; op < ops; op++) {
-		unsigned int n = (unsigned int)(rnd(&seed) % (ARRAY_SIZE(p) + 1));
+		unsigned int n = (unsigned int)(harness_rnd(&seed) % (ARRAY_SIZE(p) + 1));
 		unsigned int held = (unsigned int)(in - out), want, got, i;
 
-		if (rnd(&seed) & 1) {
+		if (harness_rnd(&seed) & 1) {
 			want = MIN(n, slots - 1 - held);
 			for (i = 0; i < n; i++)
 				p[i] = tok((unsigned int)(in + i));
@@ -456,7 +412,7 @@ static void *xfer_producer(void *arg)
 
 	while (x->sent < x->total && !__atomic_load_n(&x->abort, __ATOMIC_RELAXED)) {
 		if (off == nstage) {
-			unsigned int want = 1 + (unsigned int)(rnd(&seed) % BURST_MAX), i;
+			unsigned int want = 1 + (unsigned int)(harness_rnd(&seed) % BURST_MAX), i;
 
 			if (x->single) {
 				/* Hand-off k+1 only once k arrived, at a random moment. */
@@ -466,16 +422,16 @@ static void *xfer_producer(void *arg)
 						sched_yield();	/* the consumer may need this CPU */
 					else
 						cpu_relax();
-				switch (rnd(&seed) & 3) {
+				switch (harness_rnd(&seed) & 3) {
 				case 1:
-					for (i = rnd(&seed) % 256; i; i--)
+					for (i = harness_rnd(&seed) % 256; i; i--)
 						cpu_relax();
 					break;
 				case 2:
 					sched_yield();
 					break;
 				case 3:
-					for (i = rnd(&seed) % 4096; i; i--)
+					for (i = harness_rnd(&seed) % 4096; i; i--)
 						cpu_relax();
 					break;
 				}
@@ -562,7 +518,7 @@ static void *xfer_consumer(void *arg)
 	unsigned int idle = 0;
 
 	while (x->received < x->total) {
-		unsigned int want = 1 + (unsigned int)(rnd(&seed) % BURST_MAX);
+		unsigned int want = 1 + (unsigned int)(harness_rnd(&seed) % BURST_MAX);
 		unsigned int n = spsc_dequeue_burst(x->ring, p, want), i;
 
 		if (n) {
@@ -595,7 +551,7 @@ static int xfer_run(const char *name, unsigned int slots, uint32_t pool_count, u
 	struct xfer *x = &xf;
 	int64_t t0, dt;
 	uint32_t avail;
-	int fails = failures;
+	unsigned int fails = failures;
 
 	thread_reset_ids();
 	memset(x, 0, sizeof(*x));
@@ -667,7 +623,7 @@ int main(void)
 	test_sizes();
 	test_wrap();
 	test_doorbell_rules();
-	printf("single-thread: %d table cases, %d failures\n", tcase, failures);
+	printf("single-thread: %d table cases, %u failures\n", tcase, failures);
 
 	/* Several million packets; a tiny ring and pool make both sides block often. */
 	xfer_run("spsc-256", 256, 1024, scaled(8000000, 100000), 5, 0);
@@ -675,10 +631,5 @@ int main(void)
 	/* No lost wake-up: every hand-off meets a consumer on its way to sleep. */
 	xfer_run("bell-stress", 64, 64, scaled(50000, 2000), 0, 1);
 
-	if (failures) {
-		printf("ring_test: %d failures\n", failures);
-		return 1;
-	}
-	printf("ring_test: ok\n");
-	return 0;
+	return harness_done("ring_test");
 }

@@ -22,74 +22,15 @@
 
 #include "../../crypto/kdf.h"
 #include "../../ctrl/proto/tls.h"
+#include "harness.h"
+#include "pki.h"
 
-static unsigned int failures, case_no;
-static char dir[64];
-
-#define CHECK(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			printf("%s:%d: ", __FILE__, __LINE__);			\
-			printf(__VA_ARGS__);					\
-			printf("\n");						\
-			failures++;						\
-		}								\
-	} while (0)
+static unsigned int case_no;
 
 /* ---- PKI ---------------------------------------------------------------------- */
 
 static const char pki_script[] =
-	"set -e\n"
-	"cat > pki.cnf <<'EOF'\n"
-	"[ req ]\n"
-	"distinguished_name = dn\n"
-	"prompt = no\n"
-	"[ dn ]\n"
-	"CN = unused\n"
-	"[ v3_ca ]\n"
-	"basicConstraints = critical, CA:true\n"
-	"keyUsage = critical, keyCertSign, cRLSign\n"
-	"subjectKeyIdentifier = hash\n"
-	"[ v3_server ]\n"
-	"basicConstraints = CA:false\n"
-	"keyUsage = critical, digitalSignature, keyEncipherment\n"
-	"extendedKeyUsage = serverAuth\n"
-	"[ v3_client ]\n"
-	"basicConstraints = CA:false\n"
-	"keyUsage = critical, digitalSignature\n"
-	"extendedKeyUsage = clientAuth\n"
-	"[ v3_noeku ]\n"
-	"basicConstraints = CA:false\n"
-	"keyUsage = critical, digitalSignature, keyEncipherment\n"
-	"[ v3_noku ]\n"
-	"basicConstraints = CA:false\n"
-	"extendedKeyUsage = serverAuth\n"
-	"[ ca ]\n"
-	"default_ca = ca1\n"
-	"[ ca1 ]\n"
-	"database = index.txt\n"
-	"new_certs_dir = .\n"
-	"certificate = ca.crt\n"
-	"private_key = ca.key\n"
-	"serial = serial\n"
-	"default_md = sha256\n"
-	"default_crl_days = 30\n"
-	"policy = pol\n"
-	"unique_subject = no\n"
-	"[ pol ]\n"
-	"commonName = supplied\n"
-	"EOF\n"
-	"ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1.key; }\n"
-	"ca() { ec $1; openssl req -x509 -new -key $1.key -out $1.crt -days 30 -subj \"$2\" "
-	"-config pki.cnf -extensions v3_ca; }\n"
-	/* leaf NAME SUBJECT EXT ISSUER SERIAL [rsa] */
-	"leaf() {\n"
-	"  if [ \"$6\" = rsa ]; then openssl genpkey -algorithm RSA "
-	"-pkeyopt rsa_keygen_bits:2048 -out $1.key; else ec $1; fi\n"
-	"  openssl req -new -key $1.key -out $1.csr -subj \"$2\" -config pki.cnf\n"
-	"  openssl x509 -req -in $1.csr -CA $4.crt -CAkey $4.key -set_serial $5 -days 30 "
-	"-out $1.crt -extfile pki.cnf -extensions $3 2>/dev/null\n"
-	"}\n"
+	PKI_SCRIPT_HEAD
 	"ca ca '/C=DE/O=Sluice Test/CN=Sluice Test CA'\n"
 	"ca ca2 '/C=DE/O=Other/CN=Other CA'\n"
 	"leaf server '/C=DE/O=Sluice Test/CN=ovw-server' v3_server ca 2 rsa\n"
@@ -114,90 +55,9 @@ static const char pki_script[] =
 	"openssl pkey -in client.key -aes256 -passout pass:secret -out enc.key\n"
 	"printf 'not a pem file\\n' > garbage.pem\n";
 
-/* "<dir>/<name>", interned: the same pointer for the life of the test. */
-static char *path(const char *name)
-{
-	static struct {
-		char name[32];
-		char full[128];
-	} paths[64];
-	static unsigned int n;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(paths[i].name, name))
-			return paths[i].full;
-	if (n == 64 || strlen(name) >= sizeof(paths[0].name)) {
-		printf("%s:%d: path table full\n", __FILE__, __LINE__);
-		exit(1);
-	}
-	strcpy(paths[n].name, name);
-	snprintf(paths[n].full, sizeof(paths[0].full), "%s/%s", dir, name);
-	return paths[n++].full;
-}
-
-static char *slurp(const char *name)
-{
-	FILE *f = fopen(path(name), "r");
-	static char buf[4][8192];
-	static unsigned int i;
-	char *p = buf[i++ % 4];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	n = fread(p, 1, sizeof(buf[0]) - 1, f);
-	p[n] = '\0';
-	fclose(f);
-	return p;
-}
-
-static void cleanup(void)
-{
-	char cmd[128];
-
-	if (dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd))
-			printf("cleanup of %s failed\n", dir);
-	}
-}
-
-static int make_pki(void)
-{
-	char cmd[256];
-	FILE *f;
-
-	if (system("command -v openssl >/dev/null 2>&1")) {
-		printf("skip: no openssl CLI to make a test PKI\n");
-		return 77;
-	}
-	strcpy(dir, "/tmp/sluice-tls-XXXXXX");
-	if (!mkdtemp(dir)) {
-		dir[0] = '\0';
-		printf("mkdtemp failed\n");
-		return 1;
-	}
-	atexit(cleanup);
-	f = fopen(path("pki.sh"), "w");
-	if (!f || fputs(pki_script, f) < 0 || fclose(f)) {
-		printf("cannot write pki.sh\n");
-		return 1;
-	}
-	snprintf(cmd, sizeof(cmd), "cd '%s' && sh ./pki.sh >pki.log 2>&1", dir);
-	if (system(cmd)) {
-		snprintf(cmd, sizeof(cmd), "cat '%s/pki.log'", dir);
-		if (system(cmd)) {
-		}
-		printf("PKI generation failed\n");
-		return 1;
-	}
-	return 0;
-}
-
 static void fingerprint(const char *name, uint8_t fp[TLS_FP_LEN])
 {
-	FILE *f = fopen(path(name), "r");
+	FILE *f = fopen(pki_path(name), "r");
 	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
 	unsigned int len = 0;
 
@@ -213,7 +73,7 @@ static void fingerprint(const char *name, uint8_t fp[TLS_FP_LEN])
 /* Points a file option at <dir>/<name> (no struct temporaries: small frames at -O0). */
 static void pem_file(struct tls_pem *p, const char *name)
 {
-	p->data = path(name);
+	p->data = pki_path(name);
 	p->is_inline = false;
 }
 
@@ -250,7 +110,8 @@ struct pair {
 	char cli_ctx_err[TLS_ERR_MAX], srv_ctx_err[TLS_ERR_MAX];
 };
 
-static size_t move(struct tls_conn *from, struct tls_conn *to)
+/* Out of line: its one-packet buffer stays out of its callers' frames. */
+static __attribute__((noinline)) size_t move(struct tls_conn *from, struct tls_conn *to)
 {
 	uint8_t buf[CHUNK];
 	size_t n, total = 0;
@@ -350,9 +211,8 @@ static void hs_case(int line, const struct tls_conf *cc, const struct tls_conf *
 
 	case_no++;
 	if (!pair_open(&p, cc, sc)) {
-		printf("%s:%d: case %u: context failed: %s%s\n", __FILE__, line, case_no,
-		       p.cli_ctx_err, p.srv_ctx_err);
-		failures++;
+		harness_fail(__FILE__, line, "case %u: context failed: %s%s", case_no,
+			     p.cli_ctx_err, p.srv_ctx_err);
 		return;
 	}
 	switch (want) {
@@ -374,11 +234,12 @@ static void hs_case(int line, const struct tls_conf *cc, const struct tls_conf *
 	if (ok && msg && strncmp(err, msg, strlen(msg)))
 		ok = false;
 	if (!ok) {
-		printf("%s:%d: case %u: cli %d '%s' / srv %d '%s'; expected %s%s%s\n", __FILE__,
-		       line, case_no, p.cli_rc, tls_conn_error(p.cli), p.srv_rc,
-		       tls_conn_error(p.srv), want == OK ? "success" : want == CLI_FAIL ?
-		       "client failure" : "server failure", msg ? ": " : "", msg ? msg : "");
-		failures++;
+		harness_fail(__FILE__, line, "case %u: cli %d '%s' / srv %d '%s'; expected %s%s%s",
+			     case_no, p.cli_rc, tls_conn_error(p.cli), p.srv_rc,
+			     tls_conn_error(p.srv),
+			     want == OK ? "success" :
+			     want == CLI_FAIL ? "client failure" : "server failure",
+			     msg ? ": " : "", msg ? msg : "");
 	}
 	pair_close(&p);
 }
@@ -642,10 +503,10 @@ static void test_inline(void)
 
 	client_conf(&c);
 	server_conf(&s);
-	c.ca = (struct tls_pem){ .data = slurp("ca.crt"), .is_inline = true };
-	c.cert = (struct tls_pem){ .data = slurp("client.crt"), .is_inline = true };
-	c.key = (struct tls_pem){ .data = slurp("client.key"), .is_inline = true };
-	c.crl = (struct tls_pem){ .data = slurp("crl.pem"), .is_inline = true };
+	c.ca = (struct tls_pem){ .data = pki_slurp("ca.crt"), .is_inline = true };
+	c.cert = (struct tls_pem){ .data = pki_slurp("client.crt"), .is_inline = true };
+	c.key = (struct tls_pem){ .data = pki_slurp("client.key"), .is_inline = true };
+	c.crl = (struct tls_pem){ .data = pki_slurp("crl.pem"), .is_inline = true };
 	CHECK(c.ca.data && c.cert.data && c.key.data && c.crl.data, "slurp");
 	CHECK(pair_open(&p, &c, &s) && p.cli_rc == TLS_HS_DONE && p.srv_rc == TLS_HS_DONE,
 	      "inline: %s %s", p.cli_ctx_err, p.cli ? tls_conn_error(p.cli) : "");
@@ -663,9 +524,8 @@ static void ctx_case(int line, const struct tls_conf *conf, int want, const char
 	case_no++;
 	if (ret != want || (ret && ctx) || (msg && !strstr(err, msg)) ||
 	    (ret && strncmp(err, "TLS: ", 5))) {
-		printf("%s:%d: ctx case %u: got %d '%s', expected %d '%s'\n", __FILE__, line,
-		       case_no, ret, err, want, msg ? msg : "");
-		failures++;
+		harness_fail(__FILE__, line, "ctx case %u: got %d '%s', expected %d '%s'", case_no,
+			     ret, err, want, msg ? msg : "");
 	}
 	tls_ctx_put(ret ? NULL : ctx);
 }
@@ -802,22 +662,12 @@ static void test_misuse(void)
 
 int main(void)
 {
-	int ret;
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	ret = make_pki();
-
-	if (ret)
-		return ret;
+	pki_make("tls", pki_script);
 	test_verification();
 	test_exchange();
 	test_inline();
 	test_ctx_errors();
 	test_misuse();
-	if (failures) {
-		printf("tls_test: %u failures\n", failures);
-		return 1;
-	}
-	printf("tls_test: ok\n");
-	return 0;
+	return harness_done("tls_test");
 }

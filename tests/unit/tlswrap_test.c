@@ -32,26 +32,8 @@
 #include "../../crypto/dc.h"
 #include "../../crypto/tlswrap.h"
 #include "../../ctrl/proto/ctlpkt.h"
-
-static unsigned int failures;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("%s:%d: ", __FILE__, __LINE__);                  \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			failures++;                                             \
-		}                                                               \
-	} while (0)
-
-#define MUST(x)                                                                 \
-	do {                                                                    \
-		if (x) {                                                        \
-			printf("%s:%d: setup failed: %s\n", __FILE__, __LINE__, #x); \
-			exit(1);                                                \
-		}                                                               \
-	} while (0)
+#include "harness.h"
+#include "pki.h"
 
 #define SEC(s)		((int64_t)(s) * NSEC_PER_SEC)
 #define T0		1700000000u	/* a unix time for the first send */
@@ -62,10 +44,7 @@ static uint64_t rng_state = 0x243f6a8885a308d3ULL;
 
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
+	return harness_rnd(&rng_state);
 }
 
 /* A plain control packet: @op, key_id, own sid, one ack, mid, @pl_len payload bytes. */
@@ -87,8 +66,7 @@ static size_t make_plain(uint8_t *out, uint8_t op, uint8_t kid, size_t pl_len, u
 	}
 	rc = ctlpkt_build(&p, out, 1600);
 	if (rc < 0) {
-		printf("make_plain: %d\n", rc);
-		exit(1);
+		FATAL("make_plain: %d", rc);
 	}
 	return (size_t)rc;
 }
@@ -101,8 +79,7 @@ static size_t ref_hmac(const char *md, const uint8_t *k, size_t klen, const uint
 	size_t outl = 0;
 
 	if (!EVP_Q_mac(NULL, "HMAC", NULL, md, NULL, k, klen, d, dlen, out, 64, &outl)) {
-		printf("EVP_Q_mac failed\n");
-		exit(1);
+		FATAL("EVP_Q_mac failed");
 	}
 	return outl;
 }
@@ -116,8 +93,7 @@ static void ref_ctr(const uint8_t *k, const uint8_t *iv, const uint8_t *in, size
 	if (!c || !EVP_EncryptInit_ex(c, EVP_aes_256_ctr(), NULL, k, iv) ||
 	    !EVP_EncryptUpdate(c, out, &l1, in, (int)len) || !EVP_EncryptFinal_ex(c, out + l1, &l2) ||
 	    (size_t)(l1 + l2) != len) {
-		printf("reference AES-256-CTR failed\n");
-		exit(1);
+		FATAL("reference AES-256-CTR failed");
 	}
 	EVP_CIPHER_CTX_free(c);
 }
@@ -443,10 +419,9 @@ static void replay_case(int line, struct tlswrap *rx, uint32_t pid, uint32_t ts,
 
 	replay_no++;
 	if ((rc > 0 ? 0 : rc) != expect) {
-		printf("%s:%d: replay case %u: pid %u ts %u: got %s, expected %s\n", __FILE__, line,
-		       replay_no, pid, ts, rc > 0 ? "ok" : tlswrap_strerror(rc),
-		       tlswrap_strerror(expect));
-		failures++;
+		harness_fail(__FILE__, line, "replay case %u: pid %u ts %u: got %s, expected %s",
+			     replay_no, pid, ts, rc > 0 ? "ok" : tlswrap_strerror(rc),
+			     tlswrap_strerror(expect));
 	}
 }
 
@@ -536,9 +511,9 @@ static void wkc_case(int line, unsigned int field, size_t total, int expect)
 		store_be16(buf + total - 2, (uint16_t)field);
 	rc = tlswrap_wkc_split(buf, total, &n);
 	if (rc != expect || (!rc && n != field)) {
-		printf("%s:%d: wkc_split(len field %u, %zu bytes) = %d/%zu, expected %d\n", __FILE__,
-		       line, field, total, rc, n, expect);
-		failures++;
+		harness_fail(__FILE__, line,
+			     "wkc_split(len field %u, %zu bytes) = %d/%zu, expected %d", field,
+			     total, rc, n, expect);
 	}
 }
 
@@ -561,18 +536,10 @@ static void wkc_table(void)
 
 /* ---- tls-crypt-v2 ---- */
 
+/* A PEM block behind a comment line, which readers must skip. */
 static void b64_pem(const uint8_t *der, size_t len, const char *name, char *out)
 {
-	char line[128];
-
-	out += sprintf(out, "# comment\n-----BEGIN %s-----\n", name);
-	for (size_t off = 0; off < len; off += 48) {
-		size_t n = len - off < 48 ? len - off : 48;
-
-		EVP_EncodeBlock((unsigned char *)line, der + off, (int)n);
-		out += sprintf(out, "%s\n", line);
-	}
-	sprintf(out, "-----END %s-----\n", name);
+	pki_pem_text(out + sprintf(out, "# comment\n"), name, der, len);
 }
 
 static size_t b64_unpem(const char *pem, const char *name, uint8_t *der)
@@ -631,22 +598,6 @@ static size_t wkc_wrap_ref(const uint8_t *srv, const uint8_t *kc, const uint8_t 
 	ref_ctr(srv, wkc, msg + 2, KEY2_LEN + mlen, wkc + 32);
 	store_be16(wkc + wlen - 2, (uint16_t)wlen);
 	return wlen;
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = calloc(1, 16384);
-	n = buf ? fread(buf, 1, 16383, f) : 0;
-	fclose(f);
-	if (buf)
-		buf[n] = 0;
-	return buf;
 }
 
 /* Exercises one client key (PEM text); @srv (128 bytes) may be NULL. */
@@ -756,9 +707,9 @@ static void v2(void)
 	static uint8_t srv[128], der[600];
 	uint8_t md[9] = { 1, 0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00 };
 	static char pem[4096];
-	char dir[] = "/tmp/tlswrap_test.XXXXXX", cmd[512], path[300];
+	const char *cli_pem = NULL, *srv_pem = NULL;
+	char cmd[512];
 	size_t wl;
-	char *cli_pem = NULL, *srv_pem = NULL;
 
 	/* Synthetic: a server key of our own, WKc made by the reference code. */
 	for (int i = 0; i < 128; i++)
@@ -771,19 +722,18 @@ static void v2(void)
 	v2_bad_keys(srv);
 
 	/* Real: keys from the openvpn binary, if there is one. */
-	if (access("/usr/sbin/openvpn", X_OK) || !mkdtemp(dir)) {
+	if (access("/usr/sbin/openvpn", X_OK)) {
 		printf("SKIP tls-crypt-v2 with openvpn --genkey: no /usr/sbin/openvpn\n");
 		return;
 	}
+	pki_dir_make("tlswrap");
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && /usr/sbin/openvpn --genkey tls-crypt-v2-server srv.key >/dev/null 2>&1 && "
 		 "/usr/sbin/openvpn --tls-crypt-v2 srv.key --genkey tls-crypt-v2-client cli.key "
-		 ">/dev/null 2>&1", dir);
+		 ">/dev/null 2>&1", pki_dir);
 	if (system(cmd) == 0) {
-		snprintf(path, sizeof(path), "%s/cli.key", dir);
-		cli_pem = read_file(path);
-		snprintf(path, sizeof(path), "%s/srv.key", dir);
-		srv_pem = read_file(path);
+		cli_pem = pki_slurp("cli.key");
+		srv_pem = pki_slurp("srv.key");
 	}
 	CHECK(cli_pem && srv_pem, "openvpn --genkey tls-crypt-v2 failed");
 	if (cli_pem && srv_pem) {
@@ -796,28 +746,19 @@ static void v2(void)
 		v2_client("openvpn --genkey", cli_pem, skl == 128 ? sk : NULL);
 		printf("tls-crypt-v2 with openvpn --genkey: WKc %zu bytes\n", cl - KEY2_LEN);
 	}
-	free(cli_pem);
-	free(srv_pem);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		printf("could not remove %s\n", dir);
 }
 
 /* The static key arrives as text; make sure the file format path works. */
 static void load_key(void)
 {
-	static char text[2048];
-	char *s = text;
+	static char text[PKI_STATIC_KEY_TEXT_MAX];
+	uint8_t bytes[KEY2_LEN];
 
-	s += sprintf(s, "#\n# 2048 bit OpenVPN static key\n#\n-----BEGIN OpenVPN Static key V1-----\n");
-	for (int line = 0; line < 16; line++) {
-		for (int i = 0; i < 16; i++)
-			s += sprintf(s, "%02x", (unsigned int)((line * 16 + i) * 73 + 11) & 0xff);
-		*s++ = '\n';
-	}
-	sprintf(s, "-----END OpenVPN Static key V1-----\n");
+	for (int i = 0; i < KEY2_LEN; i++)
+		bytes[i] = (uint8_t)((i * 73 + 11) & 0xff);
+	pki_static_key_text(text, bytes);
 	MUST(dc_static_key_parse(text, key));
-	CHECK(key[0] == 11 && key[1] == 84, "static key parse");
+	CHECK(key[0] == 11 && key[1] == 84 && !memcmp(key, bytes, KEY2_LEN), "static key parse");
 }
 
 /* ---- known answers from stock OpenVPN 2.6.14 ---- */
@@ -916,31 +857,18 @@ static const char kat_v2_s2c[] =
 	"3361937f1267bd800ba66615d2af8ae6cfed2de511100414268b950d9fe410f5"
 	"479b42308267f5be";
 
-static size_t hex2bin(const char *h, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (; h[0] && h[1]; h += 2) {
-		unsigned int v;
-
-		if (sscanf(h, "%2x", &v) != 1)
-			exit(1);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
 static void kat_one(const char *what, struct tlswrap *rx, struct tlswrap *tx, const char *s2c,
 		    const char *s2c_plain, const char *c2s, const char *c2s_plain, size_t ts_off)
 {
 	static uint8_t wire[2048], want[2048], got[2048];
-	size_t wl = hex2bin(s2c, wire), pl = hex2bin(s2c_plain, want);
+	size_t wl = harness_unhex(s2c, wire, sizeof(wire));
+	size_t pl = harness_unhex(s2c_plain, want, sizeof(want));
 	int rc = tlswrap_unwrap(rx, wire, wl, got, sizeof(got), SEC(1));
 
 	CHECK(rc == (int)pl && !memcmp(got, want, pl), "%s: server packet: %s", what,
 	      rc < 0 ? tlswrap_strerror(rc) : "other bytes");
-	wl = hex2bin(c2s, wire);
-	pl = hex2bin(c2s_plain, want);
+	wl = harness_unhex(c2s, wire, sizeof(wire));
+	pl = harness_unhex(c2s_plain, want, sizeof(want));
 	rc = tlswrap_wrap(tx, want, pl, got, sizeof(got), load_be32(wire + ts_off));
 	CHECK(rc == (int)wl && !memcmp(got, wire, wl), "%s: client reset bytes differ", what);
 }
@@ -993,10 +921,5 @@ int main(void)
 	known_answers();
 	(void)rnd;
 	tlswrap_global_cleanup();
-	if (failures) {
-		printf("tlswrap_test: %u failures\n", failures);
-		return 1;
-	}
-	printf("tlswrap_test: ok\n");
-	return 0;
+	return harness_done("tlswrap_test");
 }

@@ -25,18 +25,8 @@
 #include <openssl/pem.h>
 
 #include "../../crypto/wkc.h"
-
-static unsigned int failures;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("%s:%d: ", __FILE__, __LINE__);                  \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			failures++;                                             \
-		}                                                               \
-	} while (0)
+#include "harness.h"
+#include "pki.h"
 
 static uint8_t skey[WKC_SERVER_KEY_LEN], kc[KEY2_LEN];
 static struct wkc_client client;
@@ -143,24 +133,10 @@ static void test_refusals(struct wkc_server *s, struct wkc_server *other)
 	}
 }
 
-static char *slurp(const char *path)
-{
-	static char buf[8192];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return buf;
-}
-
 /* 3: keys from the real openvpn binary. */
 static void test_openvpn(void)
 {
-	char dir[] = "/tmp/sluice-wkc.XXXXXX", cmd[512], path[300];
+	char cmd[512];
 	uint8_t key[WKC_SERVER_KEY_LEN];
 	unsigned char *der = NULL;
 	char *name = NULL, *pem;
@@ -173,24 +149,19 @@ static void test_openvpn(void)
 		printf("wkc_test: openvpn not found, skipping the openvpn --genkey cases\n");
 		return;
 	}
-	if (!mkdtemp(dir)) {
-		CHECK(0, "mkdtemp");
-		return;
-	}
+	pki_dir_make("wkc");
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && openvpn --genkey tls-crypt-v2-server s.key >/dev/null 2>&1 && "
 		 "openvpn --genkey tls-crypt-v2-client c.key --tls-crypt-v2 s.key >/dev/null 2>&1",
-		 dir);
+		 pki_dir);
 	if (system(cmd)) {
 		CHECK(0, "openvpn --genkey failed");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/s.key", dir);
-	pem = slurp(path);
+	pem = pki_slurp("s.key");
 	CHECK(pem && !wkc_server_key_parse(pem, key), "server key from openvpn");
 	CHECK(!wkc_server_create(&s, key), "server create");
-	snprintf(path, sizeof(path), "%s/c.key", dir);
-	pem = slurp(path);
+	pem = pki_slurp("c.key");
 	bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
 	if (!bio || PEM_bytes_read_bio(&der, &der_len, &name, "OpenVPN tls-crypt-v2 client key",
 				       bio, NULL, NULL) != 1) {
@@ -211,9 +182,6 @@ out:
 	OPENSSL_free(der);
 	OPENSSL_free(name);
 	wkc_server_free(s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		printf("wkc_test: could not remove %s\n", dir);
 }
 
 static void test_parse(void)
@@ -254,10 +222,5 @@ int main(void)
 	wkc_server_free(s);
 	wkc_server_free(other);
 	wkc_server_free(NULL);
-	if (failures) {
-		printf("%u failures\n", failures);
-		return 1;
-	}
-	printf("wkc_test: ok\n");
-	return 0;
+	return harness_done("wkc_test");
 }

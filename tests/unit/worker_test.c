@@ -28,6 +28,7 @@
 #include "../../core/ring.h"
 #include "../../crypto/dc.h"
 #include "../../crypto/worker.h"
+#include "harness.h"
 
 #define NPKT		100000u
 #define NWORK		2
@@ -37,22 +38,6 @@
 #define TX_PEER_ID	3		/* the peer-id the "client" stamps; the server's index */
 #define KEY_ID		1
 #define STALL_NS	(20 * NSEC_PER_SEC)
-
-static unsigned int failures;
-
-#define CHECK(cond, fmt, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			printf("%s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__); \
-			failures++;						\
-		}								\
-	} while (0)
-
-#define FATAL(fmt, ...)								\
-	do {									\
-		printf("%s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__);	\
-		exit(1);							\
-	} while (0)
 
 static struct crypt_thread enc[NWORK], dec[NWORK];
 static struct pool *pool;
@@ -424,6 +409,5 @@ int main(void)
 	dc_keyslot_free(server_ks);
 	pool_destroy(pool);
 	dc_global_cleanup();
-	printf("worker_test: %s (%u failures)\n", failures ? "FAIL" : "ok", failures);
-	return failures ? 1 : 0;
+	return harness_done("worker_test");
 }
