@@ -216,6 +216,33 @@ static int session_user_pass_load(struct session *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The setenv values 2.6 sends as peer info (ssl.c push_peer_info): IV_SSO
+ * and IV_GUI_VER always, UV_* with push-peer-info. NULL when none.
+ */
+static const char *session_peer_info_extra(const struct options *o, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < o->setenvs.n; i++) {
+		const struct options_setenv *e = &o->setenvs.v[i];
+		int w;
+
+		if (strcmp(e->name, "IV_SSO") && strcmp(e->name, "IV_GUI_VER") &&
+		    !(o->push_peer_info && !strncmp(e->name, "UV_", 3)))
+			continue;
+		w = snprintf(buf + n, len - n, "%s=%s\n", e->name, e->value);
+		if (w < 0 || (size_t)w >= len - n) {
+			log_warnx("TLS: peer info from setenv is too long; '%s' left out", e->name);
+			buf[n] = '\0';
+			break;
+		}
+		n += (size_t)w;
+	}
+	return n ? buf : NULL;
+}
+
 /* Our key-method-2 message, the first TLS application data (§4). */
 static int session_km2_send(struct session *s, struct chan_key *k)
 {
@@ -246,9 +273,11 @@ static int session_km2_send(struct session *s, struct chan_key *k)
 		.comp = s->o->allow_compression == OPT_ALLOW_COMP_YES ? KM2_COMP_LZ4 : KM2_COMP_STUBS,
 	};
 	struct km2_msg m = { .username = s->user, .password = s->pass };
+	static char extra[512];		/* ctrl only */
 	uint8_t *buf = chan_scratch.stream;	/* free now: TLS output is moved later */
 	int n, rc;
 
+	pi.extra = session_peer_info_extra(s->o, extra, sizeof(extra));
 	if (km2_occ_build(s->occ, sizeof(s->occ), &occ) < 0 ||
 	    km2_peer_info_build(s->peer_info, sizeof(s->peer_info), &pi) < 0) {
 		log_warnx("TLS: cannot build the key-method-2 options or peer info");
@@ -405,7 +434,7 @@ static void session_auth_pending(struct session *s, struct chan_key *k, const st
 /* INFO_PRE,<text> / INFO,<text>: logged, and kept for the status ("info="). */
 static void session_info(struct session *s, const struct ctlmsg *m)
 {
-	log_info("Info command was pushed by server ('%s')", m->text);
+	log_info("Info command was pushed by server ('%s')", m->arg);
 	snprintf(s->info, sizeof(s->info), "%s", m->arg);
 }
 

@@ -491,6 +491,13 @@ void chan_input(struct chan *c, const uint8_t *buf, size_t len, int64_t now_ns)
 	c->now_ns = now_ns;
 	n = tlswrap_unwrap(chan_wrap_for(c, len ? buf[0] & P_KEY_ID_MASK : 0), buf, len, plain,
 			   sizeof(chan_scratch.plain), now_ns);
+	/*
+	 * The OpenVPN 3 core wraps every control packet with the dynamic key
+	 * once it has one, key_id 0 included (2.6 does so for key_id > 0 only):
+	 * a key_id 0 packet the static wrap refuses gets a second try.
+	 */
+	if (n < 0 && c->dyn && len && !(buf[0] & P_KEY_ID_MASK))
+		n = tlswrap_unwrap(c->dyn, buf, len, plain, sizeof(chan_scratch.plain), now_ns);
 	if (n < 0) {
 		c->stats.rx_unwrap_errs++;
 		log_debug("%scontrol packet dropped: %s", chan_tag(c), tlswrap_strerror(n));

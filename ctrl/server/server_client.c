@@ -56,12 +56,24 @@ const char *server_client_name(const struct srv_client *c, char *buf, size_t len
 	return buf;
 }
 
+/* The auth script's run is over (or the client is): its child and files go. */
+static void client_auth_end(struct server *s, struct srv_client *c)
+{
+	if (!c->auth)
+		return;
+	srvauth_end(c->auth);
+	free(c->auth);
+	c->auth = NULL;
+	s->auth_jobs--;
+}
+
 void server_client_reap(struct server *s, struct srv_client *c, const char *why)
 {
 	char name[200];
 
 	if (why)
 		log_info("%s %s", server_client_name(c, name, sizeof(name)), why);
+	client_auth_end(s, c);
 	srvsess_free(c->sess);
 	(void)addrtab_remove(s->addrs, &c->addr);
 	server_route_del_client(s, c);
@@ -118,8 +130,43 @@ static void client_drop_duplicates(struct server *s, struct srv_client *c)
 	}
 }
 
+/*
+ * auth-user-pass-verify, started on the first call and polled on later ones
+ * (srvauth.c): false while the decision is pending or when the client was
+ * refused, true once accepted (or when no script is configured).
+ */
+static bool client_auth_script(struct server *s, struct srv_client *c, int64_t now)
+{
+	const struct srvsess_client *ci = srvsess_client(c->sess);
+	char reason[SRVAUTH_REASON_MAX];
+	enum srvauth_verdict v;
+
+	if (!s->o->auth_user_pass_verify)
+		return true;
+	if (!c->auth) {
+		c->auth = calloc(1, sizeof(*c->auth));
+		if (!c->auth || srvauth_start(c->auth, s->o, ci, &c->addr, now)) {
+			free(c->auth);
+			c->auth = NULL;
+			client_reject(s, c, "TLS Auth Error: Auth Username/Password verification "
+				      "failed for peer (the script could not run)", NULL);
+			return false;
+		}
+		s->auth_jobs++;
+	}
+	v = srvauth_poll(c->auth, s->o, c->sess, now, reason, sizeof(reason));
+	if (v == SRVAUTH_WAIT)
+		return false;
+	client_auth_end(s, c);
+	if (v == SRVAUTH_OK)
+		return true;
+	client_reject(s, c, "TLS Auth Error: Auth Username/Password verification failed "
+		      "for peer", reason[0] ? reason : NULL);
+	return false;
+}
+
 /* SRVSESS_AUTH: admit the client (script, CCD, cipher, address) or refuse it. */
-static void client_auth(struct server *s, struct srv_client *c)
+static void client_auth(struct server *s, struct srv_client *c, int64_t now)
 {
 	const struct srvsess_client *ci = srvsess_client(c->sess);
 	struct srvsess_accept acc = { .peer_id = c->id };
@@ -130,11 +177,8 @@ static void client_auth(struct server *s, struct srv_client *c)
 	snprintf(c->cn, sizeof(c->cn), "%s", s->o->username_as_common_name && ci->username[0] ?
 		 ci->username : ci->common_name);
 	snprintf(c->user, sizeof(c->user), "%s", ci->username);
-	if (s->o->auth_user_pass_verify && srv_auth_script(s->o, ci, &c->addr) != 0) {
-		client_reject(s, c, "TLS Auth Error: Auth Username/Password verification failed "
-			      "for peer", NULL);
+	if (!client_auth_script(s, c, now))
 		return;
-	}
 	c->ccd = calloc(1, sizeof(*c->ccd));
 	if (!c->ccd) {
 		client_reject(s, c, "out of memory", NULL);
@@ -242,7 +286,7 @@ void server_client_check(struct server *s, struct srv_client *c, int64_t now)
 		(void)srvsess_take_retired(c->sess);
 		switch (st) {
 		case SRVSESS_AUTH:
-			client_auth(s, c);
+			client_auth(s, c, now);
 			break;
 		case SRVSESS_KEYS_READY:
 			if (client_keys(s, c)) {
@@ -268,6 +312,9 @@ out:
 	if (c->used && c->active)
 		handover_tick(&c->ho, srvsess_chan(c->sess), now, client_tag(c));
 	c->next_ns = srvsess_next_timeout(c->sess, now);
+	/* A running or deferred auth script is looked at again soon. */
+	if (c->used && c->auth && now + SRVAUTH_POLL_NS < c->next_ns)
+		c->next_ns = now + SRVAUTH_POLL_NS;
 	if (c->next_ns < s->next_ns)
 		s->next_ns = c->next_ns;
 }

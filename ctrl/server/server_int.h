@@ -31,6 +31,7 @@
 #include "../proto/handover.h"
 #include "firstpkt.h"
 #include "server.h"
+#include "srvauth.h"
 #include "srvpolicy.h"
 #include "srvsess.h"
 
@@ -79,6 +80,7 @@ struct srv_client {
 	int64_t up_ns;
 	int64_t next_ns;		/* srvsess_next_timeout, cached */
 	struct handover ho;		/* its data keys across renegotiations */
+	struct srvauth *auth;		/* auth-user-pass-verify running or deferred; NULL */
 };
 
 struct server {
@@ -98,6 +100,7 @@ struct server {
 	uint32_t next_id;		/* next-fit cursor: an id is not reused at once */
 	uint32_t count;			/* slots in use */
 	uint32_t active;
+	uint32_t auth_jobs;		/* clients with an auth script running or deferred */
 	struct srvpool pool;
 	bool routes_dirty;
 	uint32_t float_cursor;

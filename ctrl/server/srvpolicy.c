@@ -1,11 +1,10 @@
 /*
  * srvpolicy.c - owns the server's per-client decisions: the address pool,
- * client-config-dir files, the auth-user-pass-verify script, NCP cipher
- * choice and the PUSH_REPLY text (openvpn-wire.md §9, §15(b)).
+ * client-config-dir files, NCP cipher choice and the PUSH_REPLY text
+ * (openvpn-wire.md §9, §15(b)). The auth-user-pass-verify script runs in
+ * srvauth.c.
  *
- * Thread: ctrl only. The script runs synchronously, as a stock server
- * without deferred auth does; its run time stalls the control plane only
- * (the data threads keep forwarding).
+ * Thread: ctrl only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -402,141 +401,6 @@ int srv_ccd_load(const struct options *o, const char *cn, struct srv_ccd *c, cha
 	rc = config_read_buffer(&arena, path, 1, buf, len, ccd_directive, &x, err, errlen);
 	config_file_unload(buf, len);
 	config_arena_free(&arena);
-	return rc;
-}
-
-/* ---- auth-user-pass-verify ----------------------------------------- */
-
-#define AUTH_SCRIPT_TIMEOUT_MS	30000
-
-static void env_set_peer_info(const char *pi)
-{
-	char line[256];
-
-	while (pi && *pi) {
-		size_t n = strcspn(pi, "\n");
-		char *eq;
-
-		if (n < sizeof(line)) {
-			memcpy(line, pi, n);
-			line[n] = 0;
-			eq = strchr(line, '=');
-			if (eq && (!strncmp(line, "IV_", 3) || !strncmp(line, "UV_", 3))) {
-				*eq = 0;
-				setenv(line, eq + 1, 1);
-			}
-		}
-		pi += n;
-		if (*pi)
-			pi++;
-	}
-}
-
-/* Child side: environment as OpenVPN sets it for user-pass-verify, then exec. */
-static void auth_child(const struct options *o, const struct srvsess_client *cl,
-		       const union sockaddr_any *src, const char *file)
-{
-	char ip[64] = "", port[8] = "", *argv[CONFIG_PARMS_MAX + 2];
-	char cmd[1024];
-	int argc = 0;
-
-	if (src->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &src->in4.sin_addr, ip, sizeof(ip));
-		snprintf(port, sizeof(port), "%u", ntohs(src->in4.sin_port));
-	} else if (src->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &src->in6.sin6_addr, ip, sizeof(ip));
-		snprintf(port, sizeof(port), "%u", ntohs(src->in6.sin6_port));
-	}
-	setenv("script_type", "user-pass-verify", 1);
-	setenv("common_name", cl->common_name, 1);
-	setenv("username", cl->username, 1);
-	setenv("untrusted_ip", ip, 1);
-	setenv("untrusted_port", port, 1);
-	if (!file)
-		setenv("password", cl->password, 1);
-	env_set_peer_info(cl->peer_info);
-	/* The command is split on blanks, as OpenVPN's argv parser does; no shell. */
-	snprintf(cmd, sizeof(cmd), "%s", o->auth_user_pass_verify);
-	for (char *t = strtok(cmd, " \t"); t && argc < CONFIG_PARMS_MAX; t = strtok(NULL, " \t"))
-		argv[argc++] = t;
-	if (file)
-		argv[argc++] = (char *)file;
-	argv[argc] = NULL;
-	if (!argc)
-		_exit(127);
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static int auth_wait(pid_t pid)
-{
-	int status;
-
-	for (int waited = 0; waited < AUTH_SCRIPT_TIMEOUT_MS; waited += 10) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
-		if (r < 0)
-			return -errno;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	log_warnx("auth-user-pass-verify: script timed out after %d s", AUTH_SCRIPT_TIMEOUT_MS / 1000);
-	return -ETIMEDOUT;
-}
-
-/* via-file: username and password in a 0600 temporary file the script reads. */
-static int auth_file_write(const struct options *o, const struct srvsess_client *cl, char *path,
-			   size_t len)
-{
-	const char *dir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
-	int fd;
-	ssize_t w;
-	char buf[1100];
-	int n;
-
-	snprintf(path, len, "%s/sluice-auth-XXXXXX", dir && *dir ? dir : "/tmp");
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%s\n%s\n", cl->username, cl->password);
-	w = write(fd, buf, (size_t)n);
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
-	if (w != n) {
-		unlink(path);
-		return -EIO;
-	}
-	return 0;
-}
-
-int srv_auth_script(const struct options *o, const struct srvsess_client *cl,
-		    const union sockaddr_any *src)
-{
-	char path[256];
-	bool via_file = o->auth_user_pass_verify_via_file;
-	pid_t pid;
-	int rc;
-
-	if (!o->auth_user_pass_verify)
-		return 0;
-	if (via_file && (rc = auth_file_write(o, cl, path, sizeof(path)))) {
-		errno = -rc;
-		log_warn("auth-user-pass-verify: cannot write the credentials file");
-		return rc;
-	}
-	pid = fork();
-	if (pid == 0)
-		auth_child(o, cl, src, via_file ? path : NULL);
-	rc = pid < 0 ? -errno : auth_wait(pid);
-	if (via_file)
-		unlink(path);
-	if (rc < 0) {
-		errno = -rc;
-		log_warn("auth-user-pass-verify: cannot run '%s'", o->auth_user_pass_verify);
-	}
 	return rc;
 }
 

@@ -87,12 +87,6 @@ int srv_ccd_load(const struct options *o, const char *cn, struct srv_ccd *c, cha
 
 /* ---- authentication and negotiation ---- */
 
-/*
- * Runs auth-user-pass-verify for @cl from @src: 0 accepted, 1 refused,
- * negative errno when the script could not be run (also a refusal).
- */
-int srv_auth_script(const struct options *o, const struct srvsess_client *cl,
-		    const union sockaddr_any *src);
 /* NCP: the first of data-ciphers the client can do, or DC_CIPHER_NONE. */
 enum dc_cipher srv_cipher_pick(const struct options *o, const struct km2_peer *p);
 

@@ -59,7 +59,7 @@ done
 stock_client_up cli-pending.log || { tail -n 30 srv-pending.log; fail "pending: no tunnel"; }
 grep -q "AUTH_PENDING received, extending handshake timeout from 60s to 30s" cli-pending.log ||
 	{ cat cli-pending.log; fail "pending: AUTH_PENDING,timeout 30 not taken"; }
-grep -q "Info command was pushed by server ('INFO_PRE,WEB_AUTH::https://sso.example/login')" \
+grep -q "Info command was pushed by server ('WEB_AUTH::https://sso.example/login')" \
 	cli-pending.log || { cat cli-pending.log; fail "pending: INFO_PRE not logged"; }
 [ $saw_state -eq 1 ] || fail "pending: the status file never showed state=AUTH_PENDING"
 ip netns exec "$NS_C" ping -c 2 -i 0.2 -W 2 $TUN_SRV >/dev/null 2>&1 ||
