@@ -52,7 +52,7 @@
 #include "../core/log.h"
 #include "client/client.h"
 #include "config/options.h"
-#include "pipeline.h"
+#include "../io/pipeline.h"
 #include "config/runcfg.h"
 #include "server/server.h"
 
@@ -487,7 +487,7 @@ static void ctrl_rings_drain(struct ctrl *c, int64_t now)
 		pipeline_drain_ctrl(c->pl, &c->ctrl_pkts, &c->inband_pkts);
 		return;
 	}
-	while ((n = spsc_dequeue_burst(c->pl->udp_to_ctrl, p, BURST_MAX))) {
+	while ((n = pipeline_ctrl_recv(c->pl, p, BURST_MAX))) {
 		c->ctrl_pkts += n;
 		for (unsigned int i = 0; i < n; i++) {
 			if (c->srv)
@@ -498,7 +498,7 @@ static void ctrl_rings_drain(struct ctrl *c, int64_t now)
 		pkt_free_burst(p, n);
 	}
 	/* In-band OCC messages: counted only for now. */
-	while ((n = spsc_dequeue_burst(c->pl->tun_tx_to_ctrl, p, BURST_MAX))) {
+	while ((n = pipeline_inband_recv(c->pl, p, BURST_MAX))) {
 		c->inband_pkts += n;
 		pkt_free_burst(p, n);
 	}
@@ -600,24 +600,20 @@ static int run_timeout_ms(struct ctrl *c)
 
 static void run(struct ctrl *c)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->pl->ctrl_db.efd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = pipeline_ctrl_fd(c->pl) };
 
-	epoll_ctl(c->ep_fd, EPOLL_CTL_ADD, c->pl->ctrl_db.efd, &ev);
+	epoll_ctl(c->ep_fd, EPOLL_CTL_ADD, pipeline_ctrl_fd(c->pl), &ev);
 	while (!c->stopping) {
 		struct epoll_event evs[8];
 		int64_t now;
 		int n;
 
 		/* ctrl sleeps whenever its rings are empty; udp_rx/tun_tx ring the doorbell. */
-		doorbell_prepare_sleep(&c->pl->ctrl_db);
-		if (spsc_count(c->pl->udp_to_ctrl) || spsc_count(c->pl->tun_tx_to_ctrl) ||
-		    __atomic_load_n(&c->pl->float_events, __ATOMIC_ACQUIRE) != c->pl->float_seen) {
-			doorbell_cancel_sleep(&c->pl->ctrl_db);
-			n = 0;
-		} else {
+		if (pipeline_ctrl_prepare_sleep(c->pl))
 			n = epoll_wait(c->ep_fd, evs, ARRAY_SIZE(evs), run_timeout_ms(c));
-		}
-		doorbell_clear(&c->pl->ctrl_db);
+		else
+			n = 0;
+		pipeline_ctrl_wake_clear(c->pl);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == c->sig_fd) {
 				on_signal(c);

@@ -20,6 +20,7 @@
 #include "../core/pkt.h"
 #include "../core/ring.h"
 #include "../core/thread.h"
+#include "../crypto/dc.h"
 
 #define IO_WORKERS_MAX	16
 
@@ -80,7 +81,7 @@ struct udp_tx_thread {
 	unsigned int nin;
 	struct spsc *ctrl_in;		/* from ctrl; may be NULL */
 	struct doorbell db;		/* rung by in[] and ctrl_in producers, and ctrl (stop) */
-	const struct peer_table *peers;	/* to stamp last_tx_ns; may be NULL */
+	const struct dc_peer_table *peers;	/* to stamp last_tx_ns (peer.h); may be NULL */
 	struct epoch_reader epoch;	/* registered by ctrl when peers is set */
 	unsigned int ring_flags;	/* set by the thread: IORING_SETUP_* the kernel took */
 	int err;			/* set by the thread: -errno if the loop could not start */

@@ -29,8 +29,8 @@
 #include <sys/socket.h>
 
 #include "../core/clock.h"
-#include "../core/peer.h"
 #include "io.h"
+#include "peer.h"
 #include "uring.h"
 
 /* SQEs per turn are at most BURST_MAX sends; the rest is for shutdown cancels. */

@@ -45,7 +45,7 @@
 #include "../../core/log.h"
 #include "client_int.h"
 #include "../config/options.h"
-#include "../pipeline.h"
+#include "../../io/pipeline.h"
 #include "../config/runcfg.h"
 #include "session.h"
 
@@ -210,23 +210,8 @@ int client_udp_setup(struct client *c)
 static int client_ctl_send(void *arg, const uint8_t *buf, size_t len)
 {
 	struct client *c = arg;
-	struct pkt *p = pool_get(c->pl->ctrl_pool);
 
-	if (!p)
-		return -ENOBUFS;
-	if (len > pkt_data_room(p)) {
-		pkt_free(p);
-		return -EMSGSIZE;
-	}
-	memcpy(p->data, buf, len);
-	p->len = (uint32_t)len;
-	p->addr_len = 0;
-	p->flags = PKT_F_CONTROL;
-	if (spsc_enqueue_burst(c->pl->ctrl_to_udp, &p, 1) != 1) {
-		pkt_free(p);
-		return -ENOBUFS;
-	}
-	return 0;
+	return pipeline_ctrl_send(c->pl, 0, NULL, 0, buf, len);
 }
 
 /*
@@ -285,9 +270,9 @@ static int client_keys_install(struct client *c)
 	if (!err && !c->peer_added) {
 		err = pipeline_peer_add(c->pl, 0, k.tx_peer_id, NULL, 0);
 		c->peer_added = !err;
-	} else if (!err && c->pl->peers.slot[0]->tx_peer_id != k.tx_peer_id) {
+	} else if (!err && pipeline_peer_tx_peer_id(c->pl, 0) != k.tx_peer_id) {
 		log_warnx("WARNING: the server changed our peer-id; still sending %u",
-			  c->pl->peers.slot[0]->tx_peer_id);
+			  pipeline_peer_tx_peer_id(c->pl, 0));
 	}
 	if (!err) {
 		uint8_t comp = runcfg_comp(c->rc->opts);
@@ -359,14 +344,14 @@ static void client_check(struct client *c, int64_t now)
 static void client_keepalive(struct client *c, int64_t now)
 {
 	const struct options *o = c->rc->opts;
-	struct peer *pr;
+	struct pipeline_peer_stats ps;
 	int64_t last_tx, last_rx;
 
-	if (!c->tunnel_up || session_state(c->sess) != SESSION_ACTIVE || !c->peer_added)
+	if (!c->tunnel_up || session_state(c->sess) != SESSION_ACTIVE || !c->peer_added ||
+	    !pipeline_peer_stats(c->pl, 0, &ps))
 		return;
-	pr = c->pl->peers.slot[0];
-	last_tx = __atomic_load_n(&pr->last_tx_ns, __ATOMIC_RELAXED);
-	last_rx = __atomic_load_n(&pr->last_rx_ns, __ATOMIC_RELAXED);
+	last_tx = ps.last_tx_ns;
+	last_rx = ps.last_rx_ns;
 	if (last_tx < c->up_ns)
 		last_tx = c->up_ns;
 	if (last_rx < c->up_ns)

@@ -2,7 +2,7 @@
  * server.c - owns server mode's clients: the stateless first packets
  * (ctrl/server/firstpkt.c), one control session per client (ctrl/server/srvsess.c), the
  * decision to admit it (ctrl/server/srvpolicy.c), its peer slot, keys and routes
- * in the data plane (ctrl/pipeline.c), keepalive, float, reaping and the
+ * in the data plane (io/pipeline.h), keepalive, float, reaping and the
  * status file.
  *
  * Thread: ctrl only. A client is indexed by its peer-id, which is also its
@@ -30,7 +30,7 @@
 #include "../config/config.h"
 #include "firstpkt.h"
 #include "../config/options.h"
-#include "../pipeline.h"
+#include "../../io/pipeline.h"
 #include "../config/runcfg.h"
 #include "server.h"
 #include "srvpolicy.h"
@@ -232,7 +232,7 @@ int server_create(struct server **out, struct options *o, struct pipeline *pl, c
 	}
 	s->o = o;
 	s->pl = pl;
-	s->max = pl->peers.size;
+	s->max = pipeline_max_peers(pl);
 	s->next_ns = INT64_MAX;
 	s->cl = calloc(s->max, sizeof(*s->cl));
 	s->fr = malloc(sizeof(*s->fr));
@@ -316,25 +316,11 @@ void server_free(struct server *s)
 static int send_to(struct server *s, const union sockaddr_any *sa, socklen_t len,
 		   const uint8_t *buf, size_t n)
 {
-	struct pkt *p = pool_get(s->pl->ctrl_pool);
+	int rc = pipeline_ctrl_send(s->pl, PEER_ID_NONE, sa, len, buf, n);
 
-	if (!p)
-		return -ENOBUFS;
-	if (n > pkt_data_room(p)) {
-		pkt_free(p);
-		return -EMSGSIZE;
-	}
-	memcpy(p->data, buf, n);
-	p->len = (uint32_t)n;
-	memcpy(&p->addr, sa, len);
-	p->addr_len = len;
-	p->flags = PKT_F_CONTROL;
-	if (spsc_enqueue_burst(s->pl->ctrl_to_udp, &p, 1) != 1) {
-		pkt_free(p);
+	if (rc == -ENOBUFS)
 		s->st.tx_ctrl_errs++;
-		return -ENOBUFS;
-	}
-	return 0;
+	return rc;
 }
 
 /* session_io.send for one client: to wherever it is now (float moves it). */
@@ -768,13 +754,13 @@ void server_second(struct server *s, int64_t now_ns)
 
 	for (uint32_t i = 0; i < s->max; i++) {
 		struct srv_client *c = &s->cl[i];
-		struct peer *pr;
+		struct pipeline_peer_stats ps;
 		int64_t last_tx, last_rx;
 
-		if (!c->used || !c->active || !(pr = s->pl->peers.slot[i]))
+		if (!c->used || !c->active || !pipeline_peer_stats(s->pl, i, &ps))
 			continue;
-		last_tx = __atomic_load_n(&pr->last_tx_ns, __ATOMIC_RELAXED);
-		last_rx = __atomic_load_n(&pr->last_rx_ns, __ATOMIC_RELAXED);
+		last_tx = ps.last_tx_ns;
+		last_rx = ps.last_rx_ns;
 		last_tx = last_tx > c->up_ns ? last_tx : c->up_ns;
 		last_rx = last_rx > c->up_ns ? last_rx : c->up_ns;
 		if (o->ping && now_ns - last_tx >= (int64_t)o->ping * NS_PER_SEC)
@@ -892,8 +878,8 @@ void server_write_status(struct server *s, FILE *f, unsigned int version)
 	}
 	for (uint32_t i = 0; i < s->max; i++) {
 		struct srv_client *c = &s->cl[i];
+		struct pipeline_peer_stats ps;
 		unsigned long long rxb, txb;
-		struct peer *pr;
 
 		if (!c->used || !c->active)
 			continue;
@@ -904,9 +890,9 @@ void server_write_status(struct server *s, FILE *f, unsigned int version)
 			inet_ntop(AF_INET, &c->v4, v4, sizeof(v4));
 		if (c->has_v6)
 			inet_ntop(AF_INET6, c->v6, v6, sizeof(v6));
-		pr = s->pl->peers.slot[i];
-		rxb = pr ? __atomic_load_n(&pr->rx_bytes, __ATOMIC_RELAXED) : 0;
-		txb = pr ? __atomic_load_n(&pr->tx_bytes, __ATOMIC_RELAXED) : 0;
+		(void)pipeline_peer_stats(s->pl, i, &ps);	/* zeroed if none */
+		rxb = ps.rx_bytes;
+		txb = ps.tx_bytes;
 		if (version == 2 || version == 3)
 			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c%llu%c%llu%c%s%c%lld%c%s%c%u%c%u%c%s\n",
 				sep, c->cn, sep, a, sep, v4, sep, v6, sep, rxb, sep, txb, sep, since,

@@ -43,7 +43,7 @@
 
 #include "../../core/clock.h"
 #include "../../core/epoch.h"
-#include "../../core/peer.h"
+#include "../../io/peer.h"
 #include "../../core/pkt.h"
 #include "../../core/ring.h"
 #include "../../core/thread.h"
@@ -240,8 +240,8 @@ struct udp_side {
 	struct pool *txpool, *rxpool;
 	union sockaddr_any rx_addr, tx_addr;
 	struct peer peer;
-	struct peer *slot[1];
-	struct peer_table peers;
+	struct dc_peer *slot[1];
+	struct dc_peer_table peers;
 	unsigned int deal, collect;	/* round-robin cursors of the test's "workers" */
 	unsigned int window;		/* datagrams in flight at most */
 	uint64_t next, sent_dgrams, sent_bytes, refused;
@@ -294,7 +294,7 @@ static void udp_setup(struct udp_side *u)
 	urx.classify = udp_classify;
 
 	u->peer.id = 0;
-	u->slot[0] = &u->peer;
+	u->slot[0] = &u->peer.dc;
 	u->peers.size = 1;
 	u->peers.slot = u->slot;
 	utx.peers = &u->peers;

@@ -3,39 +3,46 @@
  *
  * In client mode there is one peer (the server); in server mode one per
  * client, at index peer->id of the peer table. ctrl builds, publishes and
- * retires peers and their key slots; data threads only read the published
- * fields, inside an epoch section. Fields a data thread writes carry the
- * name of their one writer.
+ * retires peers and their key slots (io/peers.c); data threads only read the
+ * published fields, inside an epoch section. Fields a data thread writes
+ * carry the name of their one writer.
+ *
+ * The crypto workers need only the key slots and the peer-id to stamp, so
+ * those live in crypto's struct dc_peer, embedded first: the table holds
+ * struct dc_peer pointers and peer_lookup() converts back at no cost. This
+ * header is io's own; ctrl sees peers only through io/pipeline.h.
  */
-#ifndef SLUICE_PEER_H
-#define SLUICE_PEER_H
+#ifndef SLUICE_IO_PEER_H
+#define SLUICE_IO_PEER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "compiler.h"
-#include "pkt.h"
-#include "proto.h"
-
-struct dc_keyslot;
-
-struct peer_endpoint {
-	union sockaddr_any sa;
-	socklen_t len;
-};
+#include "../core/compiler.h"
+#include "../core/pkt.h"
+#include "../core/proto.h"
+#include "../crypto/dc.h"
+#include "link.h"
 
 struct peer {
+	struct dc_peer dc;		/* first: the table's entries point here */
 	uint32_t id;			/* our index; the peer-id we expect in P_DATA_V2 */
-	uint32_t tx_peer_id;		/* peer-id in packets we send; PEER_ID_NONE: send P_DATA_V1 */
-	/* Published by ctrl with release stores; read with acquire. */
-	struct dc_keyslot *keys[KEY_ID_COUNT];
 	uint8_t tx_key_id;		/* slot tun_rx stamps on outgoing packets */
 	uint8_t comp;			/* compression framing, crypto/comp.h mode | flags */
 	/* NULL: socket is connected. Published by ctrl (float), read with acquire. */
 	struct peer_endpoint *remote;
+	/*
+	 * ctrl only: mono ns just after it published keys[k]. A key_rx_ns[k]
+	 * not later than this may still come from the slot it replaced (tun_tx
+	 * reads its clock before it looks the slot up), so it does not count.
+	 */
+	int64_t key_install_ns[KEY_ID_COUNT];
 	/* Written by tun_tx only: mono ns of the last authenticated packet in, its bytes. */
 	alignas(CACHELINE) int64_t last_rx_ns;
 	uint64_t rx_bytes;
+	/* Written by tun_tx only: last_rx_ns per key_id of the packet (0: none yet). */
+	int64_t key_rx_ns[KEY_ID_COUNT];
 	/*
 	 * Written by tun_tx only (server): an authenticated packet came from
 	 * float_ep, not from remote. A seqlock: float_seq is odd while ep is
@@ -50,24 +57,18 @@ struct peer {
 	uint64_t tx_bytes;
 };
 
-/* Peers indexed by id; slots published by ctrl, read by data threads. */
-struct peer_table {
-	uint32_t size;
-	struct peer **slot;
-};
+_Static_assert(offsetof(struct peer, dc) == 0, "peer_lookup converts a dc_peer pointer back");
 
-static inline struct peer *peer_lookup(const struct peer_table *t, uint32_t id)
+/* Data threads (inside an epoch section) and ctrl. NULL: no such peer. */
+static inline struct peer *peer_lookup(const struct dc_peer_table *t, uint32_t id)
 {
-	if (unlikely(id >= t->size))
-		return NULL;
-	/* Acquire pairs with ctrl's release in peer_publish(). */
-	return __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
+	/* dc is the first member: the conversion is free, and NULL stays NULL. */
+	return (struct peer *)dc_peer_lookup(t, id);
 }
 
 static inline struct dc_keyslot *peer_key(const struct peer *pr, uint8_t key_id)
 {
-	/* Acquire pairs with ctrl's release when it installs the slot. */
-	return __atomic_load_n(&pr->keys[key_id & P_KEY_ID_MASK], __ATOMIC_ACQUIRE);
+	return dc_peer_key(&pr->dc, key_id);
 }
 
 static inline uint8_t peer_comp(const struct peer *pr)
@@ -86,10 +87,10 @@ static inline const struct peer_endpoint *peer_remote(const struct peer *pr)
 	return __atomic_load_n(&pr->remote, __ATOMIC_ACQUIRE);
 }
 
-/* ctrl only. */
-static inline void peer_publish(struct peer_table *t, uint32_t id, struct peer *pr)
+/* ctrl only. Release pairs with the acquire in dc_peer_lookup(). */
+static inline void peer_publish(struct dc_peer_table *t, uint32_t id, struct peer *pr)
 {
-	__atomic_store_n(&t->slot[id], pr, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->slot[id], pr ? &pr->dc : NULL, __ATOMIC_RELEASE);
 }
 
 #endif
