@@ -215,7 +215,7 @@ static int data_plane_start(struct ctrl *c)
 		.workers = rc->workers,
 		.max_peers = rc->is_server ? MAX(rc->opts->max_clients, 1u) : 1,
 		.tun_fd = c->tun_fd,
-		.udp_fd = c->udp_fd,
+		.link_fd = c->udp_fd,
 		.replay_window = rc->replay_window,
 		.replay_time = rc->replay_time,
 		.replay_strict = false,

@@ -30,7 +30,7 @@ struct peer {
 	uint32_t id;			/* our index; the peer-id we expect in P_DATA_V2 */
 	uint8_t tx_key_id;		/* slot tun_rx stamps on outgoing packets */
 	uint8_t comp;			/* compression framing, crypto/comp.h mode | flags */
-	/* NULL: socket is connected. Published by ctrl (float), read with acquire. */
+	/* NULL: the link is connected to it. Published by ctrl (float), read with acquire. */
 	struct peer_endpoint *remote;
 	/*
 	 * ctrl only: mono ns just after it published keys[k]. A key_rx_ns[k]
@@ -52,7 +52,7 @@ struct peer {
 	uint32_t float_seq;
 	struct peer_endpoint float_ep;
 	uint32_t float_done;		/* ctrl only: the float_seq it acted on */
-	/* Written by udp_tx only: mono ns of the last packet sent, bytes sent (wire). */
+	/* Written by link_tx only: mono ns of the last packet sent, bytes sent (wire). */
 	alignas(CACHELINE) int64_t last_tx_ns;
 	uint64_t tx_bytes;
 };

@@ -220,7 +220,7 @@ bool pipeline_peer_stats(const struct pipeline *pl, uint32_t id, struct pipeline
 	memset(out, 0, sizeof(*out));
 	if (!pr)
 		return false;
-	/* Relaxed: each has one writer (tun_tx or udp_tx) and stands on its own. */
+	/* Relaxed: each has one writer (tun_tx or link_tx) and stands on its own. */
 	out->last_rx_ns = __atomic_load_n(&pr->last_rx_ns, __ATOMIC_RELAXED);
 	out->rx_bytes = __atomic_load_n(&pr->rx_bytes, __ATOMIC_RELAXED);
 	out->last_tx_ns = __atomic_load_n(&pr->last_tx_ns, __ATOMIC_RELAXED);

@@ -32,7 +32,8 @@ struct pipeline_cfg {
 	unsigned int workers;		/* crypto workers per direction, 1..IO_WORKERS_MAX */
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
-	int udp_fd;
+	enum link_type link_type;	/* the link to the peers: LINK_UDP (0) */
+	int link_fd;			/* its socket (ctrl keeps it; closes it after destroy) */
 	uint32_t replay_window;
 	uint32_t replay_time;
 	bool replay_strict;
@@ -62,14 +63,15 @@ void pipeline_stop(struct pipeline *pl);
 /* After pipeline_stop: frees peers, keys (cleansed), rings and pools. */
 void pipeline_destroy(struct pipeline *pl);
 /*
- * A client's reconnect from a fresh UDP port. Between pipeline_stop and
- * pipeline_start: drops every packet still queued between stages (nothing
- * sealed for the old connection may leave through the new socket) and points
- * udp_rx/udp_tx at @udp_fd. pipeline_start then runs the same threads again:
- * same thread ids (they are never reused, so no rebuild) and counters kept.
- * The caller closes the old fd. -EBUSY while started.
+ * Points link @link (0 today: the only one) at socket @fd: a client's
+ * reconnect from a fresh UDP port. Between pipeline_stop and pipeline_start:
+ * drops every packet still queued between stages (nothing sealed for the
+ * old connection may leave through the new socket). pipeline_start then
+ * runs the same threads again: same thread ids (they are never reused, so
+ * no rebuild) and counters kept. The caller closes the old fd. -EBUSY while
+ * started, -EINVAL for no such link.
  */
-int pipeline_set_udp_fd(struct pipeline *pl, int udp_fd) __must_check;
+int pipeline_link_set_fd(struct pipeline *pl, unsigned int link, int fd) __must_check;
 
 /* Adds peer @id; @tx_peer_id is the peer-id we put in P_DATA_V2 (PEER_ID_NONE: V1). */
 int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,

@@ -1,6 +1,6 @@
 /*
  * receive.c - the inbound stage ops (WireGuard's receive.c): validating a
- * datagram at ingress, before a decrypt worker opens it, and accepting what
+ * packet from the link at ingress, before a decrypt worker opens it, and accepting what
  * the workers opened, after: replay window, liveness, float, compression
  * framing, in-band messages and the server's inner routing.
  *
@@ -8,10 +8,10 @@
  * shares one body, specialised at compile time, so no op branches on the
  * mode per packet):
  *
- *   receive_udp_rx_client   udp_rx, per datagram. Every data packet is peer
- *   receive_udp_rx_server   0's (client: the server stamps our own peer-id
+ *   receive_link_rx_client  link_rx, per packet. Every data packet is peer
+ *   receive_link_rx_server  0's (client: the server stamps our own peer-id
  *                           on what it sends); the server indexes its table
- *                           by the P_DATA_V2 peer-id, inside udp_rx's epoch
+ *                           by the P_DATA_V2 peer-id, inside link_rx's epoch
  *                           section (it deletes peers).
  *   receive_tun_tx_client   tun_tx, per burst, inside its epoch section.
  *   receive_tun_tx_server   The server also notes floats (an authenticated
@@ -28,7 +28,7 @@
 
 #define always_inline	inline __attribute__((always_inline))
 
-/* ---- udp_rx: validate once at ingress (STYLE.md §4.4) -------------------- */
+/* ---- link_rx: validate once at ingress (STYLE.md §4.4) ------------------- */
 
 static always_inline uint8_t receive_classify(struct pipeline *pl, struct pkt *p,
 					      bool *is_control, const bool is_server)
@@ -66,12 +66,12 @@ static always_inline uint8_t receive_classify(struct pipeline *pl, struct pkt *p
 	return PKT_OK;
 }
 
-uint8_t receive_udp_rx_client(void *ctx, struct pkt *p, bool *is_control)
+uint8_t receive_link_rx_client(void *ctx, struct pkt *p, bool *is_control)
 {
 	return receive_classify(ctx, p, is_control, false);
 }
 
-uint8_t receive_udp_rx_server(void *ctx, struct pkt *p, bool *is_control)
+uint8_t receive_link_rx_server(void *ctx, struct pkt *p, bool *is_control)
 {
 	return receive_classify(ctx, p, is_control, true);
 }
