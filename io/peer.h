@@ -48,6 +48,7 @@ struct peer {
 	 * float_ep, not from remote. A seqlock: float_seq is odd while ep is
 	 * being written; ctrl copies ep between two equal even reads and then
 	 * moves remote there (openvpn-wire.md: float after authentication).
+	 * tun_tx writes sa and len; link and conn stay as peer_add set them.
 	 */
 	uint32_t float_seq;
 	struct peer_endpoint float_ep;

@@ -65,6 +65,20 @@ void peers_free_all(struct pipeline *pl)
 	}
 }
 
+/*
+ * An endpoint on link 0, the only one today: with more links (or a stream
+ * link's connections) the caller would name them.
+ */
+static void endpoint_init(struct peer_endpoint *ep, const union sockaddr_any *sa, socklen_t len)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (sa)
+		memcpy(&ep->sa, sa, len);
+	ep->len = len;
+	ep->link = 0;
+	ep->conn = LINK_CONN_NONE;
+}
+
 int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,
 		      const union sockaddr_any *remote, socklen_t remote_len)
 {
@@ -79,14 +93,14 @@ int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,
 	memset(pr, 0, sizeof(*pr));
 	pr->id = id;
 	pr->dc.tx_peer_id = tx_peer_id;
+	endpoint_init(&pr->float_ep, NULL, 0);
 	if (remote) {
-		pr->remote = calloc(1, sizeof(*pr->remote));
+		pr->remote = malloc(sizeof(*pr->remote));
 		if (!pr->remote) {
 			free(pr);
 			return -ENOMEM;
 		}
-		memcpy(&pr->remote->sa, remote, remote_len);
-		pr->remote->len = remote_len;
+		endpoint_init(pr->remote, remote, remote_len);
 	}
 	peer_publish(&pl->peers, id, pr);
 	return 0;
@@ -162,11 +176,10 @@ int pipeline_peer_set_remote(struct pipeline *pl, uint32_t id, const union socka
 
 	if (!pr || len > sizeof(ep->sa))
 		return -EINVAL;
-	ep = calloc(1, sizeof(*ep));
+	ep = malloc(sizeof(*ep));
 	if (!ep)
 		return -ENOMEM;
-	memcpy(&ep->sa, sa, len);
-	ep->len = len;
+	endpoint_init(ep, sa, len);
 	old = pr->remote;
 	/* Release pairs with the acquire in peer_remote(). */
 	__atomic_store_n(&pr->remote, ep, __ATOMIC_RELEASE);
