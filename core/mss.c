@@ -1,7 +1,7 @@
 /*
  * mss.c - lowers the MSS option of TCP SYNs crossing the tunnel (mss.h).
  * Pure functions on a packet buffer; called per packet by tun_rx and tun_tx
- * (ctrl/pipeline.c stage ops), by the unit test and by the fuzzer.
+ * (io/send.c and io/receive.c stage ops), by the unit test and by the fuzzer.
  *
  * Every read is checked against the packet length first, and a packet that
  * does not parse is left alone: clamping is a courtesy, the kernel that

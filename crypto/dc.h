@@ -2,7 +2,7 @@
  * dc.h - the OpenVPN AEAD data channel (openvpn-wire.md §5, §6).
  *
  * A struct dc_keyslot is one key_id's data keys for one peer. ctrl builds it
- * (dc_keyslot_create), publishes it in peer->keys[key_id], and retires it
+ * (dc_keyslot_create), publishes it in dc_peer->keys[key_id], and retires it
  * through the epoch when it is replaced; dc_keyslot_free cleanses it.
  * Everything in it is immutable after publication except the two per-thread
  * blocks, each with exactly one writer named below.
@@ -54,6 +54,40 @@ struct dc_keyslot {
 	/* Written by tun_tx only: the receive replay window for this key. */
 	alignas(CACHELINE) struct replay rx_replay;	/* flexible: keep last */
 };
+
+/*
+ * What the data channel knows of a peer: its key slots by key_id and the
+ * peer-id it stamps on P_DATA_V2. io/peer.h's struct peer embeds one as its
+ * first member, and the peer table ctrl publishes peers in holds pointers to
+ * it, so the crypto workers look peers up without knowing io's type.
+ */
+struct dc_peer {
+	uint32_t tx_peer_id;		/* PEER_ID_NONE: send P_DATA_V1; set before publication */
+	/* Published by ctrl with release stores; read with acquire (dc_peer_key). */
+	struct dc_keyslot *keys[KEY_ID_COUNT];
+};
+
+/* Peers indexed by our peer-id; slots published by ctrl, read by data threads. */
+struct dc_peer_table {
+	uint32_t size;
+	struct dc_peer **slot;
+};
+
+/* Data threads, inside an epoch section. NULL: no such peer (now). */
+static inline struct dc_peer *dc_peer_lookup(const struct dc_peer_table *t, uint32_t id)
+{
+	if (unlikely(id >= t->size))
+		return NULL;
+	/* Acquire pairs with ctrl's release when it publishes the peer. */
+	return __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
+}
+
+/* Data threads, inside an epoch section. NULL: no key installed for @key_id. */
+static inline struct dc_keyslot *dc_peer_key(const struct dc_peer *dp, uint8_t key_id)
+{
+	/* Acquire pairs with ctrl's release when it installs the slot. */
+	return __atomic_load_n(&dp->keys[key_id & P_KEY_ID_MASK], __ATOMIC_ACQUIRE);
+}
 
 /* ctrl, once at start: fetches the EVP ciphers (STYLE.md §4.10). */
 int dc_global_init(void) __must_check;

@@ -34,16 +34,16 @@
 
 /* Seals or opens one packet: the loop's only difference between directions. */
 #define CRYPT_FN(name) \
-	bool (*name)(struct crypt_thread *, const struct peer *, const struct dc_keyslot *, \
+	bool (*name)(struct crypt_thread *, const struct dc_peer *, const struct dc_keyslot *, \
 		     struct pkt *)
 
-static bool crypt_encrypt_one(struct crypt_thread *ct, const struct peer *pr,
+static bool crypt_encrypt_one(struct crypt_thread *ct, const struct dc_peer *pr,
 			      const struct dc_keyslot *ks, struct pkt *p)
 {
 	return dc_seal(ks, ct->index, p, pr->tx_peer_id);
 }
 
-static bool crypt_decrypt_one(struct crypt_thread *ct, const struct peer *pr,
+static bool crypt_decrypt_one(struct crypt_thread *ct, const struct dc_peer *pr,
 			      const struct dc_keyslot *ks, struct pkt *p)
 {
 	(void)pr;
@@ -59,7 +59,7 @@ static void crypt_burst(struct crypt_thread *ct, struct pkt **pk, unsigned int n
 {
 	struct stats *st = &ct->thr.stats;
 	const struct dc_keyslot *ks = NULL;
-	const struct peer *pr = NULL;
+	const struct dc_peer *pr = NULL;
 	uint32_t last_peer = UINT32_MAX;
 	uint8_t last_kid = 0xff;
 
@@ -72,8 +72,8 @@ static void crypt_burst(struct crypt_thread *ct, struct pkt **pk, unsigned int n
 		if (p->peer_id != last_peer || p->key_id != last_kid) {
 			last_peer = p->peer_id;
 			last_kid = p->key_id;
-			pr = peer_lookup(ct->peers, p->peer_id);
-			ks = pr ? peer_key(pr, p->key_id) : NULL;
+			pr = dc_peer_lookup(ct->peers, p->peer_id);
+			ks = pr ? dc_peer_key(pr, p->key_id) : NULL;
 		}
 		if (unlikely(!pr))
 			p->verdict = DROP_BAD_PEER;

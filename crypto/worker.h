@@ -10,9 +10,10 @@
  * enqueue cannot fail.
  *
  * Per burst, inside one epoch section: each packet still PKT_OK gets its
- * peer (peer_lookup(peers, p->peer_id)) and key slot (peer_key(peer,
+ * peer (dc_peer_lookup(peers, p->peer_id)) and key slot (dc_peer_key(peer,
  * p->key_id)); none -> DROP_BAD_PEER / DROP_NO_KEY; then dc_seal with the
- * peer's tx_peer_id, or dc_open. Packets that arrive with a verdict pass
+ * peer's tx_peer_id, or dc_open. The peers are crypto's struct dc_peer
+ * (dc.h): the worker needs nothing else of a peer, so it knows no io type. Packets that arrive with a verdict pass
  * through untouched. Counters in thr.stats: rx_* every packet taken in,
  * tx_* every packet passed on still PKT_OK, drop[] each verdict this worker
  * set (the collector frees failed packets and need not count them again).
@@ -25,9 +26,9 @@
 #define SLUICE_WORKER_H
 
 #include "../core/epoch.h"
-#include "../core/peer.h"
 #include "../core/ring.h"
 #include "../core/thread.h"
+#include "dc.h"
 
 struct crypt_thread {
 	struct thread thr;		/* first: stats live here */
@@ -36,7 +37,7 @@ struct crypt_thread {
 	struct spsc *in;		/* one producer: the dealer */
 	struct spsc *out;		/* one consumer: the collector */
 	struct doorbell db;		/* rung by the dealer */
-	const struct peer_table *peers;
+	const struct dc_peer_table *peers;
 	struct epoch_reader epoch;
 };
 

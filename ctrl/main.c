@@ -39,8 +39,7 @@
 #include "config/options.h"
 #include "config/runcfg.h"
 #include "mode.h"
-#include "pipeline.h"
-#include "pipeline_compat.h"
+#include "../io/pipeline.h"
 #include "proc.h"
 #include "server/server.h"
 #include "status.h"
@@ -118,7 +117,8 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 	struct pipeline_cfg pc = {
 		.workers = rc->workers,
 		.tun_fd = c->tun_fd,
-		.udp_fd = udp_fd,
+		.link_fd = udp_fd,
+		.link_type = LINK_UDP,
 		.replay_window = rc->replay_window,
 		.replay_time = rc->replay_time,
 		.replay_strict = false,

@@ -19,7 +19,7 @@
 
 #include "../core/log.h"
 #include "mode.h"
-#include "pipeline.h"
+#include "../io/pipeline.h"
 #include "proc.h"
 #include "status.h"
 

@@ -17,7 +17,7 @@
 #include "client/client.h"
 #include "config/options.h"
 #include "config/runcfg.h"
-#include "pipeline.h"
+#include "../io/pipeline.h"
 #include "testkey.h"
 
 struct testkey {

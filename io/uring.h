@@ -3,7 +3,8 @@
  *
  * Every function here runs on the loop's own thread: that thread creates the
  * ring and is its only submitter (IORING_SETUP_SINGLE_ISSUER). Nothing here is
- * part of the io.h API; ctrl never includes it.
+ * part of ctrl's API (io.h, pipeline.h); ctrl never includes it. The loop
+ * skeleton built on it is loop.h.
  *
  * user_data layout (STYLE.md §5, proxy.h __encode_userdata): the op in bits
  * 56..63, the slot index in bits 0..31. Never a pointer: a slot index stays
@@ -41,8 +42,8 @@ enum uring_op {
 	URING_OP_CANCEL,	/* shutdown cancel requests */
 	URING_OP_READ,		/* tun_rx */
 	URING_OP_WRITE,		/* tun_tx */
-	URING_OP_SEND,		/* udp_tx */
-	URING_OP_RECV,		/* udp_rx */
+	URING_OP_SEND,		/* link_tx */
+	URING_OP_RECV,		/* link_rx */
 };
 
 #define URING_UD_OP_SHIFT	56
@@ -129,7 +130,7 @@ static inline unsigned int uring_reap(struct uring *u, unsigned int max,
 }
 
 /*
- * Receive slots (tun_rx, udp_rx): up to URING_RX_SLOTS reads in flight, each
+ * Receive slots (tun_rx, link_rx): up to URING_RX_SLOTS reads in flight, each
  * into a packet of the loop's pool. A slot not in flight is ready (armed at
  * the next refill; it may still need a packet) or parked (its read failed;
  * re-armed URING_BACKOFF_MS later, so a dead fd cannot spin the thread while
@@ -137,11 +138,12 @@ static inline unsigned int uring_reap(struct uring *u, unsigned int max,
  *
  * How many are armed follows the load. Every armed read on an fd is woken by
  * every arriving packet (io_uring's poll is not exclusive for reads) and all
- * but one fail and re-arm: with 64 always armed, udp_rx spent 28 us of CPU
- * per datagram at 10 kpps, against 2.6 us with one (kernel 6.18). So a turn
- * arms about twice what the last turn consumed, between URING_RX_MIN and
- * URING_RX_SLOTS (5.7 us per datagram at 10 kpps): a burst doubles it each
- * turn, and when traffic falls off the armed reads are not re-armed.
+ * but one fail and re-arm: with 64 always armed, the UDP receive loop spent
+ * 28 us of CPU per datagram at 10 kpps, against 2.6 us with one (kernel
+ * 6.18). So a turn arms about twice what the last turn consumed, between
+ * URING_RX_MIN and URING_RX_SLOTS (5.7 us per datagram at 10 kpps): a burst
+ * doubles it each turn, and when traffic falls off the armed reads are not
+ * re-armed.
  *
  * -EAGAIN is not an error here. ctrl opens the fds O_NONBLOCK, and a read
  * that io_uring ends up retrying from its worker pool then comes back with
@@ -231,7 +233,7 @@ static inline void uring_rx_slots_refill(struct uring_rx_slots *rs, struct pool 
 }
 
 /*
- * Transmit slots (udp_tx, tun_tx): up to URING_TX_SLOTS sends in flight, each
+ * Transmit slots (link_tx, tun_tx): up to URING_TX_SLOTS sends in flight, each
  * holding the packet it sends until its CQE. Bounds what one loop gives the
  * kernel, so the CQ (8x the SQ) can never overflow.
  */

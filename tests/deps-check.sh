@@ -31,10 +31,6 @@ set -u
 # and when it goes; an entry that no longer matches anything is reported, so the list
 # cannot outlive its reason.
 ALLOW=(
-	# TEMPORARY: core/peer.h keeps a pointer to crypto's key slots (struct dc_keyslot)
-	# until the data-plane wiring moves into io/ and peer.h moves out of core/ (another
-	# branch). The lead deletes this entry when that branch is merged.
-	"core/peer.h:dc_keyslot"
 )
 
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")

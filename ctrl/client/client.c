@@ -48,8 +48,7 @@
 #include "../proto/handover.h"
 #include "../config/options.h"
 #include "../mode.h"
-#include "../pipeline.h"
-#include "../pipeline_compat.h"
+#include "../../io/pipeline.h"
 #include "../config/runcfg.h"
 #include "session.h"
 
@@ -404,7 +403,7 @@ static int client_udp_renew(struct client *c)
 	c->udp_fd = -1;
 	if (client_udp_setup(c) < 0)
 		return -EAGAIN;	/* the data plane stays stopped until the next attempt */
-	err = pipeline_set_udp_fd(c->pl, c->udp_fd);
+	err = pipeline_link_set_fd(c->pl, 0, c->udp_fd);
 	err = err ?: pipeline_start(c->pl);
 	if (err) {
 		errno = -err;

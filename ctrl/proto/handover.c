@@ -10,7 +10,7 @@
  * Thread: ctrl only.
  */
 #include "../../core/log.h"
-#include "../pipeline.h"
+#include "../../io/pipeline.h"
 #include "chan.h"
 #include "handover.h"
 

@@ -39,8 +39,7 @@
 #include "../../io/io.h"
 #include "../config/config.h"
 #include "../config/runcfg.h"
-#include "../pipeline.h"
-#include "../pipeline_compat.h"
+#include "../../io/pipeline.h"
 #include "../proto/tls.h"
 #include "server_int.h"
 

@@ -31,8 +31,7 @@
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "../config/runcfg.h"
-#include "../pipeline.h"
-#include "../pipeline_compat.h"
+#include "../../io/pipeline.h"
 #include "../proto/handover.h"
 #include "server_int.h"
 

@@ -22,7 +22,7 @@
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "../../io/io.h"
-#include "../pipeline.h"
+#include "../../io/pipeline.h"
 #include "server_int.h"
 
 /* ---- a client's addresses and routes ------------------------------------ */

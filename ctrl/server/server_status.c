@@ -15,8 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../pipeline.h"
-#include "../pipeline_compat.h"
+#include "../../io/pipeline.h"
 #include "server_int.h"
 
 /* One counter: "GLOBAL_STATS<sep><name><sep><value>", or with @sep 0 "server.<name>=<value>". */

@@ -5,8 +5,8 @@
  *    calls that fail before anything reaches the kernel (no root needed,
  *    nothing touches the host's network); the round-robin dealer and
  *    collector against a full and an empty ring.
- * 2. UDP loops (no root): udp_tx on one loopback socket sends to udp_rx on
- *    another. The test thread is the encrypt workers (two rings dealt round
+ * 2. Link loops over UDP links (no root): link_tx on one loopback socket
+ *    sends to link_rx on another. The test thread is the encrypt workers (two rings dealt round
  *    robin, with refused packets that still take their turn) and ctrl (a
  *    control ring with per-packet destinations), and the decrypt workers and
  *    ctrl on the other side (two rings collected in order, plus ctrl_out).
@@ -43,11 +43,13 @@
 
 #include "../../core/clock.h"
 #include "../../core/epoch.h"
-#include "../../core/peer.h"
+#include "../../io/peer.h"
 #include "../../core/pkt.h"
 #include "../../core/ring.h"
 #include "../../core/thread.h"
 #include "../../io/io.h"
+#include "../../io/link.h"
+#include "../../io/loop.h"
 #include "../../io/uring.h"
 #include "harness.h"
 
@@ -164,7 +166,7 @@ static void test_deal_collect(void)
 	pool_destroy(pool);
 }
 
-/* ---- 2. UDP loops -------------------------------------------------------- */
+/* ---- 2. link loops over UDP ----------------------------------------------- */
 
 #define UDP_TOTAL	10000	/* datagrams through udp_tx */
 #define UDP_CTRL_EVERY	100	/* every 100th (k % 100 == 50) goes via ctrl_in */
@@ -176,8 +178,8 @@ static void test_deal_collect(void)
 #define UDP_DEADLINE_NS	(60 * NSEC_PER_SEC)
 #define UDP_CTRL_BYTE	0x20
 
-static struct udp_tx_thread utx;
-static struct udp_rx_thread urx;
+static struct link_tx_thread utx;
+static struct link_rx_thread urx;
 
 /* Lengths 9..1408 with a seq-derived pattern, so a mix-up shows. */
 static uint32_t udp_len(uint64_t seq)
@@ -228,8 +230,8 @@ struct udp_side {
 	struct pool *txpool, *rxpool;
 	union sockaddr_any rx_addr, tx_addr;
 	struct peer peer;
-	struct peer *slot[1];
-	struct peer_table peers;
+	struct dc_peer *slot[1];
+	struct dc_peer_table peers;
 	unsigned int deal, collect;	/* round-robin cursors of the test's "workers" */
 	unsigned int window;		/* datagrams in flight at most */
 	uint64_t next, sent_dgrams, sent_bytes, refused;
@@ -241,39 +243,42 @@ static void udp_setup(struct udp_side *u)
 	union sockaddr_any lo = { .in4 = { .sin_family = AF_INET,
 					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
 	socklen_t len = sizeof(u->rx_addr.in4);
-	int v = 0;
+	int v = 0, rx_fd, tx_fd;
 
-	OK(urx.fd = udp_open(&lo, sizeof(lo.in4), NULL, 0));
-	OK(getsockname(urx.fd, &u->rx_addr.sa, &len));
-	OK(utx.fd = udp_open(&lo, sizeof(lo.in4), &u->rx_addr, sizeof(u->rx_addr.in4)));
+	OK(rx_fd = udp_open(&lo, sizeof(lo.in4), NULL, 0));
+	OK(getsockname(rx_fd, &u->rx_addr.sa, &len));
+	OK(tx_fd = udp_open(&lo, sizeof(lo.in4), &u->rx_addr, sizeof(u->rx_addr.in4)));
 	len = sizeof(u->tx_addr.in4);
-	OK(getsockname(utx.fd, &u->tx_addr.sa, &len));
+	OK(getsockname(tx_fd, &u->tx_addr.sa, &len));
 	len = sizeof(v);
-	OK(getsockopt(urx.fd, SOL_SOCKET, SO_RCVBUF, &v, &len));
+	OK(getsockopt(rx_fd, SOL_SOCKET, SO_RCVBUF, &v, &len));
+	/* One link per socket here: the test sends from one to the other. */
+	OK(link_udp_create(&urx.link, rx_fd, 0));
+	OK(link_udp_create(&utx.link, tx_fd, 0));
 	CHECK(geteuid() != 0 || v >= 4 << 20, "udp_open: SO_RCVBUF %d, expected >= 4 MiB as root", v);
 	/* Without root the buffer is capped by rmem_max: pace so it never overflows. */
 	u->window = MIN(UDP_WINDOW, MAX(16, v / UDP_TRUESIZE));
 
-	OK(doorbell_init(&utx.db));
-	OK(doorbell_init(&urx.db));
+	OK(doorbell_init(&utx.lp.db));
+	OK(doorbell_init(&urx.lp.db));
 	/*
 	 * Pinned: loopback queues each datagram on the sending CPU's backlog, so
 	 * a sender that migrates under load can see its datagrams reordered by
 	 * the kernel. One CPU keeps the wire order the order udp_tx sent in.
 	 */
-	OK(thread_init(&utx.thr, "udp_tx", udp_tx_thread_main, &utx, 0));
-	OK(thread_init(&urx.thr, "udp_rx", udp_rx_thread_main, &urx, -1));
+	OK(thread_init(&utx.lp.thr, "link_tx", link_tx_thread_main, &utx, 0));
+	OK(thread_init(&urx.lp.thr, "link_rx", link_rx_thread_main, &urx, -1));
 	OK(pool_create(&u->txpool, UDP_POOL, PKT_CLASS_MTU, main_thr.tid));
-	OK(pool_add_returner(u->txpool, utx.thr.tid));
-	OK(pool_create(&u->rxpool, UDP_POOL, PKT_CLASS_MTU, urx.thr.tid));
+	OK(pool_add_returner(u->txpool, utx.lp.thr.tid));
+	OK(pool_create(&u->rxpool, UDP_POOL, PKT_CLASS_MTU, urx.lp.thr.tid));
 	OK(pool_add_returner(u->rxpool, main_thr.tid));
 	for (int i = 0; i < UDP_WORKERS; i++) {
-		OK(spsc_create(&u->enc[i], 512, &utx.db, "enc"));
+		OK(spsc_create(&u->enc[i], 512, &utx.lp.db, "enc"));
 		OK(spsc_create(&u->dec[i], 1024, NULL, "dec"));
 		utx.in[i] = u->enc[i];
 		urx.out[i] = u->dec[i];
 	}
-	OK(spsc_create(&u->ctl_in, 128, &utx.db, "ctl_in"));
+	OK(spsc_create(&u->ctl_in, 128, &utx.lp.db, "ctl_in"));
 	OK(spsc_create(&u->ctl_out, 256, NULL, "ctl_out"));
 	utx.nin = urx.nout = UDP_WORKERS;
 	utx.ctrl_in = u->ctl_in;
@@ -282,11 +287,11 @@ static void udp_setup(struct udp_side *u)
 	urx.classify = udp_classify;
 
 	u->peer.id = 0;
-	u->slot[0] = &u->peer;
+	u->slot[0] = &u->peer.dc;
 	u->peers.size = 1;
 	u->peers.slot = u->slot;
 	utx.peers = &u->peers;
-	epoch_reader_register(&utx.epoch);
+	epoch_reader_register(&utx.lp.epoch);
 }
 
 /* Deals @p to the worker ring whose turn it is (never full here). */
@@ -409,16 +414,16 @@ static void udp_send_junk(struct udp_side *u)
 	CHECK(sendto(fd, big, sizeof(big), 0, &u->rx_addr.sa, sizeof(u->rx_addr.in4)) ==
 	      (ssize_t)sizeof(big), "send oversize");
 	close(fd);
-	while ((STAT_READ(urx.thr.stats.drop[DROP_SHORT]) < 1 ||
-		STAT_READ(urx.thr.stats.drop[DROP_OVERSIZE]) < 1) && clock_mono_ns() < deadline)
+	while ((STAT_READ(urx.lp.thr.stats.drop[DROP_SHORT]) < 1 ||
+		STAT_READ(urx.lp.thr.stats.drop[DROP_OVERSIZE]) < 1) && clock_mono_ns() < deadline)
 		sleep_us(1000);
-	while (STAT_READ(utx.thr.stats.tx_pkts) < UDP_TOTAL && clock_mono_ns() < deadline)
+	while (STAT_READ(utx.lp.thr.stats.tx_pkts) < UDP_TOTAL && clock_mono_ns() < deadline)
 		sleep_us(1000);
 }
 
 static void udp_check_counters(struct udp_side *u)
 {
-	const struct stats *t = &utx.thr.stats, *r = &urx.thr.stats;
+	const struct stats *t = &utx.lp.thr.stats, *r = &urx.lp.thr.stats;
 	uint64_t ctrl = UDP_TOTAL / UDP_CTRL_EVERY;
 
 	CHECK(t->rx_pkts == UDP_TOTAL + u->refused, "udp_tx rx_pkts %llu",
@@ -461,7 +466,7 @@ static void udp_check_pools(struct udp_side *u)
 
 static void udp_teardown(struct udp_side *u)
 {
-	epoch_reader_unregister(&utx.epoch);
+	epoch_reader_unregister(&utx.lp.epoch);
 	for (int i = 0; i < UDP_WORKERS; i++) {
 		spsc_destroy(u->enc[i]);
 		spsc_destroy(u->dec[i]);
@@ -470,10 +475,12 @@ static void udp_teardown(struct udp_side *u)
 	spsc_destroy(u->ctl_out);
 	pool_destroy(u->txpool);
 	pool_destroy(u->rxpool);
-	doorbell_destroy(&utx.db);
-	doorbell_destroy(&urx.db);
-	close(utx.fd);
-	close(urx.fd);
+	doorbell_destroy(&utx.lp.db);
+	doorbell_destroy(&urx.lp.db);
+	close(utx.link->fd);
+	close(urx.link->fd);
+	link_destroy(utx.link);
+	link_destroy(urx.link);
 }
 
 static void test_udp(void)
@@ -481,17 +488,18 @@ static void test_udp(void)
 	static struct udp_side u;
 
 	udp_setup(&u);
-	OK(thread_start(&urx.thr));
-	OK(thread_start(&utx.thr));
+	OK(thread_start(&urx.lp.thr));
+	OK(thread_start(&utx.lp.thr));
 	udp_pump(&u);
 	udp_send_junk(&u);
 	udp_receive(&u);
-	stop_thread(&utx.thr, &utx.db);
-	stop_thread(&urx.thr, &urx.db);
-	CHECK(utx.err == 0 && urx.err == 0, "loop start errors %d %d", utx.err, urx.err);
-	fprintf(stderr, "io_test: udp_tx ring flags 0x%x, udp_rx ring flags 0x%x, wakeups %llu/%llu\n",
-		utx.ring_flags, urx.ring_flags, (unsigned long long)utx.thr.stats.wakeups,
-		(unsigned long long)urx.thr.stats.wakeups);
+	stop_thread(&utx.lp.thr, &utx.lp.db);
+	stop_thread(&urx.lp.thr, &urx.lp.db);
+	CHECK(utx.lp.err == 0 && urx.lp.err == 0, "loop start errors %d %d", utx.lp.err,
+	      urx.lp.err);
+	fprintf(stderr, "io_test: link_tx ring flags 0x%x, link_rx ring flags 0x%x, wakeups %llu/%llu\n",
+		utx.lp.ring_flags, urx.lp.ring_flags, (unsigned long long)utx.lp.thr.stats.wakeups,
+		(unsigned long long)urx.lp.thr.stats.wakeups);
 	udp_check_counters(&u);
 	udp_check_pools(&u);
 	udp_teardown(&u);
@@ -750,18 +758,18 @@ static void tun_setup(struct tun_side *s, int fd)
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(5000) };
 
 	trx.fd = ttx.fd = fd;
-	OK(doorbell_init(&trx.db));
-	OK(doorbell_init(&ttx.db));
-	OK(thread_init(&trx.thr, "tun_rx", tun_rx_thread_main, &trx, -1));
-	OK(thread_init(&ttx.thr, "tun_tx", tun_tx_thread_main, &ttx, -1));
-	OK(pool_create(&s->rxpool, TUN_POOL, PKT_CLASS_MTU, trx.thr.tid));
-	OK(pool_add_returner(s->rxpool, ttx.thr.tid));
+	OK(doorbell_init(&trx.lp.db));
+	OK(doorbell_init(&ttx.lp.db));
+	OK(thread_init(&trx.lp.thr, "tun_rx", tun_rx_thread_main, &trx, -1));
+	OK(thread_init(&ttx.lp.thr, "tun_tx", tun_tx_thread_main, &ttx, -1));
+	OK(pool_create(&s->rxpool, TUN_POOL, PKT_CLASS_MTU, trx.lp.thr.tid));
+	OK(pool_add_returner(s->rxpool, ttx.lp.thr.tid));
 	OK(pool_add_returner(s->rxpool, main_thr.tid));
 	OK(pool_create(&s->mypool, 16, PKT_CLASS_MTU, main_thr.tid));
-	OK(pool_add_returner(s->mypool, trx.thr.tid));
-	OK(pool_add_returner(s->mypool, ttx.thr.tid));
-	OK(spsc_create(&s->loop, 256, &ttx.db, "loop"));
-	OK(spsc_create(&s->inject, 16, &trx.db, "inject"));
+	OK(pool_add_returner(s->mypool, trx.lp.thr.tid));
+	OK(pool_add_returner(s->mypool, ttx.lp.thr.tid));
+	OK(spsc_create(&s->loop, 256, &ttx.lp.db, "loop"));
+	OK(spsc_create(&s->inject, 16, &trx.lp.db, "inject"));
 	OK(spsc_create(&s->ctl, 16, NULL, "ctl"));
 	trx.pool = s->rxpool;
 	trx.out[0] = ttx.in[0] = s->loop;
@@ -770,8 +778,8 @@ static void tun_setup(struct tun_side *s, int fd)
 	trx.classify = tun_swap_classify;
 	ttx.ctrl_out = s->ctl;
 	ttx.accept = tun_ctrl_accept;
-	epoch_reader_register(&trx.epoch);
-	epoch_reader_register(&ttx.epoch);
+	epoch_reader_register(&trx.lp.epoch);
+	epoch_reader_register(&ttx.lp.epoch);
 
 	in4("198.18.99.1", &me.sin_addr);
 	OK(s->sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -808,10 +816,11 @@ static void tun_expect_ctrl(struct tun_side *s)
 
 static void tun_check(struct tun_side *s)
 {
-	const struct stats *r = &trx.thr.stats, *t = &ttx.thr.stats;
+	const struct stats *r = &trx.lp.thr.stats, *t = &ttx.lp.thr.stats;
 	uint64_t refused = r->drop[DROP_NO_ROUTE];
 
-	CHECK(trx.err == 0 && ttx.err == 0, "loop start errors %d %d", trx.err, ttx.err);
+	CHECK(trx.lp.err == 0 && ttx.lp.err == 0, "loop start errors %d %d", trx.lp.err,
+	      ttx.lp.err);
 	CHECK(r->rx_pkts >= 3 && r->rx_pkts == r->tx_pkts + refused,
 	      "tun_rx rx %llu tx %llu refused %llu", (unsigned long long)r->rx_pkts,
 	      (unsigned long long)r->tx_pkts, (unsigned long long)refused);
@@ -828,7 +837,7 @@ static void tun_check(struct tun_side *s)
 	CHECK(pool_available(s->rxpool) == TUN_POOL, "tun_rx pool: %u of %d home",
 	      pool_available(s->rxpool), TUN_POOL);
 	fprintf(stderr, "io_test: tun_rx ring flags 0x%x, tun_tx ring flags 0x%x\n",
-		trx.ring_flags, ttx.ring_flags);
+		trx.lp.ring_flags, ttx.lp.ring_flags);
 }
 
 static void test_tun_loops(int fd)
@@ -838,8 +847,8 @@ static void test_tun_loops(int fd)
 	int64_t deadline;
 
 	tun_setup(&s, fd);
-	OK(thread_start(&trx.thr));
-	OK(thread_start(&ttx.thr));
+	OK(thread_start(&trx.lp.thr));
+	OK(thread_start(&ttx.lp.thr));
 
 	in4("198.18.99.2", &dst.sin_addr);
 	CHECK(sendto(s.sock, "hello-tun", 9, 0, (struct sockaddr *)&dst, sizeof(dst)) == 9,
@@ -852,12 +861,12 @@ static void test_tun_loops(int fd)
 
 	/* Let stray kernel packets (if any) finish their trip before counting. */
 	deadline = clock_mono_ns() + TUN_DEADLINE_NS;
-	while ((STAT_READ(ttx.thr.stats.rx_pkts) != STAT_READ(trx.thr.stats.tx_pkts) ||
-		STAT_READ(ttx.thr.stats.tx_pkts) != STAT_READ(ttx.thr.stats.rx_pkts)) &&
+	while ((STAT_READ(ttx.lp.thr.stats.rx_pkts) != STAT_READ(trx.lp.thr.stats.tx_pkts) ||
+		STAT_READ(ttx.lp.thr.stats.tx_pkts) != STAT_READ(ttx.lp.thr.stats.rx_pkts)) &&
 	       clock_mono_ns() < deadline)
 		sleep_us(1000);
-	stop_thread(&trx.thr, &trx.db);
-	stop_thread(&ttx.thr, &ttx.db);
+	stop_thread(&trx.lp.thr, &trx.lp.db);
+	stop_thread(&ttx.lp.thr, &ttx.lp.db);
 	tun_check(&s);
 }
 

@@ -23,7 +23,6 @@
 
 #include "../../core/clock.h"
 #include "../../core/epoch.h"
-#include "../../core/peer.h"
 #include "../../core/pkt.h"
 #include "../../core/ring.h"
 #include "../../crypto/dc.h"
@@ -42,10 +41,10 @@
 static struct crypt_thread enc[NWORK], dec[NWORK];
 static struct pool *pool;
 static struct dc_keyslot *client_ks, *server_ks;
-static struct peer enc_peer, dec_peer;
-static struct peer *enc_slots[2], *dec_slots[TX_PEER_ID + 1];
-static const struct peer_table enc_peers = { .size = 2, .slot = enc_slots };
-static const struct peer_table dec_peers = { .size = TX_PEER_ID + 1, .slot = dec_slots };
+static struct dc_peer enc_peer, dec_peer;
+static struct dc_peer *enc_slots[2], *dec_slots[TX_PEER_ID + 1];
+static const struct dc_peer_table enc_peers = { .size = 2, .slot = enc_slots };
+static const struct dc_peer_table dec_peers = { .size = TX_PEER_ID + 1, .slot = dec_slots };
 
 /* What happens to packet @seq on the way. */
 enum fate { FATE_OK, FATE_PREDROPPED, FATE_NO_PEER, FATE_FAR_PEER, FATE_NO_KEY, FATE_FORGED };
@@ -186,11 +185,9 @@ static void keys_setup(void)
 				     15, false);
 	if (rc)
 		FATAL("dc_keyslot_create: %d", rc);
-	enc_peer.id = 0;
 	enc_peer.tx_peer_id = TX_PEER_ID;
 	enc_peer.keys[KEY_ID] = client_ks;
 	enc_slots[0] = &enc_peer;
-	dec_peer.id = TX_PEER_ID;
 	dec_peer.tx_peer_id = 0;
 	dec_peer.keys[KEY_ID] = server_ks;
 	dec_slots[TX_PEER_ID] = &dec_peer;

@@ -1,29 +1,28 @@
 /*
- * pipeline.h - builds, starts, stops and frees the data plane (DESIGN.md §2)
- * and is ctrl's narrow API into it: add a peer, install/retire a key slot,
- * pick the send key, inject a packet, read counters. ctrl thread only.
+ * pipeline.h - ctrl's one API into the data plane (DESIGN.md §2, STYLE.md §1):
+ * build, start, stop and free it; add and remove peers, install, pick and
+ * retire their key slots, move them (float), route to them; exchange control
+ * packets and in-band messages with the link; read counters and per-peer
+ * liveness. struct pipeline is opaque: only io/ knows what is inside.
+ *
+ * Threads: every function here is for ctrl (the main thread) only, unless
+ * its comment says otherwise.
  */
-#ifndef SLUICE_PIPELINE_H
-#define SLUICE_PIPELINE_H
+#ifndef SLUICE_IO_PIPELINE_H
+#define SLUICE_IO_PIPELINE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../core/lpm.h"
-#include "../core/peer.h"
+#include "../core/compiler.h"
 #include "../core/pkt.h"
-#include "../core/ring.h"
-#include "../crypto/comp.h"
+#include "../core/proto.h"
 #include "../crypto/dc.h"
-#include "../crypto/worker.h"
-#include "../io/io.h"
+#include "io.h"
+#include "link.h"
 
-/* Packets per pool: reads in flight + four rings of PIPE_RING_SLOTS + sends in flight. */
-#define PIPE_POOL_PKTS		8192
-/* Ring slots between stages: ~1 ms of 1 Mpps, enough to ride out a scheduling hiccup. */
-#define PIPE_RING_SLOTS		1024
-#define PIPE_CTRL_RING_SLOTS	256
+struct pipeline;
 
 struct pipeline_cfg {
 	bool is_server;			/* picks key halves (openvpn-wire.md §5) */
@@ -33,7 +32,8 @@ struct pipeline_cfg {
 	unsigned int workers;		/* crypto workers per direction, 1..IO_WORKERS_MAX */
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
-	int udp_fd;
+	enum link_type link_type;	/* the link to the peers: LINK_UDP (0) */
+	int link_fd;			/* its socket (ctrl keeps it; closes it after destroy) */
 	uint32_t replay_window;
 	uint32_t replay_time;
 	bool replay_strict;
@@ -46,33 +46,14 @@ struct pipeline_cfg {
 	uint16_t mss_v6;
 };
 
-struct pipeline {
-	struct pipeline_cfg cfg;
-	struct tun_rx_thread tun_rx;
-	struct udp_tx_thread udp_tx;
-	struct udp_rx_thread udp_rx;
-	struct tun_tx_thread tun_tx;
-	struct crypt_thread enc[IO_WORKERS_MAX];
-	struct crypt_thread dec[IO_WORKERS_MAX];
-	struct pool *tun_pool;		/* home tun_rx */
-	struct pool *udp_pool;		/* home udp_rx */
-	struct pool *ctrl_pool;		/* home ctrl: control packets and injected pings */
-	struct spsc *ctrl_to_udp;	/* ctrl -> udp_tx: control packets out */
-	struct spsc *udp_to_ctrl;	/* udp_rx -> ctrl: control packets in */
-	struct spsc *ctrl_to_tun_rx;	/* ctrl -> tun_rx: in-band packets to encrypt */
-	struct spsc *tun_tx_to_ctrl;	/* tun_tx -> ctrl: in-band messages (OCC) */
-	struct spsc *tun_tx_to_tun_rx;	/* tun_tx -> tun_rx: client-to-client (server) */
-	struct doorbell ctrl_db;	/* rung by udp_rx and tun_tx */
-	struct peer_table peers;
-	/* Server: tunnel prefix -> peer id, read by tun_rx (routing) and tun_tx (source check). */
-	struct lpm_root routes;
-	/* Bumped by tun_tx (release) after it records a peer's float_ep; ctrl compares. */
-	uint32_t float_events;
-	uint32_t float_seen;		/* ctrl only */
-	bool started;
-	/* Compression scratch, one per thread that frames: tun_rx and tun_tx only. */
-	uint8_t *tun_rx_scratch;
-	uint8_t *tun_tx_scratch;
+/* A peer's liveness and byte counts, as the data threads last wrote them. */
+struct pipeline_peer_stats {
+	int64_t last_rx_ns;		/* mono ns of the last authenticated packet in; 0: none */
+	uint64_t rx_bytes;		/* plaintext bytes accepted */
+	int64_t last_tx_ns;		/* mono ns of the last data packet sent; 0: none */
+	uint64_t tx_bytes;		/* wire bytes sent */
+	/* Per key_id: mono ns of the last authenticated packet opened with it; 0: never. */
+	int64_t key_last_rx_ns[KEY_ID_COUNT];
 };
 
 int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg) __must_check;
@@ -82,14 +63,15 @@ void pipeline_stop(struct pipeline *pl);
 /* After pipeline_stop: frees peers, keys (cleansed), rings and pools. */
 void pipeline_destroy(struct pipeline *pl);
 /*
- * A client's reconnect from a fresh UDP port. Between pipeline_stop and
- * pipeline_start: drops every packet still queued between stages (nothing
- * sealed for the old connection may leave through the new socket) and points
- * udp_rx/udp_tx at @udp_fd. pipeline_start then runs the same threads again:
- * same thread ids (they are never reused, so no rebuild) and counters kept.
- * The caller closes the old fd. -EBUSY while started.
+ * Points link @link (0 today: the only one) at socket @fd: a client's
+ * reconnect from a fresh UDP port. Between pipeline_stop and pipeline_start:
+ * drops every packet still queued between stages (nothing sealed for the
+ * old connection may leave through the new socket). pipeline_start then
+ * runs the same threads again: same thread ids (they are never reused, so
+ * no rebuild) and counters kept. The caller closes the old fd. -EBUSY while
+ * started, -EINVAL for no such link.
  */
-int pipeline_set_udp_fd(struct pipeline *pl, int udp_fd) __must_check;
+int pipeline_link_set_fd(struct pipeline *pl, unsigned int link, int fd) __must_check;
 
 /* Adds peer @id; @tx_peer_id is the peer-id we put in P_DATA_V2 (PEER_ID_NONE: V1). */
 int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,
@@ -119,6 +101,12 @@ int pipeline_peer_set_remote(struct pipeline *pl, uint32_t id, const union socka
  */
 bool pipeline_float_next(struct pipeline *pl, uint32_t *cursor, uint32_t *id,
 			 struct peer_endpoint *ep);
+/* The peer-id @id stamps on what it sends (PEER_ID_NONE: P_DATA_V1, or no such peer). */
+uint32_t pipeline_peer_tx_peer_id(const struct pipeline *pl, uint32_t id);
+/* Fills @out with @id's counters; false (and @out zeroed) if there is no peer @id. */
+bool pipeline_peer_stats(const struct pipeline *pl, uint32_t id, struct pipeline_peer_stats *out);
+/* The peer table's size: peer ids are 0 .. pipeline_max_peers() - 1. */
+uint32_t pipeline_max_peers(const struct pipeline *pl);
 /* Server routes (staged; pipeline_routes_publish makes them visible to the data threads). */
 int pipeline_route_add(struct pipeline *pl, int family, const void *addr, unsigned int plen,
 		       uint32_t peer_id) __must_check;
@@ -126,21 +114,38 @@ void pipeline_route_del_peer(struct pipeline *pl, uint32_t peer_id);
 int pipeline_routes_publish(struct pipeline *pl) __must_check;
 /* Changes the mssfix maxima (e.g. once a push changed the compression framing). */
 void pipeline_set_mss(struct pipeline *pl, uint16_t mss_v4, uint16_t mss_v6);
+
+/*
+ * The ctrl doorbell: an eventfd, readable when a data thread queued control
+ * packets, in-band messages or a float event for ctrl. ctrl polls it with
+ * its other fds: pipeline_ctrl_prepare_sleep() before it blocks (if that
+ * returns false, do not block: work is pending), pipeline_ctrl_wake_clear()
+ * after it woke (either way), then pipeline_ctrl_recv/inband_recv and, in
+ * server mode, pipeline_float_next.
+ */
+int pipeline_ctrl_fd(const struct pipeline *pl);
+bool pipeline_ctrl_prepare_sleep(struct pipeline *pl);
+void pipeline_ctrl_wake_clear(struct pipeline *pl);
+/*
+ * Up to @max control packets from the link (p->addr: their source), or
+ * in-band messages from tun_tx (OCC: p->peer_id is the sender). The caller
+ * owns them and frees them with pkt_free_burst.
+ */
+unsigned int pipeline_ctrl_recv(struct pipeline *pl, struct pkt **p, unsigned int max);
+unsigned int pipeline_inband_recv(struct pipeline *pl, struct pkt **p, unsigned int max);
+/*
+ * Copies one control datagram into a ctrl-pool packet and queues it to the
+ * link's sender. @to is the destination, NULL for a connected client socket;
+ * @peer_id the peer it belongs to, PEER_ID_NONE before a session has one.
+ * Returns 0, -ENOMEM (no free packet), -ENOBUFS (the link's control ring is
+ * full), -EMSGSIZE (longer than a packet) or -EINVAL (@tolen too long).
+ */
+int pipeline_ctrl_send(struct pipeline *pl, uint32_t peer_id, const union sockaddr_any *to,
+		       socklen_t tolen, const void *buf, size_t len);
 /* Sends a keepalive ping on the data channel to @peer_id. */
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id);
-/* Frees control packets and in-band messages that arrived for ctrl (foundation: counted only). */
+/* Frees control packets and in-band messages that arrived for ctrl (counted only). */
 unsigned int pipeline_drain_ctrl(struct pipeline *pl, uint64_t *ctrl_count, uint64_t *inband_count);
-/* What ctrl reads of a peer (single-writer fields of the data threads). */
-struct pipeline_peer_stats {
-	int64_t last_rx_ns;
-	uint64_t rx_bytes;
-	int64_t last_tx_ns;
-	uint64_t tx_bytes;
-	/* Mono ns of the last authenticated packet received on each key_id; 0 = never. */
-	int64_t key_last_rx_ns[KEY_ID_COUNT];
-};
-/* Copies peer @id's counters; false if there is no such peer. */
-bool pipeline_peer_stats(const struct pipeline *pl, uint32_t id, struct pipeline_peer_stats *out);
 /* Writes every stage's counters as "stage.counter=value" lines. */
 void pipeline_write_stats(struct pipeline *pl, FILE *f);
 

@@ -1,0 +1,134 @@
+/*
+ * link.h - the seam between the data plane and its transport: the link to
+ * the peers, through which data-channel and control packets leave and
+ * arrive. Today one UDP socket (io/udp.c); the ops are shaped so that a
+ * stream transport (TCP, with OpenVPN's 2-byte length prefix on every
+ * packet) plugs in here without touching crypto, the stage ops or ctrl.
+ *
+ * Who calls what:
+ *   ctrl      link_udp_create and link_destroy, through pipeline_create and
+ *             pipeline_destroy; pipeline_link_set_fd while the loops are
+ *             stopped (a client's reconnect from a fresh port).
+ *   link_rx   rx_prep, rx_complete, rx_pending (io/link_rx.c), on its thread.
+ *   link_tx   tx_prep, tx_complete (io/link_tx.c), on its thread.
+ * A link's receive state is written only by link_rx and its send state
+ * only by link_tx, each on cache lines of its own, so neither takes a lock.
+ * Neither thread blocks in an op: the I/O itself goes through the loop's
+ * io_uring, whose SQEs the ops prepare (the loop submits once per turn).
+ *
+ * Receive. link_rx keeps up to URING_RX_SLOTS reads in flight (uring.h),
+ * slot i reading into a packet @p of link_rx's pool.
+ *   rx_prep(l, u, slot, p, ud)  queues one read into @p: takes an SQE from
+ *       @u, prepares it (including its file), tags it @ud. UDP: a recvmsg
+ *       whose source address lands in p->addr. Returns false if it queued
+ *       nothing (no SQE): the slot stays ready for the next turn.
+ *   rx_complete(l, slot, p, res, out, max, keep, st)  a read finished with
+ *       @res >= 0 bytes (the loop handles errors and shutdown). Turns the
+ *       bytes into 0..@max packets at @out, each with its source in
+ *       p->addr/addr_len, and counts rx_pkts/rx_bytes and its own drops in
+ *       @st. *@keep says who owns @p now: true, the slot keeps it and reads
+ *       into it again; false, it is one of the packets in @out. UDP: exactly
+ *       one datagram, @p itself, or none (DROP_OVERSIZE: truncated).
+ *   rx_pending(l, out, max, st)  optional: packets left over from earlier
+ *       reads. Called once per turn before the loop reaps; NULL for UDP.
+ *   max >= 1 for every completion of a link without rx_pending: the loop
+ *   reaps no more CQEs per turn than its burst has room for.
+ *
+ * Send. link_tx keeps up to URING_TX_SLOTS sends in flight, slot i holding
+ * the packet @p it sends until its CQE.
+ *   tx_prep(l, u, slot, p, ud)  queues the send of @p to its destination:
+ *       p->addr/addr_len, or the connected peer when addr_len is 0. UDP: a
+ *       sendmsg. Returns false if it queued nothing (the loop drops @p,
+ *       DROP_IO).
+ *   tx_complete(l, u, slot, p, res, ud)  optional: the send on @slot
+ *       finished with @res. Returns the result to count (bytes sent, or
+ *       -errno: DROP_IO) and the loop frees @p; or -EINPROGRESS when the
+ *       link queued the rest of @p itself (tagged @ud), so the slot stays
+ *       busy. NULL for UDP: a datagram is sent whole or not at all.
+ *
+ * A stream link (not implemented yet) fits as follows. Its state holds the
+ * connections (one fd each, registered with the loops' rings at an index
+ * it manages) and, per connection, a reassembly buffer. rx_prep reads into
+ * the slot's packet as a raw buffer on that slot's connection;
+ * rx_complete walks the u16 big-endian length-prefixed frames (OpenVPN's
+ * TCP framing), copies each whole frame into a fresh packet of the rx pool
+ * (l->rx_pool) with the connection's address, keeps a partial frame for the
+ * next read, sets *keep, and leaves what does not fit in @max for
+ * rx_pending. tx_prep pushes the length into the packet's headroom
+ * (PKT_HEADROOM reserves it) and writes to the connection; tx_complete
+ * resubmits a short write's rest, which also keeps writes on one connection
+ * in order. Still to add with it: accepting connections (a link op with its
+ * own uring_op), telling ctrl about connections that open and close, and a
+ * connection id in struct pkt (core/pkt.h), so a packet names its
+ * connection by index rather than by the peer's address.
+ *
+ * Endpoints. struct peer_endpoint names where a peer is: an address (what
+ * a datagram link sends to, and on a stream link the address of the
+ * connection) plus the link it is on and, for a stream, the connection id.
+ */
+#ifndef SLUICE_IO_LINK_H
+#define SLUICE_IO_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/compiler.h"
+#include "../core/pkt.h"
+#include "../core/stats.h"
+
+struct uring;
+
+/* The link types the pipeline can build; cfg.link_type. */
+enum link_type {
+	LINK_UDP = 0,
+};
+
+/* peer_endpoint.conn of an endpoint on a datagram link. */
+#define LINK_CONN_NONE	UINT32_MAX
+
+/* Where a peer is. */
+struct peer_endpoint {
+	union sockaddr_any sa;		/* its address; len 0: the link is connected to it */
+	socklen_t len;
+	uint16_t link;			/* index of its link in the pipeline */
+	uint32_t conn;			/* stream link: its connection; else LINK_CONN_NONE */
+};
+
+struct link;
+
+struct link_ops {
+	const char *name;		/* "udp": counters print as udp_rx.* and udp_tx.* */
+	bool (*rx_prep)(struct link *l, struct uring *u, uint32_t slot, struct pkt *p,
+			uint64_t ud);
+	unsigned int (*rx_complete)(struct link *l, uint32_t slot, struct pkt *p, int res,
+				    struct pkt **out, unsigned int max, bool *keep,
+				    struct stats *st);
+	unsigned int (*rx_pending)(struct link *l, struct pkt **out, unsigned int max,
+				   struct stats *st);
+	bool (*tx_prep)(struct link *l, struct uring *u, uint32_t slot, struct pkt *p,
+			uint64_t ud);
+	int (*tx_complete)(struct link *l, struct uring *u, uint32_t slot, struct pkt *p,
+			   int res, uint64_t ud);
+	/* ctrl, with both loops stopped: frees the link (not its fd: ctrl's). */
+	void (*destroy)(struct link *l);
+};
+
+/* What every link's state starts with. */
+struct link {
+	const struct link_ops *ops;
+	int fd;				/* ctrl's; registered by the loops at their start */
+	unsigned int index;		/* in the pipeline's links */
+	struct pool *rx_pool;		/* link_rx's pool, for links that copy frames out */
+};
+
+/* ctrl: a UDP link on @fd (bound; connected in client mode). 0 or -ENOMEM. */
+int link_udp_create(struct link **out, int fd, unsigned int index) __must_check;
+
+/* ctrl, with both loops stopped. NULL is a no-op. */
+static inline void link_destroy(struct link *l)
+{
+	if (l)
+		l->ops->destroy(l);
+}
+
+#endif

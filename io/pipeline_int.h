@@ -1,0 +1,122 @@
+/*
+ * pipeline_int.h - what io's pipeline files share: struct pipeline and the
+ * stage ops. Not an API: only io/pipeline.c, peers.c, send.c and receive.c
+ * (and white-box tests) include it; ctrl sees io/pipeline.h only.
+ *
+ *   pipeline.c  build, start, stop, destroy; the wiring and the ctrl rings
+ *   peers.c     the peer table, key slots, endpoints and routes (ctrl calls)
+ *   send.c      outbound stage ops: tun_rx classify (client, server)
+ *   receive.c   inbound stage ops: link_rx classify, tun_tx accept (client, server)
+ *
+ * Which variant of each op runs is decided once, in pipeline_create, from
+ * cfg.single_peer (l3fwd's "decide once"): no data thread branches on the
+ * mode per packet.
+ */
+#ifndef SLUICE_IO_PIPELINE_INT_H
+#define SLUICE_IO_PIPELINE_INT_H
+
+#include <string.h>
+
+#include "../core/lpm.h"
+#include "../core/ring.h"
+#include "../crypto/worker.h"
+#include "link.h"
+#include "loop.h"
+#include "peer.h"
+#include "pipeline.h"
+
+/* Packets per pool: reads in flight + four rings of PIPE_RING_SLOTS + sends in flight. */
+#define PIPE_POOL_PKTS		8192
+/* Ring slots between stages: ~1 ms of 1 Mpps, enough to ride out a scheduling hiccup. */
+#define PIPE_RING_SLOTS		1024
+#define PIPE_CTRL_RING_SLOTS	256
+/* ctrl's own packets: control datagrams out and keepalive pings in flight at once. */
+#define PIPE_CTRL_POOL_PKTS	1024
+/*
+ * Links the pipeline holds. One today: a second one needs the encrypted
+ * packets of its peers to reach its own link_tx in order, i.e. encrypt
+ * output rings per link (the workers deal to one collector now).
+ */
+#define PIPE_LINKS_MAX		1
+/* Threads: tun_rx, tun_tx, a link_rx and a link_tx per link, the workers. */
+#define PIPE_THREADS_MAX	(2 + 2 * PIPE_LINKS_MAX + 2 * IO_WORKERS_MAX)
+
+_Static_assert(IO_WORKERS_MAX <= DC_WORKERS_MAX, "a key slot has a context per worker");
+_Static_assert(PIPE_THREADS_MAX < THREAD_MAX, "the data plane's threads and ctrl fit");
+
+/* One link with its loops, pool and control rings. */
+struct pipe_link {
+	struct link *link;		/* link.h; ops chosen by cfg.link_type */
+	struct link_rx_thread rx;
+	struct link_tx_thread tx;
+	struct pool *pool;		/* home rx */
+	struct spsc *ctrl_in;		/* ctrl -> tx: control packets out */
+	struct spsc *ctrl_out;		/* rx -> ctrl: control packets in */
+};
+
+struct pipeline {
+	struct pipeline_cfg cfg;
+	struct tun_rx_thread tun_rx;
+	struct tun_tx_thread tun_tx;
+	struct pipe_link links[PIPE_LINKS_MAX];
+	unsigned int nlinks;
+	struct crypt_thread enc[IO_WORKERS_MAX];
+	struct crypt_thread dec[IO_WORKERS_MAX];
+	/* Every thread with its doorbell, in start order (consumers before producers). */
+	struct thread *thr[PIPE_THREADS_MAX];
+	struct doorbell *thr_db[PIPE_THREADS_MAX];
+	unsigned int nthr;
+	struct pool *tun_pool;		/* home tun_rx */
+	struct pool *ctrl_pool;		/* home ctrl: control packets and injected pings */
+	struct spsc *ctrl_to_tun_rx;	/* ctrl -> tun_rx: in-band packets to encrypt */
+	struct spsc *tun_tx_to_ctrl;	/* tun_tx -> ctrl: in-band messages (OCC) */
+	struct spsc *tun_tx_to_tun_rx;	/* tun_tx -> tun_rx: client-to-client (server) */
+	struct doorbell ctrl_db;	/* rung by link_rx and tun_tx */
+	struct dc_peer_table peers;	/* entries are &struct peer.dc (peer.h) */
+	/* Server: tunnel prefix -> peer id, read by tun_rx (routing) and tun_tx (source check). */
+	struct lpm_root routes;
+	/* Bumped by tun_tx (release) after it records a peer's float_ep; ctrl compares. */
+	uint32_t float_events;
+	uint32_t float_seen;		/* ctrl only */
+	bool started;
+	/* Compression scratch, one per thread that frames: tun_rx and tun_tx only. */
+	uint8_t *tun_rx_scratch;
+	uint8_t *tun_tx_scratch;
+};
+
+/*
+ * The client an IP packet's destination (or, @src, source) address is
+ * routed to, or LPM_NONE: not IPv4/IPv6, too short, or no route. Data
+ * threads, inside their epoch section (@t is their snapshot).
+ */
+static inline uint32_t pipe_route_lookup(const struct lpm *t, const struct pkt *q, bool src)
+{
+	const uint8_t *ip = q->data;
+
+	if (q->len >= 20 && (ip[0] >> 4) == 4) {
+		uint32_t a;
+
+		memcpy(&a, ip + (src ? 12 : 16), 4);
+		return lpm_lookup4(t, a);
+	}
+	if (q->len >= 40 && (ip[0] >> 4) == 6)
+		return lpm_lookup6(t, ip + (src ? 8 : 24));
+	return LPM_NONE;
+}
+
+/* send.c: tun_rx ops (tun_rx thread, inside its epoch section). */
+void send_tun_rx_client(void *ctx, struct pkt **p, unsigned int n, struct stats *st);
+void send_tun_rx_server(void *ctx, struct pkt **p, unsigned int n, struct stats *st);
+
+/* receive.c: link_rx ops (link_rx thread) and tun_tx ops (tun_tx thread, in its epoch section). */
+uint8_t receive_link_rx_client(void *ctx, struct pkt *p, bool *is_control);
+uint8_t receive_link_rx_server(void *ctx, struct pkt *p, bool *is_control);
+void receive_tun_tx_client(void *ctx, struct pkt **p, unsigned int n, int64_t now_ns,
+			   struct stats *st);
+void receive_tun_tx_server(void *ctx, struct pkt **p, unsigned int n, int64_t now_ns,
+			   struct stats *st);
+
+/* peers.c: frees every peer still in the table (pipeline_destroy, threads joined). */
+void peers_free_all(struct pipeline *pl);
+
+#endif

@@ -1,0 +1,384 @@
+/*
+ * pipeline_test.c - tests for io/pipeline.h (ctrl's API into the data plane)
+ * and for the stage ops behind it, run on the test's own thread: the
+ * pipeline is built but never started, so the test stands in for the data
+ * threads, reading and writing their rings white-box (io/pipeline_int.h).
+ *
+ * 1. Decide once: a client pipeline installs the client variant of each
+ *    stage op, a server pipeline the server variant.
+ * 2. Peers: tx peer-id, max_peers, stats of a missing and a fresh peer.
+ * 3. ctrl's rings: pipeline_ctrl_send (content, address, errors, a full
+ *    ring), ctrl_recv/inband_recv, and prepare_sleep refusing to sleep when
+ *    a control packet, an in-band message or a float is pending.
+ * 4. Per-key receive stamps: a packet sealed with key_id 1 and accepted by
+ *    the tun_tx op stamps key_last_rx_ns[1] (and last_rx_ns, rx_bytes);
+ *    replacing the slot of key_id 1 hides the old stamp, as does a stamp
+ *    whose clock read predates the new slot.
+ * 5. The send ops: client (one peer, its send key) and server (routing by
+ *    destination, pings by peer-id), and the link_rx classify variants.
+ *
+ * Exit 0 pass, 1 fail.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/clock.h"
+#include "../../core/epoch.h"
+#include "../../io/pipeline_int.h"
+#include "harness.h"
+
+/* A setup step that must succeed: 0 or a positive value, else the test ends. */
+#define OK(expr)								\
+	do {									\
+		int rc_ = (expr);						\
+		REQUIRE(rc_ >= 0, "%s = %d (%s)", #expr, rc_, strerror(-rc_));	\
+	} while (0)
+
+#define TX_PEER_ID	9
+#define SRV_PEER	3
+
+static struct pool *pool;		/* home: this thread (id 0) */
+static uint8_t key_a[KEY2_LEN], key_b[KEY2_LEN];
+
+static struct pipeline *make(bool is_server)
+{
+	struct pipeline_cfg cfg = {
+		.is_server = is_server,
+		.single_peer = !is_server,
+		.workers = 1,
+		.max_peers = is_server ? 8 : 1,
+		.tun_fd = -1,
+		.link_type = LINK_UDP,
+		.link_fd = -1,
+		.replay_window = 64,
+		.replay_time = 15,
+	};
+	struct pipeline *pl;
+
+	OK(pipeline_create(&pl, &cfg));
+	return pl;
+}
+
+static struct pkt *get(void)
+{
+	struct pkt *p = pool_get(pool);
+
+	if (!p) {
+		fprintf(stderr, "test pool empty\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* ---- 1. decide once ------------------------------------------------------ */
+
+static void test_ops(struct pipeline *cl, struct pipeline *srv)
+{
+	CHECK(cl->tun_rx.classify == send_tun_rx_client, "client tun_rx op");
+	CHECK(cl->tun_tx.accept == receive_tun_tx_client, "client tun_tx op");
+	CHECK(cl->links[0].rx.classify == receive_link_rx_client, "client link_rx op");
+	CHECK(srv->tun_rx.classify == send_tun_rx_server, "server tun_rx op");
+	CHECK(srv->tun_tx.accept == receive_tun_tx_server, "server tun_tx op");
+	CHECK(srv->links[0].rx.classify == receive_link_rx_server, "server link_rx op");
+	CHECK(cl->nlinks == 1 && !strcmp(cl->links[0].link->ops->name, "udp"), "one UDP link");
+	CHECK(pipeline_link_set_fd(cl, 1, -1) == -EINVAL, "no link 1");
+}
+
+/* ---- 2. peers ------------------------------------------------------------ */
+
+static void test_peers(struct pipeline *pl)
+{
+	struct pipeline_peer_stats ps;
+
+	memset(&ps, 0xff, sizeof(ps));
+	CHECK(pipeline_max_peers(pl) == 1, "max_peers %u", pipeline_max_peers(pl));
+	CHECK(!pipeline_peer_stats(pl, 0, &ps) && ps.last_rx_ns == 0 && ps.tx_bytes == 0,
+	      "stats of a missing peer");
+	CHECK(pipeline_peer_tx_peer_id(pl, 0) == PEER_ID_NONE, "tx peer-id of a missing peer");
+	CHECK(pipeline_peer_add(pl, 1, 0, NULL, 0) == -EINVAL, "peer beyond the table");
+	OK(pipeline_peer_add(pl, 0, TX_PEER_ID, NULL, 0));
+	CHECK(pipeline_peer_add(pl, 0, TX_PEER_ID, NULL, 0) == -EINVAL, "peer added twice");
+	CHECK(pipeline_peer_tx_peer_id(pl, 0) == TX_PEER_ID, "tx peer-id");
+	CHECK(pipeline_peer_tx_peer_id(pl, 5) == PEER_ID_NONE, "tx peer-id out of range");
+	memset(&ps, 0xff, sizeof(ps));
+	CHECK(pipeline_peer_stats(pl, 0, &ps) && ps.last_rx_ns == 0 && ps.last_tx_ns == 0 &&
+	      ps.rx_bytes == 0 && ps.tx_bytes == 0, "stats of a fresh peer");
+	for (unsigned int k = 0; k < KEY_ID_COUNT; k++)
+		CHECK(ps.key_last_rx_ns[k] == 0, "fresh key stamp %u", k);
+}
+
+/* ---- 3. ctrl's rings ----------------------------------------------------- */
+
+static void test_ctrl(struct pipeline *pl)
+{
+	union sockaddr_any to = { .in4 = { .sin_family = AF_INET, .sin_port = htons(1194),
+					   .sin_addr.s_addr = htonl(0xc6120001) } };
+	static uint8_t big[PKT_MTU_DATA + 1];
+	struct spsc *out = pl->links[0].ctrl_in;	/* link_tx's end */
+	struct pkt *p[BURST_MAX];
+	unsigned int n, sent;
+	int rc;
+
+	CHECK(pipeline_ctrl_fd(pl) >= 0, "ctrl fd");
+	CHECK(pipeline_ctrl_prepare_sleep(pl), "nothing pending: ctrl may sleep");
+	pipeline_ctrl_wake_clear(pl);
+
+	OK(pipeline_ctrl_send(pl, 4, &to, sizeof(to.in4), "hello", 5));
+	OK(pipeline_ctrl_send(pl, PEER_ID_NONE, NULL, 0, "connected", 9));
+	n = spsc_dequeue_burst(out, p, 4);
+	CHECK(n == 2, "two control packets queued, got %u", n);
+	if (n == 2) {
+		CHECK(p[0]->len == 5 && !memcmp(p[0]->data, "hello", 5) && p[0]->peer_id == 4 &&
+		      (p[0]->flags & PKT_F_CONTROL) && p[0]->addr_len == sizeof(to.in4) &&
+		      p[0]->addr.in4.sin_port == htons(1194), "first control packet");
+		CHECK(p[1]->len == 9 && p[1]->addr_len == 0 && p[1]->peer_id == PEER_ID_NONE,
+		      "second control packet (connected socket: no address)");
+		pkt_free_burst(p, n);
+	}
+	CHECK(pipeline_ctrl_send(pl, 0, NULL, 0, big, sizeof(big)) == -EMSGSIZE, "too long");
+	CHECK(pipeline_ctrl_send(pl, 0, &to, sizeof(to) + 1, "x", 1) == -EINVAL, "tolen");
+	for (sent = 0; (rc = pipeline_ctrl_send(pl, 0, NULL, 0, "x", 1)) == 0; sent++)
+		;
+	CHECK(rc == -ENOBUFS && sent == PIPE_CTRL_RING_SLOTS - 1,
+	      "full ring: rc %d after %u packets", rc, sent);
+	while ((n = spsc_dequeue_burst(out, p, BURST_MAX)))
+		pkt_free_burst(p, n);
+
+	/* link_rx's and tun_tx's side, as those threads would queue. */
+	p[0] = get();
+	CHECK(spsc_enqueue_burst(pl->links[0].ctrl_out, p, 1) == 1, "queue a control packet");
+	CHECK(!pipeline_ctrl_prepare_sleep(pl), "a control packet is pending: do not sleep");
+	pipeline_ctrl_wake_clear(pl);
+	CHECK(pipeline_inband_recv(pl, p, 4) == 0, "no in-band message");
+	CHECK(pipeline_ctrl_recv(pl, p, 4) == 1, "control packet received");
+	pkt_free(p[0]);
+	p[0] = get();
+	CHECK(spsc_enqueue_burst(pl->tun_tx_to_ctrl, p, 1) == 1, "queue an in-band message");
+	CHECK(!pipeline_ctrl_prepare_sleep(pl), "an in-band message is pending: do not sleep");
+	pipeline_ctrl_wake_clear(pl);
+	CHECK(pipeline_inband_recv(pl, p, 4) == 1, "in-band message received");
+	pkt_free(p[0]);
+	__atomic_fetch_add(&pl->float_events, 1, __ATOMIC_RELEASE);
+	CHECK(!pipeline_ctrl_prepare_sleep(pl), "a float event is pending: do not sleep");
+	pipeline_ctrl_wake_clear(pl);
+	pl->float_seen = pl->float_events;
+	CHECK(pipeline_ctrl_prepare_sleep(pl), "all taken: ctrl may sleep again");
+	pipeline_ctrl_wake_clear(pl);
+}
+
+/* ---- 4. per-key receive stamps ------------------------------------------ */
+
+/* A packet as the peer sends it with @sender, opened as a decrypt worker would. */
+static struct pkt *received(struct pipeline *pl, struct dc_keyslot *sender, uint32_t pid)
+{
+	struct peer *pr = peer_lookup(&pl->peers, 0);
+	struct pkt *p = get();
+
+	memcpy(p->data, "\x45payload-bytes", 14);
+	p->len = 14;
+	p->pid = pid;
+	CHECK(dc_seal(sender, 0, p, PEER_ID_NONE), "seal");
+	p->flags = 0;
+	CHECK(dc_classify(p) == PKT_OK, "classify");
+	CHECK(pr && dc_open(peer_key(pr, p->key_id), 0, p), "open");
+	p->peer_id = 0;
+	return p;
+}
+
+static int64_t key_stamp(struct pipeline *pl, unsigned int kid)
+{
+	struct pipeline_peer_stats ps;
+
+	CHECK(pipeline_peer_stats(pl, 0, &ps), "stats");
+	return ps.key_last_rx_ns[kid];
+}
+
+static void test_key_stamps(struct pipeline *pl)
+{
+	struct pipeline_peer_stats ps;
+	struct dc_keyslot *sender_a, *sender_b;
+	struct stats st;
+	struct pkt *p;
+	int64_t now, before;
+
+	memset(&st, 0, sizeof(st));
+	/* The pipeline is the client (is_server false); the sender is the server. */
+	OK(dc_keyslot_create(&sender_a, DC_AES_256_GCM, key_a, true, 1, 1, 64, 15, false));
+	OK(dc_keyslot_create(&sender_b, DC_AES_256_GCM, key_b, true, 1, 1, 64, 15, false));
+	OK(pipeline_key_install(pl, 0, 1, DC_AES_256_GCM, key_a));
+	p = received(pl, sender_a, 1);
+	now = clock_mono_ns();
+	receive_tun_tx_client(pl, &p, 1, now, &st);
+	CHECK(p->verdict == PKT_OK && p->len == 14, "accepted: verdict %u len %u", p->verdict,
+	      p->len);
+	pkt_free(p);
+	CHECK(pipeline_peer_stats(pl, 0, &ps) && ps.last_rx_ns == now && ps.rx_bytes == 14,
+	      "last_rx_ns %lld rx_bytes %llu", (long long)ps.last_rx_ns,
+	      (unsigned long long)ps.rx_bytes);
+	CHECK(ps.key_last_rx_ns[1] == now, "key 1 stamp %lld, expected %lld",
+	      (long long)ps.key_last_rx_ns[1], (long long)now);
+	for (unsigned int k = 0; k < KEY_ID_COUNT; k++)
+		CHECK(k == 1 || ps.key_last_rx_ns[k] == 0, "key %u stamp %lld", k,
+		      (long long)ps.key_last_rx_ns[k]);
+
+	/* A new slot for key_id 1: what the old one received no longer counts. */
+	before = clock_mono_ns();
+	OK(pipeline_key_install(pl, 0, 1, DC_AES_256_GCM, key_b));
+	CHECK(key_stamp(pl, 1) == 0, "stamp of the replaced slot hidden: %lld",
+	      (long long)key_stamp(pl, 1));
+	/* tun_tx read its clock before the slot was published: not proof of the new key. */
+	p = received(pl, sender_b, 1);
+	receive_tun_tx_client(pl, &p, 1, before, &st);
+	CHECK(p->verdict == PKT_OK, "accepted with the new slot: verdict %u", p->verdict);
+	pkt_free(p);
+	CHECK(key_stamp(pl, 1) == 0, "stamp older than the install hidden: %lld",
+	      (long long)key_stamp(pl, 1));
+	p = received(pl, sender_b, 2);
+	now = clock_mono_ns();
+	receive_tun_tx_client(pl, &p, 1, now, &st);
+	pkt_free(p);
+	CHECK(key_stamp(pl, 1) == now, "new key stamped: %lld, expected %lld",
+	      (long long)key_stamp(pl, 1), (long long)now);
+	/* A packet of the replaced slot (its generation) is refused, and stamps nothing. */
+	p = received(pl, sender_b, 3);
+	p->key_gen--;
+	receive_tun_tx_client(pl, &p, 1, now + 1, &st);
+	CHECK(p->verdict == DROP_NO_KEY, "stale slot: verdict %u", p->verdict);
+	pkt_free(p);
+	CHECK(key_stamp(pl, 1) == now, "no stamp for a refused packet");
+	dc_keyslot_free(sender_a);
+	dc_keyslot_free(sender_b);
+}
+
+/* ---- 5. send ops and link_rx classify ------------------------------------ */
+
+/* An IPv4 header to @dst (host order), 20 bytes, nothing after it. */
+static struct pkt *ip4(uint32_t src, uint32_t dst)
+{
+	struct pkt *p = get();
+	uint32_t a;
+
+	memset(p->data, 0, 20);
+	p->data[0] = 0x45;
+	p->data[3] = 20;
+	p->data[9] = 17;
+	a = htonl(src);
+	memcpy(p->data + 12, &a, 4);
+	a = htonl(dst);
+	memcpy(p->data + 16, &a, 4);
+	p->len = 20;
+	return p;
+}
+
+static void test_send_client(struct pipeline *pl)
+{
+	struct stats st;
+	struct pkt *p;
+
+	memset(&st, 0, sizeof(st));
+	pipeline_key_set_tx(pl, 0, 2);
+	p = ip4(0x0a000001, 0x0a000002);
+	send_tun_rx_client(pl, &p, 1, &st);
+	CHECK(p->verdict == DROP_NO_KEY, "no send key yet: verdict %u", p->verdict);
+	pkt_free(p);
+	pipeline_key_set_tx(pl, 0, 1);
+	p = ip4(0x0a000001, 0x0a000002);
+	p->peer_id = 77;
+	send_tun_rx_client(pl, &p, 1, &st);
+	CHECK(p->verdict == PKT_OK && p->peer_id == 0 && p->key_id == 1 && p->pid >= 1 &&
+	      p->addr_len == 0, "client send: verdict %u peer %u key %u pid %u", p->verdict,
+	      p->peer_id, p->key_id, p->pid);
+	pkt_free(p);
+}
+
+static void test_send_server(struct pipeline *pl)
+{
+	union sockaddr_any ep = { .in4 = { .sin_family = AF_INET, .sin_port = htons(4000) } };
+	struct stats st;
+	struct pkt *p[3];
+	bool is_ctl;
+
+	memset(&st, 0, sizeof(st));
+	OK(pipeline_peer_add(pl, SRV_PEER, 0, &ep, sizeof(ep.in4)));
+	OK(pipeline_key_install(pl, SRV_PEER, 0, DC_CHACHA20_POLY1305, key_a));
+	OK(pipeline_route_add(pl, AF_INET, &(uint32_t){ htonl(0x0a000002) }, 32, SRV_PEER));
+	OK(pipeline_routes_publish(pl));
+	p[0] = ip4(0x0a000001, 0x0a000002);
+	p[1] = ip4(0x0a000001, 0x0a000009);
+	p[2] = get();
+	memcpy(p[2]->data, PING_MAGIC, PING_MAGIC_LEN);
+	p[2]->len = PING_MAGIC_LEN;
+	p[2]->flags = PKT_F_PING;
+	p[2]->peer_id = SRV_PEER;
+	send_tun_rx_server(pl, p, 3, &st);
+	CHECK(p[0]->verdict == PKT_OK && p[0]->peer_id == SRV_PEER && p[0]->key_id == 0 &&
+	      p[0]->addr_len == sizeof(ep.in4) && p[0]->addr.in4.sin_port == htons(4000),
+	      "routed to its client: verdict %u peer %u", p[0]->verdict, p[0]->peer_id);
+	CHECK(p[1]->verdict == DROP_NO_ROUTE, "no route: verdict %u", p[1]->verdict);
+	CHECK(p[2]->verdict == PKT_OK && p[2]->peer_id == SRV_PEER && p[2]->pid == p[0]->pid + 1,
+	      "ping to its peer: verdict %u pid %u", p[2]->verdict, p[2]->pid);
+	pkt_free_burst(p, 3);
+
+	/* link_rx: P_DATA_V1 has no peer-id, so a server cannot place it. */
+	p[0] = get();
+	p[0]->data[0] = (uint8_t)(P_DATA_V1 << P_OPCODE_SHIFT);
+	p[0]->len = DC_V1_OVERHEAD + 4;
+	CHECK(receive_link_rx_server(pl, p[0], &is_ctl) == DROP_BAD_PEER && !is_ctl,
+	      "server: P_DATA_V1 refused");
+	p[0]->data[0] = (uint8_t)(P_CONTROL_V1 << P_OPCODE_SHIFT);
+	CHECK(receive_link_rx_server(pl, p[0], &is_ctl) == PKT_OK && is_ctl &&
+	      (p[0]->flags & PKT_F_CONTROL), "server: control packet");
+	pkt_free(p[0]);
+}
+
+static void test_link_rx_client(struct pipeline *pl)
+{
+	struct pkt *p = get();
+	bool is_ctl;
+
+	/* P_DATA_V2 for key_id 1 with the server's idea of our peer-id: always peer 0 here. */
+	p->data[0] = (uint8_t)(P_DATA_V2 << P_OPCODE_SHIFT | 1);
+	p->data[1] = 0;
+	p->data[2] = 0;
+	p->data[3] = 5;
+	p->len = DC_V2_OVERHEAD + 4;
+	CHECK(receive_link_rx_client(pl, p, &is_ctl) == PKT_OK && !is_ctl && p->peer_id == 0 &&
+	      p->key_id == 1, "client: data packet for peer 0 (peer %u)", p->peer_id);
+	p->data[0] = (uint8_t)(P_DATA_V2 << P_OPCODE_SHIFT | 6);
+	CHECK(receive_link_rx_client(pl, p, &is_ctl) == DROP_NO_KEY, "client: no slot for key 6");
+	p->len = 0;
+	CHECK(receive_link_rx_client(pl, p, &is_ctl) == DROP_SHORT, "client: empty");
+	pkt_free(p);
+}
+
+int main(void)
+{
+	struct pipeline *cl, *srv;
+
+	for (unsigned int i = 0; i < KEY2_LEN; i++) {
+		key_a[i] = (uint8_t)(i * 7 + 1);
+		key_b[i] = (uint8_t)(i * 11 + 3);
+	}
+	OK(dc_global_init());
+	epoch_init();
+	OK(pool_create(&pool, 512, PKT_CLASS_MTU, 0));
+	cl = make(false);
+	srv = make(true);
+	test_ops(cl, srv);
+	test_peers(cl);
+	test_ctrl(cl);
+	test_key_stamps(cl);
+	test_send_client(cl);
+	test_link_rx_client(cl);
+	test_send_server(srv);
+	pipeline_destroy(srv);
+	pipeline_destroy(cl);
+	epoch_barrier();
+	CHECK(pool_available(pool) == 512, "test pool: %u of 512 home", pool_available(pool));
+	pool_destroy(pool);
+	dc_global_cleanup();
+	return harness_done("pipeline_test");
+}
