@@ -29,6 +29,7 @@
 #include "../../crypto/kdf.h"
 #include "../../crypto/tlswrap.h"
 #include "../config/options.h"
+#include "../config/runcfg.h"
 #include "../proto/chan.h"
 #include "../proto/ctlmsg.h"
 #include "../proto/km2.h"
@@ -163,25 +164,9 @@ static int session_wrap_create(struct session *s, struct tlswrap **w, char *err,
 
 static int session_tls_create(struct session *s, char *err, size_t errlen)
 {
-	const struct options *o = s->o;
-	struct tls_conf tc = {
-		.is_server = false,
-		.ca = { o->ca.data, o->ca.is_inline },
-		.cert = { o->cert.data, o->cert.is_inline },
-		.key = { o->key.data, o->key.is_inline },
-		.extra_certs = { o->extra_certs.data, o->extra_certs.is_inline },
-		.crl = { o->crl_verify.data, o->crl_verify.is_inline },
-		.version_min = (enum tls_ver)o->tls_version_min,
-		.version_max = (enum tls_ver)o->tls_version_max,
-		.cipher_list = o->tls_cipher,
-		.ciphersuites = o->tls_ciphersuites,
-		.groups = o->tls_groups,
-		.cert_profile = o->tls_cert_profile,
-		.remote_cert_tls = (enum tls_cert_tls)o->remote_cert_tls,
-		.verify_x509_name = o->verify_x509_name,
-		.verify_x509_type = (enum tls_x509_type)o->verify_x509_type,
-	};
+	struct tls_conf tc;
 
+	runcfg_tls_conf(s->o, false, &tc);
 	return tls_ctx_create(&s->tctx, &tc, err, errlen);
 }
 

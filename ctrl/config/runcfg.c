@@ -13,6 +13,7 @@
 #include "../../core/log.h"
 #include "../../crypto/comp.h"
 #include "options.h"
+#include "../proto/tls.h"
 #include "runcfg.h"
 
 /* Fixed-key test mode: the data plane with one key from test-data-key. */
@@ -324,4 +325,29 @@ void runcfg_free(struct runcfg *rc)
 	}
 	OPENSSL_cleanse(rc->test_key, sizeof(rc->test_key));
 	free(rc);
+}
+
+void runcfg_tls_conf(const struct options *o, bool is_server, struct tls_conf *tc)
+{
+	*tc = (struct tls_conf){
+		.is_server = is_server,
+		.ca = { o->ca.data, o->ca.is_inline },
+		.cert = { o->cert.data, o->cert.is_inline },
+		.key = { o->key.data, o->key.is_inline },
+		.extra_certs = { o->extra_certs.data, o->extra_certs.is_inline },
+		.crl = { o->crl_verify.data, o->crl_verify.is_inline },
+		.version_min = (enum tls_ver)o->tls_version_min,
+		.version_max = (enum tls_ver)o->tls_version_max,
+		.cipher_list = o->tls_cipher,
+		.ciphersuites = o->tls_ciphersuites,
+		.groups = o->tls_groups,
+		.cert_profile = o->tls_cert_profile,
+		.remote_cert_tls = (enum tls_cert_tls)o->remote_cert_tls,
+		.verify_x509_name = o->verify_x509_name,
+		.verify_x509_type = (enum tls_x509_type)o->verify_x509_type,
+	};
+	if (!is_server)
+		return;
+	tc->dh = (struct tls_pem){ o->dh_none ? NULL : o->dh.data, o->dh.is_inline };
+	tc->client_cert = (enum tls_client_cert)o->verify_client_cert;
 }

@@ -11,6 +11,8 @@
 
 #include "../../crypto/dc.h"
 
+struct tls_conf;
+
 struct runcfg {
 	struct options *opts;		/* the parsed options this was built from */
 	int verb;
@@ -62,6 +64,12 @@ void runcfg_mss(const struct options *o, int sock_family, bool has_peer_id, uint
 void runcfg_mss_socket(const struct runcfg *rc, int udp_fd, uint16_t *mss_v4, uint16_t *mss_v6);
 
 /* Parses argv (and --config files) into *out. On error fills @err and returns < 0. */
+/*
+ * The TLS settings of @o for a context of either role (ctrl/proto/tls.h):
+ * files, versions, ciphers, peer checks; the server's also dh and
+ * verify-client-cert. Borrows @o's strings.
+ */
+void runcfg_tls_conf(const struct options *o, bool is_server, struct tls_conf *tc);
 int runcfg_load(struct runcfg **out, int argc, char **argv, char *err, size_t errlen);
 void runcfg_free(struct runcfg *rc);
 

@@ -108,26 +108,9 @@ static int server_wrap_setup(struct server *s, struct firstpkt_cfg *fc, char *er
 static int server_tls_setup(struct server *s, char *err, size_t errlen)
 {
 	const struct options *o = s->o;
-	struct tls_conf tc = {
-		.is_server = true,
-		.ca = { o->ca.data, o->ca.is_inline },
-		.cert = { o->cert.data, o->cert.is_inline },
-		.key = { o->key.data, o->key.is_inline },
-		.extra_certs = { o->extra_certs.data, o->extra_certs.is_inline },
-		.crl = { o->crl_verify.data, o->crl_verify.is_inline },
-		.dh = { o->dh_none ? NULL : o->dh.data, o->dh.is_inline },
-		.version_min = (enum tls_ver)o->tls_version_min,
-		.version_max = (enum tls_ver)o->tls_version_max,
-		.cipher_list = o->tls_cipher,
-		.ciphersuites = o->tls_ciphersuites,
-		.groups = o->tls_groups,
-		.cert_profile = o->tls_cert_profile,
-		.remote_cert_tls = (enum tls_cert_tls)o->remote_cert_tls,
-		.verify_x509_name = o->verify_x509_name,
-		.verify_x509_type = (enum tls_x509_type)o->verify_x509_type,
-		.client_cert = (enum tls_client_cert)o->verify_client_cert,
-	};
+	struct tls_conf tc;
 
+	runcfg_tls_conf(o, true, &tc);
 	if (!o->ca.data || !o->cert.data || !o->key.data) {
 		snprintf(err, errlen, "options: server mode needs 'ca', 'cert' and 'key'");
 		return -EINVAL;
