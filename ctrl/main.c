@@ -354,7 +354,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		usage(stderr);
-		return 1;
+		return CONN_EXIT_CONFIG;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("sluice %s (OpenVPN 2.6 wire protocol)\n", SLUICE_VERSION);
@@ -368,15 +368,18 @@ int main(int argc, char **argv)
 	srandom((unsigned int)(getpid() ^ clock_mono_ns()));
 	if (runcfg_load(&c.rc, argc, argv, err, sizeof(err))) {
 		log_warnx("%s", err);
-		return 1;
+		return CONN_EXIT_CONFIG;
 	}
 	log_set_verbosity(c.rc->verb);
 	epoch_init();	/* memory only; the exit path's epoch_barrier needs it */
 	c.ops = mode_pick(c.rc);
+	/* What proc_setup refuses (chroot, an unknown user) is the configuration's fault. */
+	status = CONN_EXIT_CONFIG;
 	if (proc_setup(&c.proc, c.rc->opts) ||
 	    status_file_init(&c.status, c.rc->status_file,
 			     status_file_fmt(c.ops, c.rc->opts->status_version)))
 		goto out;
+	status = CONN_EXIT_ERROR;
 	log_info("sluice %s starting", SLUICE_VERSION);
 	proc_warn_ignored(c.rc->opts);
 	if (proc_daemonize(&c.proc))

@@ -19,7 +19,7 @@
  *   pipeline_cfg      the mode's part of the data plane's configuration
  *   attach            the data plane is built, its threads not running yet
  *   start             the threads run: the control plane starts
- *   input, run, next_timeout, second, signal, done, initialized, state, write_status
+ *   input, run, next_timeout, second, signal, done, initialized, conn_info, write_status
  *                     from the event loop, in any order
  *   stop              the data threads have stopped, the data plane still exists
  *   free              the data plane is gone (after the epoch barrier)
@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "state.h"
 #include "status.h"
 
 struct pipeline;
@@ -80,8 +81,13 @@ struct mode_ops {
 	/* True once start-up is complete: user/group may drop the privileges now. */
 	bool (*initialized)(void *m);
 
-	/* The state for the status (OpenVPN's state names: CONNECTING, CONNECTED). */
-	const char *(*state)(void *m);
+	/*
+	 * The connection as people see it (ctrl/state.h): state and reason,
+	 * since when, the last authenticated packet, remote, tunnel addresses,
+	 * bytes, reconnects. Kept up to date by the mode; valid until the next
+	 * call into it.
+	 */
+	const struct conn_info *(*conn_info)(void *m);
 	/*
 	 * The mode's part of the status in @fmt: key=value counters (STATUS_FMT_KV),
 	 * or the whole of OpenVPN's status (STATUS_FMT_OVPN_V*; modes without

@@ -23,11 +23,37 @@
 #include "proc.h"
 #include "status.h"
 
+/*
+ * The connection's lines of the key=value status: state, its reason and
+ * since when (unix seconds), the last authenticated packet, remote, tunnel
+ * addresses, bytes both ways and reconnects. An empty value is left out.
+ */
+static void status_conn_write(const struct status_src *src, FILE *f)
+{
+	const struct conn_info *ci = src->ops->conn_info(src->mode);
+
+	fprintf(f, "state=%s\n", src->is_stopping ? "EXITING" : conn_state_name(ci->state));
+	if (ci->reason && *ci->reason)
+		fprintf(f, "state_reason=%s\n", ci->reason);
+	fprintf(f, "state_since=%lld\n", (long long)ci->since);
+	if (ci->last_auth_rx)
+		fprintf(f, "last_auth_rx=%lld\n", (long long)ci->last_auth_rx);
+	if (ci->remote[0])
+		fprintf(f, "remote=%s\n", ci->remote);
+	if (ci->local4[0])
+		fprintf(f, "tun_ipv4=%s\n", ci->local4);
+	if (ci->local6[0])
+		fprintf(f, "tun_ipv6=%s\n", ci->local6);
+	fprintf(f, "tun_rx_bytes=%llu\ntun_tx_bytes=%llu\nreconnects=%u\n",
+		(unsigned long long)ci->rx_bytes, (unsigned long long)ci->tx_bytes,
+		ci->reconnects);
+}
+
 void status_write(const struct status_src *src, enum status_fmt fmt, FILE *f)
 {
 	switch (fmt) {
 	case STATUS_FMT_KV:
-		fprintf(f, "state=%s\n", src->is_stopping ? "EXITING" : src->ops->state(src->mode));
+		status_conn_write(src, f);
 		fprintf(f, "ctrl.ctrl_pkts=%llu\nctrl.inband_pkts=%llu\n",
 			(unsigned long long)src->ctrl_pkts, (unsigned long long)src->inband_pkts);
 		src->ops->write_status(src->mode, fmt, f);

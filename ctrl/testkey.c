@@ -9,6 +9,7 @@
  * SIGTERM/SIGINT exit at once; SIGHUP/SIGUSR1 are logged and ignored.
  */
 #include <errno.h>
+#include <time.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,12 +19,14 @@
 #include "config/options.h"
 #include "config/runcfg.h"
 #include "../io/pipeline.h"
+#include "state.h"
 #include "testkey.h"
 
 struct testkey {
 	struct runcfg *rc;
 	int udp_fd;
 	bool is_stopping;
+	struct conn_info ci;		/* always CONNECTED: one fixed key, no handshake */
 };
 
 static int testkey_create(void **out, struct runcfg *rc)
@@ -33,6 +36,9 @@ static int testkey_create(void **out, struct runcfg *rc)
 	if (!t)
 		return -ENOMEM;
 	t->rc = rc;
+	t->ci.state = CONN_CONNECTED;
+	t->ci.reason = CONN_WHY_NONE;
+	t->ci.since = time(NULL);
 	t->udp_fd = -1;
 	*out = t;
 	return 0;
@@ -138,10 +144,11 @@ static bool testkey_initialized(void *m)
 	return true;
 }
 
-static const char *testkey_state(void *m)
+static const struct conn_info *testkey_conn_info(void *m)
 {
-	(void)m;
-	return "CONNECTED";
+	struct testkey *t = m;
+
+	return &t->ci;
 }
 
 /* The key=value status has the data plane's counters only (status.c writes them). */
@@ -182,7 +189,7 @@ const struct mode_ops testkey_mode_ops = {
 	.signal = testkey_signal,
 	.done = testkey_done,
 	.initialized = testkey_initialized,
-	.state = testkey_state,
+	.conn_info = testkey_conn_info,
 	.write_status = testkey_write_status,
 	.stop = testkey_stop,
 	.free = testkey_free,

@@ -7,15 +7,16 @@
  * state (addresses, routes, scripts, DNS) and its undo log are in
  * client_net.c.
  *
- * Remote failover, as stock 2.6 for UDP: the connection entries (one per
- * `remote` or <connection>, shuffled once by remote-random) are tried in
- * order, wrapping around after the last. A failed attempt (server-poll-
- * timeout, hand-window, TLS error), ping-restart, a server's RESTART or
- * SIGUSR1 moves to the next entry, except that the first restart after the
- * tunnel came up tries the same entry again (stock's no_advance) unless the
- * RESTART said [N]; SIGHUP starts over at the first entry. Each attempt
- * resolves its entry's host again and uses the entry's own settings
- * (options o->conn_cur; ctrl/client/session.c its control channel wrapping).
+ * Remote failover and the socket are in client_remote.c.
+ *
+ * State (ctrl/state.h), as people and tools see it: CONNECTING, WAIT, AUTH,
+ * AUTH_PENDING, GET_CONFIG follow the session; ASSIGN_IP, ADD_ROUTES and
+ * CONNECTED the first push's application; STALLED when no authenticated
+ * packet came for longer than the keepalive interval; RECONNECTING with
+ * the reason of every restart (stock's "SIGUSR1[soft,<reason>]" line);
+ * EXITING with the reason of the exit, whose status tells a requested exit,
+ * a configuration error, an authentication failure and giving up apart
+ * (enum conn_exit).
  *
  * Thread: ctrl only. main.c owns the event loop, the TUN device and the
  * data plane; it calls in through client_mode_ops (ctrl/mode.h).
@@ -38,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -54,167 +56,45 @@
 
 #define NS_PER_SEC	1000000000LL
 
-static int resolve(const char *host, uint16_t port, int family_hint, union sockaddr_any *sa,
-		   socklen_t *len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_family = family_hint };
-	struct addrinfo *res;
-	char portstr[8];
-	int rc;
-
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	hints.ai_flags = host ? 0 : AI_PASSIVE;
-	rc = getaddrinfo(host, portstr, &hints, &res);
-	if (rc)
-		return -EHOSTUNREACH;
-	memcpy(sa, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
-
-/*
- * Resolves @host (@af: AF_UNSPEC, or what proto udp4/udp6 asks for), then
- * the local side in the family the remote resolved to, and opens a UDP
- * socket connected to the remote. Returns the fd or -errno (logged).
- */
-static int udp_open_to(const char *host, uint16_t port, int af, const char *lhost,
-		       uint16_t lport, union sockaddr_any *remote_out)
-{
-	union sockaddr_any local, remote;
-	socklen_t llen = 0, rlen = 0;
-	int err, fd;
-
-	err = resolve(host, port, af, &remote, &rlen);
-	if (err) {
-		log_warnx("udp: cannot resolve remote '%s'", host);
-		return err;
-	}
-	err = resolve(lhost, lport, remote.sa.sa_family, &local, &llen);
-	if (err) {
-		log_warnx("udp: cannot resolve local '%s'", lhost ? lhost : "*");
-		return err;
-	}
-	*remote_out = remote;
-	fd = udp_open(&local, llen, &remote, rlen);
-	if (fd < 0) {
-		errno = -fd;
-		log_warn("udp: cannot open socket %s:%u -> %s:%u", lhost ? lhost : "*", lport,
-			 host, port);
-		return fd;
-	}
-	log_info("udp: socket %s:%u connected to %s:%u", lhost ? lhost : "*", lport, host, port);
-	return fd;
-}
-
-int client_udp_open(const struct runcfg *rc, union sockaddr_any *remote_out)
-{
-	return udp_open_to(rc->remote_host, rc->remote_port, AF_UNSPEC, rc->local_host,
-			   rc->local_port, remote_out);
-}
-
-/* The connection entry in use. */
-static const struct options_conn *client_ce(const struct client *c)
-{
-	const struct options *o = c->rc->opts;
-
-	return &o->conns.v[o->conn_cur];
-}
-
-/* What the client runs: UDP to a remote (runcfg warned about the others). */
-static bool client_conn_usable(const struct options_conn *ce)
-{
-	return ce->remote && ce->proto == OPT_PROTO_UDP;
-}
-
-/*
- * On to the next usable entry, the first after the last. Every entry moved
- * to counts as an attempt, skipped ones too (as stock's disabled entries).
- */
-static void client_conn_advance(struct client *c)
-{
-	struct options *o = c->rc->opts;
-
-	for (size_t i = 0; i < o->conns.n; i++) {
-		o->conn_cur = (o->conn_cur + 1) % o->conns.n;
-		c->attempts++;
-		if (client_conn_usable(client_ce(c)))
-			return;
-	}
-}
-
-/*
- * The entry for the next attempt, as stock's next_connection_entry: the one
- * that just came up once more (no_advance), else the next; SIGHUP (stock
- * reads the configuration again) starts over at the first.
- */
-static void client_conn_next(struct client *c)
-{
-	struct options *o = c->rc->opts;
-
-	if (c->restart_first) {
-		c->restart_first = false;
-		c->no_advance = false;
-		c->attempts = 0;
-		o->conn_cur = o->conns.n - 1;
-		client_conn_advance(c);
-	} else if (c->no_advance) {
-		c->no_advance = false;
-	} else {
-		client_conn_advance(c);
-	}
-}
-
-/* Stock's form of an address: [AF_INET]198.18.0.1:1194, [AF_INET6]2001:db8::1:1194. */
-static void client_addr_str(const union sockaddr_any *sa, char *buf, size_t len)
-{
-	bool v6 = sa->sa.sa_family == AF_INET6;
-	char ip[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(sa->sa.sa_family, v6 ? (const void *)&sa->in6.sin6_addr :
-		  (const void *)&sa->in4.sin_addr, ip, sizeof(ip));
-	snprintf(buf, len, "[%s]%s:%u", v6 ? "AF_INET6" : "AF_INET", ip,
-		 ntohs(v6 ? sa->in6.sin6_port : sa->in4.sin_port));
-}
-
-/*
- * The socket to the entry in use, its host resolved again (DNS may have
- * changed; the socket takes the family it resolves to) and bound as the
- * entry says. An entry that gets no socket (no such name, no route) is a
- * failed attempt: the next ones are tried at once, each once.
- */
-static int client_udp_setup(struct client *c)
-{
-	const struct options *o = c->rc->opts;
-	size_t first = o->conn_cur;
-	char addr[INET6_ADDRSTRLEN + 24];
-
-	for (;;) {
-		const struct options_conn *ce = client_ce(c);
-		uint16_t lport = ce->has_local_port || ce->bind_local ? ce->local_port : 0;
-
-		c->udp_fd = udp_open_to(ce->remote, ce->remote_port, ce->af, ce->local, lport,
-					&c->remote);
-		if (c->udp_fd >= 0)
-			break;
-		client_conn_advance(c);
-		if (o->conn_cur == first)
-			return c->udp_fd;
-	}
-	client_addr_str(&c->remote, addr, sizeof(addr));
-	log_info("Attempting to establish connection with %s (connection %zu of %zu: remote %s %u)",
-		 addr, o->conn_cur + 1, o->conns.n, client_ce(c)->remote,
-		 client_ce(c)->remote_port);
-	return c->udp_fd;
-}
-
 /* session_io.send: one control datagram to udp_tx (the socket is connected). */
 static int client_ctl_send(void *arg, const uint8_t *buf, size_t len)
 {
 	struct client *c = arg;
 
 	return pipeline_ctrl_send(c->pl, 0, NULL, 0, buf, len);
+}
+
+static void client_restart_later(struct client *c, int64_t now, unsigned int backoff_s);
+static void client_conn_refresh(struct client *c, int64_t now);
+
+void client_state_set(struct client *c, enum conn_state st, const char *why)
+{
+	state_change(&c->ci, st, why, time(NULL));
+}
+
+/*
+ * The connection ends for @why and another attempt follows: RECONNECTING,
+ * stock's "SIGUSR1[soft,<why>]" line, then the pause (@at_once: none; a
+ * signal or server-poll-timeout), at least @backoff_s long.
+ */
+static void client_reconnect(struct client *c, int64_t now, const char *why,
+			     unsigned int backoff_s, bool at_once)
+{
+	if (strcmp(why, CONN_WHY_SIGUSR1) && strcmp(why, CONN_WHY_SIGHUP))
+		log_info("SIGUSR1[soft,%s] received, process restarting", why);
+	client_state_set(c, CONN_RECONNECTING, why);
+	if (at_once)
+		c->restart_at_ns = now;
+	else
+		client_restart_later(c, now, backoff_s);
+}
+
+/* The process leaves for @why with exit status @status (enum conn_exit). */
+static void client_exit(struct client *c, const char *why, int status)
+{
+	client_state_set(c, CONN_EXITING, why);
+	c->exit_status = status;
+	c->stopping = true;
 }
 
 /*
@@ -256,7 +136,7 @@ static int client_reneg_install(struct client *c, struct session_keys *k)
 	if (err) {
 		errno = err < 0 ? -err : EINVAL;
 		log_warn("pipeline: cannot install the renegotiated keys (key_id %u)", k->key_id);
-		client_restart_later(c, clock_mono_ns(), 0);
+		client_reconnect(c, clock_mono_ns(), CONN_WHY_TLS_ERROR, 0, false);
 		return 0;
 	}
 	handover_install(&c->ho, k->key_id, clock_mono_ns());
@@ -272,6 +152,8 @@ static int client_keys_install(struct client *c)
 	err = session_take_keys(c->sess, &k);
 	if (!err && k.is_reneg)
 		return client_reneg_install(c, &k);
+	if (!err)
+		client_state_set(c, CONN_ASSIGN_IP, CONN_WHY_NONE);
 	err = err ?: client_apply(c);
 	if (!err && !c->peer_added) {
 		err = pipeline_peer_add(c->pl, 0, k.tx_peer_id, NULL, 0);
@@ -310,6 +192,7 @@ static int client_keys_install(struct client *c)
 	c->attempts = 0;
 	c->no_advance = true;
 	log_info("Initialization Sequence Completed");
+	client_state_set(c, CONN_CONNECTED, c->ci.reconnects ? "reconnected" : CONN_WHY_INIT);
 	return 0;
 }
 
@@ -317,20 +200,20 @@ static int client_keys_install(struct client *c)
 static void client_check(struct client *c, int64_t now)
 {
 	unsigned int backoff = 0;
+	const char *why;
 
 	/* Data keys follow the server (handover.c), not the control states. */
 	(void)session_take_retired(c->sess);
 	switch (session_state(c->sess)) {
 	case SESSION_KEYS_READY:
-		if (client_keys_install(c)) {
-			c->exit_status = 1;
-			c->stopping = true;
-		}
+		if (client_keys_install(c))
+			client_exit(c, CONN_WHY_CONFIG, CONN_EXIT_ERROR);
 		break;
 	case SESSION_FAILED:
-		log_warnx("control channel failed, exiting");
-		c->exit_status = 1;
-		c->stopping = true;
+		why = session_end_reason(c->sess);
+		log_warnx("control channel failed (%s), exiting", why);
+		client_exit(c, why, !strcmp(why, CONN_WHY_AUTH_FAILURE) ? CONN_EXIT_AUTH :
+			    !strcmp(why, CONN_WHY_CONFIG) ? CONN_EXIT_CONFIG : CONN_EXIT_ERROR);
 		break;
 	case SESSION_RESTART:
 		/* AUTH_FAILED,TEMP: the same entry again unless it said advance (2.6). */
@@ -339,7 +222,7 @@ static void client_check(struct client *c, int64_t now)
 		if (session_take_next_remote(c->sess))
 			c->no_advance = false;
 		if (!c->restart_at_ns)
-			client_restart_later(c, now, backoff);
+			client_reconnect(c, now, session_end_reason(c->sess), backoff, false);
 		break;
 	default:
 		break;
@@ -368,53 +251,12 @@ static void client_keepalive(struct client *c, int64_t now)
 	    now - last_rx >= (int64_t)o->ping_rec_timeout * NS_PER_SEC) {
 		if (o->ping_rec_action == OPT_PING_EXIT) {
 			log_warnx("Inactivity timeout (--ping-exit), exiting");
-			c->exit_status = 1;
-			c->stopping = true;
+			client_exit(c, CONN_WHY_PING_EXIT, CONN_EXIT_GAVE_UP);
 			return;
 		}
 		log_warnx("Inactivity timeout (--ping-restart), restarting");
-		client_restart_later(c, now, 0);
+		client_reconnect(c, now, CONN_WHY_PING_RESTART, 0, false);
 	}
-}
-
-/* Runs the pending reconnect: pushed options forgotten, fresh handshake. */
-/*
- * A reconnect comes from a fresh UDP port, as stock's does: a stock server
- * keeps the old address/port's instance until it times out and ignores a
- * new handshake from it meanwhile. The data threads stop while the socket
- * changes under them (the socket is registered with their rings); the old
- * peer goes with its keys, and packets sealed with them are dropped. The TUN
- * device, its addresses and routes stay (client_apply decides after the
- * push). The address is resolved again, as stock does.
- */
-static int client_udp_renew(struct client *c)
-{
-	union sockaddr_any local;
-	socklen_t llen = sizeof(local);
-	int err;
-
-	pipeline_stop(c->pl);
-	if (c->peer_added) {
-		pipeline_peer_del(c->pl, 0);
-		c->peer_added = false;
-	}
-	if (c->udp_fd >= 0)
-		close(c->udp_fd);
-	c->udp_fd = -1;
-	if (client_udp_setup(c) < 0)
-		return -EAGAIN;	/* the data plane stays stopped until the next attempt */
-	err = pipeline_link_set_fd(c->pl, 0, c->udp_fd);
-	err = err ?: pipeline_start(c->pl);
-	if (err) {
-		errno = -err;
-		log_warn("pipeline: cannot restart the data plane on the new socket");
-		return err;
-	}
-	if (!getsockname(c->udp_fd, &local.sa, &llen))
-		log_info("udp: reconnecting from local port %u",
-			 ntohs(local.sa.sa_family == AF_INET6 ? local.in6.sin6_port :
-			       local.in4.sin_port));
-	return 0;
 }
 
 /* This attempt's server-poll-timeout, if the entry has one. */
@@ -437,7 +279,7 @@ static void client_poll_check(struct client *c, int64_t now)
 	if (c->restart_at_ns || session_state(c->sess) != SESSION_RESET_SENT)
 		return;
 	log_info("Server poll timeout, restarting");
-	c->restart_at_ns = now;
+	client_reconnect(c, now, CONN_WHY_NO_RESPONSE, 0, true);
 }
 
 static void client_restart_run(struct client *c, int64_t now)
@@ -454,27 +296,28 @@ static void client_restart_run(struct client *c, int64_t now)
 	    c->attempts > (uint64_t)o->conns.n * o->connect_retry_max) {
 		log_warnx("All connections have been connect-retry-max (%u) times unsuccessful, "
 			  "exiting", o->connect_retry_max);
-		c->exit_status = 1;
-		c->stopping = true;
+		client_exit(c, CONN_WHY_GAVE_UP, CONN_EXIT_GAVE_UP);
 		return;
 	}
+	c->ci.reconnects++;
+	client_state_set(c, CONN_CONNECTING, c->ci.reason);
 	err = client_udp_renew(c);
 	if (err == -EAGAIN) {
+		client_state_set(c, CONN_RECONNECTING, CONN_WHY_NETWORK);
 		client_restart_later(c, now, 0);
 		return;
 	}
 	if (err) {
-		c->exit_status = 1;
-		c->stopping = true;
+		client_exit(c, CONN_WHY_SEND_ERROR, CONN_EXIT_ERROR);
 		return;
 	}
 	options_pull_reset(c->rc->opts);
 	if (session_start(c->sess, now)) {
 		log_warnx("control channel: cannot restart the session");
-		c->exit_status = 1;
-		c->stopping = true;
+		client_exit(c, CONN_WHY_TLS_ERROR, CONN_EXIT_ERROR);
 		return;
 	}
+	client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
 	client_poll_arm(c, now);
 }
 
@@ -560,9 +403,12 @@ static int client_start(void *m, const char *ifname, int64_t now)
 		log_warnx("%s", err);
 		return rc;
 	}
+	client_state_set(c, CONN_CONNECTING, CONN_WHY_INIT);
 	rc = session_start(c->sess, now);
 	if (rc)
 		log_warnx("control channel: cannot start the session");
+	else
+		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
 	client_poll_arm(c, clock_mono_ns());
 	return rc;
 }
@@ -590,6 +436,7 @@ static void client_run_once(void *m, int64_t now)
 	client_check(c, now);
 	client_poll_check(c, now);
 	client_restart_run(c, now);
+	client_conn_refresh(c, now);
 	if (c->exit_deadline_ns && (session_idle(c->sess) || now >= c->exit_deadline_ns))
 		c->stopping = true;
 }
@@ -598,6 +445,7 @@ static void client_second(void *m, int64_t now)
 {
 	client_handover(m, now);
 	client_keepalive(m, now);
+	client_conn_refresh(m, now);
 }
 
 static int64_t client_next_timeout(void *m, int64_t now)
@@ -619,6 +467,7 @@ static void client_stop(struct client *c, int64_t now)
 {
 	unsigned int een = client_ce(c)->explicit_exit_notify;
 
+	client_state_set(c, CONN_EXITING, CONN_WHY_SIGNAL);
 	if (c->exit_deadline_ns || !session_send_exit(c->sess, now)) {
 		if (een && c->tunnel_up && !(c->rc->opts->protocol_flags & OPT_PROTO_CC_EXIT))
 			log_warnx("WARNING: explicit-exit-notify without cc-exit is not sent "
@@ -636,7 +485,7 @@ static void client_stop(struct client *c, int64_t now)
  */
 static void client_restart(struct client *c, int64_t now, bool from_first)
 {
-	c->restart_at_ns = now;
+	client_reconnect(c, now, from_first ? CONN_WHY_SIGHUP : CONN_WHY_SIGUSR1, 0, true);
 	c->restart_first |= from_first;
 }
 
@@ -678,14 +527,86 @@ static bool client_was_up(void *m)
 	return c->tunnel_up;
 }
 
-/* The session is established (or none was started). */
-static const char *client_state(void *m)
+/*
+ * No authenticated packet for longer than the keepalive interval (`ping`
+ * with half of it again as slack for a peer that pings only when idle, or
+ * half of ping-restart without `ping`): STALLED; 0 if neither is set.
+ */
+static int64_t client_stall_ns(const struct options *o)
 {
-	const struct client *c = m;
+	if (o->ping)
+		return (int64_t)MAX(o->ping * 3 / 2, o->ping + 2) * NS_PER_SEC;
+	return (int64_t)o->ping_rec_timeout / 2 * NS_PER_SEC;
+}
 
-	if (c->sess && session_auth_state(c->sess))
-		return session_auth_state(c->sess);	/* the server authenticates out of band */
-	return !c->sess || session_state(c->sess) == SESSION_ACTIVE ? "CONNECTED" : "CONNECTING";
+/*
+ * The handshake's states follow the session; once up, CONNECTED or
+ * STALLED follow the data plane's last authenticated packet. The rest of
+ * the info (remote, addresses, bytes) is read now too.
+ */
+static void client_conn_refresh(struct client *c, int64_t now)
+{
+	const struct options *o = c->rc->opts;
+	struct pipeline_peer_stats ps;
+	int64_t stall = client_stall_ns(o);
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->remote.sa.sa_family) {
+		bool v6 = c->remote.sa.sa_family == AF_INET6;
+
+		inet_ntop(c->remote.sa.sa_family, v6 ? (const void *)&c->remote.in6.sin6_addr :
+			  (const void *)&c->remote.in4.sin_addr, a, sizeof(a));
+		snprintf(c->ci.remote_ip, sizeof(c->ci.remote_ip), "%s", a);
+		c->ci.remote_port = ntohs(v6 ? c->remote.in6.sin6_port : c->remote.in4.sin_port);
+		snprintf(c->ci.remote, sizeof(c->ci.remote), v6 ? "[%s]:%u" : "%s:%u", a,
+			 c->ci.remote_port);
+	}
+	snprintf(c->ci.local4, sizeof(c->ci.local4), "%s",
+		 c->tunnel_up && o->ifconfig_local ? o->ifconfig_local : "");
+	snprintf(c->ci.local6, sizeof(c->ci.local6), "%s",
+		 c->tunnel_up && o->ifconfig_ipv6_local ? o->ifconfig_ipv6_local : "");
+	if (c->peer_added && pipeline_peer_stats(c->pl, 0, &ps)) {
+		c->ci.rx_bytes = ps.rx_bytes;
+		c->ci.tx_bytes = ps.tx_bytes;
+		if (ps.last_rx_ns)
+			c->ci.last_auth_rx = time(NULL) - (time_t)((now - ps.last_rx_ns) / NS_PER_SEC);
+	} else {
+		ps.last_rx_ns = 0;
+	}
+	if (c->stopping || c->restart_at_ns || !c->sess || c->ci.state == CONN_EXITING ||
+	    c->ci.state == CONN_RECONNECTING)
+		return;
+	switch (session_state(c->sess)) {
+	case SESSION_RESET_SENT:
+		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
+		break;
+	case SESSION_TLS:
+	case SESSION_KM2:
+		client_state_set(c, CONN_AUTH, CONN_WHY_NONE);
+		break;
+	case SESSION_PULL:
+		client_state_set(c, session_auth_state(c->sess) ? CONN_AUTH_PENDING :
+				 CONN_GET_CONFIG, CONN_WHY_NONE);
+		break;
+	case SESSION_ACTIVE:
+		if (!c->tunnel_up || c->ci.state < CONN_CONNECTED)
+			break;
+		if (stall && now - MAX(ps.last_rx_ns, c->up_ns) > stall)
+			client_state_set(c, CONN_STALLED, CONN_WHY_NO_RESPONSE);
+		else if (c->ci.state == CONN_STALLED)
+			client_state_set(c, CONN_CONNECTED, "traffic");
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct conn_info *client_conn_info(void *m)
+{
+	struct client *c = m;
+
+	client_conn_refresh(c, clock_mono_ns());
+	return &c->ci;
 }
 
 /* key=value: the session's counters. */
@@ -736,7 +657,7 @@ const struct mode_ops client_mode_ops = {
 	.signal = client_signal,
 	.done = client_done,
 	.initialized = client_was_up,
-	.state = client_state,
+	.conn_info = client_conn_info,
 	.write_status = client_write_status,
 	.stop = client_mode_stop,
 	.free = client_free,

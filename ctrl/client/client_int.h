@@ -12,6 +12,7 @@
 
 #include "../../core/pkt.h"
 #include "../proto/handover.h"
+#include "../state.h"
 #include "client.h"
 
 struct applied;
@@ -29,6 +30,7 @@ struct client {
 	bool tunnel_up;			/* keys installed at least once */
 	bool peer_added;
 	struct handover ho;		/* data keys across renegotiations */
+	struct conn_info ci;		/* the state people see (ctrl/state.h) */
 	bool addr_applied;
 	int64_t up_ns;			/* when the current keys were installed */
 	int64_t restart_at_ns;		/* reconnect after connect-retry; 0: none */
@@ -55,6 +57,28 @@ struct client {
  * any data key is used; a reconnect with the same push keeps what is there.
  */
 int client_apply(struct client *c);
+/* ---- client_remote.c ---- */
+
+/* The connection entry in use (o->conn_cur). */
+const struct options_conn *client_ce(const struct client *c);
+/* What the client runs: a UDP entry with a remote. */
+bool client_conn_usable(const struct options_conn *ce);
+/* On to the next usable entry; each one moved to counts as an attempt. */
+void client_conn_advance(struct client *c);
+/* The entry for the next attempt (stock's next_connection_entry). */
+void client_conn_next(struct client *c);
+/* The socket to the entry in use, or the next ones that get one. The fd or -errno. */
+int client_udp_setup(struct client *c);
+/*
+ * A reconnect's fresh socket under the stopped data plane (the old peer
+ * goes); -EAGAIN: no entry got a socket, the data plane stays stopped.
+ */
+int client_udp_renew(struct client *c);
+
+/* ---- client.c ---- */
+
+/* Moves the state people see to @st for @why (CONN_WHY_*), now. */
+void client_state_set(struct client *c, enum conn_state st, const char *why);
 /* On exit: the routes on other devices (closing the TUN removes the rest). */
 void client_routes_remove(struct client *c);
 /* The --down command and the pushed DNS taken back (exit, or a changed push). */

@@ -34,6 +34,7 @@
 #include "../proto/ctlmsg.h"
 #include "../proto/km2.h"
 #include "../proto/tls.h"
+#include "../state.h"
 #include "session.h"
 
 #define NS_PER_SEC		1000000000LL
@@ -312,7 +313,7 @@ static void session_keys_derive(struct session *s, struct chan_key *k)
 	if (c == DC_CIPHER_NONE) {
 		log_warnx("OPTIONS ERROR: data channel cipher '%s' is not supported (AES-128-GCM, "
 			  "AES-256-GCM, CHACHA20-POLY1305)", o->cipher ? o->cipher : "BF-CBC");
-		chan_end(&s->ch, CHAN_FAILED);
+		chan_end_for(&s->ch, CHAN_FAILED, CONN_WHY_CONFIG);
 		return;
 	}
 	if (o->protocol_flags & OPT_PROTO_TLS_EKM) {
@@ -354,7 +355,7 @@ static void session_push_reply(struct session *s, struct chan_key *k, const stru
 		session_log_warnings(s);
 		log_warnx("%s", err);
 		log_warnx("OPTIONS ERROR: failed to import the pushed options, exiting");
-		chan_end(&s->ch, CHAN_FAILED);
+		chan_end_for(&s->ch, CHAN_FAILED, CONN_WHY_CONFIG);
 		return;
 	}
 	session_log_warnings(s);
@@ -389,11 +390,11 @@ static void session_auth_failed(struct session *s, const struct ctlmsg *m)
 		log_warnx("SIGUSR1[soft,auth-temp-failure] received, process restarting "
 			  "(server temporary reject, backoff %u s, %s)", m->temp_backoff,
 			  s->next_remote ? "next remote" : "same remote");
-		chan_end(&s->ch, CHAN_RESTART);
+		chan_end_for(&s->ch, CHAN_RESTART, CONN_WHY_AUTH_TEMP);
 		return;
 	}
 	log_warnx("SIGTERM[soft,auth-failure] received, process exiting");
-	chan_end(&s->ch, CHAN_FAILED);
+	chan_end_for(&s->ch, CHAN_FAILED, CONN_WHY_AUTH_FAILURE);
 }
 
 /*
@@ -434,17 +435,17 @@ static void session_ctlmsg(struct session *s, struct chan_key *k, const struct c
 		break;
 	case CTLMSG_HALT:
 		log_warnx("Received control message: %s: server asked us to halt", m->text);
-		chan_end(&s->ch, CHAN_FAILED);
+		chan_end_for(&s->ch, CHAN_FAILED, CONN_WHY_SERVER_HALT);
 		break;
 	case CTLMSG_RESTART:
 		log_warnx("Received control message: %s: server-pushed connection reset",
 			  m->text);
 		s->next_remote = m->next_remote;
-		chan_end(&s->ch, CHAN_RESTART);
+		chan_end_for(&s->ch, CHAN_RESTART, CONN_WHY_SERVER_RESTART);
 		break;
 	case CTLMSG_EXIT:
 		log_warnx("Received control message: EXIT: the server is shutting down");
-		chan_end(&s->ch, CHAN_RESTART);
+		chan_end_for(&s->ch, CHAN_RESTART, CONN_WHY_SERVER_EXIT);
 		break;
 	case CTLMSG_INFO:
 	case CTLMSG_INFO_PRE:
@@ -716,6 +717,11 @@ const char *session_auth_state(const struct session *s)
 const char *session_info_text(const struct session *s)
 {
 	return s->info;
+}
+
+const char *session_end_reason(const struct session *s)
+{
+	return s->ch.end_why ? s->ch.end_why : CONN_WHY_NONE;
 }
 
 struct chan *session_chan(struct session *s)

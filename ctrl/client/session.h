@@ -78,6 +78,8 @@ bool session_take_auth_temp(struct session *s, unsigned int *backoff_s);
 const char *session_auth_state(const struct session *s);
 /* The last INFO_PRE / INFO text from the server ("" if none). */
 const char *session_info_text(const struct session *s);
+/* After SESSION_RESTART / SESSION_FAILED: why (CONN_WHY_*, ctrl/state.h). */
+const char *session_end_reason(const struct session *s);
 /* The control channel under the session (key states, for the data-key policy). */
 struct chan *session_chan(struct session *s);
 /* Sends EXIT on the control channel (cc-exit); true if it was queued. */

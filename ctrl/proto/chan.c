@@ -22,6 +22,7 @@
 
 #include "../../core/log.h"
 #include "../../crypto/tlswrap.h"
+#include "../state.h"
 #include "chan.h"
 #include "ctlpkt.h"
 
@@ -94,6 +95,7 @@ void chan_reset(struct chan *c)
 		chan_key_drop(&c->kbuf[i]);
 	c->pri = c->nxt = c->lame = NULL;
 	c->end = CHAN_LIVE;
+	c->end_why = NULL;
 	c->retire_mask = 0;
 	c->reneg_hold_ns = 0;
 	c->wkc_resend = false;
@@ -164,8 +166,15 @@ int chan_key_tls_start(struct chan *c, struct chan_key *k)
 
 void chan_end(struct chan *c, enum chan_end why)
 {
-	if (why > c->end)
+	chan_end_for(c, why, CONN_WHY_TLS_ERROR);
+}
+
+void chan_end_for(struct chan *c, enum chan_end why, const char *reason)
+{
+	if (why > c->end) {
 		c->end = why;
+		c->end_why = reason;
+	}
 	if (c->end < CHAN_RESTART)
 		return;
 	for (int i = 0; i < 3; i++) {

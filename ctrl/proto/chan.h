@@ -149,6 +149,7 @@ struct chan {
 	struct chan_key *lame;		/* previous key until tran-window, or NULL */
 	struct chan_key kbuf[3];
 	enum chan_end end;
+	const char *end_why;		/* CONN_WHY_* (ctrl/state.h) of the end, NULL while live */
 	uint8_t retire_mask;		/* key_ids whose control state ended (chan_take_retired) */
 	int64_t now_ns;			/* of the current input or tick */
 	int64_t reneg_hold_ns;		/* renegotiation held back until then (chan_reneg_hold) */
@@ -194,8 +195,12 @@ struct chan_key *chan_key_begin(struct chan *c, uint8_t key_id, uint8_t reset_op
 /* Creates @k's TLS session and moves it to CHAN_KS_TLS; 0 or -ENOMEM. */
 int chan_key_tls_start(struct chan *c, struct chan_key *k);
 
-/* The channel is over for @why; frees the TLS sessions, nothing more is said. */
+/*
+ * The channel is over (@why); frees the TLS sessions, nothing more is said.
+ * chan_end gives the reason "tls-error"; chan_end_for names it (CONN_WHY_*).
+ */
 void chan_end(struct chan *c, enum chan_end why);
+void chan_end_for(struct chan *c, enum chan_end why, const char *reason);
 
 /* One control datagram from the peer (the whole payload of the link packet). */
 void chan_input(struct chan *c, const uint8_t *buf, size_t len, int64_t now_ns);

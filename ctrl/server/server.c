@@ -402,6 +402,10 @@ static int server_create(void **out, struct runcfg *rc)
 	s->o = rc->opts;
 	s->udp_fd = -1;
 	s->next_ns = INT64_MAX;
+	/* A server is up while it listens; each client's state is in the status file. */
+	s->ci.state = CONN_CONNECTED;
+	s->ci.reason = CONN_WHY_NONE;
+	s->ci.since = time(NULL);
 	*out = s;
 	return 0;
 }
@@ -492,10 +496,12 @@ static bool server_initialized(void *m)
 	return true;
 }
 
-static const char *server_state(void *m)
+/* A server is CONNECTED once it listens; its clients have their own lines. */
+static const struct conn_info *server_conn_info(void *m)
 {
-	(void)m;
-	return "CONNECTED";
+	struct server *s = m;
+
+	return &s->ci;
 }
 
 /* OpenVPN's status (server_status.c); key=value: the GLOBAL_STATS counters. */
@@ -535,7 +541,7 @@ const struct mode_ops server_mode_ops = {
 	.signal = server_signal,
 	.done = server_done,
 	.initialized = server_initialized,
-	.state = server_state,
+	.conn_info = server_conn_info,
 	.write_status = server_status,
 	.stop = server_stop,
 	.free = server_free,

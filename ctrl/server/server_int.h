@@ -27,6 +27,7 @@
 #include "../../core/proto.h"
 #include "../../crypto/dc.h"
 #include "../config/options.h"
+#include "../state.h"
 #include "../status.h"
 #include "../proto/handover.h"
 #include "firstpkt.h"
@@ -111,6 +112,7 @@ struct server {
 	bool persist;			/* ifconfig-pool-persist in use */
 	int64_t persist_next_ns;
 	struct server_stats st;
+	struct conn_info ci;		/* the server as a whole (mode_ops.conn_info) */
 	char push[4096];
 };
 

@@ -86,9 +86,9 @@ rc=$?
 ip netns exec "$A" "$SLUICE" --config "$WORK/a.conf" --user no-such-user-slpr >"$WORK/r2.out" 2>&1
 rc2=$?
 set -e
-check "chroot: exit status" $rc 1
+check "chroot: exit status (configuration error)" $rc 2
 grep -q "chroot is not supported by sluice" "$WORK/r1.out" || fail "chroot: no message: $(cat "$WORK/r1.out")"
-check "unknown user: exit status" $rc2 1
+check "unknown user: exit status (configuration error)" $rc2 2
 grep -q "user 'no-such-user-slpr' not found" "$WORK/r2.out" || fail "user: $(cat "$WORK/r2.out")"
 [ ! -e "$WORK/a.log" ] && [ ! -e "$WORK/a.pid" ] || fail "a refused start left a log or pid file"
 ip -n "$A" link show sl0 >/dev/null 2>&1 && fail "a refused start opened the TUN device"
