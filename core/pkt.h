@@ -49,7 +49,7 @@ union sockaddr_any {
 
 /* pkt->flags */
 #define PKT_F_CONTROL	0x01	/* control-channel packet (udp_rx -> ctrl, ctrl -> udp_tx) */
-#define PKT_F_PING	0x02	/* keepalive ping injected by ctrl */
+#define PKT_F_PING	0x02	/* in-band message (ping, OCC) injected by ctrl for p->peer_id */
 #define PKT_F_V1	0x04	/* P_DATA_V1 on the wire */
 #define PKT_F_FWD	0x08	/* server: client-to-client, tun_tx -> tun_rx */
 

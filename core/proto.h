@@ -65,9 +65,14 @@ static const uint8_t OCC_MAGIC[OCC_MAGIC_LEN] = {
 	0x28, 0x7f, 0x34, 0x6b, 0xd4, 0xef, 0x7a, 0x81,
 	0x2d, 0x56, 0xb8, 0xd3, 0xaf, 0xc5, 0x45, 0x9c,
 };
-#define OCC_REQUEST			0
-#define OCC_REPLY			1
-#define OCC_EXIT			6
+/* OCC opcodes: the byte after OCC_MAGIC (stock occ.h). */
+#define OCC_REQUEST			0	/* send me your options string */
+#define OCC_REPLY			1	/* my options string, NUL-terminated */
+#define OCC_MTU_LOAD_REQUEST		2
+#define OCC_MTU_LOAD			3
+#define OCC_MTU_REQUEST			4
+#define OCC_MTU_REPLY			5
+#define OCC_EXIT			6	/* the sender leaves (explicit-exit-notify) */
 
 /* §8: compression framing bytes. */
 #define COMP_NO_COMPRESS_BYTE		0xFA	/* comp-lzo stub */

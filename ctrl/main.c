@@ -161,6 +161,8 @@ static void ctrl_rings_drain(struct ctrl *c, int64_t now, bool deliver)
 	}
 	while ((n = pipeline_inband_recv(c->pl, p, BURST_MAX))) {
 		c->src.inband_pkts += n;
+		for (unsigned int i = 0; deliver && c->ops->inband && i < n; i++)
+			c->ops->inband(c->mode, p[i], now);
 		pkt_free_burst(p, n);
 	}
 }
@@ -260,6 +262,9 @@ static void run(struct ctrl *c)
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = pipeline_ctrl_fd(c->pl) };
 
 	epoll_ctl(c->ep_fd, EPOLL_CTL_ADD, pipeline_ctrl_fd(c->pl), &ev);
+	ev.data.fd = c->ops->event_fd ? c->ops->event_fd(c->mode) : -1;
+	if (ev.data.fd >= 0)
+		epoll_ctl(c->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	while (!c->is_stopping) {
 		struct epoll_event evs[8];
 		int64_t now;

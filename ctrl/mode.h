@@ -64,6 +64,16 @@ struct mode_ops {
 
 	/* One control datagram from udp_rx (p->addr: its source). Borrows @p. */
 	void (*input)(void *m, const struct pkt *p, int64_t now_ns);
+	/*
+	 * Optional: one authenticated in-band message (OCC) from peer
+	 * p->peer_id, already decrypted by the data plane. Borrows @p.
+	 */
+	void (*inband)(void *m, const struct pkt *p, int64_t now_ns);
+	/*
+	 * Optional, asked once after start: an fd main.c adds to its epoll set;
+	 * when it is readable main.c just calls run (the mode reads it). -1: none.
+	 */
+	int (*event_fd)(void *m);
 	/* After every wakeup: timers due, state changes acted on. */
 	void (*run)(void *m, int64_t now_ns);
 	/* The next time run must be called (INT64_MAX: none); main.c caps it at 1 s. */

@@ -41,6 +41,28 @@ int nl_route_add(int family, const void *dst, int prefixlen, const void *gw_or_n
  * @ifname_out (IFNAMSIZ) with the output device. ctrl only.
  */
 int nl_route_get(int family, const void *dst, void *gw_out, bool *has_gw, char *ifname_out);
+
+/* The kernel's route to an address, as `ip route get` shows it. */
+struct nl_route_info {
+	bool has_gw;
+	bool has_src;
+	uint8_t gw[16];			/* address-sized, network order */
+	uint8_t src[16];		/* preferred source address */
+	unsigned int oif;
+	char ifname[16];		/* IFNAMSIZ */
+};
+/* nl_route_get with the preferred source and the interface index. ctrl only. */
+int nl_route_lookup(int family, const void *dst, struct nl_route_info *ri);
+/*
+ * A non-blocking netlink socket told of link, address and route changes
+ * (ctrl's path monitor). Returns the fd or -errno.
+ */
+int nl_monitor_open(void);
+/*
+ * Reads everything that arrived on @fd: the number of link, address and
+ * route messages among it (an overrun counts as one), 0 if none, or -errno.
+ */
+int nl_monitor_drain(int fd);
 int nl_route_del(int family, const void *dst, int prefixlen, const void *gw_or_null,
 		 const char *ifname_or_null, int metric);
 

@@ -314,8 +314,7 @@ int nl_route_del(int family, const void *dst, int prefixlen, const void *gw_or_n
 }
 
 /* Reads the kernel's RTM_NEWROUTE answer to a RTM_GETROUTE with @seq. */
-static int nl_route_get_reply(int fd, uint32_t seq, size_t alen, void *gw, bool *has_gw,
-			      char *ifname)
+static int nl_route_get_reply(int fd, uint32_t seq, size_t alen, struct nl_route_info *ri)
 {
 	union {
 		struct nlmsghdr nh;
@@ -344,24 +343,28 @@ static int nl_route_get_reply(int fd, uint32_t seq, size_t alen, void *gw, bool 
 		}
 		if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)))
 			continue;
-		*has_gw = false;
+		memset(ri, 0, sizeof(*ri));
 		alen_left = (int)RTM_PAYLOAD(h);
 		for (a = RTM_RTA(rt); RTA_OK(a, alen_left); a = RTA_NEXT(a, alen_left)) {
 			if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == alen) {
-				memcpy(gw, RTA_DATA(a), alen);
-				*has_gw = true;
+				memcpy(ri->gw, RTA_DATA(a), alen);
+				ri->has_gw = true;
+			} else if (a->rta_type == RTA_PREFSRC && RTA_PAYLOAD(a) == alen) {
+				memcpy(ri->src, RTA_DATA(a), alen);
+				ri->has_src = true;
 			} else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == sizeof(uint32_t)) {
 				memcpy(&oif, RTA_DATA(a), sizeof(oif));
 			}
 		}
-		if (!oif || !if_indextoname(oif, ifname))
+		if (!oif || !if_indextoname(oif, ri->ifname))
 			return -ENODEV;
+		ri->oif = oif;
 		return 0;
 	}
 	return -EBADMSG;
 }
 
-int nl_route_get(int family, const void *dst, void *gw_out, bool *has_gw, char *ifname_out)
+int nl_route_lookup(int family, const void *dst, struct nl_route_info *ri)
 {
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	struct timeval tv = { .tv_sec = NL_TIMEOUT_SEC };
@@ -386,7 +389,77 @@ int nl_route_get(int family, const void *dst, void *gw_out, bool *has_gw, char *
 	    sendto(fd, m.buf, m.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		rc = -errno;
 	else
-		rc = nl_route_get_reply(fd, m.nh.nlmsg_seq, alen, gw_out, has_gw, ifname_out);
+		rc = nl_route_get_reply(fd, m.nh.nlmsg_seq, alen, ri);
 	close(fd);
 	return rc;
+}
+
+int nl_route_get(int family, const void *dst, void *gw_out, bool *has_gw, char *ifname_out)
+{
+	struct nl_route_info ri;
+	int rc = nl_route_lookup(family, dst, &ri);
+
+	if (rc)
+		return rc;
+	*has_gw = ri.has_gw;
+	if (ri.has_gw)
+		memcpy(gw_out, ri.gw, nl_addr_len(family));
+	memcpy(ifname_out, ri.ifname, IFNAMSIZ);
+	return 0;
+}
+
+int nl_monitor_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int nl_monitor_drain(int fd)
+{
+	static union {
+		struct nlmsghdr nh;
+		uint8_t buf[8192];
+	} r;	/* ctrl only */
+	int events = 0;
+
+	for (int reads = 0; reads < 64; reads++) {
+		ssize_t n = recv(fd, r.buf, sizeof(r.buf), 0);
+		struct nlmsghdr *h;
+		size_t left;
+
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return events;
+			/* ENOBUFS: the kernel dropped messages; something changed. */
+			if (errno == ENOBUFS)
+				return events + 1;
+			return events ? events : -errno;
+		}
+		left = (size_t)n;
+		for (h = &r.nh; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
+			switch (h->nlmsg_type) {
+			case RTM_NEWLINK: case RTM_DELLINK:
+			case RTM_NEWADDR: case RTM_DELADDR:
+			case RTM_NEWROUTE: case RTM_DELROUTE:
+				events++;
+				break;
+			default:
+				break;
+			}
+	}
+	return events;
 }

@@ -385,12 +385,20 @@ void pipeline_destroy(struct pipeline *pl)
 
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id)
 {
-	struct pkt *p = pool_get(pl->ctrl_pool);
+	return pipeline_send_inband(pl, peer_id, PING_MAGIC, PING_MAGIC_LEN);
+}
 
+int pipeline_send_inband(struct pipeline *pl, uint32_t peer_id, const void *msg, size_t len)
+{
+	struct pkt *p;
+
+	if (len > PIPE_INBAND_MAX)
+		return -EMSGSIZE;
+	p = pool_get(pl->ctrl_pool);
 	if (!p)
 		return -ENOBUFS;
-	memcpy(p->data, PING_MAGIC, PING_MAGIC_LEN);
-	p->len = PING_MAGIC_LEN;
+	memcpy(p->data, msg, len);
+	p->len = (uint32_t)len;
 	p->peer_id = peer_id;
 	p->flags = PKT_F_PING;
 	if (spsc_enqueue_burst(pl->ctrl_to_tun_rx, &p, 1) != 1) {

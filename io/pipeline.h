@@ -142,6 +142,14 @@ unsigned int pipeline_inband_recv(struct pipeline *pl, struct pkt **p, unsigned 
  */
 int pipeline_ctrl_send(struct pipeline *pl, uint32_t peer_id, const union sockaddr_any *to,
 		       socklen_t tolen, const void *buf, size_t len);
+/* The longest in-band message (an OCC reply with an options string): one MTU packet. */
+#define PIPE_INBAND_MAX		1400
+/*
+ * Sends the in-band message @msg (@len bytes, OpenVPN's ping or OCC magic
+ * first) on the data channel to @peer_id, sealed like data. 0, -EMSGSIZE
+ * or -ENOBUFS.
+ */
+int pipeline_send_inband(struct pipeline *pl, uint32_t peer_id, const void *msg, size_t len);
 /* Sends a keepalive ping on the data channel to @peer_id. */
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id);
 /* Frees control packets and in-band messages that arrived for ctrl (counted only). */

@@ -52,6 +52,8 @@
 #include "../mode.h"
 #include "../../io/pipeline.h"
 #include "../config/runcfg.h"
+#include "../proto/km2.h"
+#include "../proto/occ.h"
 #include "session.h"
 
 #define NS_PER_SEC	1000000000LL
@@ -77,8 +79,8 @@ void client_state_set(struct client *c, enum conn_state st, const char *why)
  * stock's "SIGUSR1[soft,<why>]" line, then the pause (@at_once: none; a
  * signal or server-poll-timeout), at least @backoff_s long.
  */
-static void client_reconnect(struct client *c, int64_t now, const char *why,
-			     unsigned int backoff_s, bool at_once)
+void client_reconnect(struct client *c, int64_t now, const char *why, unsigned int backoff_s,
+		      bool at_once)
 {
 	if (strcmp(why, CONN_WHY_SIGUSR1) && strcmp(why, CONN_WHY_SIGHUP))
 		log_info("SIGUSR1[soft,%s] received, process restarting", why);
@@ -193,6 +195,7 @@ static int client_keys_install(struct client *c)
 	c->no_advance = true;
 	log_info("Initialization Sequence Completed");
 	client_state_set(c, CONN_CONNECTED, c->ci.reconnects ? "reconnected" : CONN_WHY_INIT);
+	client_path_remember(c);
 	return 0;
 }
 
@@ -345,6 +348,7 @@ static int client_create(void **out, struct runcfg *rc)
 		return -ENOMEM;
 	c->rc = rc;
 	c->udp_fd = -1;
+	c->nl_fd = -1;
 	if (o->remote_random)
 		client_conns_shuffle(o);
 	/* The first usable entry, counted as the first attempt as stock counts it. */
@@ -403,6 +407,7 @@ static int client_start(void *m, const char *ifname, int64_t now)
 		log_warnx("%s", err);
 		return rc;
 	}
+	client_path_start(c);
 	client_state_set(c, CONN_CONNECTING, CONN_WHY_INIT);
 	rc = session_start(c->sess, now);
 	if (rc)
@@ -413,11 +418,46 @@ static int client_start(void *m, const char *ifname, int64_t now)
 	return rc;
 }
 
+/* The netlink socket of the path watch: main.c wakes us when it is readable. */
+static int client_event_fd(void *m)
+{
+	return client_path_fd(m);
+}
+
 static void client_input(void *m, const struct pkt *p, int64_t now)
 {
 	struct client *c = m;
 
 	session_input(c->sess, p->data, p->len, now);
+}
+
+/*
+ * An authenticated OCC message from the server (ctrl/proto/occ.h):
+ * OCC_REQUEST gets our options string, OCC_EXIT is the server leaving
+ * (stock: SIGUSR1 remote-exit). An OCC_REPLY is the answer to our probe;
+ * the data plane already counted it as traffic.
+ */
+static void client_inband(void *m, const struct pkt *p, int64_t now)
+{
+	struct client *c = m;
+	uint8_t buf[OCC_MAGIC_LEN + 1 + KM2_OPTIONS_MAX];
+	int n;
+
+	if (!c->peer_added)
+		return;
+	switch (occ_parse(p->data, p->len)) {
+	case OCC_REQUEST:
+		n = occ_build(buf, sizeof(buf), OCC_REPLY, session_occ_string(c->sess));
+		if (n > 0)
+			(void)pipeline_send_inband(c->pl, 0, buf, (size_t)n);
+		break;
+	case OCC_EXIT:
+		if (!c->restart_at_ns && !c->stopping)
+			client_reconnect(c, now, CONN_WHY_SERVER_EXIT, 0, false);
+		break;
+	default:
+		break;
+	}
 }
 
 /* The data keys' hand-over, before the session's timers may renegotiate. */
@@ -432,18 +472,22 @@ static void client_run_once(void *m, int64_t now)
 	struct client *c = m;
 
 	client_handover(c, now);
+	client_path_run(c, now);
 	session_tick(c->sess, now);
 	client_check(c, now);
 	client_poll_check(c, now);
 	client_restart_run(c, now);
 	client_conn_refresh(c, now);
-	if (c->exit_deadline_ns && (session_idle(c->sess) || now >= c->exit_deadline_ns))
+	/* An OCC_EXIT is not acknowledged: it goes out once a second until the deadline. */
+	if (c->exit_deadline_ns && ((!c->occ_exit_only && session_idle(c->sess)) ||
+				    now >= c->exit_deadline_ns))
 		c->stopping = true;
 }
 
 static void client_second(void *m, int64_t now)
 {
 	client_handover(m, now);
+	client_path_second(m, now);
 	client_keepalive(m, now);
 	client_conn_refresh(m, now);
 }
@@ -459,7 +503,19 @@ static int64_t client_next_timeout(void *m, int64_t now)
 		next = c->poll_deadline_ns;
 	if (c->exit_deadline_ns && c->exit_deadline_ns < next)
 		next = c->exit_deadline_ns;
-	return next;
+	return MIN(next, client_path_next(c));
+}
+
+/* OCC_EXIT on the data channel (explicit-exit-notify without cc-exit); true if queued. */
+static bool client_occ_exit(struct client *c)
+{
+	uint8_t buf[OCC_MAGIC_LEN + 1];
+	int n = occ_build(buf, sizeof(buf), OCC_EXIT, NULL);
+
+	if (n < 0 || pipeline_send_inband(c->pl, 0, buf, (size_t)n))
+		return false;
+	log_info("SENT OCC_EXIT");
+	return true;
 }
 
 /* SIGTERM/SIGINT: EXIT on the control channel (cc-exit), then done once acked. */
@@ -469,9 +525,13 @@ static void client_stop(struct client *c, int64_t now)
 
 	client_state_set(c, CONN_EXITING, CONN_WHY_SIGNAL);
 	if (c->exit_deadline_ns || !session_send_exit(c->sess, now)) {
-		if (een && c->tunnel_up && !(c->rc->opts->protocol_flags & OPT_PROTO_CC_EXIT))
-			log_warnx("WARNING: explicit-exit-notify without cc-exit is not sent "
-				  "(OCC_EXIT not implemented)");
+		/* A server without cc-exit learns it from OCC_EXIT on the data channel. */
+		if (een && c->tunnel_up && c->peer_added && !c->exit_deadline_ns &&
+		    client_occ_exit(c)) {
+			c->exit_deadline_ns = now + (int64_t)MIN(een, 2u) * NS_PER_SEC;
+			c->occ_exit_only = true;
+			return;
+		}
 		c->stopping = true;
 		return;
 	}
@@ -632,6 +692,7 @@ static void client_free(void *m)
 	if (!c)
 		return;
 	session_free(c->sess);
+	client_path_stop(c);
 	if (c->udp_fd >= 0)
 		close(c->udp_fd);
 	client_routes_remove(c);
@@ -651,6 +712,8 @@ const struct mode_ops client_mode_ops = {
 	.attach = client_attach,
 	.start = client_start,
 	.input = client_input,
+	.inband = client_inband,
+	.event_fd = client_event_fd,
 	.run = client_run_once,
 	.next_timeout = client_next_timeout,
 	.second = client_second,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../../core/pkt.h"
+#include "../../io/io.h"
 #include "../proto/handover.h"
 #include "../state.h"
 #include "client.h"
@@ -35,6 +36,20 @@ struct client {
 	int64_t up_ns;			/* when the current keys were installed */
 	int64_t restart_at_ns;		/* reconnect after connect-retry; 0: none */
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the EXIT ack until then */
+	bool occ_exit_only;		/* SIGTERM sent OCC_EXIT (no cc-exit): wait, no ack */
+	/* The path watch (client_path.c). */
+	int nl_fd;			/* netlink changes; -1 without */
+	struct nl_route_info path;	/* the route to the server last seen */
+	bool path_ok;			/* path holds a route */
+	int64_t path_first_ns;		/* first change of the burst being debounced */
+	int64_t path_due_ns;		/* the debounced check; 0: none */
+	uint64_t path_events;
+	unsigned int roams;
+	int64_t probe_start_ns;
+	int64_t probe_deadline_ns;	/* the probe's answer by then; 0: no probe */
+	int64_t probe_next_ns;		/* OCC_REQUEST again */
+	const char *probe_why;		/* CONN_WHY_* of the probe (and of its reconnect) */
+	int64_t last_mono_ns, last_boot_ns;	/* the clocks at the last tick (sleep) */
 	int64_t poll_deadline_ns;	/* server-poll-timeout of this attempt; 0: none */
 	/*
 	 * Remote failover (stock's next_connection_entry): the entries moved to
@@ -75,7 +90,36 @@ int client_udp_setup(struct client *c);
  */
 int client_udp_renew(struct client *c);
 
+/* ---- client_path.c ---- */
+
+/* Opens the netlink watch and takes the clocks (sleep detection). */
+void client_path_start(struct client *c);
+void client_path_stop(struct client *c);
+/* The netlink socket main.c polls (mode_ops.event_fd), -1 if none. */
+int client_path_fd(const struct client *c);
+/* The route to the server the socket uses now (after a (re)connect). */
+void client_path_remember(struct client *c);
+/* Starts a probe (OCC_REQUEST, answered at once by a live peer) for @why. */
+void client_probe(struct client *c, int64_t now, const char *why);
+/* After every wakeup: changes read, the debounced check, the probe. */
+void client_path_run(struct client *c, int64_t now);
+/* Once a second: sleep detection, the probe. */
+void client_path_second(struct client *c, int64_t now);
+int64_t client_path_next(const struct client *c);
+
+/* ---- client_net.c (more) ---- */
+
+/* redirect-gateway: the host route to the server back if a link flap took it. */
+void client_redirect_keep(struct client *c, const struct nl_route_info *ri);
+
 /* ---- client.c ---- */
+
+/*
+ * The connection ends for @why (CONN_WHY_*): RECONNECTING, then a new
+ * attempt after the pause (at least @backoff_s), or at once.
+ */
+void client_reconnect(struct client *c, int64_t now, const char *why, unsigned int backoff_s,
+		      bool at_once);
 
 /* Moves the state people see to @st for @why (CONN_WHY_*), now. */
 void client_state_set(struct client *c, enum conn_state st, const char *why);

@@ -714,6 +714,11 @@ const char *session_auth_state(const struct session *s)
 	return s->auth_pending ? "AUTH_PENDING" : NULL;
 }
 
+const char *session_occ_string(const struct session *s)
+{
+	return s->occ[0] ? s->occ : NULL;
+}
+
 const char *session_info_text(const struct session *s)
 {
 	return s->info;

@@ -76,6 +76,8 @@ bool session_take_next_remote(struct session *s);
 bool session_take_auth_temp(struct session *s, unsigned int *backoff_s);
 /* "AUTH_PENDING" while the server authenticates out of band, else NULL. */
 const char *session_auth_state(const struct session *s);
+/* Our OCC options string (sent in key-method 2), NULL before the first. */
+const char *session_occ_string(const struct session *s);
 /* The last INFO_PRE / INFO text from the server ("" if none). */
 const char *session_info_text(const struct session *s);
 /* After SESSION_RESTART / SESSION_FAILED: why (CONN_WHY_*, ctrl/state.h). */

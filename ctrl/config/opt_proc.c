@@ -208,6 +208,7 @@ static const struct opt_def proc_defs[] = {
 	FLAG("test-no-ekm", C, test_no_ekm),
 	FLAG("test-no-dyn-tls-crypt", C, test_no_dyn_tls_crypt),
 	FLAG("test-reneg-ovpn3", C, test_reneg_ovpn3),
+	STR("test-sleep-hook", C, test_sleep_hook),
 	FN("test-data-key", C | F_INLINE, 1, 2, h_test_data_key, "FILE [0|1] or an inline block"),
 	FN("test-peer-id", C, 1, 1, h_test_peer_id, "ID"),
 	STR("test-cipher", C, test_cipher),

@@ -364,6 +364,11 @@ struct options {
 	 * is ready, and a soft reset before that replaces it).
 	 */
 	bool test_reneg_ovpn3;
+	/*
+	 * Tests only: a file whose appearance tells the client the machine
+	 * slept for the number of seconds it holds (read and removed).
+	 */
+	const char *test_sleep_hook;
 	struct options_file test_data_key;
 	int test_data_key_direction;	/* -1 until finalize picks 0 (server) or 1 (client) */
 	bool has_test_key;		/* test_key holds the decoded key (finalize) */

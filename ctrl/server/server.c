@@ -40,6 +40,8 @@
 #include "../config/config.h"
 #include "../config/runcfg.h"
 #include "../../io/pipeline.h"
+#include "../proto/km2.h"
+#include "../proto/occ.h"
 #include "../proto/tls.h"
 #include "server_int.h"
 
@@ -306,6 +308,36 @@ static void server_session_create(struct server *s, const struct pkt *p, int64_t
 }
 
 /* One control datagram (p->addr: its source): to its session, or to the classifier. */
+/*
+ * An authenticated OCC message from a client (ctrl/proto/occ.h):
+ * OCC_REQUEST gets our options string, OCC_EXIT ends the client as stock
+ * does for explicit-exit-notify without cc-exit.
+ */
+static void server_inband(void *m, const struct pkt *p, int64_t now_ns)
+{
+	struct server *s = m;
+	struct srv_client *c = p->peer_id < s->max ? &s->cl[p->peer_id] : NULL;
+	uint8_t buf[OCC_MAGIC_LEN + 1 + KM2_OPTIONS_MAX];
+	int n;
+
+	(void)now_ns;
+	if (!c || !c->used || !c->active)
+		return;
+	switch (occ_parse(p->data, p->len)) {
+	case OCC_REQUEST:
+		n = occ_build(buf, sizeof(buf), OCC_REPLY, srvsess_occ_string(c->sess));
+		if (n > 0)
+			(void)pipeline_send_inband(s->pl, c->id, buf, (size_t)n);
+		break;
+	case OCC_EXIT:
+		s->st.exits++;
+		server_client_reap(s, c, "OCC exit message received by peer, client-instance exiting");
+		break;
+	default:
+		break;
+	}
+}
+
 static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 {
 	struct server *s = m;
@@ -535,6 +567,7 @@ const struct mode_ops server_mode_ops = {
 	.attach = server_attach,
 	.start = server_start,
 	.input = server_input,
+	.inband = server_inband,
 	.run = server_run,
 	.next_timeout = server_next_timeout,
 	.second = server_second,

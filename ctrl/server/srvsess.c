@@ -260,6 +260,11 @@ bool srvsess_idle(const struct srvsess *s)
 	return chan_idle(&s->ch);
 }
 
+const char *srvsess_occ_string(const struct srvsess *s)
+{
+	return s->occ[0] ? s->occ : NULL;
+}
+
 struct chan *srvsess_chan(struct srvsess *s)
 {
 	return &s->ch;

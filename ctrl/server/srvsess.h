@@ -150,6 +150,8 @@ unsigned int srvsess_take_retired(struct srvsess *s);
 bool srvsess_send_text(struct srvsess *s, const char *text, int64_t now_ns);
 /* True once everything we sent was acknowledged. */
 bool srvsess_idle(const struct srvsess *s);
+/* Our OCC options string (key-method 2), NULL before it was sent. */
+const char *srvsess_occ_string(const struct srvsess *s);
 /* The control channel under the session (key states, for the data-key policy). */
 struct chan *srvsess_chan(struct srvsess *s);
 void srvsess_write_stats(const struct srvsess *s, FILE *f);

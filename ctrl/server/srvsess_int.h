@@ -14,6 +14,7 @@
 #include "../../crypto/kdf.h"
 #include "../proto/chan.h"
 #include "../proto/ctlmsg.h"
+#include "../proto/km2.h"
 #include "firstpkt.h"
 #include "srvsess.h"
 #include "../proto/tls.h"
@@ -41,6 +42,7 @@ struct srvsess {
 	struct srvsess_client client;	/* strings owned below */
 	char *cn, *username, *password, *peer_info, *options;
 	char tag[80];			/* "[CN] " for log lines */
+	char occ[KM2_OPTIONS_MAX];	/* our OCC options string (key-method 2, OCC_REPLY) */
 	struct session_keys keys;
 	struct srvsess_stats stats;
 };

@@ -55,10 +55,10 @@ static int srvsess_km2_send(struct srvsess *s, struct chan_key *k)
 				 s->cfg->auth_direction == 1 ? KM2_KEYDIR_1 : KM2_KEYDIR_NONE,
 	};
 	struct km2_msg m = { 0 };
-	char occ_str[KM2_OPTIONS_MAX];
+	char *occ_str = s->occ;
 	int n, rc;
 
-	if (km2_occ_build(occ_str, sizeof(occ_str), &occ) < 0) {
+	if (km2_occ_build(occ_str, sizeof(s->occ), &occ) < 0) {
 		log_warnx("TLS: cannot build the key-method-2 options string");
 		return -EINVAL;
 	}
