@@ -36,6 +36,7 @@
 #include "../core/epoch.h"
 #include "../core/log.h"
 #include "client/client.h"
+#include "client/killswitch.h"
 #include "config/options.h"
 #include "config/runcfg.h"
 #include "mode.h"
@@ -363,6 +364,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("sluice %s (OpenVPN 2.6 wire protocol)\n", SLUICE_VERSION);
+		return 0;
+	}
+	/* After a crash or kill -9 the fail-closed table stays until this. */
+	if (!strcmp(argv[1], "--kill-switch-off")) {
+		log_init(1, 0);
+		if (argc > 2 ? killswitch_remove(argv[2]) : killswitch_remove_all()) {
+			log_warnx("kill-switch: cannot remove the nftables table(s)");
+			return CONN_EXIT_ERROR;
+		}
 		return 0;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -99,10 +99,10 @@ int proc_setup(struct proc *p, const struct options *o)
 		log_warnx("options: chroot is not supported by sluice");
 		return -ENOTSUP;
 	}
-	/* Refused, not ignored: whoever asks for fail-closed must not silently get a leak. */
-	if (o->kill_switch) {
-		log_warnx("options: kill-switch is not implemented yet (refusing to start rather "
-			  "than run without it)");
+	/* Refused, not ignored: a server has no tunnel of its own to fail closed to. */
+	if (o->kill_switch && o->mode == OPT_MODE_SERVER) {
+		log_warnx("options: kill-switch is a client option (refusing to start a server "
+			  "with it)");
 		return -ENOTSUP;
 	}
 	if (proc_ids_lookup(p))

@@ -514,6 +514,12 @@ static void link_name(char *buf, size_t len, const struct pipe_link *pk)
 		snprintf(buf, len, "%s%u", pk->link->ops->name, pk->link->index);
 }
 
+void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t *to_tun)
+{
+	*from_tun = STAT_READ(pl->tun_rx.lp.thr.stats.rx_bytes);
+	*to_tun = STAT_READ(pl->tun_tx.lp.thr.stats.tx_bytes);
+}
+
 void pipeline_write_stats(struct pipeline *pl, FILE *f)
 {
 	struct stats enc = { 0 }, dec = { 0 };

@@ -154,6 +154,11 @@ int pipeline_send_inband(struct pipeline *pl, uint32_t peer_id, const void *msg,
 int pipeline_send_ping(struct pipeline *pl, uint32_t peer_id);
 /* Frees control packets and in-band messages that arrived for ctrl (counted only). */
 unsigned int pipeline_drain_ctrl(struct pipeline *pl, uint64_t *ctrl_count, uint64_t *inband_count);
+/*
+ * Tunnel traffic so far: bytes read from the TUN device (@from_tun) and
+ * written to it (@to_tun); keepalive pings and OCC are not in them.
+ */
+void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t *to_tun);
 /* Writes every stage's counters as "stage.counter=value" lines. */
 void pipeline_write_stats(struct pipeline *pl, FILE *f);
 

@@ -47,6 +47,7 @@
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "client_int.h"
+#include "killswitch.h"
 #include "../proto/handover.h"
 #include "../config/options.h"
 #include "../mode.h"
@@ -66,63 +67,7 @@ static int client_ctl_send(void *arg, const uint8_t *buf, size_t len)
 	return pipeline_ctrl_send(c->pl, 0, NULL, 0, buf, len);
 }
 
-static void client_restart_later(struct client *c, int64_t now, unsigned int backoff_s);
-static void client_conn_refresh(struct client *c, int64_t now);
-
-void client_state_set(struct client *c, enum conn_state st, const char *why)
-{
-	state_change(&c->ci, st, why, time(NULL));
-}
-
-/*
- * The connection ends for @why and another attempt follows: RECONNECTING,
- * stock's "SIGUSR1[soft,<why>]" line, then the pause (@at_once: none; a
- * signal or server-poll-timeout), at least @backoff_s long.
- */
-void client_reconnect(struct client *c, int64_t now, const char *why, unsigned int backoff_s,
-		      bool at_once)
-{
-	if (strcmp(why, CONN_WHY_SIGUSR1) && strcmp(why, CONN_WHY_SIGHUP))
-		log_info("SIGUSR1[soft,%s] received, process restarting", why);
-	client_state_set(c, CONN_RECONNECTING, why);
-	if (at_once)
-		c->restart_at_ns = now;
-	else
-		client_restart_later(c, now, backoff_s);
-}
-
-/* The process leaves for @why with exit status @status (enum conn_exit). */
-static void client_exit(struct client *c, const char *why, int status)
-{
-	client_state_set(c, CONN_EXITING, why);
-	c->exit_status = status;
-	c->stopping = true;
-}
-
-/*
- * Reconnect pause, as stock's socket_restart_pause with the entry in use's
- * --connect-retry n [max]: n seconds, doubling once each entry of the list
- * was tried five times since the tunnel was last up, capped at max (default
- * 300); plus up to 25% jitter so many clients of one server do not retry
- * in step.
- */
-static void client_restart_later(struct client *c, int64_t now, unsigned int backoff_s)
-{
-	const struct options_conn *ce = client_ce(c);
-	int backoff = (int)(c->attempts / c->rc->opts->conns.n) - 4;
-	uint64_t sec = ce->connect_retry, pause_ms;
-
-	if (backoff > 0)
-		sec = MAX(sec, 1) << MIN(backoff, 15);
-	/* A server's AUTH_FAILED,TEMP[backoff N] asks for at least N s (2.6). */
-	sec = MAX(sec, backoff_s);
-	if (sec > ce->connect_retry_max)
-		sec = ce->connect_retry_max;
-	pause_ms = sec * 1000;
-	pause_ms += pause_ms / 4 ? (uint64_t)random() % (pause_ms / 4 + 1) : 0;
-	c->restart_at_ns = now + (int64_t)pause_ms * NSEC_PER_MSEC;
-	log_info("Restart pause, %.1f second(s) (attempt %u)", pause_ms / 1000.0, c->attempts);
-}
+static int client_ks_apply(struct client *c);
 
 /*
  * A renegotiated key: publish its slot next to the old ones, which keep
@@ -196,6 +141,9 @@ static int client_keys_install(struct client *c)
 	log_info("Initialization Sequence Completed");
 	client_state_set(c, CONN_CONNECTED, c->ci.reconnects ? "reconnected" : CONN_WHY_INIT);
 	client_path_remember(c);
+	/* A pushed block-ipv6 takes effect now. */
+	if (c->rc->opts->block_ipv6 && client_ks_apply(c))
+		log_warnx("block-ipv6: not applied");
 	return 0;
 }
 
@@ -214,6 +162,13 @@ static void client_check(struct client *c, int64_t now)
 		break;
 	case SESSION_FAILED:
 		why = session_end_reason(c->sess);
+		/* auth-retry nointeract|interact: try again with what we have (stock: SIGUSR1). */
+		if (!strcmp(why, CONN_WHY_AUTH_FAILURE) &&
+		    c->rc->opts->auth_retry != OPT_AUTH_RETRY_NONE) {
+			if (!c->restart_at_ns)
+				client_reconnect(c, now, why, 0, false);
+			break;
+		}
 		log_warnx("control channel failed (%s), exiting", why);
 		client_exit(c, why, !strcmp(why, CONN_WHY_AUTH_FAILURE) ? CONN_EXIT_AUTH :
 			    !strcmp(why, CONN_WHY_CONFIG) ? CONN_EXIT_CONFIG : CONN_EXIT_ERROR);
@@ -229,6 +184,31 @@ static void client_check(struct client *c, int64_t now)
 		break;
 	default:
 		break;
+	}
+}
+
+/*
+ * inactive N [BYTES]: exit when the tunnel carried fewer than BYTES (any,
+ * if 0) bytes in both directions over N seconds, as stock's --inactive
+ * (pings do not count: they never reach the TUN device).
+ */
+static void client_inactive_check(struct client *c, int64_t now)
+{
+	const struct options *o = c->rc->opts;
+	uint64_t in, out;
+
+	if (!o->inactive || !c->tunnel_up)
+		return;
+	pipeline_tun_bytes(c->pl, &out, &in);
+	if (!c->inactive_start_ns ||
+	    in + out - c->inactive_bytes > (uint64_t)(o->inactive_bytes > 0 ? o->inactive_bytes : 0)) {
+		c->inactive_start_ns = now;
+		c->inactive_bytes = in + out;
+		return;
+	}
+	if (now - c->inactive_start_ns >= (int64_t)o->inactive * NS_PER_SEC) {
+		log_warnx("Inactivity timeout (--inactive), exiting");
+		client_exit(c, CONN_WHY_INACTIVE, CONN_EXIT_GAVE_UP);
 	}
 }
 
@@ -306,8 +286,24 @@ static void client_restart_run(struct client *c, int64_t now)
 	client_state_set(c, CONN_CONNECTING, c->ci.reason);
 	err = client_udp_renew(c);
 	if (err == -EAGAIN) {
+		/* resolv-retry: how long the remotes may stay unreachable (-1: for ever). */
+		if (!c->unreachable_since_ns)
+			c->unreachable_since_ns = now;
+		if (o->resolv_retry >= 0 &&
+		    now - c->unreachable_since_ns >= (int64_t)o->resolv_retry * NS_PER_SEC) {
+			log_warnx("no remote could be reached for resolv-retry %d s, exiting",
+				  o->resolv_retry);
+			client_exit(c, CONN_WHY_GAVE_UP, CONN_EXIT_GAVE_UP);
+			return;
+		}
 		client_state_set(c, CONN_RECONNECTING, CONN_WHY_NETWORK);
 		client_restart_later(c, now, 0);
+		return;
+	}
+	c->unreachable_since_ns = 0;
+	c->no_remote = false;
+	if (client_ks_apply(c)) {
+		client_exit(c, CONN_WHY_CONFIG, CONN_EXIT_ERROR);
 		return;
 	}
 	if (err) {
@@ -367,10 +363,27 @@ static int client_tun_ifconfig(void *m, const char *ifname)
 				  rc->topology_subnet);
 }
 
-/* The socket to the first usable remote; the client owns it (a reconnect replaces it). */
+/*
+ * The socket to the first usable remote; the client owns it (a reconnect
+ * replaces it). With no route to any remote yet (or no name resolving), a
+ * placeholder socket lets the data plane start; the first attempt then
+ * waits and retries as a reconnect does (resolv-retry bounds it).
+ */
 static int client_udp_open_first(void *m)
 {
-	return client_udp_setup(m);
+	struct client *c = m;
+	int fd = client_udp_setup(c);
+
+	if (fd >= 0)
+		return fd;
+	log_warnx("no remote can be reached yet; retrying (resolv-retry %s)",
+		  c->rc->opts->resolv_retry < 0 ? "infinite" : "set");
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	c->udp_fd = fd;
+	c->no_remote = true;
+	return fd;
 }
 
 /* One peer (the server, slot 0), the client's key halves. */
@@ -408,7 +421,14 @@ static int client_start(void *m, const char *ifname, int64_t now)
 		return rc;
 	}
 	client_path_start(c);
+	if (client_ks_apply(c))
+		return -EIO;
 	client_state_set(c, CONN_CONNECTING, CONN_WHY_INIT);
+	if (c->no_remote) {
+		c->unreachable_since_ns = now;
+		client_reconnect(c, now, CONN_WHY_NETWORK, 0, false);
+		return 0;
+	}
 	rc = session_start(c->sess, now);
 	if (rc)
 		log_warnx("control channel: cannot start the session");
@@ -489,6 +509,7 @@ static void client_second(void *m, int64_t now)
 	client_handover(m, now);
 	client_path_second(m, now);
 	client_keepalive(m, now);
+	client_inactive_check(m, now);
 	client_conn_refresh(m, now);
 }
 
@@ -504,6 +525,32 @@ static int64_t client_next_timeout(void *m, int64_t now)
 	if (c->exit_deadline_ns && c->exit_deadline_ns < next)
 		next = c->exit_deadline_ns;
 	return MIN(next, client_path_next(c));
+}
+
+/*
+ * kill-switch / block-ipv6 (killswitch.c): the table follows the remote in
+ * use, before the first packet to it leaves. A table that cannot be set is
+ * fatal: fail-closed was asked for.
+ */
+static int client_ks_apply(struct client *c)
+{
+	const struct options *o = c->rc->opts;
+	int rc;
+
+	if (!o->kill_switch && !o->block_ipv6)
+		return 0;
+	rc = killswitch_apply(c->ifname, c->no_remote ? NULL : &c->remote, c->no_remote ? 0 : 1,
+			      o->kill_switch, o->block_ipv6);
+	if (rc) {
+		log_warnx("kill-switch: cannot set the nftables table (is nft installed?)");
+		return rc;
+	}
+	if (!c->ks_active)
+		log_info("kill-switch: %s%s%s on %s", o->kill_switch ? "only the tunnel and the "
+			 "server may be reached" : "", o->kill_switch && o->block_ipv6 ? "; " : "",
+			 o->block_ipv6 ? "IPv6 blocked" : "", c->ifname);
+	c->ks_active = true;
+	return 0;
 }
 
 /* OCC_EXIT on the data channel (explicit-exit-notify without cc-exit); true if queued. */
@@ -587,80 +634,6 @@ static bool client_was_up(void *m)
 	return c->tunnel_up;
 }
 
-/*
- * No authenticated packet for longer than the keepalive interval (`ping`
- * with half of it again as slack for a peer that pings only when idle, or
- * half of ping-restart without `ping`): STALLED; 0 if neither is set.
- */
-static int64_t client_stall_ns(const struct options *o)
-{
-	if (o->ping)
-		return (int64_t)MAX(o->ping * 3 / 2, o->ping + 2) * NS_PER_SEC;
-	return (int64_t)o->ping_rec_timeout / 2 * NS_PER_SEC;
-}
-
-/*
- * The handshake's states follow the session; once up, CONNECTED or
- * STALLED follow the data plane's last authenticated packet. The rest of
- * the info (remote, addresses, bytes) is read now too.
- */
-static void client_conn_refresh(struct client *c, int64_t now)
-{
-	const struct options *o = c->rc->opts;
-	struct pipeline_peer_stats ps;
-	int64_t stall = client_stall_ns(o);
-	char a[INET6_ADDRSTRLEN];
-
-	if (c->remote.sa.sa_family) {
-		bool v6 = c->remote.sa.sa_family == AF_INET6;
-
-		inet_ntop(c->remote.sa.sa_family, v6 ? (const void *)&c->remote.in6.sin6_addr :
-			  (const void *)&c->remote.in4.sin_addr, a, sizeof(a));
-		snprintf(c->ci.remote_ip, sizeof(c->ci.remote_ip), "%s", a);
-		c->ci.remote_port = ntohs(v6 ? c->remote.in6.sin6_port : c->remote.in4.sin_port);
-		snprintf(c->ci.remote, sizeof(c->ci.remote), v6 ? "[%s]:%u" : "%s:%u", a,
-			 c->ci.remote_port);
-	}
-	snprintf(c->ci.local4, sizeof(c->ci.local4), "%s",
-		 c->tunnel_up && o->ifconfig_local ? o->ifconfig_local : "");
-	snprintf(c->ci.local6, sizeof(c->ci.local6), "%s",
-		 c->tunnel_up && o->ifconfig_ipv6_local ? o->ifconfig_ipv6_local : "");
-	if (c->peer_added && pipeline_peer_stats(c->pl, 0, &ps)) {
-		c->ci.rx_bytes = ps.rx_bytes;
-		c->ci.tx_bytes = ps.tx_bytes;
-		if (ps.last_rx_ns)
-			c->ci.last_auth_rx = time(NULL) - (time_t)((now - ps.last_rx_ns) / NS_PER_SEC);
-	} else {
-		ps.last_rx_ns = 0;
-	}
-	if (c->stopping || c->restart_at_ns || !c->sess || c->ci.state == CONN_EXITING ||
-	    c->ci.state == CONN_RECONNECTING)
-		return;
-	switch (session_state(c->sess)) {
-	case SESSION_RESET_SENT:
-		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
-		break;
-	case SESSION_TLS:
-	case SESSION_KM2:
-		client_state_set(c, CONN_AUTH, CONN_WHY_NONE);
-		break;
-	case SESSION_PULL:
-		client_state_set(c, session_auth_state(c->sess) ? CONN_AUTH_PENDING :
-				 CONN_GET_CONFIG, CONN_WHY_NONE);
-		break;
-	case SESSION_ACTIVE:
-		if (!c->tunnel_up || c->ci.state < CONN_CONNECTED)
-			break;
-		if (stall && now - MAX(ps.last_rx_ns, c->up_ns) > stall)
-			client_state_set(c, CONN_STALLED, CONN_WHY_NO_RESPONSE);
-		else if (c->ci.state == CONN_STALLED)
-			client_state_set(c, CONN_CONNECTED, "traffic");
-		break;
-	default:
-		break;
-	}
-}
-
 static const struct conn_info *client_conn_info(void *m)
 {
 	struct client *c = m;
@@ -693,6 +666,12 @@ static void client_free(void *m)
 		return;
 	session_free(c->sess);
 	client_path_stop(c);
+	/* Fail-closed stays after anything but a requested exit (or sluice --kill-switch-off). */
+	if (c->ks_active && c->rc->opts->kill_switch && c->exit_status)
+		log_warnx("kill-switch: left in place (exit status %d); remove it with "
+			  "'sluice --kill-switch-off %s'", c->exit_status, c->ifname);
+	else if (c->ks_active && !killswitch_remove(c->ifname))
+		log_info("kill-switch: removed from %s", c->ifname);
 	if (c->udp_fd >= 0)
 		close(c->udp_fd);
 	client_routes_remove(c);

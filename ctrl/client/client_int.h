@@ -37,6 +37,11 @@ struct client {
 	int64_t restart_at_ns;		/* reconnect after connect-retry; 0: none */
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the EXIT ack until then */
 	bool occ_exit_only;		/* SIGTERM sent OCC_EXIT (no cc-exit): wait, no ack */
+	bool no_remote;			/* the socket is a placeholder: no remote reached yet */
+	bool ks_active;			/* our nftables table is in place (killswitch.c) */
+	int64_t unreachable_since_ns;	/* no remote could be reached since then; 0 */
+	int64_t inactive_start_ns;	/* inactive: the window started then */
+	uint64_t inactive_bytes;	/* tunnel bytes at its start */
 	/* The path watch (client_path.c). */
 	int nl_fd;			/* netlink changes; -1 without */
 	struct nl_route_info path;	/* the route to the server last seen */
@@ -112,8 +117,6 @@ int64_t client_path_next(const struct client *c);
 /* redirect-gateway: the host route to the server back if a link flap took it. */
 void client_redirect_keep(struct client *c, const struct nl_route_info *ri);
 
-/* ---- client.c ---- */
-
 /*
  * The connection ends for @why (CONN_WHY_*): RECONNECTING, then a new
  * attempt after the pause (at least @backoff_s), or at once.
@@ -121,8 +124,19 @@ void client_redirect_keep(struct client *c, const struct nl_route_info *ri);
 void client_reconnect(struct client *c, int64_t now, const char *why, unsigned int backoff_s,
 		      bool at_once);
 
+/* ---- client_state.c ---- */
+
 /* Moves the state people see to @st for @why (CONN_WHY_*), now. */
 void client_state_set(struct client *c, enum conn_state st, const char *why);
+/* The process leaves for @why with exit status @status (enum conn_exit). */
+void client_exit(struct client *c, const char *why, int status);
+/* Reconnect pause (connect-retry back-off, jitter), at least @backoff_s. */
+void client_restart_later(struct client *c, int64_t now, unsigned int backoff_s);
+/* The handshake's states from the session, CONNECTED / STALLED, remote, bytes. */
+void client_conn_refresh(struct client *c, int64_t now);
+
+/* ---- client_net.c ---- */
+
 /* On exit: the routes on other devices (closing the TUN removes the rest). */
 void client_routes_remove(struct client *c);
 /* The --down command and the pushed DNS taken back (exit, or a changed push). */

@@ -262,16 +262,16 @@ static void runcfg_warn_unimplemented(const struct options *o)
 				  options_proto_name(o->conns.v[i].proto));
 	if (o->reneg_bytes > 0 || o->reneg_pkts > 0)
 		log_warnx("%s reneg-bytes / reneg-pkts (reneg-sec still applies)", pre);
-	if (o->inactive)
-		log_warnx("%s inactive", pre);
+	if (o->inactive && (o->mode == OPT_MODE_SERVER))
+		log_warnx("%s inactive (on a server)", pre);
 	if (o->route_up)
 		log_warnx("%s route-up (use --up)", pre);
 	if (o->down_pre)
 		log_warnx("%s down-pre", pre);
 	if (o->has_route_delay)
 		log_warnx("%s route-delay", pre);
-	if (o->block_ipv6)
-		log_warnx("%s block-ipv6 (IPv6 is not blocked)", pre);
+	if (o->block_ipv6 && o->mode == OPT_MODE_SERVER)
+		log_warnx("%s block-ipv6 on a server (push it to the clients)", pre);
 	if (o->auth_nocache)
 		log_warnx("%s auth-nocache (the password stays in memory for reconnects)", pre);
 	if (o->sndbuf || o->rcvbuf)

@@ -1,0 +1,155 @@
+/*
+ * client_state.c - owns the client's state as people and tools see it
+ * (ctrl/state.h): the transitions and their reasons, the reconnect (stock's
+ * "SIGUSR1[soft,<reason>]" line, then the connect-retry pause), the exit
+ * with its status, and the CONNECTED / STALLED verdict from the data
+ * plane's last authenticated packet. client.c decides what happens; this
+ * file says so and keeps struct conn_info up to date.
+ *
+ * Thread: ctrl only.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../core/clock.h"
+#include "../../core/log.h"
+#include "../../io/pipeline.h"
+#include "../config/options.h"
+#include "../config/runcfg.h"
+#include "client_int.h"
+#include "session.h"
+
+#define NS_PER_SEC	1000000000LL
+
+void client_state_set(struct client *c, enum conn_state st, const char *why)
+{
+	state_change(&c->ci, st, why, time(NULL));
+}
+
+/*
+ * The connection ends for @why and another attempt follows: RECONNECTING,
+ * stock's "SIGUSR1[soft,<why>]" line, then the pause (@at_once: none; a
+ * signal or server-poll-timeout), at least @backoff_s long.
+ */
+void client_reconnect(struct client *c, int64_t now, const char *why, unsigned int backoff_s,
+		      bool at_once)
+{
+	if (strcmp(why, CONN_WHY_SIGUSR1) && strcmp(why, CONN_WHY_SIGHUP))
+		log_info("SIGUSR1[soft,%s] received, process restarting", why);
+	client_state_set(c, CONN_RECONNECTING, why);
+	if (at_once)
+		c->restart_at_ns = now;
+	else
+		client_restart_later(c, now, backoff_s);
+}
+
+/* The process leaves for @why with exit status @status (enum conn_exit). */
+void client_exit(struct client *c, const char *why, int status)
+{
+	client_state_set(c, CONN_EXITING, why);
+	c->exit_status = status;
+	c->stopping = true;
+}
+
+/*
+ * Reconnect pause, as stock's socket_restart_pause with the entry in use's
+ * --connect-retry n [max]: n seconds, doubling once each entry of the list
+ * was tried five times since the tunnel was last up, capped at max (default
+ * 300); plus up to 25% jitter so many clients of one server do not retry
+ * in step.
+ */
+void client_restart_later(struct client *c, int64_t now, unsigned int backoff_s)
+{
+	const struct options_conn *ce = client_ce(c);
+	int backoff = (int)(c->attempts / c->rc->opts->conns.n) - 4;
+	uint64_t sec = ce->connect_retry, pause_ms;
+
+	if (backoff > 0)
+		sec = MAX(sec, 1) << MIN(backoff, 15);
+	/* A server's AUTH_FAILED,TEMP[backoff N] asks for at least N s (2.6). */
+	sec = MAX(sec, backoff_s);
+	if (sec > ce->connect_retry_max)
+		sec = ce->connect_retry_max;
+	pause_ms = sec * 1000;
+	pause_ms += pause_ms / 4 ? (uint64_t)random() % (pause_ms / 4 + 1) : 0;
+	c->restart_at_ns = now + (int64_t)pause_ms * NSEC_PER_MSEC;
+	log_info("Restart pause, %.1f second(s) (attempt %u)", pause_ms / 1000.0, c->attempts);
+}
+
+/*
+ * No authenticated packet for longer than the keepalive interval (`ping`
+ * with half of it again as slack for a peer that pings only when idle, or
+ * half of ping-restart without `ping`): STALLED; 0 if neither is set.
+ */
+static int64_t client_stall_ns(const struct options *o)
+{
+	if (o->ping)
+		return (int64_t)MAX(o->ping * 3 / 2, o->ping + 2) * NS_PER_SEC;
+	return (int64_t)o->ping_rec_timeout / 2 * NS_PER_SEC;
+}
+
+/*
+ * The handshake's states follow the session; once up, CONNECTED or
+ * STALLED follow the data plane's last authenticated packet. The rest of
+ * the info (remote, addresses, bytes) is read now too.
+ */
+void client_conn_refresh(struct client *c, int64_t now)
+{
+	const struct options *o = c->rc->opts;
+	struct pipeline_peer_stats ps;
+	int64_t stall = client_stall_ns(o);
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->remote.sa.sa_family) {
+		bool v6 = c->remote.sa.sa_family == AF_INET6;
+
+		inet_ntop(c->remote.sa.sa_family, v6 ? (const void *)&c->remote.in6.sin6_addr :
+			  (const void *)&c->remote.in4.sin_addr, a, sizeof(a));
+		snprintf(c->ci.remote_ip, sizeof(c->ci.remote_ip), "%s", a);
+		c->ci.remote_port = ntohs(v6 ? c->remote.in6.sin6_port : c->remote.in4.sin_port);
+		snprintf(c->ci.remote, sizeof(c->ci.remote), v6 ? "[%s]:%u" : "%s:%u", a,
+			 c->ci.remote_port);
+	}
+	snprintf(c->ci.local4, sizeof(c->ci.local4), "%s",
+		 c->tunnel_up && o->ifconfig_local ? o->ifconfig_local : "");
+	snprintf(c->ci.local6, sizeof(c->ci.local6), "%s",
+		 c->tunnel_up && o->ifconfig_ipv6_local ? o->ifconfig_ipv6_local : "");
+	if (c->peer_added && pipeline_peer_stats(c->pl, 0, &ps)) {
+		c->ci.rx_bytes = ps.rx_bytes;
+		c->ci.tx_bytes = ps.tx_bytes;
+		if (ps.last_rx_ns)
+			c->ci.last_auth_rx = time(NULL) - (time_t)((now - ps.last_rx_ns) / NS_PER_SEC);
+	} else {
+		ps.last_rx_ns = 0;
+	}
+	if (c->stopping || c->restart_at_ns || !c->sess || c->ci.state == CONN_EXITING ||
+	    c->ci.state == CONN_RECONNECTING)
+		return;
+	switch (session_state(c->sess)) {
+	case SESSION_RESET_SENT:
+		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
+		break;
+	case SESSION_TLS:
+	case SESSION_KM2:
+		client_state_set(c, CONN_AUTH, CONN_WHY_NONE);
+		break;
+	case SESSION_PULL:
+		client_state_set(c, session_auth_state(c->sess) ? CONN_AUTH_PENDING :
+				 CONN_GET_CONFIG, CONN_WHY_NONE);
+		break;
+	case SESSION_ACTIVE:
+		if (!c->tunnel_up || c->ci.state < CONN_CONNECTED)
+			break;
+		if (stall && now - MAX(ps.last_rx_ns, c->up_ns) > stall)
+			client_state_set(c, CONN_STALLED, CONN_WHY_NO_RESPONSE);
+		else if (c->ci.state == CONN_STALLED)
+			client_state_set(c, CONN_CONNECTED, "traffic");
+		break;
+	default:
+		break;
+	}
+}
+
