@@ -115,7 +115,7 @@ int64_t client_path_next(const struct client *c);
 /* ---- client_net.c (more) ---- */
 
 /* redirect-gateway: the host route to the server back if a link flap took it. */
-void client_redirect_keep(struct client *c, const struct nl_route_info *ri);
+void client_redirect_keep(struct client *c);
 
 /*
  * The connection ends for @why (CONN_WHY_*): RECONNECTING, then a new

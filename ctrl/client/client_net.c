@@ -214,19 +214,18 @@ static void client_redirect_gateway(struct client *c)
 
 /*
  * redirect-gateway keeps a host route to the server outside the tunnel. A
- * link flap deletes it with the device's other routes; then the kernel's
- * route to the server (@ri) leads into the tunnel itself. Put it back as
- * it was made (same gateway and device).
+ * link flap deletes it with the device's other routes (and then, unless
+ * the server is on the link, the route to the server leads into the tunnel
+ * itself). Put it back as it was made (same gateway and device); a route
+ * that is still there costs one -EEXIST.
  */
-void client_redirect_keep(struct client *c, const struct nl_route_info *ri)
+void client_redirect_keep(struct client *c)
 {
 	int family = c->remote.sa.sa_family;
 	const void *srv = family == AF_INET6 ? (const void *)&c->remote.in6.sin6_addr :
 					       (const void *)&c->remote.in4.sin_addr;
 	size_t alen = family == AF_INET6 ? 16 : 4;
 
-	if (strcmp(ri->ifname, c->ifname))
-		return;
 	for (size_t i = 0; i < c->n_applied; i++) {
 		const struct applied *a = &c->applied[i];
 		int err;
@@ -234,11 +233,12 @@ void client_redirect_keep(struct client *c, const struct nl_route_info *ri)
 		if (!a->is_route || a->family != family || a->plen != (int)alen * 8 ||
 		    memcmp(a->dst, srv, alen) || !strcmp(a->dev, c->ifname))
 			continue;
-		log_info("route: the host route to the server went with a link change; adding it "
-			 "again via %s", a->dev);
 		err = nl_route_add(family, a->dst, a->plen, a->has_gw ? a->gw : NULL, a->dev,
 				   a->metric);
-		if (err && err != -EEXIST) {
+		if (!err) {
+			log_info("route: the host route to the server went with a link change; "
+				 "added again via %s", a->dev);
+		} else if (err != -EEXIST) {
 			errno = -err;
 			log_warn("route: cannot restore the host route to the server yet");
 		}

@@ -197,9 +197,10 @@ static bool client_path_roam_check(struct client *c, int64_t now)
 
 	if (!c->peer_added || c->restart_at_ns || c->stopping || ce->local)
 		return false;
+	/* A route into our own tunnel is no path (redirect-gateway lost its host route). */
 	if (nl_route_lookup(family, sa_addr(&c->remote), &ri) || !ri.has_src ||
-	    getsockname(c->udp_fd, &local.sa, &llen) || local.sa.sa_family != family ||
-	    addr_equal(family, sa_addr(&local), ri.src))
+	    !strcmp(ri.ifname, c->ifname) || getsockname(c->udp_fd, &local.sa, &llen) ||
+	    local.sa.sa_family != family || addr_equal(family, sa_addr(&local), ri.src))
 		return false;
 	c->path = ri;
 	c->path_ok = true;
@@ -216,16 +217,22 @@ static void client_path_check(struct client *c, int64_t now)
 	union sockaddr_any local;
 	socklen_t llen = sizeof(local);
 	bool was_ok = c->path_ok;
+	int rc;
 
 	if (!c->peer_added || c->restart_at_ns || c->stopping)
 		return;
-	if (nl_route_lookup(family, sa_addr(&c->remote), &ri)) {
+	/* redirect-gateway's host route to the server first: a flap may have taken it. */
+	client_redirect_keep(c);
+	rc = nl_route_lookup(family, sa_addr(&c->remote), &ri);
+	if (!rc && !strcmp(ri.ifname, c->ifname))
+		rc = -ENETUNREACH;	/* only through our own tunnel: no path */
+	if (rc) {
 		if (was_ok)
-			log_warnx("path: no route to the server now; waiting for one");
+			log_warnx("path: no route to the server outside the tunnel now; waiting "
+				  "for one");
 		c->path_ok = false;
 		return;
 	}
-	client_redirect_keep(c, &ri);
 	if (ri.has_src && !ce->local && !getsockname(c->udp_fd, &local.sa, &llen) &&
 	    local.sa.sa_family == family && !addr_equal(family, sa_addr(&local), ri.src)) {
 		c->path = ri;

@@ -146,6 +146,14 @@ struct chan_key *chan_key_begin(struct chan *c, uint8_t key_id, uint8_t reset_op
 		reliable_set_peer_sid(k->rel, c->peer_sid);
 	k->st = CHAN_KS_RESET_SENT;
 	k->hand_deadline_ns = now_ns + (int64_t)c->hand_window_s * CHAN_NS_PER_SEC;
+	/*
+	 * A client's first reset is resent every 2 x tls-timeout at most, not
+	 * 2, 4, 8, 16... s: after an outage the server is found again within
+	 * seconds instead of after the next doubled wait (a few more packets
+	 * while nobody answers).
+	 */
+	if (!key_id && !c->is_server)
+		reliable_set_timeout_max(k->rel, 2 * (int64_t)c->tls_timeout_s * CHAN_NS_PER_SEC);
 	if (reset_op && reliable_send_msg(k->rel, reset_op, NULL, 0)) {
 		chan_key_drop(k);
 		return NULL;

@@ -50,6 +50,7 @@ void reliable_init(struct reliable *r, uint8_t key_id, const uint8_t own_sid[SID
 	r->key_id = key_id & P_KEY_ID_MASK;
 	memcpy(r->own_sid, own_sid, SID_LEN);
 	r->timeout_ns = (int64_t)(tls_timeout_ms ? tls_timeout_ms : 1) * NS_PER_MS;
+	r->timeout_max_ns = RELIABLE_TIMEOUT_MAX_NS;
 	if (max_payload == 0)
 		max_payload = 1;
 	r->max_payload = MIN(max_payload, (size_t)RELIABLE_SEND_PAYLOAD_MAX);
@@ -362,7 +363,7 @@ static void reliable_sent(struct reliable *r, struct reliable_send_slot *s, int6
 	s->n_sent++;
 	s->n_acks = 0;
 	s->next_try_ns = now_ns + s->timeout_ns;
-	s->timeout_ns = MIN(s->timeout_ns * 2, RELIABLE_TIMEOUT_MAX_NS);
+	s->timeout_ns = MIN(s->timeout_ns * 2, r->timeout_max_ns);
 }
 
 bool reliable_next_out(struct reliable *r, int64_t now_ns, struct ctlpkt *out)

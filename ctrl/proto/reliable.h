@@ -96,6 +96,7 @@ struct reliable {
 	uint8_t own_sid[SID_LEN];
 	uint8_t peer_sid[SID_LEN];
 	int64_t timeout_ns;		/* --tls-timeout: first retransmit interval */
+	int64_t timeout_max_ns;		/* the back-off stops doubling here */
 	size_t max_payload;		/* chunk size of reliable_write */
 
 	/* Send: ids in [send_base, send_next) are queued or in flight. */
@@ -124,6 +125,11 @@ struct reliable {
  */
 void reliable_init(struct reliable *r, uint8_t key_id, const uint8_t own_sid[SID_LEN],
 		   unsigned int tls_timeout_ms, size_t max_payload);
+/* Caps the retransmit back-off of later messages at @max_ns (default RELIABLE_TIMEOUT_MAX_NS). */
+static inline void reliable_set_timeout_max(struct reliable *r, int64_t max_ns)
+{
+	r->timeout_max_ns = max_ns;
+}
 /* Fixes the peer's session id; otherwise the first accepted packet sets it. */
 void reliable_set_peer_sid(struct reliable *r, const uint8_t sid[SID_LEN]);
 /*
