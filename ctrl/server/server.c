@@ -365,6 +365,7 @@ static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 		if (c) {
 			/* Same address and port, new session id: the client restarted. */
 			s->st.restarts_same_endpoint++;
+			s->st.replaced++;
 			server_client_reap(s, c, "restarted from the same address: old session "
 					   "dropped");
 		}

@@ -124,6 +124,7 @@ static void client_drop_duplicates(struct server *s, struct srv_client *c)
 			 "sessions by this client to be dropped. Remember to use the "
 			 "--duplicate-cn option if you want multiple clients using the same "
 			 "certificate or username to concurrently connect.", c->cn);
+		s->st.replaced++;
 		server_client_reap(s, o, "dropped: replaced by a new session with the same "
 				   "common name");
 	}
@@ -299,6 +300,7 @@ void server_client_check(struct server *s, struct srv_client *c, int64_t now)
 					   "client-instance exiting");
 			return;
 		case SRVSESS_FAILED:
+			s->st.session_failures++;
 			server_client_reap(s, c, "control channel closed, client-instance exiting");
 			return;
 		default:

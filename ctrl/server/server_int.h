@@ -57,6 +57,8 @@ struct server_stats {
 	uint64_t tx_ctrl_errs;
 	uint64_t inactivity_timeouts;
 	uint64_t exits;
+	uint64_t session_failures;	/* reaped: TLS error, hand-window, bad key-method 2 */
+	uint64_t replaced;		/* reaped: same CN again (no duplicate-cn) or same address */
 };
 
 struct srv_client {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../core/clock.h"
 #include "../../io/pipeline.h"
 #include "server_int.h"
 
@@ -44,6 +45,8 @@ static void status_counters(struct server *s, FILE *f, char sep)
 	G("restarts_same_endpoint", st->restarts_same_endpoint);
 	G("inactivity_timeouts", st->inactivity_timeouts);
 	G("exits", st->exits);
+	G("session_failures", st->session_failures);
+	G("replaced", st->replaced);
 	G("tx_ctrl_errs", st->tx_ctrl_errs);
 	for (int r = 0; r < FIRSTPKT_REASON_MAX; r++) {
 		char name[64] = "firstpkt_";
@@ -64,6 +67,23 @@ static void status_time(time_t t, char *buf, size_t len)
 
 	localtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/*
+ * "Last Ref": the client's last authenticated packet (its real last
+ * activity; our own keepalive pings to it do not count), in wall-clock
+ * seconds; the connection time before any.
+ */
+static time_t status_last_ref(const struct server *s, const struct srv_client *c, time_t now)
+{
+	struct pipeline_peer_stats ps = { 0 };
+	int64_t last, mono = clock_mono_ns();
+
+	(void)pipeline_peer_stats(s->pl, c->id, &ps);
+	last = ps.last_rx_ns;
+	if (last <= 0 || last > mono)
+		return c->since;
+	return now - (time_t)((mono - last) / 1000000000LL);
 }
 
 /* OpenVPN's layout of @version (1, 2 or 3). */
@@ -117,16 +137,20 @@ static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 		fprintf(f, "ROUTING TABLE\nVirtual Address,Common Name,Real Address,Last Ref\n");
 	for (uint32_t i = 0; i < s->max; i++) {
 		struct srv_client *c = &s->cl[i];
+		char ref_s[32];
+		time_t ref;
 
 		if (!c->used || !c->active || !c->v4)
 			continue;
 		srv_addr_str(&c->addr, a, sizeof(a));
 		inet_ntop(AF_INET, &c->v4, v4, sizeof(v4));
+		ref = status_last_ref(s, c, now);
+		status_time(ref, ref_s, sizeof(ref_s));
 		if (version == 2 || version == 3)
 			fprintf(f, "ROUTING_TABLE%c%s%c%s%c%s%c%s%c%lld\n", sep, v4, sep, c->cn, sep,
-				a, sep, now_s, sep, (long long)now);
+				a, sep, ref_s, sep, (long long)ref);
 		else
-			fprintf(f, "%s,%s,%s,%s\n", v4, c->cn, a, now_s);
+			fprintf(f, "%s,%s,%s,%s\n", v4, c->cn, a, ref_s);
 	}
 	if (version == 2 || version == 3) {
 		fprintf(f, "GLOBAL_STATS%cMax bcast/mcast queue length%c0\n", sep, sep);

@@ -38,6 +38,13 @@ ip netns exec "$(ns_of c2)" ping -i 0.25 -c 60 -W 2 $TUN_SRV >ping2.log 2>&1 &
 PING2=$!
 t0=$SECONDS
 cli_stop c1 KILL || true
+# Last Ref is the client's last activity: it stops moving once the client is gone.
+sleep 3
+ref=$(st_snap | awk -F, '$1 == "ROUTING_TABLE" && $3 == "client1" { print $6 }')
+age=$(($(date +%s) - ${ref:-0}))
+echo "client1's Last Ref 3 s after SIGKILL: ${age} s old"
+[ "$SERVER_IMPL" = stock ] || [ "$age" -ge 2 ] ||
+	sfail "Last Ref of the killed client1 is only ${age} s old (not its last activity)"
 wait_for 16 st_lacks client1 ||
 	{ wait $PING2 || true; sfail "client1 still in the status file 16 s after SIGKILL"; }
 echo "client1 reaped after $((SECONDS - t0)) s"
