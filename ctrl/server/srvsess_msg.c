@@ -177,6 +177,27 @@ static char *srvsess_strdup(const char *str)
 	return strdup(str ? str : "");
 }
 
+/*
+ * What a client says about itself reaches scripts, their environment and
+ * files, the status file and the log: as stock 2.6 (string_mod_remap_name),
+ * every control character (below 32, and DEL) becomes '_', so a username
+ * with a newline cannot add a line to the via-file or the status file.
+ */
+static void srvsess_remap(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 32 || *s == 127)
+			*s = '_';
+}
+
+/* Peer info keeps its line structure; within each line the same remap. */
+static void srvsess_remap_lines(char *s)
+{
+	for (; s && *s; s++)
+		if (((unsigned char)*s < 32 && *s != '\n') || *s == 127)
+			*s = '_';
+}
+
 /* First key: keep what the client told us for the caller's decision. */
 static int srvsess_client_keep(struct srvsess *s, const struct chan_key *k,
 			       const struct km2_msg *km)
@@ -188,6 +209,11 @@ static int srvsess_client_keep(struct srvsess *s, const struct chan_key *k,
 	s->options = srvsess_strdup(km->options);
 	if (!s->cn || !s->username || !s->password || !s->peer_info || !s->options)
 		return -ENOMEM;
+	srvsess_remap(s->cn);
+	srvsess_remap(s->username);
+	srvsess_remap(s->password);
+	srvsess_remap_lines(s->peer_info);
+	srvsess_remap(s->options);
 	s->client.common_name = s->cn;
 	s->client.username = s->username;
 	s->client.password = s->password;
@@ -202,16 +228,20 @@ static int srvsess_client_keep(struct srvsess *s, const struct chan_key *k,
 static bool srvsess_client_same(struct srvsess *s, const struct chan_key *k,
 				const struct km2_msg *km)
 {
-	const char *cn = tls_conn_peer_cn(k->tls);
+	static char cn[256], user[KM2_USER_PASS_MAX + 1];	/* ctrl only */
 
-	if (strcmp(cn ? cn : "", s->cn)) {
+	snprintf(cn, sizeof(cn), "%s", tls_conn_peer_cn(k->tls) ? tls_conn_peer_cn(k->tls) : "");
+	snprintf(user, sizeof(user), "%s", km->username);
+	srvsess_remap(cn);
+	srvsess_remap(user);
+	if (strcmp(cn, s->cn)) {
 		log_warnx("TLS Auth Error: TLS object CN attempted to change from '%s' to '%s' "
-			  "-- tunnel disabled", s->cn, cn ? cn : "");
+			  "-- tunnel disabled", s->cn, cn);
 		return false;
 	}
-	if (strcmp(km->username, s->username)) {
+	if (strcmp(user, s->username)) {
 		log_warnx("TLS Auth Error: username attempted to change from '%s' to '%s' -- "
-			  "tunnel disabled", s->username, km->username);
+			  "tunnel disabled", s->username, user);
 		return false;
 	}
 	return true;

@@ -161,6 +161,7 @@ struct setup {
 	bool cli_ovpn3;				/* client answers soft resets with TLS only */
 	bool srv_ack_only;			/* server answers soft resets with TLS only */
 	bool srv_exact;				/* server reneg-sec without jitter */
+	const char *up;				/* client's auth file (default up.txt) */
 };
 
 static struct options *options_make(const char *text)
@@ -227,7 +228,7 @@ static void rig_up(const struct setup *su)
 		 "client\ndev tun\nremote 198.18.0.1 1194\nca %s\ncert %s\nkey %s\n"
 		 "remote-cert-tls server\nauth-user-pass %s\nreneg-sec %u\n%s%s%s%s",
 		 pki_path("ca.crt"), pki_path("client.crt"), pki_path("client.key"),
-		 pki_path("up.txt"), su->cli_reneg, tw, wrap_line(su->wrap, false),
+		 pki_path(su->up ? su->up : "up.txt"), su->cli_reneg, tw, wrap_line(su->wrap, false),
 		 su->no_ekm ? "test-no-ekm\n" : "", su->cli_ovpn3 ? "test-reneg-ovpn3\n" : "");
 	rig.copt = options_make(text);
 	snprintf(text, sizeof(text),
@@ -908,6 +909,30 @@ static void case_auth_pending(void)
 	rig_down();
 }
 
+/*
+ * Control characters in what a client says about itself become '_' before
+ * anything (scripts, files, status, logs) sees them, as stock remaps them.
+ */
+static void case_remap(void)
+{
+	struct setup su = { .wrap = W_NONE, .up = "up-ctl.txt" };
+	const struct srvsess_client *c;
+	FILE *f = fopen(pki_path("up-ctl.txt"), "w");
+
+	printf("control characters in the username and password\n");
+	REQUIRE(f, "cannot write up-ctl.txt");
+	fputs("ali\001ce\tbob\033[31m\nsec\177ret\r\n", f);
+	fclose(f);
+	rig_up(&su);
+	REQUIRE(run(srv_auth, 60), "server never reached AUTH");
+	c = srvsess_client(rig.srv);
+	CHECK(!strcmp(c->username, "ali_ce_bob_[31m"), "username '%s'", c->username);
+	CHECK(!strcmp(c->password, "sec_ret"), "password '%s'", c->password);
+	CHECK(!strchr(c->peer_info, '\r') && !strchr(c->peer_info, '\t'), "peer info kept a "
+	      "control character");
+	rig_down();
+}
+
 int main(void)
 {
 	make_pki();
@@ -925,6 +950,7 @@ int main(void)
 	case_reneg_server(W_V2, "tls-crypt-v2");
 	case_reneg_orders();
 	case_auth_pending();
+	case_remap();
 	case_garbage();
 	case_lossy(W_NONE, "no wrapping");
 	case_lossy(W_CRYPT, "tls-crypt");
