@@ -4,7 +4,8 @@
 # (every 0.1 s) crosses it; the server floats its clients by peer-id:
 #   1  sluice client, stock 2.6 server: the session goes on from the new
 #      address with no new TLS session and no reconnect, and the longest
-#      gap in the ping stream stays under 1 s;
+#      gap in the ping stream stays under 1 s; then an iperf3 TCP transfer
+#      survives a second move (back to the first address) in its middle;
 #   2  stock client, stock server: the same move, the figure beside it
 #      (printed, not judged);
 #   3  sluice client, sluice server, and 4 stock client, sluice server:
@@ -72,8 +73,23 @@ grep -q "roam: local address 198.18.79.2 -> 198.18.79.3" cli-sluice.log ||
 [ "$(grep -c "TLS: Initial packet to server" cli-sluice.log)" -eq 1 ] ||
 	fail "sluice: a new TLS session was started"
 [ "$g1" -lt 1000 ] || fail "sluice: the ping stream stopped for $g1 ms around the move"
-stock_stop "$CLIPID" || fail "sluice client did not exit cleanly"
 echo "sluice client: roamed without a new session; longest gap ${g1} ms, $r1 of 120 answered"
+spawn "$NS_S" iperf3 -s -B 198.19.77.1 -p 5201 -1 >iperf-s.log 2>&1
+sleep 0.5
+ip netns exec "$NS_C" timeout 20 iperf3 -c 198.19.77.1 -p 5201 -t 6 -J >iperf.json 2>&1 &
+ipf=$!
+sleep 3
+ip -n "$NS_C" addr add 198.18.79.2/24 dev slrm-c0
+ip -n "$NS_C" addr del 198.18.79.3/24 dev slrm-c0
+wait $ipf || { tail -n 20 iperf.json; fail "sluice: the iperf3 transfer failed across the move"; }
+ib=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]))' iperf.json)
+[ "${ib:-0}" -gt 0 ] || fail "sluice: iperf3 received nothing"
+[ "$(grep -c "TLS: Initial packet to server" cli-sluice.log)" -eq 1 ] ||
+	fail "sluice: a new TLS session during the iperf3 move"
+grep -q "roam: local address 198.18.79.3 -> 198.18.79.2" cli-sluice.log ||
+	fail "sluice: the second move was not a roam"
+stock_stop "$CLIPID" || fail "sluice client did not exit cleanly"
+echo "sluice client: iperf3 TCP survived a move in its middle ($((ib / 1000000)) MB received)"
 
 # 2: stock, the same move.
 stock_client_conf cli-stock.conf 1194
