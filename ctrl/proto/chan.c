@@ -67,6 +67,8 @@ static void chan_key_drop(struct chan_key *k)
 {
 	tls_conn_free(k->tls);
 	k->tls = NULL;
+	if (k->rel)
+		reliable_release(k->rel);
 	free(k->rel);
 	k->rel = NULL;
 	k->st = CHAN_KS_DEAD;
@@ -83,7 +85,7 @@ static struct chan_key *chan_key_slot(struct chan *c)
 		if (k == c->pri || k == c->nxt || k == c->lame)
 			continue;
 		if (!k->rel)
-			k->rel = malloc(sizeof(*k->rel));
+			k->rel = calloc(1, sizeof(*k->rel));
 		return k->rel ? k : NULL;
 	}
 	return NULL;
@@ -140,6 +142,7 @@ struct chan_key *chan_key_begin(struct chan *c, uint8_t key_id, uint8_t reset_op
 	k->key_id = key_id;
 	k->active_ns = 0;
 	k->expire_ns = 0;
+	reliable_release(k->rel);
 	reliable_init(k->rel, key_id, c->sid, c->tls_timeout_s * 1000, max);
 	/* Key 0 of a client learns the server's session id from its reset. */
 	if (key_id || c->is_server)

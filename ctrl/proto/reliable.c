@@ -30,6 +30,7 @@
  * a window drop, never an ack.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reliable.h"
@@ -54,6 +55,20 @@ void reliable_init(struct reliable *r, uint8_t key_id, const uint8_t own_sid[SID
 	if (max_payload == 0)
 		max_payload = 1;
 	r->max_payload = MIN(max_payload, (size_t)RELIABLE_SEND_PAYLOAD_MAX);
+}
+
+void reliable_release(struct reliable *r)
+{
+	for (unsigned int i = 0; i < TLS_RELIABLE_N_SEND_BUFFERS; i++) {
+		free(r->send[i].data);
+		r->send[i].data = NULL;
+		r->send[i].is_active = false;
+	}
+	for (unsigned int i = 0; i < TLS_RELIABLE_N_REC_BUFFERS; i++) {
+		free(r->recv[i].data);
+		r->recv[i].data = NULL;
+		r->recv[i].is_active = false;
+	}
 }
 
 void reliable_set_peer_sid(struct reliable *r, const uint8_t sid[SID_LEN])
@@ -108,8 +123,16 @@ int reliable_send_msg(struct reliable *r, uint8_t opcode, const uint8_t *payload
 	s->mid = r->send_next++;
 	s->opcode = opcode;
 	s->len = (uint16_t)len;
-	if (len)
+	free(s->data);
+	s->data = NULL;
+	if (len) {
+		s->data = malloc(len);
+		if (!s->data) {
+			r->send_next--;
+			return -ENOMEM;
+		}
 		memcpy(s->data, payload, len);
+	}
 	s->next_try_ns = INT64_MIN;
 	s->timeout_ns = r->timeout_ns;
 	s->n_sent = 0;
@@ -159,9 +182,11 @@ static void reliable_ack_in(struct reliable *r, uint32_t id)
 		return;
 	}
 	/* An id queued but never sent cannot be acked: a forgery or a bug. */
-	if (s->is_active && s->n_sent)
+	if (s->is_active && s->n_sent) {
 		s->is_active = false;
-	else
+		free(s->data);
+		s->data = NULL;
+	} else
 		r->stats.rx_acks_unknown++;
 	for (unsigned int i = 0; i < TLS_RELIABLE_N_SEND_BUFFERS; i++) {
 		s = &r->send[i];
@@ -255,11 +280,21 @@ static int reliable_rx_msg(struct reliable *r, const struct ctlpkt *p)
 		r->stats.rx_dups++;
 		return RELIABLE_IN_DUP;
 	}
+	free(s->data);
+	s->data = NULL;
+	if (p->payload_len) {
+		s->data = malloc(p->payload_len);
+		if (!s->data) {
+			/* Not acked after all: the peer resends it. */
+			r->n_pending--;
+			r->stats.rx_ackq_drops++;
+			return RELIABLE_IN_ACKQ_FULL;
+		}
+		memcpy(s->data, p->payload, p->payload_len);
+	}
 	s->mid = p->mid;
 	s->opcode = p->opcode;
 	s->len = (uint16_t)p->payload_len;
-	if (p->payload_len)
-		memcpy(s->data, p->payload, p->payload_len);
 	s->is_active = true;
 	r->stats.rx_msgs++;
 	return RELIABLE_IN_NEW;
@@ -319,6 +354,8 @@ size_t reliable_read(struct reliable *r, uint8_t *buf, size_t len)
 				break;
 		}
 		s->is_active = false;
+		free(s->data);
+		s->data = NULL;
 		r->recv_off = 0;
 		r->recv_next++;
 	}

@@ -20,8 +20,11 @@
  * early-negotiation TLVs of a server reset) is for the caller to read from
  * the packet when reliable_input() reports it RELIABLE_IN_NEW.
  *
- * Threads: ctrl only. Memory: one struct reliable (~37 KiB) per key state,
- * allocated by the caller; every queue is bounded by a constant below.
+ * Threads: ctrl only. Memory: one struct reliable (about 1 KiB) per key
+ * state, allocated by the caller, plus one heap buffer per message held (at
+ * most 6 sent and 12 received, each up to RELIABLE_PAYLOAD_MAX): an idle
+ * key state of a server's client holds none (a server keeps thousands).
+ * Every queue is bounded by a constant below.
  */
 #ifndef SLUICE_RELIABLE_H
 #define SLUICE_RELIABLE_H
@@ -79,7 +82,7 @@ struct reliable_send_slot {
 	uint8_t opcode;
 	uint8_t n_acks;			/* acks seen for later ids since the last send */
 	bool is_active;			/* sent or queued, not yet acked */
-	uint8_t data[RELIABLE_PAYLOAD_MAX];
+	uint8_t *data;			/* @len bytes while active (heap); NULL otherwise */
 };
 
 struct reliable_recv_slot {
@@ -87,7 +90,7 @@ struct reliable_recv_slot {
 	uint16_t len;
 	uint8_t opcode;
 	bool is_active;			/* received, not yet consumed by reliable_read */
-	uint8_t data[RELIABLE_PAYLOAD_MAX];
+	uint8_t *data;			/* @len bytes while active (heap); NULL otherwise */
 };
 
 struct reliable {
@@ -120,6 +123,8 @@ struct reliable {
 
 /*
  * Resets @r for key state @key_id of the session whose own id is @own_sid.
+ * @r may be uninitialized memory: call reliable_release first on one that
+ * was used (it holds message buffers).
  * @tls_timeout_ms: first retransmit interval (>= 1); @max_payload: chunk
  * size for reliable_write (clamped to 1..RELIABLE_SEND_PAYLOAD_MAX).
  */
@@ -130,6 +135,8 @@ static inline void reliable_set_timeout_max(struct reliable *r, int64_t max_ns)
 {
 	r->timeout_max_ns = max_ns;
 }
+/* Frees the message buffers @r holds; @r may be initialized again after. */
+void reliable_release(struct reliable *r);
 /* Fixes the peer's session id; otherwise the first accepted packet sets it. */
 void reliable_set_peer_sid(struct reliable *r, const uint8_t sid[SID_LEN]);
 /*

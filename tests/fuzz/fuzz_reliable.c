@@ -234,6 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)i;
+	reliable_release(&rel);	/* the last input's buffers (static storage starts zeroed) */
 	reliable_init(&rel, 0, OWN, 2000, 100 + (size ? data[0] : 0) * 4);
 	memset(&m, 0, sizeof(m));
 	peer_sid = PEER;

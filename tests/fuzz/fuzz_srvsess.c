@@ -648,6 +648,8 @@ static void client_tls_start(struct ckey *ck, uint8_t key_id)
 static void client_key_drop(struct ckey *ck)
 {
 	tls_conn_free(ck->tls);
+	if (ck->rel)
+		reliable_release(ck->rel);
 	free(ck->rel);
 	memset(ck, 0, sizeof(*ck));
 }
@@ -667,7 +669,7 @@ static struct ckey *client_key_begin(uint8_t key_id)
 	fz.cur = key_id;
 	if (key_id)
 		ck->ctx = fz.reneg_ctls;
-	ck->rel = malloc(sizeof(*ck->rel));
+	ck->rel = calloc(1, sizeof(*ck->rel));
 	if (!ck->rel)
 		abort();
 	reliable_init(ck->rel, key_id, client_sid, TLS_TIMEOUT_DEFAULT_SEC * 1000,

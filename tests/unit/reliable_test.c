@@ -39,6 +39,12 @@ static const uint8_t SID_A[SID_LEN] = { 0x4f, 0x9b, 0xf9, 0x4c, 0x45, 0x74, 0xca
 static const uint8_t SID_B[SID_LEN] = { 0x01, 0x05, 0x3c, 0x6c, 0x0e, 0x93, 0x29, 0x6e };
 static const uint8_t SID_X[SID_LEN] = { 9, 9, 9, 9, 9, 9, 9, 9 };
 
+static void rel_free(struct reliable *r)
+{
+	reliable_release(r);
+	free(r);
+}
+
 static struct reliable *rel_new(const uint8_t *sid, unsigned int timeout_ms, size_t max_payload)
 {
 	struct reliable *r = malloc(sizeof(*r));
@@ -130,7 +136,7 @@ static void handshake_bytes(void)
 			  sizeof(want));
 	CHECK(len == (int)n && !memcmp(buf, want, n), "client CONTROL_V1 bytes");
 	CHECK(!reliable_next_out(c, SEC(1), &p), "an extra ACK after the piggyback");
-	free(c);
+	rel_free(c);
 }
 
 /* Transmit times of one message on a dead link: 0, 2, 6, 14, 30, 62 s. */
@@ -161,7 +167,7 @@ static void retransmit_timing(void)
 		CHECK(reliable_next_out(r, now, &p), "late send %d", i);
 	}
 	CHECK(r->send[0].timeout_ns == RELIABLE_TIMEOUT_MAX_NS, "cap");
-	free(r);
+	rel_free(r);
 }
 
 static void send_window(void)
@@ -213,9 +219,9 @@ static void send_window(void)
 		CHECK(reliable_send_msg(b, P_CONTROL_V1, big, RELIABLE_SEND_PAYLOAD_MAX) == 0, "max");
 		CHECK(reliable_next_out(b, 0, &p) && p.n_acks == 4 &&
 		      ctlpkt_build(&p, out, sizeof(out)) == WIRE_MAX, "largest packet");
-		free(b);
+		rel_free(b);
 	}
-	free(r);
+	rel_free(r);
 }
 
 static void fast_retransmit(void)
@@ -258,7 +264,7 @@ static void fast_retransmit(void)
 	CHECK(reliable_input(r, &in) == RELIABLE_IN_ACK && r->send_base == 3 &&
 	      reliable_unacked(r) == 2, "unknown acks changed state");
 	CHECK(r->stats.rx_acks_unknown >= 4, "unknown acks not counted");
-	free(r);
+	rel_free(r);
 }
 
 static void receive_window(void)
@@ -302,7 +308,7 @@ static void receive_window(void)
 	CHECK(!reliable_next_out(r, 0, &p), "third ACK_V1");
 	CHECK(r->stats.rx_msgs == 13 && r->stats.rx_dups == 2 && r->stats.rx_window_drops == 3,
 	      "stats");
-	free(r);
+	rel_free(r);
 }
 
 static void ack_piggyback(void)
@@ -325,7 +331,7 @@ static void ack_piggyback(void)
 	CHECK(reliable_next_out(r, SEC(2), &p) && p.mid == 0 && p.n_acks == 4, "retransmit");
 	CHECK(!reliable_next_out(r, SEC(2), &p), "ACK_V1 without owed acks");
 	CHECK(reliable_next_timeout(r, SEC(2)) == SEC(6), "next timeout");
-	free(r);
+	rel_free(r);
 }
 
 static void session_ids(void)
@@ -369,7 +375,7 @@ static void session_ids(void)
 	CHECK(reliable_unacked(r) == 1 && r->n_pending == 1, "refused packets changed state");
 	in.payload_len = 1;
 	CHECK(reliable_input(r, &in) == RELIABLE_IN_NEW && reliable_unacked(r) == 0, "good one");
-	free(r);
+	rel_free(r);
 }
 
 static void ack_queue_limit(void)
@@ -391,7 +397,7 @@ static void ack_queue_limit(void)
 	in.mid = 3;
 	CHECK(reliable_input(r, &in) == RELIABLE_IN_DUP, "dup of an owed id needs no room");
 	CHECK(r->stats.rx_ackq_drops == 1, "not counted");
-	free(r);
+	rel_free(r);
 }
 
 static void stream_opcodes(void)
@@ -421,7 +427,7 @@ static void stream_opcodes(void)
 	CHECK(reliable_read(r, buf, 0) == 0, "zero read");
 	CHECK(reliable_read(r, buf, sizeof(buf)) == 2 && !memcmp(buf, "de", 2), "rest");
 	CHECK(r->recv_next == 6 && reliable_readable(r) == 0, "all consumed");
-	free(r);
+	rel_free(r);
 }
 
 /* ---------------------------------------------------------------- part 2 */
@@ -766,7 +772,7 @@ static void simulate(int mode, unsigned int loss, unsigned int dup, unsigned int
 	}
 	for (int k = 0; k < 2; k++) {
 		tlswrap_free(s->ep[k].w);
-		free(s->ep[k].r);
+		rel_free(s->ep[k].r);
 	}
 	free(s);
 }
