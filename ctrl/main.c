@@ -17,9 +17,14 @@
  * Event loop sources (epoll):
  *   signalfd   SIGTERM/SIGINT exit (the mode tells its peers first),
  *              SIGHUP/SIGUSR1 to the mode (a client reconnects from a fresh
- *              UDP port, TUN kept), SIGUSR2 writes the counters to the log
- *   timerfd    1 s tick: epoch reclamation, status file, the mode's second
+ *              UDP port, TUN kept; a server re-reads its CRL and
+ *              client-config-dir), SIGHUP also reopens the `log` file (for
+ *              logrotate), SIGUSR2 writes the counters to the log
+ *   timerfd    1 s tick: epoch reclamation, the status file every `status
+ *              FILE N` seconds, the mode's second, the management tick
  *   ctrl fd    doorbell rung by udp_rx / tun_tx when they queue packets for ctrl
+ *   management its listening socket and connections (ctrl/mgmt.c), whose
+ *              `signal` command acts as the signal would
  * ctrl sleeps at most 1 s, or until the mode's next timeout.
  */
 #include <errno.h>
@@ -38,6 +43,7 @@
 #include "client/client.h"
 #include "config/options.h"
 #include "config/runcfg.h"
+#include "mgmt.h"
 #include "mode.h"
 #include "../io/pipeline.h"
 #include "proc.h"
@@ -62,6 +68,7 @@ struct ctrl {
 	struct proc proc;
 	struct status_file status;
 	struct status_src src;		/* keeps the counters; ctrl_status fills the rest */
+	struct mgmt *mgmt;		/* the management interface; NULL: none */
 };
 
 /* Decide once: the mode's table for this configuration (runcfg makes them exclusive). */
@@ -200,23 +207,48 @@ static void check_done(struct ctrl *c)
 		c->is_stopping = true;
 }
 
+/* A signal, from the signalfd or the management interface's `signal` command. */
+static void ctrl_signal(struct ctrl *c, int signo)
+{
+	if (signo == SIGUSR2) {
+		status_log(ctrl_status(c));
+		return;
+	}
+	if (signo == SIGTERM || signo == SIGINT)
+		log_info("signal %s received, exiting", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (signo == SIGHUP)
+		proc_log_reopen(&c->proc);
+	c->ops->signal(c->mode, signo, clock_mono_ns());
+	check_done(c);
+}
+
 static void on_signal(struct ctrl *c)
 {
 	struct signalfd_siginfo si;
 
-	while (read(c->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-		int signo = (int)si.ssi_signo;
+	while (read(c->sig_fd, &si, sizeof(si)) == sizeof(si))
+		ctrl_signal(c, (int)si.ssi_signo);
+}
 
-		if (signo == SIGUSR2) {
-			status_log(ctrl_status(c));
-			continue;
-		}
-		if (signo == SIGTERM || signo == SIGINT)
-			log_info("signal %s received, exiting",
-				 signo == SIGTERM ? "SIGTERM" : "SIGINT");
-		c->ops->signal(c->mode, signo, clock_mono_ns());
-		check_done(c);
-	}
+static const struct status_src *mgmt_src(void *arg)
+{
+	return ctrl_status(arg);
+}
+
+static void mgmt_signal(void *arg, int signo)
+{
+	ctrl_signal(arg, signo);
+}
+
+/* The management interface (if configured) listens before the TUN device exists, as stock's. */
+static int mgmt_setup(struct ctrl *c)
+{
+	struct mgmt_host host = { .src = mgmt_src, .signal = mgmt_signal, .arg = c };
+	int err = mgmt_create(&c->mgmt, c->rc->opts, &host, c->ep_fd);
+
+	if (!err && c->ops->mgmt && c->ops->mgmt->attach)
+		c->ops->mgmt->attach(c->mode, c->mgmt);
+	return err;
 }
 
 /* How long ctrl may sleep: 1 s, or less when the mode has a timer due. */
@@ -250,8 +282,9 @@ static void on_tick(struct ctrl *c)
 	if (read(c->timer_fd, &ticks, sizeof(ticks)) < 0)
 		ticks = 0;
 	epoch_poll();
-	status_file_write(&c->status, ctrl_status(c));
+	status_file_tick(&c->status, ctrl_status(c), clock_mono_ns());
 	c->ops->second(c->mode, clock_mono_ns());
+	mgmt_tick(c->mgmt, clock_mono_ns());
 	check_done(c);
 }
 
@@ -274,6 +307,8 @@ static void run(struct ctrl *c)
 				on_signal(c);
 			else if (evs[i].data.fd == c->timer_fd)
 				on_tick(c);
+			else
+				(void)mgmt_on_event(c->mgmt, evs[i].data.fd, evs[i].events);
 		}
 		now = clock_mono_ns();
 		ctrl_rings_drain(c, now, true);
@@ -293,7 +328,7 @@ static int start(struct ctrl *c)
 		log_warnx("%s: out of memory", c->ops->name);
 		return -ENOMEM;
 	}
-	if (loop_setup(c) || tun_setup(c))
+	if (loop_setup(c) || mgmt_setup(c) || tun_setup(c))
 		return -EIO;
 	udp_fd = c->ops->udp_open(c->mode);
 	if (udp_fd < 0 || data_plane_start(c, udp_fd))
@@ -314,7 +349,9 @@ static void stop(struct ctrl *c)
 		c->is_stopping = true;
 		ctrl_rings_drain(c, 0, false);
 		status_file_write(&c->status, ctrl_status(c));
-		status_log(ctrl_status(c));
+		/* Every counter at exit only at verb 4 and up, as stock's end-of-run statistics. */
+		if (log_get_verbosity() >= 4)
+			status_log(ctrl_status(c));
 		c->ops->stop(c->mode);
 		pipeline_destroy(c->pl);
 		c->pl = NULL;
@@ -322,6 +359,9 @@ static void stop(struct ctrl *c)
 	epoch_barrier();
 	if (c->mode)
 		c->ops->free(c->mode);	/* socket; a client: routes outside the TUN, --down */
+	/* After the mode: its last notifications (>CLIENT:DISCONNECT) still go out. */
+	mgmt_free(c->mgmt);
+	c->mgmt = NULL;
 	if (c->tun_fd >= 0) {
 		/* Closing a non-persistent TUN removes the device, its addresses and routes. */
 		log_info("tun: closing %s", c->ifname);
@@ -377,11 +417,11 @@ int main(int argc, char **argv)
 	status = CONN_EXIT_CONFIG;
 	if (proc_setup(&c.proc, c.rc->opts) ||
 	    status_file_init(&c.status, c.rc->status_file,
-			     status_file_fmt(c.ops, c.rc->opts->status_version)))
+			     status_file_fmt(c.ops, c.rc->opts->status_version),
+			     c.rc->opts->status_interval))
 		goto out;
 	status = CONN_EXIT_ERROR;
 	log_info("sluice %s starting", SLUICE_VERSION);
-	proc_warn_ignored(c.rc->opts);
 	if (proc_daemonize(&c.proc))
 		goto out;
 	if (dc_global_init()) {

@@ -91,6 +91,8 @@ struct conn_info {
 	char local6[INET6_ADDRSTRLEN];	/* tunnel IPv6, "" */
 	char remote_ip[INET6_ADDRSTRLEN];	/* the server's address (management), "" */
 	unsigned int remote_port;
+	char local_ip[INET6_ADDRSTRLEN];	/* a server's listening address (management), "" */
+	unsigned int local_port;
 	uint64_t rx_bytes, tx_bytes;	/* tunnel payload (plaintext) both ways */
 	unsigned int reconnects;	/* since start */
 };

@@ -67,8 +67,37 @@ static int client_ctl_send(void *arg, const uint8_t *buf, size_t len)
 static void client_restart_later(struct client *c, int64_t now, unsigned int backoff_s);
 static void client_conn_refresh(struct client *c, int64_t now);
 
+/*
+ * The remote and the tunnel addresses in the info people see: the pushed
+ * ones once the push is being applied (state @st ASSIGN_IP on), so that
+ * the change to @st already carries them (the management's >STATE: lines).
+ */
+static void client_ci_addrs(struct client *c, enum conn_state st)
+{
+	const struct options *o = c->rc->opts;
+	bool pushed = c->tunnel_up || st == CONN_ASSIGN_IP || st == CONN_ADD_ROUTES ||
+		      st == CONN_CONNECTED;
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->remote.sa.sa_family) {
+		bool v6 = c->remote.sa.sa_family == AF_INET6;
+
+		inet_ntop(c->remote.sa.sa_family, v6 ? (const void *)&c->remote.in6.sin6_addr :
+			  (const void *)&c->remote.in4.sin_addr, a, sizeof(a));
+		snprintf(c->ci.remote_ip, sizeof(c->ci.remote_ip), "%s", a);
+		c->ci.remote_port = ntohs(v6 ? c->remote.in6.sin6_port : c->remote.in4.sin_port);
+		snprintf(c->ci.remote, sizeof(c->ci.remote), v6 ? "[%s]:%u" : "%s:%u", a,
+			 c->ci.remote_port);
+	}
+	snprintf(c->ci.local4, sizeof(c->ci.local4), "%s",
+		 pushed && o->ifconfig_local ? o->ifconfig_local : "");
+	snprintf(c->ci.local6, sizeof(c->ci.local6), "%s",
+		 pushed && o->ifconfig_ipv6_local ? o->ifconfig_ipv6_local : "");
+}
+
 void client_state_set(struct client *c, enum conn_state st, const char *why)
 {
+	client_ci_addrs(c, st);
 	state_change(&c->ci, st, why, time(NULL));
 }
 
@@ -287,7 +316,7 @@ static void client_restart_run(struct client *c, int64_t now)
 	const struct options *o = c->rc->opts;
 	int err;
 
-	if (!c->restart_at_ns || now < c->restart_at_ns)
+	if (!c->restart_at_ns || now < c->restart_at_ns || client_mgmt_wait(c, 1))
 		return;
 	c->restart_at_ns = 0;
 	c->poll_deadline_ns = 0;
@@ -388,6 +417,23 @@ static int client_attach(void *m, struct pipeline *pl)
 	return 0;
 }
 
+/* The first attempt, once the management interface lets it go (0 while it waits). */
+static int client_first_attempt(struct client *c, int64_t now)
+{
+	int rc;
+
+	if (!c->start_pending || client_mgmt_wait(c, 0))
+		return 0;
+	c->start_pending = false;
+	rc = session_start(c->sess, now);
+	if (rc)
+		log_warnx("control channel: cannot start the session");
+	else
+		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
+	client_poll_arm(c, clock_mono_ns());
+	return rc;
+}
+
 static int client_start(void *m, const char *ifname, int64_t now)
 {
 	struct client *c = m;
@@ -404,13 +450,8 @@ static int client_start(void *m, const char *ifname, int64_t now)
 		return rc;
 	}
 	client_state_set(c, CONN_CONNECTING, CONN_WHY_INIT);
-	rc = session_start(c->sess, now);
-	if (rc)
-		log_warnx("control channel: cannot start the session");
-	else
-		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
-	client_poll_arm(c, clock_mono_ns());
-	return rc;
+	c->start_pending = true;
+	return client_first_attempt(c, now);
 }
 
 static void client_input(void *m, const struct pkt *p, int64_t now)
@@ -431,6 +472,11 @@ static void client_run_once(void *m, int64_t now)
 {
 	struct client *c = m;
 
+	if (c->start_pending) {
+		if (client_first_attempt(c, now))
+			client_exit(c, CONN_WHY_TLS_ERROR, CONN_EXIT_ERROR);
+		return;
+	}
 	client_handover(c, now);
 	session_tick(c->sess, now);
 	client_check(c, now);
@@ -451,9 +497,10 @@ static void client_second(void *m, int64_t now)
 static int64_t client_next_timeout(void *m, int64_t now)
 {
 	struct client *c = m;
-	int64_t next = session_next_timeout(c->sess, now);
+	int64_t next = c->start_pending ? INT64_MAX : session_next_timeout(c->sess, now);
 
-	if (c->restart_at_ns && c->restart_at_ns < next)
+	/* While held, the management interface's command wakes ctrl, not a timer. */
+	if (c->restart_at_ns && !c->held && c->restart_at_ns < next)
 		next = c->restart_at_ns;
 	if (c->poll_deadline_ns && c->poll_deadline_ns < next)
 		next = c->poll_deadline_ns;
@@ -549,22 +596,8 @@ static void client_conn_refresh(struct client *c, int64_t now)
 	const struct options *o = c->rc->opts;
 	struct pipeline_peer_stats ps;
 	int64_t stall = client_stall_ns(o);
-	char a[INET6_ADDRSTRLEN];
 
-	if (c->remote.sa.sa_family) {
-		bool v6 = c->remote.sa.sa_family == AF_INET6;
-
-		inet_ntop(c->remote.sa.sa_family, v6 ? (const void *)&c->remote.in6.sin6_addr :
-			  (const void *)&c->remote.in4.sin_addr, a, sizeof(a));
-		snprintf(c->ci.remote_ip, sizeof(c->ci.remote_ip), "%s", a);
-		c->ci.remote_port = ntohs(v6 ? c->remote.in6.sin6_port : c->remote.in4.sin_port);
-		snprintf(c->ci.remote, sizeof(c->ci.remote), v6 ? "[%s]:%u" : "%s:%u", a,
-			 c->ci.remote_port);
-	}
-	snprintf(c->ci.local4, sizeof(c->ci.local4), "%s",
-		 c->tunnel_up && o->ifconfig_local ? o->ifconfig_local : "");
-	snprintf(c->ci.local6, sizeof(c->ci.local6), "%s",
-		 c->tunnel_up && o->ifconfig_ipv6_local ? o->ifconfig_ipv6_local : "");
+	client_ci_addrs(c, c->ci.state);
 	if (c->peer_added && pipeline_peer_stats(c->pl, 0, &ps)) {
 		c->ci.rx_bytes = ps.rx_bytes;
 		c->ci.tx_bytes = ps.tx_bytes;
@@ -573,7 +606,8 @@ static void client_conn_refresh(struct client *c, int64_t now)
 	} else {
 		ps.last_rx_ns = 0;
 	}
-	if (c->stopping || c->restart_at_ns || !c->sess || c->ci.state == CONN_EXITING ||
+	if (c->stopping || c->restart_at_ns || c->start_pending || !c->sess ||
+	    c->ci.state == CONN_EXITING ||
 	    c->ci.state == CONN_RECONNECTING)
 		return;
 	switch (session_state(c->sess)) {
@@ -659,6 +693,7 @@ const struct mode_ops client_mode_ops = {
 	.initialized = client_was_up,
 	.conn_info = client_conn_info,
 	.write_status = client_write_status,
+	.mgmt = &client_mgmt_ops,
 	.stop = client_mode_stop,
 	.free = client_free,
 };

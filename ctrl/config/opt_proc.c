@@ -201,6 +201,9 @@ static const struct opt_def proc_defs[] = {
 	STR("chroot", C, chroot),
 	FN("management", C, 2, 3, h_management, "ADDRESS PORT [PW-FILE] or PATH unix [PW-FILE]"),
 	FLAG("management-hold", C, management_hold),
+	FLAG("management-query-passwords", C, management_query_passwords),
+	FLAG("management-client-auth", C, management_client_auth),
+	UINT("management-log-cache", C, management_log_cache, 1, 1000000),
 	FN("echo", CP, 0, CONFIG_PARMS_MAX - 1, h_echo, "[TEXT...]"),
 	/* sluice. */
 	UINT("workers", C, workers, 1, OPT_WORKERS_MAX),

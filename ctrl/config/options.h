@@ -329,6 +329,9 @@ struct options {
 	bool management_unix;
 	const char *management_pw_file;
 	bool management_hold;
+	bool management_query_passwords;
+	bool management_client_auth;
+	unsigned int management_log_cache;	/* 0: stock's 250 */
 	OPTIONS_VEC(const char *) echo;	/* pushed `echo` texts */
 
 	/* Server. */

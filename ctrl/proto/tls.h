@@ -91,6 +91,14 @@ struct tls_conn;
  */
 int tls_ctx_create(struct tls_ctx **out, const struct tls_conf *conf, char *err,
 		   size_t errlen) __must_check;
+/*
+ * SIGHUP on a server: the ca and crl-verify files of @conf read again
+ * into @ctx's certificate store, so every later handshake (a
+ * renegotiation of a connected client too) is checked against them. On
+ * failure (@err set) @ctx keeps what it had.
+ */
+int tls_ctx_reload_store(struct tls_ctx *ctx, const struct tls_conf *conf, char *err,
+			 size_t errlen) __must_check;
 /* Takes/drops a reference; the context is freed with the last one. */
 void tls_ctx_get(struct tls_ctx *ctx);
 void tls_ctx_put(struct tls_ctx *ctx);

@@ -5,7 +5,9 @@
  * the data plane) and ROUTING_TABLE; versions 2 and 3 end with sluice's
  * counters as GLOBAL_STATS lines (sessions, reaping, auth failures, floats,
  * every first-packet verdict). The same counters as key=value lines
- * ("server.<name>=<value>") serve a metrics reader.
+ * ("server.<name>=<value>") serve a metrics reader. The Client ID column
+ * is the management interface's CID (`client-kill CID`), the Peer ID the
+ * data channel's peer-id.
  *
  * Thread: ctrl only, called through ctrl/status.c (status_write), which
  * picks the format. Tests parse these lines: keep them byte for byte.
@@ -103,10 +105,10 @@ static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 		rxb = ps.rx_bytes;
 		txb = ps.tx_bytes;
 		if (version == 2 || version == 3)
-			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c%llu%c%llu%c%s%c%lld%c%s%c%u%c%u%c%s\n",
+			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c%llu%c%llu%c%s%c%lld%c%s%c%llu%c%u%c%s\n",
 				sep, c->cn, sep, a, sep, v4, sep, v6, sep, rxb, sep, txb, sep, since,
 				sep, (long long)c->since, sep, c->user[0] ? c->user : "UNDEF", sep,
-				c->id, sep, c->id, sep, dc_cipher_name(c->cipher));
+				(unsigned long long)c->cid, sep, c->id, sep, dc_cipher_name(c->cipher));
 		else
 			fprintf(f, "%s,%s,%llu,%llu,%s\n", c->cn, a, rxb, txb, since);
 	}

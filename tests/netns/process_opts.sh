@@ -122,9 +122,13 @@ cmd ip netns exec "$B" ping -c 3 -i 0.2 -W 2 198.19.0.1
 
 check "A: stdout and stderr of the starting command" "$(cat "$WORK/a.out")" ""
 grep -q "sluice .* starting" "$WORK/a.log" || fail "A's log: no start line"
-grep -q "WARNING: the management interface is not implemented by sluice: 'management 127.0.0.1 7505' is ignored" \
-	"$WORK/a.log" || fail "A's log: no management warning"
+grep -q "MANAGEMENT: TCP Socket listening on \[AF_INET\]127.0.0.1:7505" "$WORK/a.log" ||
+	fail "A's log: the management interface is not listening"
 echo "[ok] A: log file has the log lines"
+# The daemon's management socket answers (it was opened before the fork).
+ip netns exec "$A" python3 "$TOP/tests/interop/mgmt_client.py" --timeout 5 127.0.0.1:7505 pid \
+	>"$WORK/a-mgmt.txt" 2>&1 || fail "A's management interface: $(cat "$WORK/a-mgmt.txt")"
+check "A: management pid" "$(sed -n 's/^SUCCESS: pid=//p' "$WORK/a-mgmt.txt")" "$PA"
 
 # --- B's credentials
 uid=$(id -u nobody)
