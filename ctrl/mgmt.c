@@ -318,37 +318,44 @@ static void conn_read(struct mgmt *m, int i)
 	conn_lines(m, c);
 }
 
+int mgmt_conn_adopt(struct mgmt *m, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct mgmt_conn *c;
+	int i;
+
+	for (i = 0; i < MGMT_CONNS_MAX && m->conns[i]; i++)
+		;
+	c = i < MGMT_CONNS_MAX ? calloc(1, sizeof(*c)) : NULL;
+	if (!c || epoll_ctl(m->ep_fd, EPOLL_CTL_ADD, fd, &ev)) {
+		free(c);
+		return c ? -errno : -ENOSPC;
+	}
+	c->fd = fd;
+	c->ev_mask = EPOLLIN;
+	c->authed = !m->has_pw;
+	m->conns[i] = c;
+	log_info("MANAGEMENT: Client connected from %s", m->where);
+	if (c->authed)
+		mgmt_conn_welcome(m, c);
+	else
+		mgmt_conn_write(m, c, "ENTER PASSWORD:", 15);
+	return 0;
+}
+
 static void conn_accept(struct mgmt *m)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct mgmt_conn *c;
-	int fd, i;
+	static const char busy[] = "ERROR: too many management connections\r\n";
+	int fd;
 
 	for (int k = 0; k < MGMT_CONNS_MAX; k++) {
 		fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		for (i = 0; i < MGMT_CONNS_MAX && m->conns[i]; i++)
-			;
-		c = i < MGMT_CONNS_MAX ? calloc(1, sizeof(*c)) : NULL;
-		ev.data.fd = fd;
-		if (!c || epoll_ctl(m->ep_fd, EPOLL_CTL_ADD, fd, &ev)) {
-			static const char busy[] = "ERROR: too many management connections\r\n";
-
+		if (mgmt_conn_adopt(m, fd)) {
 			(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
-			free(c);
-			continue;
 		}
-		c->fd = fd;
-		c->ev_mask = EPOLLIN;
-		c->authed = !m->has_pw;
-		m->conns[i] = c;
-		log_info("MANAGEMENT: Client connected from %s", m->where);
-		if (c->authed)
-			mgmt_conn_welcome(m, c);
-		else
-			mgmt_conn_write(m, c, "ENTER PASSWORD:", 15);
 	}
 }
 

@@ -98,6 +98,13 @@ struct mgmt_req {
  */
 int mgmt_create(struct mgmt **out, const struct options *o, const struct mgmt_host *host,
 		int ep_fd) __must_check;
+/*
+ * Takes @fd (a connected, non-blocking stream socket) as one more client,
+ * as if it had been accepted: the fuzz harness feeds a socketpair this way.
+ * 0, -ENOSPC (MGMT_CONNS_MAX clients) or -errno; on failure @fd stays the
+ * caller's.
+ */
+int mgmt_conn_adopt(struct mgmt *m, int fd) __must_check;
 /* True if @fd is the interface's (and the event was handled). */
 bool mgmt_on_event(struct mgmt *m, int fd, uint32_t events);
 /* Once a second: bytecount notifications, pushed echo texts. */
