@@ -40,6 +40,7 @@
 #include "../core/clock.h"
 #include "../core/epoch.h"
 #include "../core/log.h"
+#include "cli.h"
 #include "client/client.h"
 #include "config/options.h"
 #include "config/runcfg.h"
@@ -396,6 +397,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CONN_EXIT_CONFIG;
 	}
+	if (!strcmp(argv[1], "status"))
+		return cli_status_main(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "--version")) {
 		printf("sluice %s (OpenVPN 2.6 wire protocol)\n", SLUICE_VERSION);
 		return 0;

@@ -20,19 +20,39 @@
 
 #include "../core/log.h"
 #include "mode.h"
+#include "proto/chan.h"
 #include "../io/pipeline.h"
 #include "proc.h"
 #include "status.h"
 
+void status_key_info(struct conn_info *ci, const struct chan *ch, int64_t now_ns)
+{
+	const struct chan_key *k = ch ? ch->pri : NULL;
+	time_t now = time(NULL);
+
+	if (!k || !k->active_ns) {
+		ci->key_since = ci->next_rekey = 0;
+		return;
+	}
+	ci->key_id = k->key_id;
+	ci->key_since = now - (time_t)((now_ns - k->active_ns) / 1000000000LL);
+	ci->next_rekey = ch->reneg_ns ?
+			 now + (time_t)((k->active_ns + ch->reneg_ns - now_ns) / 1000000000LL) : 0;
+}
+
 /*
  * The connection's lines of the key=value status: state, its reason and
  * since when (unix seconds), the last authenticated packet, remote, tunnel
- * addresses, bytes both ways and reconnects. An empty value is left out.
+ * addresses, bytes and packets both ways, reconnects, and the data
+ * channel's cipher, key id, since when that key is in use and when our
+ * next renegotiation is due. An empty value is left out.
  */
 static void status_conn_write(const struct status_src *src, FILE *f)
 {
 	const struct conn_info *ci = src->ops->conn_info(src->mode);
 
+	fprintf(f, "role=%s\n", src->ops->name);
+	fprintf(f, "pid=%d\n", (int)getpid());
 	fprintf(f, "state=%s\n", src->is_stopping ? "EXITING" : conn_state_name(ci->state));
 	if (ci->reason && *ci->reason)
 		fprintf(f, "state_reason=%s\n", ci->reason);
@@ -48,6 +68,14 @@ static void status_conn_write(const struct status_src *src, FILE *f)
 	fprintf(f, "tun_rx_bytes=%llu\ntun_tx_bytes=%llu\nreconnects=%u\n",
 		(unsigned long long)ci->rx_bytes, (unsigned long long)ci->tx_bytes,
 		ci->reconnects);
+	fprintf(f, "tun_rx_pkts=%llu\ntun_tx_pkts=%llu\n", (unsigned long long)ci->rx_pkts,
+		(unsigned long long)ci->tx_pkts);
+	if (ci->cipher[0])
+		fprintf(f, "cipher=%s\n", ci->cipher);
+	if (ci->key_since)
+		fprintf(f, "key_id=%u\nkey_since=%lld\n", ci->key_id, (long long)ci->key_since);
+	if (ci->next_rekey)
+		fprintf(f, "next_rekey=%lld\n", (long long)ci->next_rekey);
 }
 
 int status_counters_read(const struct status_src *src, struct status_counters *sc)

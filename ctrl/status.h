@@ -43,6 +43,15 @@ struct status_src {
 	bool is_stopping;		/* the process is exiting: state EXITING */
 };
 
+struct chan;
+struct conn_info;
+
+/*
+ * The primary key's id, since when it is active and when our next
+ * renegotiation is due (reneg-sec), from the control channel @ch, into
+ * @ci (wall clock; monotonic @now_ns converts). Nothing while no key is.
+ */
+void status_key_info(struct conn_info *ci, const struct chan *ch, int64_t now_ns);
 /* Writes @src in @fmt to @f. */
 void status_write(const struct status_src *src, enum status_fmt fmt, FILE *f);
 /*

@@ -216,6 +216,7 @@ static int client_keys_install(struct client *c)
 	}
 	handover_reset(&c->ho);
 	handover_install(&c->ho, k.key_id, clock_mono_ns());
+	snprintf(c->ci.cipher, sizeof(c->ci.cipher), "%s", dc_cipher_name(k.cipher));
 	c->up_ns = clock_mono_ns();
 	c->tunnel_up = true;
 	c->attempts = 0;
@@ -598,9 +599,12 @@ static void client_conn_refresh(struct client *c, int64_t now)
 	int64_t stall = client_stall_ns(o);
 
 	client_ci_addrs(c, c->ci.state);
+	status_key_info(&c->ci, c->tunnel_up && c->sess ? session_chan(c->sess) : NULL, now);
 	if (c->peer_added && pipeline_peer_stats(c->pl, 0, &ps)) {
 		c->ci.rx_bytes = ps.rx_bytes;
 		c->ci.tx_bytes = ps.tx_bytes;
+		c->ci.rx_pkts = ps.rx_pkts;
+		c->ci.tx_pkts = ps.tx_pkts;
 		if (ps.last_rx_ns)
 			c->ci.last_auth_rx = time(NULL) - (time_t)((now - ps.last_rx_ns) / NS_PER_SEC);
 	} else {

@@ -77,10 +77,38 @@ grep -q "username=user1" srv.log 2>/dev/null || grep -q "user1" srv.log ||
 	grep -q "Peer Connection Initiated" srv.log || fail "the server did not accept the credentials"
 echo "[ok] hold at start, password over the socket, >STATE: live, bytecount, status"
 
+# `sluice status`: a table for people, JSON for tools, exit 0 while up.
+ip netns exec "$NS_C" ping -c 3 -i 0.2 -W 2 $TUN_SRV >/dev/null || fail "no ping through the tunnel"
+"$SLUICE" status "$WORK/mgmt.sock" >st.txt 2>&1 || { cat st.txt; fail "sluice status: exit $? while up"; }
+cat st.txt
+grep -q "^  state *CONNECTED" st.txt && grep -q "^  cipher *AES-256-GCM, key 0 in use" st.txt ||
+	fail "sluice status: no CONNECTED state or cipher line"
+"$SLUICE" status --json "$WORK/mgmt.sock" >st.json || fail "sluice status --json: exit $?"
+python3 - st.json <<'PY' || fail "sluice status --json: $(cat st.json)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["role"] == "client" and j["state"] == "CONNECTED", j
+assert j["tun_ipv4"] == "198.19.77.2" and j["remote"] == "198.18.77.1:1352", j
+assert j["cipher"] == "AES-256-GCM" and j["next_rekey"] > j["key_since"] > 0, j
+assert j["tun_rx_pkts"] >= 3 and j["tun_tx_pkts"] >= 3, j
+assert j["last_auth_rx"] > 0 and isinstance(j["drops"], dict), j
+assert j["counters"]["udp_rx.rx_pkts"] > 0, j
+PY
+echo "[ok] sluice status: table and JSON, exit 0 while up"
+
 # ---- 5: a reconnect seen live ----
 python3 "$M" --timeout 30 "$WORK/mgmt.sock" "state on" "signal SIGUSR1" \
 	"=^>STATE:[0-9]+,RECONNECTING,SIGUSR1,,,,,$" "=^>HOLD:Waiting for hold release:1$" \
-	"hold release" "=^>STATE:[0-9]+,CONNECTED,SUCCESS," "hold off" "state 3" >a2.txt 2>&1 ||
+	>a2.txt 2>&1 || { cat a2.txt; fail "reconnect through the management interface"; }
+set +e
+"$SLUICE" status "$WORK/mgmt.sock" >st2.txt 2>&1
+rc=$?
+set -e
+grep -q "^  state *RECONNECTING (sigusr1)" st2.txt && [ $rc = 1 ] ||
+	{ cat st2.txt; fail "sluice status while held: exit $rc, want 1 and RECONNECTING"; }
+echo "[ok] sluice status while held: RECONNECTING, exit 1"
+python3 "$M" --timeout 30 "$WORK/mgmt.sock" "state on" "hold release" \
+	"=^>STATE:[0-9]+,CONNECTED,SUCCESS," "hold off" "state 3" >>a2.txt 2>&1 ||
 	{ cat a2.txt; fail "reconnect through the management interface"; }
 grep -q "PASSWORD:Need" a2.txt && fail "the password was asked again on a reconnect"
 wait "$BPID" || { cat b.txt; fail "the second connection did not see the same state changes"; }

@@ -105,6 +105,25 @@ mq "state"
 mq_has "^[0-9]*,CONNECTED,SUCCESS,$TUN_SRV,,,$SRV_IP,1194$"
 echo "[ok] status 2, load-stats, bytecount, state"
 
+# `sluice status` on a second connection (stock serves one client at a time).
+if [ "$SERVER_IMPL" = sluice ]; then
+	ip netns exec "$NS_S" "$SLUICE" status --password-file mpw.txt 127.0.0.1:7505 >st.txt 2>&1 ||
+		{ cat st.txt; sfail "sluice status on the server: exit $?"; }
+	cat st.txt
+	grep -q "^  clients *2 connected" st.txt && grep -q " client2 .* 198.19.60.77 " st.txt ||
+		sfail "sluice status: no two clients"
+	ip netns exec "$NS_S" "$SLUICE" status --json --password-file mpw.txt 127.0.0.1:7505 >st.json
+	python3 - st.json <<'PY' || sfail "sluice status --json: $(cat st.json)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["role"] == "server" and j["state"] == "CONNECTED", j
+cl = {c["cn"]: c for c in j["clients"]}
+assert cl["client2"]["tun_ipv4"] == "198.19.60.77" and cl["client1"]["state"] == "CONNECTED", cl
+assert cl["client1"]["cipher"] == "AES-256-GCM" and cl["client1"]["next_rekey"] > 0, cl
+PY
+	echo "[ok] sluice status: the server's clients, table and JSON"
+fi
+
 # ---- 4: kill by CN, by address, client-kill ----
 mq "kill client1"
 mq_has "^SUCCESS: common name 'client1' found, 1 client(s) killed$"
