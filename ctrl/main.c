@@ -25,6 +25,7 @@
  *   ctrl fd    doorbell rung by udp_rx / tun_tx when they queue packets for ctrl
  *   management its listening socket and connections (ctrl/mgmt.c), whose
  *              `signal` command acts as the signal would
+ *   metrics    the Prometheus endpoint's socket and scrapes (ctrl/metrics.c)
  * ctrl sleeps at most 1 s, or until the mode's next timeout.
  */
 #include <errno.h>
@@ -44,6 +45,7 @@
 #include "client/client.h"
 #include "config/options.h"
 #include "config/runcfg.h"
+#include "metrics.h"
 #include "mgmt.h"
 #include "mode.h"
 #include "../io/pipeline.h"
@@ -70,6 +72,7 @@ struct ctrl {
 	struct status_file status;
 	struct status_src src;		/* keeps the counters; ctrl_status fills the rest */
 	struct mgmt *mgmt;		/* the management interface; NULL: none */
+	struct metrics *metrics;	/* `metrics ADDR PORT`; NULL: none */
 };
 
 /* Decide once: the mode's table for this configuration (runcfg makes them exclusive). */
@@ -249,7 +252,7 @@ static int mgmt_setup(struct ctrl *c)
 
 	if (!err && c->ops->mgmt && c->ops->mgmt->attach)
 		c->ops->mgmt->attach(c->mode, c->mgmt);
-	return err;
+	return err ?: metrics_create(&c->metrics, c->rc->opts, mgmt_src, c, c->ep_fd);
 }
 
 /* How long ctrl may sleep: 1 s, or less when the mode has a timer due. */
@@ -286,6 +289,7 @@ static void on_tick(struct ctrl *c)
 	status_file_tick(&c->status, ctrl_status(c), clock_mono_ns());
 	c->ops->second(c->mode, clock_mono_ns());
 	mgmt_tick(c->mgmt, clock_mono_ns());
+	metrics_tick(c->metrics, clock_mono_ns());
 	check_done(c);
 }
 
@@ -308,8 +312,8 @@ static void run(struct ctrl *c)
 				on_signal(c);
 			else if (evs[i].data.fd == c->timer_fd)
 				on_tick(c);
-			else
-				(void)mgmt_on_event(c->mgmt, evs[i].data.fd, evs[i].events);
+			else if (!mgmt_on_event(c->mgmt, evs[i].data.fd, evs[i].events))
+				(void)metrics_on_event(c->metrics, evs[i].data.fd, evs[i].events);
 		}
 		now = clock_mono_ns();
 		ctrl_rings_drain(c, now, true);
@@ -363,6 +367,8 @@ static void stop(struct ctrl *c)
 	/* After the mode: its last notifications (>CLIENT:DISCONNECT) still go out. */
 	mgmt_free(c->mgmt);
 	c->mgmt = NULL;
+	metrics_free(c->metrics);
+	c->metrics = NULL;
 	if (c->tun_fd >= 0) {
 		/* Closing a non-persistent TUN removes the device, its addresses and routes. */
 		log_info("tun: closing %s", c->ifname);

@@ -144,6 +144,15 @@ static int h_echo(struct opt_ctx *c, struct config_directive *d, char *err, size
 
 /* --- sluice ----------------------------------------------------------------------- */
 
+static int h_metrics(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
+{
+	int ret = opt_get_port(d, 2, 1, &c->o->metrics_port, err, errlen);
+
+	if (!ret)
+		c->o->metrics_addr = ARG(1);
+	return ret;
+}
+
 static int h_test_data_key(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
@@ -207,6 +216,7 @@ static const struct opt_def proc_defs[] = {
 	FN("echo", CP, 0, CONFIG_PARMS_MAX - 1, h_echo, "[TEXT...]"),
 	/* sluice. */
 	UINT("workers", C, workers, 1, OPT_WORKERS_MAX),
+	FN("metrics", C, 2, 2, h_metrics, "ADDRESS PORT"),
 	FLAG("kill-switch", C, kill_switch),
 	FLAG("test-no-ekm", C, test_no_ekm),
 	FLAG("test-no-dyn-tls-crypt", C, test_no_dyn_tls_crypt),

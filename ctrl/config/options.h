@@ -358,6 +358,8 @@ struct options {
 
 	/* sluice. */
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */
+	const char *metrics_addr;	/* `metrics ADDR PORT`: Prometheus endpoint; NULL: none */
+	uint16_t metrics_port;
 	bool kill_switch;
 	bool test_no_ekm;		/* tests only: do not announce TLS_KEY_EXPORT (legacy PRF) */
 	bool test_no_dyn_tls_crypt;	/* tests only: do not announce DYN_TLS_CRYPT */

@@ -20,6 +20,8 @@
 #     and neither ctrl nor the data plane stalls: A still answers, pings
 #     through the tunnel still pass
 #  7. `signal SIGTERM`: EXITING, the client exits 0, the socket file is gone
+# and on the way `sluice status` (table, JSON, exit 0 up / 1 held) and the
+# `metrics` endpoint (curl, a valid exposition, 404, 405).
 # Exit 0 pass, 1 fail, 77 skip.
 STOCK_TAG=slmc
 . "$(dirname "$0")/stock.lib"
@@ -44,6 +46,7 @@ management $WORK/mgmt.sock unix
 management-hold
 management-query-passwords
 auth-user-pass
+metrics 127.0.0.1 9177
 verb 3
 EOF
 stock_server_start srv.conf srv.log
@@ -95,6 +98,21 @@ assert j["last_auth_rx"] > 0 and isinstance(j["drops"], dict), j
 assert j["counters"]["udp_rx.rx_pkts"] > 0, j
 PY
 echo "[ok] sluice status: table and JSON, exit 0 while up"
+
+# The Prometheus endpoint: a valid exposition with the tunnel's series.
+ip netns exec "$NS_C" curl -fsS -o metrics.txt http://127.0.0.1:9177/metrics ||
+	fail "curl /metrics failed"
+python3 "$TOP/tests/interop/metrics_check.py" metrics.txt 'sluice_up{role="client"}' \
+	'sluice_state{state="CONNECTED"}' 'sluice_stage_packets_total{stage="udp_rx",direction="rx"}' \
+	'sluice_drops_total{stage="udp_rx",reason="replay"}' >mc.txt || { cat mc.txt; fail "bad exposition"; }
+cat mc.txt
+grep -q '^sluice_up{role="client"} 1$' mc.txt || fail "sluice_up is not 1 while connected"
+grep -q '^sluice_thread_cpu_seconds_total{thread="sl-tun-rx",' metrics.txt || fail "no per-stage CPU series"
+code=$(ip netns exec "$NS_C" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9177/other)
+[ "$code" = 404 ] || fail "GET /other: HTTP $code, want 404"
+code=$(ip netns exec "$NS_C" curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9177/metrics)
+[ "$code" = 405 ] || fail "POST /metrics: HTTP $code, want 405"
+echo "[ok] metrics: valid exposition, sluice_up 1, stage and drop series, 404, 405"
 
 # ---- 5: a reconnect seen live ----
 python3 "$M" --timeout 30 "$WORK/mgmt.sock" "state on" "signal SIGUSR1" \

@@ -18,6 +18,7 @@
 #     reconnects (RESTART) and is admitted again; kill IP:port drops client2;
 #     client-kill CID HALT makes client1 exit
 #  5. wrong arguments get stock's ERROR lines
+# and with sluice, `sluice status` (table, JSON) and `metrics` (per client).
 # Exit 0 pass, 1 fail, 77 skip.
 SRVT_TAG=slsm
 . "$(dirname "$0")/server.lib"
@@ -31,6 +32,8 @@ cat >>srv.conf <<EOF
 management 127.0.0.1 7505 $WORK/mpw.txt
 management-client-auth
 EOF
+# sluice's own: a Prometheus endpoint (stock has none).
+[ "$SERVER_IMPL" = sluice ] && echo "metrics 127.0.0.1 9178" >>srv.conf
 # Stock's management-client-auth wants a user name and password from every client.
 for i in 1 2 3; do
 	cli_conf "cli$i.conf" "client$i"
@@ -122,6 +125,16 @@ assert cl["client2"]["tun_ipv4"] == "198.19.60.77" and cl["client1"]["state"] ==
 assert cl["client1"]["cipher"] == "AES-256-GCM" and cl["client1"]["next_rekey"] > 0, cl
 PY
 	echo "[ok] sluice status: the server's clients, table and JSON"
+	ip netns exec "$NS_S" curl -fsS -o metrics.txt http://127.0.0.1:9178/metrics ||
+		sfail "curl /metrics failed"
+	python3 "$TOP/tests/interop/metrics_check.py" metrics.txt 'sluice_up{role="server"}' \
+		'sluice_server_clients' "sluice_client_bytes_total{cid=\"0\",cn=\"client1\",direction=\"rx\"}" \
+		>mc.txt || { cat mc.txt; sfail "bad exposition"; }
+	cat mc.txt
+	grep -q '^sluice_server_clients 2$' mc.txt || sfail "sluice_server_clients is not 2"
+	grep -q '^sluice_server_events_total{event="sessions_created"} ' metrics.txt ||
+		sfail "no server event series"
+	echo "[ok] metrics: per-client series, clients 2"
 fi
 
 # ---- 4: kill by CN, by address, client-kill ----
