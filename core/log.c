@@ -28,6 +28,7 @@ static log_sink_fn log_sink;
 static void *log_sink_arg;
 static pthread_t log_sink_thread;
 static bool log_in_sink;
+static int log_no_time;
 static int mute_cutoff;
 static const char *mute_fmt;	/* the category of the last line */
 static int mute_count;
@@ -67,6 +68,11 @@ void log_set_sink(log_sink_fn fn, void *arg)
 	log_sink_thread = pthread_self();
 }
 
+void log_set_timestamps(int on)
+{
+	log_no_time = !on;
+}
+
 void log_set_mute(int n)
 {
 	mute_cutoff = n < 0 ? 0 : n;
@@ -92,9 +98,12 @@ static void log_emit(int pri, const char *msg)
 		struct tm tm;
 		int n;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		off = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S ", &tm);
+		off = 0;
+		if (!log_no_time) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			localtime_r(&ts.tv_sec, &tm);
+			off = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S ", &tm);
+		}
 		n = snprintf(line + off, sizeof(line) - off, "%s", msg);
 		if (n > 0)
 			off += (size_t)n;

@@ -28,6 +28,8 @@ void log_set_sink(log_sink_fn fn, void *arg);
  */
 void log_set_mute(int n);
 int log_get_mute(void);
+/* `suppress-timestamps`: stderr lines without the date (journald adds its own). */
+void log_set_timestamps(int on);
 /* Sends every later line to syslog as @ident (`daemon NAME`; the name is copied). */
 void log_open_syslog(const char *ident);
 void log_set_verbosity(int verbosity);

@@ -50,6 +50,7 @@
 #include "mode.h"
 #include "../io/pipeline.h"
 #include "proc.h"
+#include "sdnotify.h"
 #include "server/server.h"
 #include "status.h"
 #include "testkey.h"
@@ -290,6 +291,7 @@ static void on_tick(struct ctrl *c)
 	c->ops->second(c->mode, clock_mono_ns());
 	mgmt_tick(c->mgmt, clock_mono_ns());
 	metrics_tick(c->metrics, clock_mono_ns());
+	sdnotify_tick(clock_mono_ns());
 	check_done(c);
 }
 
@@ -420,6 +422,8 @@ int main(int argc, char **argv)
 		return CONN_EXIT_CONFIG;
 	}
 	log_set_verbosity(c.rc->verb);
+	log_set_mute((int)c.rc->opts->mute);
+	log_set_timestamps(!c.rc->opts->suppress_timestamps);
 	epoch_init();	/* memory only; the exit path's epoch_barrier needs it */
 	c.ops = mode_pick(c.rc);
 	/* What proc_setup refuses (chroot, an unknown user) is the configuration's fault. */
@@ -433,6 +437,8 @@ int main(int argc, char **argv)
 	log_info("sluice %s starting", SLUICE_VERSION);
 	if (proc_daemonize(&c.proc))
 		goto out;
+	/* After daemon: systemd watches the process that runs (Type=notify units use none). */
+	sdnotify_init();
 	if (dc_global_init()) {
 		log_warnx("crypto: OpenSSL ciphers unavailable");
 		goto out;
@@ -443,6 +449,7 @@ int main(int argc, char **argv)
 	run(&c);
 	status = c.exit_status;
 out:
+	sdnotify_stopping();
 	stop(&c);
 	runcfg_free(c.rc);
 	dc_global_cleanup();
