@@ -41,6 +41,7 @@
 #include "../core/clock.h"
 #include "../core/epoch.h"
 #include "../core/log.h"
+#include "check.h"
 #include "cli.h"
 #include "client/client.h"
 #include "config/options.h"
@@ -389,9 +390,37 @@ static void stop(struct ctrl *c)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluice --config FILE [--option args ...]\n"
-		"       sluice --version\n"
-		"Every OpenVPN-style directive is also a --flag. See README.md.\n");
+		"usage: sluice --config FILE [--option args ...]    run as client or server\n"
+		"       sluice --config FILE --check                check it, start nothing\n"
+		"       sluice status [--json] [NAME|SOCKET|HOST:PORT|--config FILE]\n"
+		"       sluice --help | --version\n");
+}
+
+/* Takes @flag out of @argv if it is there (it is sluice's, not a directive). */
+static bool argv_take(int *argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], flag))
+			continue;
+		memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
+		(*argc)--;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * `--check`: the configuration and everything it names, as a start would
+ * see them, with nothing opened; exit 0 clean, 1 with problems.
+ */
+static int check_only(struct runcfg *rc, int argc, char **argv)
+{
+	unsigned int warnings = 0, errors = check_config(rc, argc, argv, false, &warnings);
+
+	printf("%s: %u error(s), %u warning(s)%s\n", rc->opts->config ?: "command line", errors,
+	       warnings, errors ? "" : ": ready to start");
+	runcfg_free(rc);
+	return errors ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -400,6 +429,7 @@ int main(int argc, char **argv)
 			  .status = { .fd = -1 } };
 	char err[512];
 	int status = 1;
+	bool checking;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -413,12 +443,28 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
+		printf("\nEvery option is a config directive and a --flag; [sluice] marks sluice's "
+		       "own.\n");
+		options_help(stdout);
 		return 0;
 	}
+	checking = argv_take(&argc, argv, "--check");
 	log_init(1, 0);
 	srandom((unsigned int)(getpid() ^ clock_mono_ns()));
 	if (runcfg_load(&c.rc, argc, argv, err, sizeof(err))) {
+		if (checking) {
+			printf("error: %s\n", err);
+			return 1;
+		}
 		log_warnx("%s", err);
+		return CONN_EXIT_CONFIG;
+	}
+	if (checking)
+		return check_only(c.rc, argc, argv);
+	/* The same checks before any device, route or socket: a bad file fails here. */
+	if (check_config(c.rc, argc, argv, true, NULL)) {
+		log_warnx("options: the configuration has errors (above); not starting");
+		runcfg_free(c.rc);
 		return CONN_EXIT_CONFIG;
 	}
 	log_set_verbosity(c.rc->verb);

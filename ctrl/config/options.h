@@ -435,6 +435,9 @@ void options_warnings_clear(struct options *o);
 /* The main fields, one per line, for debugging (never prints inline key material). */
 void options_dump(const struct options *o, FILE *f);
 
+/* `sluice --help`: every directive sluice takes, grouped, sluice's own marked. */
+void options_help(FILE *f);
+
 const char *options_proto_name(enum opt_proto proto);
 const char *options_comp_name(enum opt_comp comp);
 
