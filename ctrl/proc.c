@@ -121,8 +121,8 @@ void proc_log_reopen(struct proc *p)
 {
 	if (!p->log_path)
 		return;
-	log_info("SIGHUP: reopening the log file %s", p->log_path);
 	proc_log_open(p->log_path, true);
+	log_info("SIGHUP: log file %s reopened", p->log_path);
 }
 
 /*
