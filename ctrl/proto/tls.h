@@ -174,5 +174,13 @@ void tls_conn_describe(const struct tls_conn *c, char *buf, size_t len);
  */
 const char *tls_conn_peer_cn(const struct tls_conn *c);
 const char *tls_conn_peer_subject(const struct tls_conn *c);
+/*
+ * The peer's certificate chain of an established session checked again
+ * against its context's store as it is now (tls_ctx_reload_store: a new
+ * CRL). 0, or -EKEYREVOKED with tls_conn_error saying why ("certificate
+ * revoked"). Sessions without a peer certificate, or with peer-fingerprint
+ * and no CA, pass.
+ */
+int tls_conn_verify_again(struct tls_conn *c);
 
 #endif

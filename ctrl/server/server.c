@@ -467,7 +467,9 @@ static int server_start(void *m, const char *ifname, int64_t now_ns)
 /*
  * SIGHUP: the CRL and the CA file read again (the next handshake of any
  * client, a connected client's renegotiation too, is checked against
- * them), and every connected client's client-config-dir file: a client
+ * them; a connected client whose certificate they refuse now, e.g. a
+ * revoked one, is told to reconnect and dropped), and every connected
+ * client's client-config-dir file: a client
  * whose file changed is told to reconnect (RESTART) so the new settings
  * apply, one that is now `disable`d is dropped; every other client stays.
  * Stock restarts the whole server instead, dropping every client.
@@ -484,6 +486,17 @@ static void server_reload(struct server *s, int64_t now_ns)
 		log_warnx("SIGHUP: ca / crl-verify not reloaded, the old ones stay: %s", err);
 	else
 		log_info("SIGHUP: ca%s re-read", s->o->crl_verify.data ? " and crl-verify" : "");
+	/* Connected clients whose certificate the new files refuse (a revoked one) go. */
+	for (uint32_t i = 0; i < s->max; i++) {
+		struct srv_client *c = &s->cl[i];
+		struct chan *ch = c->used && c->active ? srvsess_chan(c->sess) : NULL;
+
+		if (!ch || !ch->pri || !ch->pri->tls || !tls_conn_verify_again(ch->pri->tls))
+			continue;
+		log_warnx("SIGHUP: %s: %s", c->cn, tls_conn_error(ch->pri->tls));
+		(void)srvsess_send_text(c->sess, "RESTART", now_ns);
+		server_client_reap(s, c, "dropped: its certificate is no longer valid");
+	}
 	for (uint32_t i = 0; s->o->client_config_dir && i < s->max; i++) {
 		struct srv_client *c = &s->cl[i];
 
