@@ -405,8 +405,12 @@ static void check_management(struct check *k)
 		{ "management-client-auth", offsetof(struct options, management_client_auth) },
 	};
 
-	if (o->management_addr)
+	if (o->management_addr) {
+		if (o->management_hold && k->is_server)
+			report(k, false, "management-hold", "a sluice server does not hold: it "
+			       "starts at once (management-hold applies to a client)");
 		return;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(dep); i++)
 		if (*(const bool *)((const char *)o + dep[i].off))
 			report(k, true, dep[i].name, "--management is not specified, however %s "

@@ -307,7 +307,7 @@ static int stock_state(struct status_cli *sc, int fd)
 	char *line, *f[9] = { 0 };
 	int k = 0;
 
-	if (!send_line(fd, "state") || !read_until(sc, fd, "\nEND"))
+	if (!send_line(fd, "state") || !read_until(sc, fd, "\nEND\r\n"))
 		return ST_ERROR;
 	line = sc->buf + mark;
 	while (*line == '>' || *line == '\r' || *line == '\n' || !strncmp(line, "ERROR", 5)) {
@@ -633,7 +633,7 @@ int cli_status_main(int argc, char **argv)
 	if (login(sc, fd))
 		goto out_close;
 	mark = sc->len;
-	if (!send_line(fd, "sluice-status") || !read_until(sc, fd, "\nEND")) {
+	if (!send_line(fd, "sluice-status") || !read_until(sc, fd, "\nEND\r\n")) {
 		fprintf(stderr, "sluice status: no answer from %s\n", sc->where);
 		goto out_close;
 	}

@@ -45,7 +45,7 @@ dh none
 tls-crypt tc.key
 status $WORK/status.txt 10
 management $WORK/mgmt.sock unix
-management-hold
+management-client-auth
 EOF
 for f in good-client good-server; do
 	"$SLUICE" --config $f.conf --check >$f.out 2>&1 || { cat $f.out; fail "$f: --check exit $?"; }
