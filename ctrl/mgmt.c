@@ -438,9 +438,10 @@ static void notify_hist(struct mgmt *m, struct mgmt_hist *h, enum notify_kind ki
  * the steps of a connection attempt carry none (sluice keeps its own
  * reasons in the status file and `sluice status`).
  */
-static const char *state_reason(const struct conn_info *ci)
+static const char *state_reason(const struct mgmt *m, const struct conn_info *ci)
 {
 	const char *r = ci->reason ? ci->reason : "";
+	const struct options *o = m->o;
 
 	switch (ci->state) {
 	case CONN_CONNECTED:
@@ -460,6 +461,10 @@ static const char *state_reason(const struct conn_info *ci)
 		return "SIGUSR1";
 	if (!strcmp(r, CONN_WHY_SIGHUP))
 		return "SIGHUP";
+	/* A client that tells its server (explicit-exit-notify): stock's words for it. */
+	if (!strcmp(r, CONN_WHY_SIGNAL) && o->pull && o->conns.n &&
+	    o->conns.v[o->conn_cur < o->conns.n ? o->conn_cur : 0].explicit_exit_notify)
+		return "exit-with-notification";
 	if (!strcmp(r, CONN_WHY_SIGNAL))
 		return "SIGTERM";
 	return r;
@@ -479,7 +484,7 @@ static void mgmt_on_state(void *arg, const struct conn_info *ci)
 		snprintf(lport, sizeof(lport), "%u", ci->local_port);
 	/* The tunnel's IPv6 address is a ninth field only when there is one (as stock). */
 	snprintf(entry, sizeof(entry), "%lld,%s,%s,%s,%s,%s,%s,%s%s%s", (long long)ci->since,
-		 conn_state_name(ci->state), state_reason(ci), addr ? ci->local4 : "",
+		 conn_state_name(ci->state), state_reason(m, ci), addr ? ci->local4 : "",
 		 up ? ci->remote_ip : "", port, up ? ci->local_ip : "", lport,
 		 addr && ci->local6[0] ? "," : "", addr ? ci->local6 : "");
 	notify_hist(m, &m->state, NOTIFY_STATE, "STATE", entry);
