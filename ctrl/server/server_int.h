@@ -183,7 +183,7 @@ enum srvauth_verdict server_mgmt_auth(struct server *s, struct srv_client *c, ch
 				      size_t rlen);
 /* The client's keys are in for the first time: >CLIENT:ADDRESS and ESTABLISHED. */
 void server_mgmt_established(struct server *s, struct srv_client *c);
-/* The client goes (before its state is freed): >CLIENT:DISCONNECT if it was established. */
+/* The client goes (before its state is freed): >CLIENT:DISCONNECT once it was decided on. */
 void server_mgmt_disconnect(struct server *s, struct srv_client *c);
 
 /* ---- server_status.c ---- */

@@ -168,7 +168,10 @@ void server_mgmt_disconnect(struct server *s, struct srv_client *c)
 {
 	struct pipeline_peer_stats ps = { 0 };
 
-	if (!mgmt_client_auth(s->mgmt) || !c->active)
+	/* As stock: a client the management client decided on (admitted or denied) is
+	 * announced gone; one that went before any decision is not. */
+	if (!mgmt_client_auth(s->mgmt) ||
+	    (!c->active && c->mgmt_auth != MGMT_AUTH_OK && c->mgmt_auth != MGMT_AUTH_DENY))
 		return;
 	if (c->peer_added)
 		(void)pipeline_peer_stats(s->pl, c->id, &ps);
