@@ -7,11 +7,18 @@
 #   make bench      micro and end-to-end benchmarks (figures, not pass/fail)
 #   make asan tsan  sanitizer builds and runs; make fuzz: libFuzzer smoke runs
 #   make deps-check fail if a layer includes or names one above it (STYLE.md §1)
+#   make install    the binary, the systemd units and the man page under PREFIX
+#                   (default /usr/local; DESTDIR for packaging); make uninstall
 
 CC ?= cc
 CFLAGS ?= -O2 -g
 BUILD ?= build
 V ?= 0
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 
 PKGS := libssl libcrypto liburing ck liblz4
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -45,7 +52,7 @@ BENCH_BIN += $(BUILD)/bench/loadgen
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-check test check unit netns-check interop-check demo bench asan ubsan \
-	tsan fuzz fuzz-smoke clean style scan
+	tsan fuzz fuzz-smoke clean style scan install uninstall
 
 all: sluice
 
@@ -142,6 +149,23 @@ fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 fuzz-smoke: fuzz
 	$(Q)./tests/fuzz-smoke.sh
+
+# The units name the installed binary and configuration directory.
+UNITS := sluice-client@.service sluice-server@.service
+install: $(BUILD)/sluice
+	$(Q)install -D -m 0755 $(BUILD)/sluice $(DESTDIR)$(SBINDIR)/sluice
+	$(Q)install -D -m 0644 ctrl/dist/sluice.8 $(DESTDIR)$(MANDIR)/man8/sluice.8
+	$(Q)install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sluice/client \
+		$(DESTDIR)$(SYSCONFDIR)/sluice/server
+	$(Q)for u in $(UNITS); do \
+		sed -e 's|/usr/sbin/sluice|$(SBINDIR)/sluice|' -e 's|/etc/sluice|$(SYSCONFDIR)/sluice|' \
+			ctrl/dist/$$u >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	@echo "  INSTALL $(DESTDIR)$(SBINDIR)/sluice, $(UNITS), sluice.8"
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(MANDIR)/man8/sluice.8 \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 
 style:
 	$(Q)clang-format --dry-run --Werror $(LIB_SRC) ctrl/main.c

@@ -17,9 +17,15 @@
  * Event loop sources (epoll):
  *   signalfd   SIGTERM/SIGINT exit (the mode tells its peers first),
  *              SIGHUP/SIGUSR1 to the mode (a client reconnects from a fresh
- *              UDP port, TUN kept), SIGUSR2 writes the counters to the log
- *   timerfd    1 s tick: epoch reclamation, status file, the mode's second
+ *              UDP port, TUN kept; a server re-reads its CRL and
+ *              client-config-dir), SIGHUP also reopens the `log` file (for
+ *              logrotate), SIGUSR2 writes the counters to the log
+ *   timerfd    1 s tick: epoch reclamation, the status file every `status
+ *              FILE N` seconds, the mode's second, the management tick
  *   ctrl fd    doorbell rung by udp_rx / tun_tx when they queue packets for ctrl
+ *   management its listening socket and connections (ctrl/mgmt.c), whose
+ *              `signal` command acts as the signal would
+ *   metrics    the Prometheus endpoint's socket and scrapes (ctrl/metrics.c)
  * ctrl sleeps at most 1 s, or until the mode's next timeout.
  */
 #include <errno.h>
@@ -35,13 +41,18 @@
 #include "../core/clock.h"
 #include "../core/epoch.h"
 #include "../core/log.h"
+#include "check.h"
+#include "cli.h"
 #include "client/client.h"
 #include "client/killswitch.h"
 #include "config/options.h"
 #include "config/runcfg.h"
+#include "metrics.h"
+#include "mgmt.h"
 #include "mode.h"
 #include "../io/pipeline.h"
 #include "proc.h"
+#include "sdnotify.h"
 #include "server/server.h"
 #include "status.h"
 #include "testkey.h"
@@ -63,6 +74,8 @@ struct ctrl {
 	struct proc proc;
 	struct status_file status;
 	struct status_src src;		/* keeps the counters; ctrl_status fills the rest */
+	struct mgmt *mgmt;		/* the management interface; NULL: none */
+	struct metrics *metrics;	/* `metrics ADDR PORT`; NULL: none */
 };
 
 /* Decide once: the mode's table for this configuration (runcfg makes them exclusive). */
@@ -203,23 +216,48 @@ static void check_done(struct ctrl *c)
 		c->is_stopping = true;
 }
 
+/* A signal, from the signalfd or the management interface's `signal` command. */
+static void ctrl_signal(struct ctrl *c, int signo)
+{
+	if (signo == SIGUSR2) {
+		status_log(ctrl_status(c));
+		return;
+	}
+	if (signo == SIGTERM || signo == SIGINT)
+		log_info("signal %s received, exiting", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (signo == SIGHUP)
+		proc_log_reopen(&c->proc);
+	c->ops->signal(c->mode, signo, clock_mono_ns());
+	check_done(c);
+}
+
 static void on_signal(struct ctrl *c)
 {
 	struct signalfd_siginfo si;
 
-	while (read(c->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-		int signo = (int)si.ssi_signo;
+	while (read(c->sig_fd, &si, sizeof(si)) == sizeof(si))
+		ctrl_signal(c, (int)si.ssi_signo);
+}
 
-		if (signo == SIGUSR2) {
-			status_log(ctrl_status(c));
-			continue;
-		}
-		if (signo == SIGTERM || signo == SIGINT)
-			log_info("signal %s received, exiting",
-				 signo == SIGTERM ? "SIGTERM" : "SIGINT");
-		c->ops->signal(c->mode, signo, clock_mono_ns());
-		check_done(c);
-	}
+static const struct status_src *mgmt_src(void *arg)
+{
+	return ctrl_status(arg);
+}
+
+static void mgmt_signal(void *arg, int signo)
+{
+	ctrl_signal(arg, signo);
+}
+
+/* The management interface (if configured) listens before the TUN device exists, as stock's. */
+static int mgmt_setup(struct ctrl *c)
+{
+	struct mgmt_host host = { .src = mgmt_src, .signal = mgmt_signal, .arg = c };
+	int err = mgmt_create(&c->mgmt, c->rc->opts, &host, c->ep_fd);
+
+	if (!err && c->ops->mgmt && c->ops->mgmt->attach)
+		c->ops->mgmt->attach(c->mode, c->mgmt);
+	return err ?: metrics_create(&c->metrics, c->rc->opts, mgmt_src, c, c->ep_fd);
 }
 
 /* How long ctrl may sleep: 1 s, or less when the mode has a timer due. */
@@ -253,8 +291,11 @@ static void on_tick(struct ctrl *c)
 	if (read(c->timer_fd, &ticks, sizeof(ticks)) < 0)
 		ticks = 0;
 	epoch_poll();
-	status_file_write(&c->status, ctrl_status(c));
+	status_file_tick(&c->status, ctrl_status(c), clock_mono_ns());
 	c->ops->second(c->mode, clock_mono_ns());
+	mgmt_tick(c->mgmt, clock_mono_ns());
+	metrics_tick(c->metrics, clock_mono_ns());
+	sdnotify_tick(clock_mono_ns());
 	check_done(c);
 }
 
@@ -280,6 +321,8 @@ static void run(struct ctrl *c)
 				on_signal(c);
 			else if (evs[i].data.fd == c->timer_fd)
 				on_tick(c);
+			else if (!mgmt_on_event(c->mgmt, evs[i].data.fd, evs[i].events))
+				(void)metrics_on_event(c->metrics, evs[i].data.fd, evs[i].events);
 		}
 		now = clock_mono_ns();
 		ctrl_rings_drain(c, now, true);
@@ -299,7 +342,7 @@ static int start(struct ctrl *c)
 		log_warnx("%s: out of memory", c->ops->name);
 		return -ENOMEM;
 	}
-	if (loop_setup(c) || tun_setup(c))
+	if (loop_setup(c) || mgmt_setup(c) || tun_setup(c))
 		return -EIO;
 	udp_fd = c->ops->udp_open(c->mode);
 	if (udp_fd < 0 || data_plane_start(c, udp_fd))
@@ -320,7 +363,9 @@ static void stop(struct ctrl *c)
 		c->is_stopping = true;
 		ctrl_rings_drain(c, 0, false);
 		status_file_write(&c->status, ctrl_status(c));
-		status_log(ctrl_status(c));
+		/* Every counter at exit only at verb 4 and up, as stock's end-of-run statistics. */
+		if (log_get_verbosity() >= 4)
+			status_log(ctrl_status(c));
 		c->ops->stop(c->mode);
 		pipeline_destroy(c->pl);
 		c->pl = NULL;
@@ -328,6 +373,11 @@ static void stop(struct ctrl *c)
 	epoch_barrier();
 	if (c->mode)
 		c->ops->free(c->mode);	/* socket; a client: routes outside the TUN, --down */
+	/* After the mode: its last notifications (>CLIENT:DISCONNECT) still go out. */
+	mgmt_free(c->mgmt);
+	c->mgmt = NULL;
+	metrics_free(c->metrics);
+	c->metrics = NULL;
 	if (c->tun_fd >= 0) {
 		/* Closing a non-persistent TUN removes the device, its addresses and routes. */
 		log_info("tun: closing %s", c->ifname);
@@ -346,9 +396,37 @@ static void stop(struct ctrl *c)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluice --config FILE [--option args ...]\n"
-		"       sluice --version\n"
-		"Every OpenVPN-style directive is also a --flag. See README.md.\n");
+		"usage: sluice --config FILE [--option args ...]    run as client or server\n"
+		"       sluice --config FILE --check                check it, start nothing\n"
+		"       sluice status [--json] [NAME|SOCKET|HOST:PORT|--config FILE]\n"
+		"       sluice --help | --version\n");
+}
+
+/* Takes @flag out of @argv if it is there (it is sluice's, not a directive). */
+static bool argv_take(int *argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], flag))
+			continue;
+		memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
+		(*argc)--;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * `--check`: the configuration and everything it names, as a start would
+ * see them, with nothing opened; exit 0 clean, 1 with problems.
+ */
+static int check_only(struct runcfg *rc, int argc, char **argv)
+{
+	unsigned int warnings = 0, errors = check_config(rc, argc, argv, false, &warnings);
+
+	printf("%s: %u error(s), %u warning(s)%s\n", rc->opts->config ?: "command line", errors,
+	       warnings, errors ? "" : ": ready to start");
+	runcfg_free(rc);
+	return errors ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -357,11 +435,14 @@ int main(int argc, char **argv)
 			  .status = { .fd = -1 } };
 	char err[512];
 	int status = 1;
+	bool checking;
 
 	if (argc < 2) {
 		usage(stderr);
 		return CONN_EXIT_CONFIG;
 	}
+	if (!strcmp(argv[1], "status"))
+		return cli_status_main(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "--version")) {
 		printf("sluice %s (OpenVPN 2.6 wire protocol)\n", SLUICE_VERSION);
 		return 0;
@@ -377,28 +458,48 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
+		printf("\nEvery option is a config directive and a --flag; [sluice] marks sluice's "
+		       "own.\n");
+		options_help(stdout);
 		return 0;
 	}
+	checking = argv_take(&argc, argv, "--check");
 	log_init(1, 0);
 	srandom((unsigned int)(getpid() ^ clock_mono_ns()));
 	if (runcfg_load(&c.rc, argc, argv, err, sizeof(err))) {
+		if (checking) {
+			printf("error: %s\n", err);
+			return 1;
+		}
 		log_warnx("%s", err);
 		return CONN_EXIT_CONFIG;
 	}
+	if (checking)
+		return check_only(c.rc, argc, argv);
+	/* The same checks before any device, route or socket: a bad file fails here. */
+	if (check_config(c.rc, argc, argv, true, NULL)) {
+		log_warnx("options: the configuration has errors (above); not starting");
+		runcfg_free(c.rc);
+		return CONN_EXIT_CONFIG;
+	}
 	log_set_verbosity(c.rc->verb);
+	log_set_mute((int)c.rc->opts->mute);
+	log_set_timestamps(!c.rc->opts->suppress_timestamps);
 	epoch_init();	/* memory only; the exit path's epoch_barrier needs it */
 	c.ops = mode_pick(c.rc);
 	/* What proc_setup refuses (chroot, an unknown user) is the configuration's fault. */
 	status = CONN_EXIT_CONFIG;
 	if (proc_setup(&c.proc, c.rc->opts) ||
 	    status_file_init(&c.status, c.rc->status_file,
-			     status_file_fmt(c.ops, c.rc->opts->status_version)))
+			     status_file_fmt(c.ops, c.rc->opts->status_version),
+			     c.rc->opts->status_interval))
 		goto out;
 	status = CONN_EXIT_ERROR;
 	log_info("sluice %s starting", SLUICE_VERSION);
-	proc_warn_ignored(c.rc->opts);
 	if (proc_daemonize(&c.proc))
 		goto out;
+	/* After daemon: systemd watches the process that runs (Type=notify units use none). */
+	sdnotify_init();
 	if (dc_global_init()) {
 		log_warnx("crypto: OpenSSL ciphers unavailable");
 		goto out;
@@ -409,6 +510,7 @@ int main(int argc, char **argv)
 	run(&c);
 	status = c.exit_status;
 out:
+	sdnotify_stopping();
 	stop(&c);
 	runcfg_free(c.rc);
 	dc_global_cleanup();

@@ -19,7 +19,10 @@
  *   pipeline_cfg      the mode's part of the data plane's configuration
  *   attach            the data plane is built, its threads not running yet
  *   start             the threads run: the control plane starts
- *   input, run, next_timeout, second, signal, done, initialized, conn_info, write_status
+ *   mgmt->attach      after create, before the TUN device (also with no
+ *                     management interface: NULL)
+ *   input, run, next_timeout, second, signal, done, initialized, conn_info, write_status,
+ *   mgmt->cmd, mgmt->bytecount, mgmt->nclients
  *                     from the event loop, in any order
  *   stop              the data threads have stopped, the data plane still exists
  *   free              the data plane is gone (after the epoch barrier)
@@ -36,6 +39,7 @@
 #include "state.h"
 #include "status.h"
 
+struct mgmt_mode_ops;
 struct pipeline;
 struct pipeline_cfg;
 struct pkt;
@@ -104,6 +108,8 @@ struct mode_ops {
 	 * has_ovpn_status write nothing for those).
 	 */
 	void (*write_status)(void *m, enum status_fmt fmt, FILE *f);
+	/* Optional: the mode's part of the management interface (ctrl/mgmt.h). */
+	const struct mgmt_mode_ops *mgmt;
 
 	/* The data threads stopped: releases what the mode holds in the data plane. */
 	void (*stop)(void *m);

@@ -5,13 +5,13 @@
  * Thread: ctrl (the main thread). Order, as main.c calls it: `chroot` and
  * `kill-switch` are refused and an unknown `user`/`group` fails at once;
  * `log`/`log-append` take stdout and stderr (else `daemon` sends the log to
- * syslog); `management` is a warning (not implemented yet, ignored);
+ * syslog), and SIGHUP reopens it (appending, for logrotate);
  * `daemon` detaches before the first thread exists, then `writepid` (the
  * file is removed on exit, as stock); once the files are read a daemon
  * without `cd` moves to /; `user`/`group` drop privileges once start-up is
  * complete (a client: after its first push is applied), keeping
  * CAP_NET_ADMIN in ctrl for later routes, as stock built with libcap-ng
- * does. `mute` is accepted and ignored: sluice does not repeat messages.
+ * does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,18 +49,18 @@ char *proc_path_abs(const char *path)
  * is a warning, and the log stays where it was). Relative to `cd`, which
  * runcfg_load applied.
  */
-static void proc_log_open(const struct options *o)
+static void proc_log_open(const char *path, bool append)
 {
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (o->log_append ? O_APPEND : O_TRUNC);
-	int fd = open(o->log, flags, S_IRUSR | S_IWUSR);
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+	int fd = open(path, flags, S_IRUSR | S_IWUSR);
 
 	if (fd < 0) {
-		log_warn("WARNING: cannot open the log file %s", o->log);
+		log_warn("WARNING: cannot open the log file %s", path);
 		return;
 	}
 	/* dup2 clears O_CLOEXEC on 1 and 2: scripts log to the same file. */
 	if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
-		log_warn("WARNING: cannot send the log to %s", o->log);
+		log_warn("WARNING: cannot send the log to %s", path);
 	close(fd);
 }
 
@@ -107,23 +107,22 @@ int proc_setup(struct proc *p, const struct options *o)
 	}
 	if (proc_ids_lookup(p))
 		return -ENOENT;
-	if (o->log)
-		proc_log_open(o);
-	else if (o->daemon)
+	if (o->log) {
+		/* Absolute: a SIGHUP after daemon's chdir("/") reopens the same file. */
+		p->log_path = proc_path_abs(o->log);
+		proc_log_open(o->log, o->log_append);
+	} else if (o->daemon) {
 		log_open_syslog(o->daemon_name ? o->daemon_name : "sluice");
+	}
 	return 0;
 }
 
-void proc_warn_ignored(const struct options *o)
+void proc_log_reopen(struct proc *p)
 {
-	if (o->management_addr && o->management_unix)
-		log_warnx("WARNING: the management interface is not implemented by sluice: "
-			  "'management %s unix' is ignored", o->management_addr);
-	else if (o->management_addr)
-		log_warnx("WARNING: the management interface is not implemented by sluice: "
-			  "'management %s %u' is ignored", o->management_addr, o->management_port);
-	if (o->management_hold)
-		log_warnx("WARNING: management-hold is ignored: sluice starts at once");
+	if (!p->log_path)
+		return;
+	proc_log_open(p->log_path, true);
+	log_info("SIGHUP: log file %s reopened", p->log_path);
 }
 
 /*
@@ -240,4 +239,6 @@ void proc_cleanup(struct proc *p)
 		unlink(p->pid_path);
 	free(p->pid_path);
 	p->pid_path = NULL;
+	free(p->log_path);
+	p->log_path = NULL;
 }

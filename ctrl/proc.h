@@ -2,8 +2,8 @@
  * proc.h - the process options, as stock OpenVPN applies them: `chroot`
  * and `kill-switch` refused, `log`/`log-append`, `daemon`, `writepid`,
  * `user`/`group` (dropped once start-up is complete, keeping CAP_NET_ADMIN
- * for ctrl), the daemon's postponed chdir("/"), and the warnings for
- * options parsed but not acted on (`management`). ctrl only, before the
+ * for ctrl), the daemon's postponed chdir("/"), the log reopened on SIGHUP,
+ * and the warnings for options parsed but not acted on. ctrl only, before the
  * data threads exist unless said otherwise.
  */
 #ifndef SLUICE_PROC_H
@@ -17,6 +17,7 @@ struct options;
 struct proc {
 	const struct options *o;
 	char *pid_path;			/* writepid, absolute; removed on exit as stock */
+	char *log_path;			/* log / log-append, absolute (SIGHUP reopens it) */
 	bool ids_pending;		/* user/group: drop once start-up is complete */
 	uid_t uid;
 	gid_t gid;
@@ -28,8 +29,11 @@ struct proc {
  * the terminal like a parse error; then the log moves to `log` or syslog.
  */
 int proc_setup(struct proc *p, const struct options *o);
-/* Start-up warnings for options that are accepted but not acted on. */
-void proc_warn_ignored(const struct options *o);
+/*
+ * SIGHUP: `log`/`log-append` FILE is opened again, appending (logrotate
+ * moved the old one away); a file that cannot be opened keeps the old one.
+ */
+void proc_log_reopen(struct proc *p);
 /* `daemon` (before any thread exists: fork keeps only the caller), then `writepid`. */
 int proc_daemonize(struct proc *p);
 /* `daemon` without `cd`: chdir("/") once every file was read. */

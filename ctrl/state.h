@@ -91,8 +91,16 @@ struct conn_info {
 	char local6[INET6_ADDRSTRLEN];	/* tunnel IPv6, "" */
 	char remote_ip[INET6_ADDRSTRLEN];	/* the server's address (management), "" */
 	unsigned int remote_port;
+	char local_ip[INET6_ADDRSTRLEN];	/* a server's listening address (management), "" */
+	unsigned int local_port;
 	uint64_t rx_bytes, tx_bytes;	/* tunnel payload (plaintext) both ways */
+	uint64_t rx_pkts, tx_pkts;
 	unsigned int reconnects;	/* since start */
+	/* The data channel: `sluice status`, metrics ("" / 0 before the first keys). */
+	char cipher[32];
+	unsigned int key_id;		/* of the primary key */
+	time_t key_since;		/* wall clock the primary key became active */
+	time_t next_rekey;		/* wall clock of our next renegotiation; 0: none */
 };
 
 /* OpenVPN's name of @s ("CONNECTED", ...). */

@@ -6,7 +6,7 @@
  * Thread: link_tx, one per link, started by the pipeline; its body is
  * loop_run (loop.c). Owns its io_uring, its send slots (uring.h) and every
  * packet between its rings and the CQE of its send. The link's send ops run
- * here. The only writer of peer->last_tx_ns and peer->tx_bytes.
+ * here. The only writer of peer->last_tx_ns, peer->tx_bytes and tx_pkts.
  *
  * Order: in[cursor] is the ring whose turn it is. If it is empty its worker
  * still holds that packet, so collection stops until it arrives; packets a
@@ -102,8 +102,10 @@ static void link_tx_burst(struct link_tx_state *s, struct pkt **p, unsigned int 
 			if (pr)
 				__atomic_store_n(&pr->last_tx_ns, now, __ATOMIC_RELAXED);
 		}
-		if (stamp && pr)
+		if (stamp && pr) {
 			__atomic_store_n(&pr->tx_bytes, pr->tx_bytes + p[i]->len, __ATOMIC_RELAXED);
+			__atomic_store_n(&pr->tx_pkts, pr->tx_pkts + 1, __ATOMIC_RELAXED);
+		}
 		link_tx_send(s, p[i]);
 	}
 	if (stamp)

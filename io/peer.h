@@ -41,6 +41,7 @@ struct peer {
 	/* Written by tun_tx only: mono ns of the last authenticated packet in, its bytes. */
 	alignas(CACHELINE) int64_t last_rx_ns;
 	uint64_t rx_bytes;
+	uint64_t rx_pkts;
 	/* Written by tun_tx only: last_rx_ns per key_id of the packet (0: none yet). */
 	int64_t key_rx_ns[KEY_ID_COUNT];
 	/*
@@ -53,9 +54,10 @@ struct peer {
 	uint32_t float_seq;
 	struct peer_endpoint float_ep;
 	uint32_t float_done;		/* ctrl only: the float_seq it acted on */
-	/* Written by link_tx only: mono ns of the last packet sent, bytes sent (wire). */
+	/* Written by link_tx only: mono ns of the last packet sent, bytes and packets sent (wire). */
 	alignas(CACHELINE) int64_t last_tx_ns;
 	uint64_t tx_bytes;
+	uint64_t tx_pkts;
 };
 
 _Static_assert(offsetof(struct peer, dc) == 0, "peer_lookup converts a dc_peer pointer back");

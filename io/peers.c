@@ -238,6 +238,8 @@ bool pipeline_peer_stats(const struct pipeline *pl, uint32_t id, struct pipeline
 	out->rx_bytes = __atomic_load_n(&pr->rx_bytes, __ATOMIC_RELAXED);
 	out->last_tx_ns = __atomic_load_n(&pr->last_tx_ns, __ATOMIC_RELAXED);
 	out->tx_bytes = __atomic_load_n(&pr->tx_bytes, __ATOMIC_RELAXED);
+	out->rx_pkts = __atomic_load_n(&pr->rx_pkts, __ATOMIC_RELAXED);
+	out->tx_pkts = __atomic_load_n(&pr->tx_pkts, __ATOMIC_RELAXED);
 	for (unsigned int k = 0; k < KEY_ID_COUNT; k++) {
 		int64_t t = __atomic_load_n(&pr->key_rx_ns[k], __ATOMIC_RELAXED);
 

@@ -52,6 +52,8 @@ struct pipeline_peer_stats {
 	uint64_t rx_bytes;		/* plaintext bytes accepted */
 	int64_t last_tx_ns;		/* mono ns of the last data packet sent; 0: none */
 	uint64_t tx_bytes;		/* wire bytes sent */
+	uint64_t rx_pkts;		/* packets accepted (as rx_bytes) */
+	uint64_t tx_pkts;		/* packets sent (as tx_bytes) */
 	/* Per key_id: mono ns of the last authenticated packet opened with it; 0: never. */
 	int64_t key_last_rx_ns[KEY_ID_COUNT];
 };

@@ -18,7 +18,7 @@
  *                           packet from a new address) and checks and routes
  *                           the inner packet (client-to-client).
  *
- * tun_tx is the single writer of each peer's last_rx_ns, rx_bytes and
+ * tun_tx is the single writer of each peer's last_rx_ns, rx_bytes, rx_pkts and
  * key_rx_ns[] (relaxed stores of a value it alone computes: plain stores),
  * and of float_ep under its seqlock (peer.h); ctrl reads them.
  */
@@ -176,6 +176,7 @@ static always_inline void receive_accept(struct pipeline *pl, struct pkt **p, un
 			continue;
 		/* Single writer: tun_tx. Plaintext bytes, read by ctrl for the status file. */
 		__atomic_store_n(&pr->rx_bytes, pr->rx_bytes + q->len, __ATOMIC_RELAXED);
+		__atomic_store_n(&pr->rx_pkts, pr->rx_pkts + 1, __ATOMIC_RELAXED);
 		if (pr != last_peer || q->key_id != last_kid) {
 			/* Single writer: tun_tx. Read by ctrl (keepalive, status, key hand-over). */
 			__atomic_store_n(&pr->last_rx_ns, now_ns, __ATOMIC_RELAXED);

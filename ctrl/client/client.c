@@ -134,6 +134,7 @@ static int client_keys_install(struct client *c)
 	}
 	handover_reset(&c->ho);
 	handover_install(&c->ho, k.key_id, clock_mono_ns());
+	snprintf(c->ci.cipher, sizeof(c->ci.cipher), "%s", dc_cipher_name(k.cipher));
 	c->up_ns = clock_mono_ns();
 	c->tunnel_up = true;
 	c->attempts = 0;
@@ -270,7 +271,7 @@ static void client_restart_run(struct client *c, int64_t now)
 	const struct options *o = c->rc->opts;
 	int err;
 
-	if (!c->restart_at_ns || now < c->restart_at_ns)
+	if (!c->restart_at_ns || now < c->restart_at_ns || client_mgmt_wait(c, 1))
 		return;
 	c->restart_at_ns = 0;
 	c->poll_deadline_ns = 0;
@@ -405,6 +406,23 @@ static int client_attach(void *m, struct pipeline *pl)
 	return 0;
 }
 
+/* The first attempt, once the management interface lets it go (0 while it waits). */
+static int client_first_attempt(struct client *c, int64_t now)
+{
+	int rc;
+
+	if (!c->start_pending || client_mgmt_wait(c, 0))
+		return 0;
+	c->start_pending = false;
+	rc = session_start(c->sess, now);
+	if (rc)
+		log_warnx("control channel: cannot start the session");
+	else
+		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
+	client_poll_arm(c, clock_mono_ns());
+	return rc;
+}
+
 static int client_start(void *m, const char *ifname, int64_t now)
 {
 	struct client *c = m;
@@ -429,13 +447,8 @@ static int client_start(void *m, const char *ifname, int64_t now)
 		client_reconnect(c, now, CONN_WHY_NETWORK, 0, false);
 		return 0;
 	}
-	rc = session_start(c->sess, now);
-	if (rc)
-		log_warnx("control channel: cannot start the session");
-	else
-		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
-	client_poll_arm(c, clock_mono_ns());
-	return rc;
+	c->start_pending = true;
+	return client_first_attempt(c, now);
 }
 
 /* The netlink socket of the path watch: main.c wakes us when it is readable. */
@@ -491,6 +504,11 @@ static void client_run_once(void *m, int64_t now)
 {
 	struct client *c = m;
 
+	if (c->start_pending) {
+		if (client_first_attempt(c, now))
+			client_exit(c, CONN_WHY_TLS_ERROR, CONN_EXIT_ERROR);
+		return;
+	}
 	client_handover(c, now);
 	client_path_run(c, now);
 	session_tick(c->sess, now);
@@ -516,9 +534,10 @@ static void client_second(void *m, int64_t now)
 static int64_t client_next_timeout(void *m, int64_t now)
 {
 	struct client *c = m;
-	int64_t next = session_next_timeout(c->sess, now);
+	int64_t next = c->start_pending ? INT64_MAX : session_next_timeout(c->sess, now);
 
-	if (c->restart_at_ns && c->restart_at_ns < next)
+	/* While held, the management interface's command wakes ctrl, not a timer. */
+	if (c->restart_at_ns && !c->held && c->restart_at_ns < next)
 		next = c->restart_at_ns;
 	if (c->poll_deadline_ns && c->poll_deadline_ns < next)
 		next = c->poll_deadline_ns;
@@ -701,6 +720,7 @@ const struct mode_ops client_mode_ops = {
 	.initialized = client_was_up,
 	.conn_info = client_conn_info,
 	.write_status = client_write_status,
+	.mgmt = &client_mgmt_ops,
 	.stop = client_mode_stop,
 	.free = client_free,
 };

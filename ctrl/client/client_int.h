@@ -66,6 +66,15 @@ struct client {
 	bool no_advance;
 	bool restart_first;
 	bool dns_applied;		/* pushed DNS handed to the system or the up script */
+	/*
+	 * The management interface (client_mgmt.c): an attempt waits while
+	 * held (management-hold) or while credentials are asked for
+	 * (management-query-passwords); start_pending: the first attempt waits.
+	 */
+	struct mgmt *mgmt;
+	bool held;
+	bool hold_done;
+	bool start_pending;
 	/* What client_apply added (undo log), and the pushed settings it came from. */
 	struct applied *applied;
 	size_t n_applied;
@@ -94,6 +103,18 @@ int client_udp_setup(struct client *c);
  * goes); -EAGAIN: no entry got a socket, the data plane stays stopped.
  */
 int client_udp_renew(struct client *c);
+
+/* ---- client_mgmt.c ---- */
+
+/* The client's part of the management interface (mode_ops.mgmt). */
+extern const struct mgmt_mode_ops client_mgmt_ops;
+/*
+ * Before an attempt: true while it must wait for `hold release` (the first
+ * call of a hold says so with @wait_s) or for the credentials; then the
+ * credentials are in the session. Asked again after every wakeup.
+ */
+bool client_mgmt_wait(struct client *c, unsigned int wait_s);
+
 
 /* ---- client_path.c ---- */
 

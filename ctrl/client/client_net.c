@@ -592,7 +592,9 @@ int client_apply(struct client *c)
 	err = err ?: o->ifconfig_ipv6_local ? client_addr6_apply(c) : 0;
 	if (err)
 		return err;
-	client_state_set(c, CONN_ADD_ROUTES, CONN_WHY_NONE);
+	/* As stock: ADD_ROUTES only when there is a route to add. */
+	if (o->routes.n || o->routes6.n || (o->redirect_gateway & OPT_RG_ENABLE))
+		client_state_set(c, CONN_ADD_ROUTES, CONN_WHY_NONE);
 	for (size_t i = 0; i < o->routes.n; i++)
 		client_route_add(c, &o->routes.v[i]);
 	if (o->redirect_gateway & OPT_RG_ENABLE)

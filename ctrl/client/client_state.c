@@ -15,18 +15,81 @@
 #include <time.h>
 
 #include "../../core/clock.h"
+#include "../../core/compiler.h"
 #include "../../core/log.h"
 #include "../../io/pipeline.h"
 #include "../config/options.h"
 #include "../config/runcfg.h"
+#include "../status.h"
 #include "client_int.h"
 #include "session.h"
 
 #define NS_PER_SEC	1000000000LL
 
+/*
+ * The remote and the tunnel addresses in the info people see: the pushed
+ * ones once the push is being applied (state @st ASSIGN_IP on), so that
+ * the change to @st already carries them (the management's >STATE: lines).
+ */
+static void client_ci_addrs(struct client *c, enum conn_state st)
+{
+	const struct options *o = c->rc->opts;
+	bool pushed = c->tunnel_up || st == CONN_ASSIGN_IP || st == CONN_ADD_ROUTES ||
+		      st == CONN_CONNECTED;
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->remote.sa.sa_family) {
+		bool v6 = c->remote.sa.sa_family == AF_INET6;
+
+		inet_ntop(c->remote.sa.sa_family, v6 ? (const void *)&c->remote.in6.sin6_addr :
+			  (const void *)&c->remote.in4.sin_addr, a, sizeof(a));
+		snprintf(c->ci.remote_ip, sizeof(c->ci.remote_ip), "%s", a);
+		c->ci.remote_port = ntohs(v6 ? c->remote.in6.sin6_port : c->remote.in4.sin_port);
+		snprintf(c->ci.remote, sizeof(c->ci.remote), v6 ? "[%s]:%u" : "%s:%u", a,
+			 c->ci.remote_port);
+	}
+	snprintf(c->ci.local4, sizeof(c->ci.local4), "%s",
+		 pushed && o->ifconfig_local ? o->ifconfig_local : "");
+	snprintf(c->ci.local6, sizeof(c->ci.local6), "%s",
+		 pushed && o->ifconfig_ipv6_local ? o->ifconfig_ipv6_local : "");
+}
+
 void client_state_set(struct client *c, enum conn_state st, const char *why)
 {
+	client_ci_addrs(c, st);
 	state_change(&c->ci, st, why, time(NULL));
+}
+
+/*
+ * The session is polled, so it may have moved on by more than one step since
+ * the last look (a fast server answers within one loop turn). Go through the
+ * steps between, in stock's order (WAIT, AUTH, GET_CONFIG, AUTH_PENDING), so
+ * that a management client sees each one; never go back.
+ */
+static void client_state_step(struct client *c, enum conn_state to)
+{
+	static const enum conn_state seq[] = {
+		CONN_WAIT, CONN_AUTH, CONN_GET_CONFIG, CONN_AUTH_PENDING,
+	};
+	size_t cur = 0, i;
+	bool known = false;
+
+	if (c->ci.state == to)
+		return;
+	for (i = 0; i < ARRAY_SIZE(seq); i++)
+		if (seq[i] == c->ci.state) {
+			cur = i + 1;
+			known = true;
+		}
+	if (!known && c->ci.state != CONN_CONNECTING && c->ci.state != CONN_RESOLVE) {
+		client_state_set(c, to, CONN_WHY_NONE);
+		return;
+	}
+	for (i = cur; i < ARRAY_SIZE(seq); i++) {
+		client_state_set(c, seq[i], CONN_WHY_NONE);
+		if (seq[i] == to)
+			return;
+	}
 }
 
 /*
@@ -101,44 +164,34 @@ void client_conn_refresh(struct client *c, int64_t now)
 	const struct options *o = c->rc->opts;
 	struct pipeline_peer_stats ps;
 	int64_t stall = client_stall_ns(o);
-	char a[INET6_ADDRSTRLEN];
 
-	if (c->remote.sa.sa_family) {
-		bool v6 = c->remote.sa.sa_family == AF_INET6;
-
-		inet_ntop(c->remote.sa.sa_family, v6 ? (const void *)&c->remote.in6.sin6_addr :
-			  (const void *)&c->remote.in4.sin_addr, a, sizeof(a));
-		snprintf(c->ci.remote_ip, sizeof(c->ci.remote_ip), "%s", a);
-		c->ci.remote_port = ntohs(v6 ? c->remote.in6.sin6_port : c->remote.in4.sin_port);
-		snprintf(c->ci.remote, sizeof(c->ci.remote), v6 ? "[%s]:%u" : "%s:%u", a,
-			 c->ci.remote_port);
-	}
-	snprintf(c->ci.local4, sizeof(c->ci.local4), "%s",
-		 c->tunnel_up && o->ifconfig_local ? o->ifconfig_local : "");
-	snprintf(c->ci.local6, sizeof(c->ci.local6), "%s",
-		 c->tunnel_up && o->ifconfig_ipv6_local ? o->ifconfig_ipv6_local : "");
+	client_ci_addrs(c, c->ci.state);
+	status_key_info(&c->ci, c->tunnel_up && c->sess ? session_chan(c->sess) : NULL, now);
 	if (c->peer_added && pipeline_peer_stats(c->pl, 0, &ps)) {
 		c->ci.rx_bytes = ps.rx_bytes;
 		c->ci.tx_bytes = ps.tx_bytes;
+		c->ci.rx_pkts = ps.rx_pkts;
+		c->ci.tx_pkts = ps.tx_pkts;
 		if (ps.last_rx_ns)
 			c->ci.last_auth_rx = time(NULL) - (time_t)((now - ps.last_rx_ns) / NS_PER_SEC);
 	} else {
 		ps.last_rx_ns = 0;
 	}
-	if (c->stopping || c->restart_at_ns || !c->sess || c->ci.state == CONN_EXITING ||
-	    c->ci.state == CONN_RECONNECTING)
+	if (c->stopping || c->restart_at_ns || c->start_pending || !c->sess ||
+	    c->ci.state == CONN_EXITING || c->ci.state == CONN_RECONNECTING)
 		return;
 	switch (session_state(c->sess)) {
 	case SESSION_RESET_SENT:
-		client_state_set(c, CONN_WAIT, CONN_WHY_NONE);
+		client_state_step(c, CONN_WAIT);
 		break;
 	case SESSION_TLS:
 	case SESSION_KM2:
-		client_state_set(c, CONN_AUTH, CONN_WHY_NONE);
+		client_state_step(c, CONN_AUTH);
 		break;
 	case SESSION_PULL:
-		client_state_set(c, session_auth_state(c->sess) ? CONN_AUTH_PENDING :
-				 CONN_GET_CONFIG, CONN_WHY_NONE);
+		/* GET_CONFIG once TLS is done, as stock; AUTH_PENDING may follow it. */
+		client_state_step(c, session_auth_state(c->sess) ? CONN_AUTH_PENDING :
+				  CONN_GET_CONFIG);
 		break;
 	case SESSION_ACTIVE:
 		if (!c->tunnel_up || c->ci.state < CONN_CONNECTED)

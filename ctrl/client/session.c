@@ -179,6 +179,9 @@ static int session_user_pass_load(struct session *s, char *err, size_t errlen)
 
 	if (!s->o->has_auth_user_pass)
 		return 0;
+	/* management-query-passwords: session_set_user_pass brings them later. */
+	if (!s->o->auth_user_pass.data && s->o->management_query_passwords)
+		return 0;
 	if (!s->o->auth_user_pass.data) {
 		snprintf(err, errlen, "options: auth-user-pass without a file (stdin prompt) is "
 			 "not supported");
@@ -200,6 +203,12 @@ static int session_user_pass_load(struct session *s, char *err, size_t errlen)
 		free(owned);
 	}
 	return 0;
+}
+
+void session_set_user_pass(struct session *s, const char *user, const char *pass)
+{
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	snprintf(s->pass, sizeof(s->pass), "%s", pass);
 }
 
 /*

@@ -47,6 +47,11 @@ enum session_state {
  */
 int session_create(struct session **out, struct options *o, const struct session_io *io,
 		   char *err, size_t errlen) __must_check;
+/*
+ * management-query-passwords: the auth-user-pass credentials for the next
+ * key-method-2 message (copied), before session_start.
+ */
+void session_set_user_pass(struct session *s, const char *user, const char *pass);
 /* Frees @s and cleanses its key material. NULL is fine. */
 void session_free(struct session *s);
 

@@ -137,6 +137,61 @@ static const struct opt_def *opt_lookup(const char *name)
 	return NULL;
 }
 
+/* --- --help ------------------------------------------------------------------------ */
+
+/* What each slice is about, in the order --help lists them. */
+static const struct {
+	const struct opt_table *t;
+	const char *title;
+} help_groups[] = {
+	{ &opt_conn_table, "Connection, transport and keepalive" },
+	{ &opt_tls_table, "TLS, authentication and the data channel" },
+	{ &opt_net_table, "Device, addresses, routes and DNS" },
+	{ &opt_server_table, "Server" },
+	{ &opt_proc_table, "Role, scripts, process, logging and management" },
+	{ &dispatch_table, "Configuration files" },
+};
+
+/* The arguments of @d as --help shows them. */
+static const char *help_args(const struct opt_def *d)
+{
+	switch (d->type) {
+	case T_FLAG:
+		return "";
+	case T_UINT:
+		return "N";
+	case T_FILE:
+		return "FILE|<inline>";
+	case T_STR:
+		return "ARG";
+	default:
+		return d->usage ? d->usage : "";
+	}
+}
+
+void options_help(FILE *f)
+{
+	for (size_t g = 0; g < ARRAY_SIZE(help_groups); g++) {
+		const struct opt_table *t = help_groups[g].t;
+
+		fprintf(f, "\n%s:\n", help_groups[g].title);
+		for (size_t i = 0; i < t->n; i++) {
+			const struct opt_def *d = &t->defs[i];
+
+			if (!(d->flags & F_CONFIG) || (d->flags & F_REJECT))
+				continue;
+			fprintf(f, "  --%s%s%s%s\n", d->name, *help_args(d) ? " " : "",
+				help_args(d), d->flags & F_SLUICE ? "   [sluice]" : "");
+		}
+	}
+	fprintf(f, "\nRefused (OpenVPN options sluice does not implement; start-up stops):\n");
+	for (size_t g = 0; g < ARRAY_SIZE(help_groups); g++)
+		for (size_t i = 0; i < help_groups[g].t->n; i++)
+			if (help_groups[g].t->defs[i].flags & F_REJECT)
+				fprintf(f, "  --%s %s\n", help_groups[g].t->defs[i].name,
+					help_groups[g].t->defs[i].usage);
+}
+
 /* --- dispatch --------------------------------------------------------------------- */
 
 static int opt_generic(struct opt_ctx *c, const struct opt_def *def, struct config_directive *d,

@@ -144,6 +144,15 @@ static int h_echo(struct opt_ctx *c, struct config_directive *d, char *err, size
 
 /* --- sluice ----------------------------------------------------------------------- */
 
+static int h_metrics(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
+{
+	int ret = opt_get_port(d, 2, 1, &c->o->metrics_port, err, errlen);
+
+	if (!ret)
+		c->o->metrics_addr = ARG(1);
+	return ret;
+}
+
 static int h_test_data_key(struct opt_ctx *c, struct config_directive *d, char *err,
 			   size_t errlen)
 {
@@ -201,17 +210,22 @@ static const struct opt_def proc_defs[] = {
 	STR("chroot", C, chroot),
 	FN("management", C, 2, 3, h_management, "ADDRESS PORT [PW-FILE] or PATH unix [PW-FILE]"),
 	FLAG("management-hold", C, management_hold),
+	FLAG("management-query-passwords", C, management_query_passwords),
+	FLAG("management-client-auth", C, management_client_auth),
+	UINT("management-log-cache", C, management_log_cache, 1, 1000000),
 	FN("echo", CP, 0, CONFIG_PARMS_MAX - 1, h_echo, "[TEXT...]"),
 	/* sluice. */
-	UINT("workers", C, workers, 1, OPT_WORKERS_MAX),
-	FLAG("kill-switch", C, kill_switch),
-	FLAG("test-no-ekm", C, test_no_ekm),
-	FLAG("test-no-dyn-tls-crypt", C, test_no_dyn_tls_crypt),
-	FLAG("test-reneg-ovpn3", C, test_reneg_ovpn3),
-	STR("test-sleep-hook", C, test_sleep_hook),
-	FN("test-data-key", C | F_INLINE, 1, 2, h_test_data_key, "FILE [0|1] or an inline block"),
-	FN("test-peer-id", C, 1, 1, h_test_peer_id, "ID"),
-	STR("test-cipher", C, test_cipher),
+	UINT("workers", C | F_SLUICE, workers, 1, OPT_WORKERS_MAX),
+	FN("metrics", C | F_SLUICE, 2, 2, h_metrics, "ADDRESS PORT"),
+	FLAG("kill-switch", C | F_SLUICE, kill_switch),
+	FLAG("test-no-ekm", C | F_SLUICE, test_no_ekm),
+	FLAG("test-no-dyn-tls-crypt", C | F_SLUICE, test_no_dyn_tls_crypt),
+	FLAG("test-reneg-ovpn3", C | F_SLUICE, test_reneg_ovpn3),
+	STR("test-sleep-hook", C | F_SLUICE, test_sleep_hook),
+	FN("test-data-key", C | F_INLINE | F_SLUICE, 1, 2, h_test_data_key,
+	   "FILE [0|1] or an inline block"),
+	FN("test-peer-id", C | F_SLUICE, 1, 1, h_test_peer_id, "ID"),
+	STR("test-cipher", C | F_SLUICE, test_cipher),
 };
 
 const struct opt_table opt_proc_table = OPT_TABLE(proc_defs);

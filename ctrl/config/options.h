@@ -329,6 +329,9 @@ struct options {
 	bool management_unix;
 	const char *management_pw_file;
 	bool management_hold;
+	bool management_query_passwords;
+	bool management_client_auth;
+	unsigned int management_log_cache;	/* 0: stock's 250 */
 	OPTIONS_VEC(const char *) echo;	/* pushed `echo` texts */
 
 	/* Server. */
@@ -355,6 +358,8 @@ struct options {
 
 	/* sluice. */
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */
+	const char *metrics_addr;	/* `metrics ADDR PORT`: Prometheus endpoint; NULL: none */
+	uint16_t metrics_port;
 	bool kill_switch;
 	bool test_no_ekm;		/* tests only: do not announce TLS_KEY_EXPORT (legacy PRF) */
 	bool test_no_dyn_tls_crypt;	/* tests only: do not announce DYN_TLS_CRYPT */
@@ -434,6 +439,9 @@ void options_warnings_clear(struct options *o);
 
 /* The main fields, one per line, for debugging (never prints inline key material). */
 void options_dump(const struct options *o, FILE *f);
+
+/* `sluice --help`: every directive sluice takes, grouped, sluice's own marked. */
+void options_help(FILE *f);
 
 const char *options_proto_name(enum opt_proto proto);
 const char *options_comp_name(enum opt_comp comp);

@@ -46,6 +46,7 @@
 #define F_PULL_ROUTE	(1u << 4)
 #define F_REJECT	(1u << 5)	/* known to OpenVPN, refused by sluice: usage = why */
 #define F_CE		(1u << 6)	/* generic field lives in struct options_conn */
+#define F_SLUICE	(1u << 7)	/* sluice's own (not OpenVPN's): marked in --help */
 
 enum opt_where { WHERE_CONFIG, WHERE_CONN, WHERE_PUSH };
 

@@ -91,6 +91,14 @@ struct tls_conn;
  */
 int tls_ctx_create(struct tls_ctx **out, const struct tls_conf *conf, char *err,
 		   size_t errlen) __must_check;
+/*
+ * SIGHUP on a server: the ca and crl-verify files of @conf read again
+ * into @ctx's certificate store, so every later handshake (a
+ * renegotiation of a connected client too) is checked against them. On
+ * failure (@err set) @ctx keeps what it had.
+ */
+int tls_ctx_reload_store(struct tls_ctx *ctx, const struct tls_conf *conf, char *err,
+			 size_t errlen) __must_check;
 /* Takes/drops a reference; the context is freed with the last one. */
 void tls_ctx_get(struct tls_ctx *ctx);
 void tls_ctx_put(struct tls_ctx *ctx);
@@ -166,5 +174,13 @@ void tls_conn_describe(const struct tls_conn *c, char *buf, size_t len);
  */
 const char *tls_conn_peer_cn(const struct tls_conn *c);
 const char *tls_conn_peer_subject(const struct tls_conn *c);
+/*
+ * The peer's certificate chain of an established session checked again
+ * against its context's store as it is now (tls_ctx_reload_store: a new
+ * CRL). 0, or -EKEYREVOKED with tls_conn_error saying why ("certificate
+ * revoked"). Sessions without a peer certificate, or with peer-fingerprint
+ * and no CA, pass.
+ */
+int tls_conn_verify_again(struct tls_conn *c);
 
 #endif

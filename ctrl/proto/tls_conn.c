@@ -285,3 +285,28 @@ const char *tls_conn_peer_subject(const struct tls_conn *c)
 {
 	return c->has_peer ? c->subject : NULL;
 }
+
+int tls_conn_verify_again(struct tls_conn *c)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(c->ctx->ssl_ctx);
+	X509 *leaf = SSL_get0_peer_certificate(c->ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	X509_STORE_CTX *xs;
+	int ok;
+
+	if (!leaf || c->ctx->no_ca || !store)
+		return 0;
+	xs = X509_STORE_CTX_new();
+	if (!xs || X509_STORE_CTX_init(xs, store, leaf, chain) != 1) {
+		X509_STORE_CTX_free(xs);
+		ERR_clear_error();
+		return 0;	/* cannot tell: the next handshake checks anyway */
+	}
+	ok = X509_verify_cert(xs) == 1;
+	if (!ok)
+		tls_err_set(c->err, sizeof(c->err), "TLS: client certificate no longer valid: %s",
+			    X509_verify_cert_error_string(X509_STORE_CTX_get_error(xs)));
+	X509_STORE_CTX_free(xs);
+	ERR_clear_error();
+	return ok ? 0 : -EKEYREVOKED;
+}

@@ -267,3 +267,30 @@ void tls_ctx_put(struct tls_ctx *ctx)
 		ctx_free(ctx);
 }
 
+
+/*
+ * A fresh context from @conf checks and loads every file as at start-up;
+ * its certificate store (CAs, CRLs, the CRL-check flags) then replaces
+ * @ctx's. SSL sessions verify against their SSL_CTX's store when they
+ * handshake, so sessions that exist keep working and the next handshake
+ * uses the new files.
+ */
+int tls_ctx_reload_store(struct tls_ctx *ctx, const struct tls_conf *conf, char *err,
+			 size_t errlen)
+{
+	struct tls_ctx *fresh;
+	X509_STORE *store;
+	int rc = tls_ctx_create(&fresh, conf, err, errlen);
+
+	if (rc)
+		return rc;
+	store = SSL_CTX_get_cert_store(fresh->ssl_ctx);
+	if (!store || X509_STORE_up_ref(store) != 1) {
+		tls_ctx_put(fresh);
+		tls_err_set(err, errlen, "TLS: cannot take the new certificate store");
+		return -ENOMEM;
+	}
+	SSL_CTX_set_cert_store(ctx->ssl_ctx, store);	/* frees the old one */
+	tls_ctx_put(fresh);
+	return 0;
+}

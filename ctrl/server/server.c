@@ -287,6 +287,7 @@ static void server_session_create(struct server *s, const struct pkt *p, int64_t
 	c->id = (uint32_t)(c - s->cl);
 	c->srv = s;
 	c->pool_idx = -1;
+	c->cid = s->next_cid++;
 	memcpy(&c->addr, &p->addr, p->addr_len);
 	c->addr_len = p->addr_len;
 	memcpy(c->sid, s->fr->pkt.sid, SID_LEN);
@@ -435,9 +436,9 @@ static int server_create(void **out, struct runcfg *rc)
 	s->o = rc->opts;
 	s->udp_fd = -1;
 	s->next_ns = INT64_MAX;
-	/* A server is up while it listens; each client's state is in the status file. */
-	s->ci.state = CONN_CONNECTED;
-	s->ci.reason = CONN_WHY_NONE;
+	/* A server is up (CONNECTED) while it listens; each client has its status line. */
+	s->ci.state = CONN_CONNECTING;
+	s->ci.reason = CONN_WHY_INIT;
 	s->ci.since = time(NULL);
 	*out = s;
 	return 0;
@@ -483,17 +484,107 @@ static int server_start(void *m, const char *ifname, int64_t now_ns)
 		server_teardown(s);
 		return rc;
 	}
+	/* The management interface's >STATE: lines, as a stock server's. */
+	snprintf(s->ci.local4, sizeof(s->ci.local4), "%s", s->o->ifconfig_local ?: "");
+	snprintf(s->ci.local_ip, sizeof(s->ci.local_ip), "%s", s->rc->local_host ?: "");
+	s->ci.local_port = s->rc->local_port;
+	state_change(&s->ci, CONN_ASSIGN_IP, CONN_WHY_NONE, time(NULL));
 	rc = server_tun_setup(s->o, ifname);
 	if (rc)
 		return rc;
 	log_info("Initialization Sequence Completed");
+	state_change(&s->ci, CONN_CONNECTED, CONN_WHY_INIT, time(NULL));
 	return 0;
+}
+
+/*
+ * SIGHUP: the CRL and the CA file read again (the next handshake of any
+ * client, a connected client's renegotiation too, is checked against
+ * them; a connected client whose certificate they refuse now, e.g. a
+ * revoked one, is told to reconnect and dropped), and every connected
+ * client's client-config-dir file: a client
+ * whose file changed is told to reconnect (RESTART) so the new settings
+ * apply, one that is now `disable`d is dropped; every other client stays.
+ * Stock restarts the whole server instead, dropping every client.
+ */
+static void server_reload(struct server *s, int64_t now_ns)
+{
+	struct tls_conf tc;
+	struct srv_ccd *ccd = malloc(sizeof(*ccd));
+	char err[512] = "";
+	unsigned int changed = 0;
+
+	runcfg_tls_conf(s->o, true, &tc);
+	if (tls_ctx_reload_store(s->tctx, &tc, err, sizeof(err)))
+		log_warnx("SIGHUP: ca / crl-verify not reloaded, the old ones stay: %s", err);
+	else
+		log_info("SIGHUP: ca%s re-read", s->o->crl_verify.data ? " and crl-verify" : "");
+	/* Connected clients whose certificate the new files refuse (a revoked one) go. */
+	for (uint32_t i = 0; i < s->max; i++) {
+		struct srv_client *c = &s->cl[i];
+		struct chan *ch = c->used && c->active ? srvsess_chan(c->sess) : NULL;
+
+		if (!ch || !ch->pri || !ch->pri->tls || !tls_conn_verify_again(ch->pri->tls))
+			continue;
+		log_warnx("SIGHUP: %s: %s", c->cn, tls_conn_error(ch->pri->tls));
+		(void)srvsess_send_text(c->sess, "RESTART", now_ns);
+		server_client_reap(s, c, "dropped: its certificate is no longer valid");
+	}
+	for (uint32_t i = 0; s->o->client_config_dir && i < s->max; i++) {
+		struct srv_client *c = &s->cl[i];
+
+		if (!ccd || !c->used || !c->active || !c->ccd)
+			continue;
+		if (srv_ccd_load(s->o, c->cn, ccd, err, sizeof(err)) ||
+		    (c->mgmt_text && srv_ccd_apply_text(s->o, "client-auth", c->mgmt_text, ccd, err,
+							 sizeof(err)))) {
+			log_warnx("SIGHUP: %s", err);
+			continue;
+		}
+		if (!memcmp(ccd, c->ccd, sizeof(*ccd)))
+			continue;
+		changed++;
+		(void)srvsess_send_text(c->sess, ccd->disable ? "HALT" : "RESTART", now_ns);
+		server_client_reap(s, c, ccd->disable ? "dropped: client-config-dir disables it" :
+				   "client-config-dir changed: told to reconnect");
+	}
+	free(ccd);
+	server_route_publish(s);
+	log_info("SIGHUP: client-config-dir re-read, %u client(s) with changed settings "
+		 "reconnecting, %u staying", changed, s->active);
+}
+
+/*
+ * SIGUSR1, as stock's soft restart of a server: every client is told to
+ * reconnect (RESTART) and dropped, the files are read again; the socket,
+ * the TUN device and its routes stay.
+ */
+static void server_restart(struct server *s, int64_t now_ns)
+{
+	unsigned int n = 0;
+
+	log_info("SIGUSR1[soft,sigusr1] received, process restarting");
+	state_change(&s->ci, CONN_RECONNECTING, CONN_WHY_SIGUSR1, time(NULL));
+	for (uint32_t i = 0; i < s->max; i++) {
+		struct srv_client *c = &s->cl[i];
+
+		if (!c->used)
+			continue;
+		if (c->active)
+			(void)srvsess_send_text(c->sess, "RESTART", now_ns);
+		server_client_reap(s, c, "SIGUSR1: client-instance restarting");
+		n++;
+	}
+	server_route_publish(s);
+	server_reload(s, now_ns);
+	log_info("SIGUSR1: %u client(s) dropped", n);
+	state_change(&s->ci, CONN_CONNECTED, CONN_WHY_SIGUSR1, time(NULL));
 }
 
 /*
  * SIGTERM/SIGINT: with explicit-exit-notify the clients are told to
  * reconnect and the process waits (2 s at most) for their acks; a second
- * one exits at once. SIGHUP/SIGUSR1: no restart for a server yet.
+ * one exits at once. SIGHUP reloads, SIGUSR1 restarts (above).
  */
 static void server_signal(void *m, int signo, int64_t now_ns)
 {
@@ -502,13 +593,21 @@ static void server_signal(void *m, int signo, int64_t now_ns)
 	switch (signo) {
 	case SIGTERM:
 	case SIGINT:
+		state_change(&s->ci, CONN_EXITING, CONN_WHY_SIGNAL, time(NULL));
 		if (!s->exit_deadline_ns && server_shutdown(s, now_ns))
 			s->exit_deadline_ns = clock_mono_ns() + 2 * NS_PER_SEC;
 		else
 			s->is_stopping = true;
 		break;
+	case SIGHUP:
+		if (s->tctx)
+			server_reload(s, now_ns);
+		break;
+	case SIGUSR1:
+		if (s->tctx)
+			server_restart(s, now_ns);
+		break;
 	default:
-		log_info("signal %d ignored: restart needs a control channel", signo);
 		break;
 	}
 }
@@ -577,6 +676,7 @@ const struct mode_ops server_mode_ops = {
 	.initialized = server_initialized,
 	.conn_info = server_conn_info,
 	.write_status = server_status,
+	.mgmt = &server_mgmt_ops,
 	.stop = server_stop,
 	.free = server_free,
 };

@@ -9,7 +9,9 @@
  * for a source that proved its address. The status file is OpenVPN's
  * (status-version 1, 2 or 3). SIGTERM sends RESTART to the clients with
  * explicit-exit-notify and exits once they acknowledged it (2 s at most);
- * SIGHUP and SIGUSR1 are logged and ignored. ctrl only.
+ * SIGHUP re-reads the CRL and client-config-dir, keeping the clients whose
+ * settings did not change; SIGUSR1 drops every client (RESTART), as stock's
+ * soft restart. ctrl only.
  */
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H

@@ -72,6 +72,8 @@ void server_client_reap(struct server *s, struct srv_client *c, const char *why)
 
 	if (why)
 		log_info("%s %s", server_client_name(c, name, sizeof(name)), why);
+	server_mgmt_disconnect(s, c);
+	free(c->mgmt_text);
 	client_auth_end(s, c);
 	srvsess_free(c->sess);
 	(void)addrtab_remove(s->addrs, &c->addr);
@@ -165,6 +167,23 @@ static bool client_auth_script(struct server *s, struct srv_client *c, int64_t n
 	return false;
 }
 
+/* management-client-auth (server_mgmt.c): true once the management client accepted. */
+static bool client_auth_mgmt(struct server *s, struct srv_client *c)
+{
+	char reason[SRVAUTH_REASON_MAX];
+
+	switch (server_mgmt_auth(s, c, reason, sizeof(reason))) {
+	case SRVAUTH_OK:
+		return true;
+	case SRVAUTH_FAIL:
+		client_reject(s, c, "MULTI: connection rejected by the management interface",
+			      reason[0] ? reason : NULL);
+		return false;
+	default:
+		return false;
+	}
+}
+
 /* SRVSESS_AUTH: admit the client (script, CCD, cipher, address) or refuse it. */
 static void client_auth(struct server *s, struct srv_client *c, int64_t now)
 {
@@ -177,7 +196,7 @@ static void client_auth(struct server *s, struct srv_client *c, int64_t now)
 	snprintf(c->cn, sizeof(c->cn), "%s", s->o->username_as_common_name && ci->username[0] ?
 		 ci->username : ci->common_name);
 	snprintf(c->user, sizeof(c->user), "%s", ci->username);
-	if (!client_auth_script(s, c, now))
+	if (!client_auth_script(s, c, now) || !client_auth_mgmt(s, c))
 		return;
 	c->ccd = calloc(1, sizeof(*c->ccd));
 	if (!c->ccd) {
@@ -187,6 +206,13 @@ static void client_auth(struct server *s, struct srv_client *c, int64_t now)
 	if (srv_ccd_load(s->o, c->cn, c->ccd, err, sizeof(err))) {
 		log_warnx("%s", err);
 		client_reject(s, c, "client-config-dir file refused", NULL);
+		return;
+	}
+	/* management `client-auth` text: client-config-dir directives on top of the file's. */
+	if (c->mgmt_text && srv_ccd_apply_text(s->o, "client-auth", c->mgmt_text, c->ccd, err,
+					       sizeof(err))) {
+		log_warnx("%s", err);
+		client_reject(s, c, "client-auth text refused", NULL);
 		return;
 	}
 	if (c->ccd->disable) {
@@ -271,6 +297,7 @@ static int client_keys(struct server *s, struct srv_client *c)
 		s->active++;
 		s->st.clients_connected++;
 		server_route_log_learn(c);
+		server_mgmt_established(s, c);
 	}
 	return 0;
 }

@@ -10,6 +10,8 @@
  *                    in the data plane (LPM, published in batches), the pool
  *                    file, the server's own address and routes on the TUN
  *   server_status.c  OpenVPN's status (versions 1-3) and the counters
+ *   server_mgmt.c    the management interface: kill, client-kill,
+ *                    client-auth/-deny/-pending-auth, >CLIENT: notifications
  *
  * A client is indexed by its peer-id, which is also its slot in the data
  * plane's peer table; control datagrams find it through the endpoint table
@@ -41,6 +43,7 @@
 #define CN_MAX		128
 
 struct addrtab;
+struct mgmt;
 struct pipeline;
 struct runcfg;
 struct tls_ctx;
@@ -84,6 +87,11 @@ struct srv_client {
 	int64_t next_ns;		/* srvsess_next_timeout, cached */
 	struct handover ho;		/* its data keys across renegotiations */
 	struct srvauth *auth;		/* auth-user-pass-verify running or deferred; NULL */
+	uint64_t cid;			/* the management interface's client ID (never reused) */
+	unsigned int kid;		/* its key ID in >CLIENT:CONNECT */
+	/* management-client-auth: the decision asked for and given (server_mgmt.c). */
+	enum { MGMT_AUTH_NONE = 0, MGMT_AUTH_WAIT, MGMT_AUTH_OK, MGMT_AUTH_DENY } mgmt_auth;
+	char *mgmt_text;		/* client-auth's config text, or client-deny's reason */
 };
 
 struct server {
@@ -115,6 +123,8 @@ struct server {
 	int64_t persist_next_ns;
 	struct server_stats st;
 	struct conn_info ci;		/* the server as a whole (mode_ops.conn_info) */
+	struct mgmt *mgmt;		/* the management interface, NULL: none */
+	uint64_t next_cid;
 	char push[4096];
 };
 
@@ -161,6 +171,22 @@ void server_persist_save(struct server *s);
 void server_persist_tick(struct server *s, int64_t now_ns);
 /* The server's IPv6 address and its `route` / `route-ipv6` on TUN @ifname. */
 int server_tun_setup(const struct options *o, const char *ifname);
+
+/* ---- server_mgmt.c ---- */
+
+/* The server's part of the management interface (mode_ops.mgmt). */
+extern const struct mgmt_mode_ops server_mgmt_ops;
+/*
+ * management-client-auth, after the auth script: >CLIENT:CONNECT on the
+ * first call, then the decision. SRVAUTH_FAIL leaves the reason for the
+ * client in @reason (@rlen bytes, "" for none).
+ */
+enum srvauth_verdict server_mgmt_auth(struct server *s, struct srv_client *c, char *reason,
+				      size_t rlen);
+/* The client's keys are in for the first time: >CLIENT:ADDRESS and ESTABLISHED. */
+void server_mgmt_established(struct server *s, struct srv_client *c);
+/* The client goes (before its state is freed): >CLIENT:DISCONNECT once it was decided on. */
+void server_mgmt_disconnect(struct server *s, struct srv_client *c);
 
 /* ---- server_status.c ---- */
 

@@ -5,7 +5,9 @@
  * the data plane) and ROUTING_TABLE; versions 2 and 3 end with sluice's
  * counters as GLOBAL_STATS lines (sessions, reaping, auth failures, floats,
  * every first-packet verdict). The same counters as key=value lines
- * ("server.<name>=<value>") serve a metrics reader.
+ * ("server.<name>=<value>") serve a metrics reader. The Client ID column
+ * is the management interface's CID (`client-kill CID`), the Peer ID the
+ * data channel's peer-id.
  *
  * Thread: ctrl only, called through ctrl/status.c (status_write), which
  * picks the format. Tests parse these lines: keep them byte for byte.
@@ -123,10 +125,10 @@ static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 		rxb = ps.rx_bytes;
 		txb = ps.tx_bytes;
 		if (version == 2 || version == 3)
-			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c%llu%c%llu%c%s%c%lld%c%s%c%u%c%u%c%s\n",
+			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c%llu%c%llu%c%s%c%lld%c%s%c%llu%c%u%c%s\n",
 				sep, c->cn, sep, a, sep, v4, sep, v6, sep, rxb, sep, txb, sep, since,
 				sep, (long long)c->since, sep, c->user[0] ? c->user : "UNDEF", sep,
-				c->id, sep, c->id, sep, dc_cipher_name(c->cipher));
+				(unsigned long long)c->cid, sep, c->id, sep, dc_cipher_name(c->cipher));
 		else
 			fprintf(f, "%s,%s,%llu,%llu,%s\n", c->cn, a, rxb, txb, since);
 	}
@@ -162,6 +164,63 @@ static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 	fprintf(f, "END\n");
 }
 
+/*
+ * key=value, one block per client ("client.<CID>.<key>"), for `sluice
+ * status` and metrics: who, from where, its tunnel addresses, since when,
+ * the last authenticated packet, bytes and packets, cipher and key times.
+ */
+static void status_clients_kv(struct server *s, FILE *f)
+{
+	int64_t now_ns = clock_mono_ns();
+	time_t now = time(NULL);
+	char a[64], v4[16], v6[48];
+
+	for (uint32_t i = 0; i < s->max; i++) {
+		struct srv_client *c = &s->cl[i];
+		struct pipeline_peer_stats ps = { 0 };
+		struct conn_info ci = { 0 };
+		unsigned long long id = (unsigned long long)c->cid;
+
+		if (!c->used)
+			continue;
+		(void)pipeline_peer_stats(s->pl, i, &ps);
+		if (c->active)
+			status_key_info(&ci, srvsess_chan(c->sess), now_ns);
+		v4[0] = v6[0] = 0;
+		if (c->v4)
+			inet_ntop(AF_INET, &c->v4, v4, sizeof(v4));
+		if (c->has_v6)
+			inet_ntop(AF_INET6, c->v6, v6, sizeof(v6));
+		fprintf(f, "client.%llu.cn=%s\nclient.%llu.real=%s\nclient.%llu.peer_id=%u\n",
+			id, c->cn[0] ? c->cn : "UNDEF", id, srv_addr_str(&c->addr, a, sizeof(a)), id,
+			c->id);
+		fprintf(f, "client.%llu.state=%s\n", id, c->active ? "CONNECTED" :
+			c->mgmt_auth == MGMT_AUTH_WAIT || c->auth ? "AUTH_PENDING" : "AUTH");
+		if (c->user[0])
+			fprintf(f, "client.%llu.username=%s\n", id, c->user);
+		if (v4[0])
+			fprintf(f, "client.%llu.tun_ipv4=%s\n", id, v4);
+		if (v6[0])
+			fprintf(f, "client.%llu.tun_ipv6=%s\n", id, v6);
+		if (!c->active)
+			continue;
+		fprintf(f, "client.%llu.since=%lld\nclient.%llu.cipher=%s\n", id,
+			(long long)c->since, id, dc_cipher_name(c->cipher));
+		if (ps.last_rx_ns)
+			fprintf(f, "client.%llu.last_auth_rx=%lld\n", id,
+				(long long)(now - (time_t)((now_ns - ps.last_rx_ns) / NS_PER_SEC)));
+		fprintf(f, "client.%llu.rx_bytes=%llu\nclient.%llu.tx_bytes=%llu\n"
+			"client.%llu.rx_pkts=%llu\nclient.%llu.tx_pkts=%llu\n",
+			id, (unsigned long long)ps.rx_bytes, id, (unsigned long long)ps.tx_bytes,
+			id, (unsigned long long)ps.rx_pkts, id, (unsigned long long)ps.tx_pkts);
+		if (ci.key_since)
+			fprintf(f, "client.%llu.key_id=%u\nclient.%llu.key_since=%lld\n", id,
+				ci.key_id, id, (long long)ci.key_since);
+		if (ci.next_rekey)
+			fprintf(f, "client.%llu.next_rekey=%lld\n", id, (long long)ci.next_rekey);
+	}
+}
+
 void server_write_status(struct server *s, enum status_fmt fmt, FILE *f)
 {
 	switch (fmt) {
@@ -176,6 +235,7 @@ void server_write_status(struct server *s, enum status_fmt fmt, FILE *f)
 		break;
 	case STATUS_FMT_KV:
 		status_counters(s, f, 0);
+		status_clients_kv(s, f);
 		break;
 	default:
 		break;

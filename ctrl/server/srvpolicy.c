@@ -404,6 +404,19 @@ int srv_ccd_load(const struct options *o, const char *cn, struct srv_ccd *c, cha
 	return rc;
 }
 
+int srv_ccd_apply_text(const struct options *o, const char *name, const char *text,
+		       struct srv_ccd *c, char *err, size_t errlen)
+{
+	struct config_arena arena = { 0 };
+	struct ccd_ctx x = { .o = o, .c = c };
+	int rc;
+
+	rc = config_read_buffer(&arena, name, 1, text, strlen(text), ccd_directive, &x, err,
+			       errlen);
+	config_arena_free(&arena);
+	return rc;
+}
+
 /* ---- NCP and the push ---------------------------------------------- */
 
 static bool list_has(const char *list, const char *name)

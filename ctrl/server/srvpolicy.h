@@ -85,6 +85,13 @@ struct srv_ccd {
 int srv_ccd_load(const struct options *o, const char *cn, struct srv_ccd *c, char *err,
 		 size_t errlen);
 
+/*
+ * The same directives from @text (a management `client-auth` block, named
+ * @name in errors), on top of what @c holds. 0 or -EINVAL with @err set.
+ */
+int srv_ccd_apply_text(const struct options *o, const char *name, const char *text,
+		       struct srv_ccd *c, char *err, size_t errlen);
+
 /* ---- authentication and negotiation ---- */
 
 /* NCP: the first of data-ciphers the client can do, or DC_CIPHER_NONE. */

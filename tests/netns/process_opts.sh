@@ -13,7 +13,8 @@
 # appends to its log and keeps writing its status file. A's starting command
 # returns at once while A keeps running detached (own session, cwd /, not
 # our child); its log file gets the log lines, stdout and stderr stay empty,
-# its pid file holds its PID. Ping both ways. SIGTERM through the pid file
+# its pid file holds its PID, its management socket answers, SIGHUP reopens
+# its log file (logrotate). Ping both ways. SIGTERM through the pid file
 # stops A cleanly and removes the file. A again as a daemon without `log`:
 # stdio on /dev/null, TUN up, stopped the same way. B exits 0 on SIGTERM.
 #
@@ -122,9 +123,20 @@ cmd ip netns exec "$B" ping -c 3 -i 0.2 -W 2 198.19.0.1
 
 check "A: stdout and stderr of the starting command" "$(cat "$WORK/a.out")" ""
 grep -q "sluice .* starting" "$WORK/a.log" || fail "A's log: no start line"
-grep -q "WARNING: the management interface is not implemented by sluice: 'management 127.0.0.1 7505' is ignored" \
-	"$WORK/a.log" || fail "A's log: no management warning"
+grep -q "MANAGEMENT: TCP Socket listening on \[AF_INET\]127.0.0.1:7505" "$WORK/a.log" ||
+	fail "A's log: the management interface is not listening"
 echo "[ok] A: log file has the log lines"
+# The daemon's management socket answers (it was opened before the fork).
+ip netns exec "$A" python3 "$TOP/tests/interop/mgmt_client.py" --timeout 5 127.0.0.1:7505 pid \
+	>"$WORK/a-mgmt.txt" 2>&1 || fail "A's management interface: $(cat "$WORK/a-mgmt.txt")"
+check "A: management pid" "$(sed -n 's/^SUCCESS: pid=//p' "$WORK/a-mgmt.txt")" "$PA"
+# logrotate: the file moved away, SIGHUP opens it anew; the rotated one keeps the old lines.
+mv "$WORK/a.log" "$WORK/a.log.1"
+kill -HUP "$PA"
+wait_for 5 grep -q "SIGHUP: log file .* reopened" "$WORK/a.log" || fail "A did not reopen its log on SIGHUP"
+grep -q "Initialization Sequence Completed" "$WORK/a.log.1" || fail "the rotated log lost its lines"
+cmd ip netns exec "$A" ping -c 2 -i 0.2 -W 2 198.19.0.2
+echo "[ok] A: SIGHUP reopens the log file (logrotate), the tunnel stays"
 
 # --- B's credentials
 uid=$(id -u nobody)

@@ -362,6 +362,16 @@ static void tamper(const char *what, struct tlswrap *tx, struct tlswrap *rx, uin
 		}
 	}
 	for (int cut = 0; cut < wl; cut++) {
+		/*
+		 * A cut inside a random WKc body whose last two bytes happen to
+		 * name exactly the bytes left after the tls-crypt part leaves that
+		 * part intact: tlswrap cannot tell, the server's WKc unwrap refuses
+		 * it (about one run in 200 met such a cut).
+		 */
+		if (wkc_body && cut >= 2 && (size_t)cut > (size_t)wl - wkc_body - 2 &&
+		    ((size_t)wire[cut - 2] << 8 | wire[cut - 1]) ==
+			    (size_t)cut - ((size_t)wl - wkc_body - 2))
+			continue;
 		rc = tlswrap_unwrap(rx, wire, (size_t)cut, back, sizeof(back), 0);
 		CHECK(rc == TLSWRAP_ERR_LEN || rc == TLSWRAP_ERR_AUTH,
 		      "%s: truncation to %d gave %d", what, cut, rc);
