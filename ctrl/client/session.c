@@ -255,8 +255,8 @@ static int session_km2_send(struct session *s, struct chan_key *k)
 			    (s->o->test_no_ekm ? 0 : IV_PROTO_TLS_KEY_EXPORT),
 		.mtu = ce->tun_mtu_max,
 		.ciphers = s->o->data_ciphers,
-		/* LZ4 is announced only when we may compress; LZO is not implemented. */
-		.comp = s->o->allow_compression == OPT_ALLOW_COMP_YES ? KM2_COMP_LZ4 : KM2_COMP_STUBS,
+		/* LZ4 and LZO are announced only when we may compress. */
+		.comp = s->o->allow_compression == OPT_ALLOW_COMP_YES ? KM2_COMP_ALL : KM2_COMP_STUBS,
 	};
 	struct km2_msg m = { .username = s->user, .password = s->pass };
 	static char extra[512];		/* ctrl only */

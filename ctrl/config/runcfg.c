@@ -149,8 +149,10 @@ uint8_t runcfg_comp(const struct options *o)
 
 	switch (o->comp) {
 	case OPT_COMP_LZO_STUB:
-	case OPT_COMP_LZO:	/* framed as the stub; LZO-compressed packets are dropped */
 		mode = COMP_MODE_LZO_STUB;
+		break;
+	case OPT_COMP_LZO:	/* comp-lzo [yes|adaptive], compress lzo */
+		mode = COMP_MODE_LZO | (o->comp_adaptive ? COMP_F_ADAPTIVE : 0);
 		break;
 	case OPT_COMP_STUB:
 		mode = COMP_MODE_STUB;
@@ -188,6 +190,7 @@ static int comp_framing_len(const struct options *o)
 {
 	switch (runcfg_comp(o) & COMP_MODE_MASK) {
 	case COMP_MODE_LZO_STUB:
+	case COMP_MODE_LZO:
 	case COMP_MODE_STUB:
 	case COMP_MODE_LZ4:
 		return 1;

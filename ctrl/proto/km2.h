@@ -147,7 +147,7 @@ int km2_occ_build(char *out, size_t cap, const struct km2_occ *o) __must_check;
 /* Compression flags a client announces (comp_generate_peer_info_string). */
 enum km2_comp {
 	KM2_COMP_STUBS = 0,	/* IV_LZO_STUB=1, IV_COMP_STUB=1, IV_COMP_STUBv2=1 (2.6 default) */
-	KM2_COMP_LZ4,		/* IV_LZ4=1, IV_LZ4v2=1, then the stubs (allow-compression yes) */
+	KM2_COMP_ALL,		/* IV_LZ4=1, IV_LZ4v2=1, IV_LZO=1, IV_COMP_STUB(v2)=1 (allow yes) */
 	KM2_COMP_NONE,		/* no compression lines at all */
 };
 
