@@ -35,6 +35,7 @@
 #include "../core/clock.h"
 #include "../core/epoch.h"
 #include "../core/log.h"
+#include "askpass.h"
 #include "client/client.h"
 #include "config/options.h"
 #include "config/runcfg.h"
@@ -379,6 +380,11 @@ int main(int argc, char **argv)
 	    status_file_init(&c.status, c.rc->status_file,
 			     status_file_fmt(c.ops, c.rc->opts->status_version)))
 		goto out;
+	/* Secrets are asked for now, while the terminal is still ours (stock: before daemon). */
+	if (askpass_startup(c.rc->opts, err, sizeof(err))) {
+		log_warnx("%s", err);
+		goto out;
+	}
 	status = CONN_EXIT_ERROR;
 	log_info("sluice %s starting", SLUICE_VERSION);
 	proc_warn_ignored(c.rc->opts);
@@ -396,6 +402,7 @@ int main(int argc, char **argv)
 out:
 	stop(&c);
 	runcfg_free(c.rc);
+	askpass_forget();
 	dc_global_cleanup();
 	log_info("exiting with status %d", status);
 	return status;

@@ -226,6 +226,8 @@ struct options {
 	/* TLS. */
 	struct options_file ca, cert, key, extra_certs, dh, pkcs12, crl_verify;
 	bool crl_verify_dir;
+	bool has_askpass;		/* askpass: the key passphrase is asked for at start-up */
+	const char *askpass_file;	/* askpass FILE: its first line; NULL = the terminal */
 	bool dh_none;			/* "dh none" (ECDH only) */
 	OPTIONS_VEC(struct options_fingerprint) peer_fingerprints;
 	struct options_file tls_auth, tls_crypt, tls_crypt_v2;	/* outside <connection> */

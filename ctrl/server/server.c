@@ -110,11 +110,8 @@ static int server_tls_setup(struct server *s, char *err, size_t errlen)
 	const struct options *o = s->o;
 	struct tls_conf tc;
 
+	/* ca/cert/key or pkcs12: tls_ctx_create says what is missing. */
 	runcfg_tls_conf(o, true, &tc);
-	if (!o->ca.data || !o->cert.data || !o->key.data) {
-		snprintf(err, errlen, "options: server mode needs 'ca', 'cert' and 'key'");
-		return -EINVAL;
-	}
 	if (o->crl_verify_dir) {
 		snprintf(err, errlen, "options: crl-verify ... dir is not supported (give a CRL file)");
 		return -ENOTSUP;
@@ -127,6 +124,14 @@ static int server_check_options(const struct options *o, char *err, size_t errle
 	if (o->auth_user_pass_verify && o->script_security < 2) {
 		snprintf(err, errlen, "options: auth-user-pass-verify needs 'script-security 2' "
 			 "(or higher) to run '%s'", o->auth_user_pass_verify);
+		return -EINVAL;
+	}
+	/* As stock: without a client certificate something else must say who the client is. */
+	if (!o->auth_user_pass_verify &&
+	    (o->verify_client_cert != OPT_CLIENT_CERT_REQUIRE || o->username_as_common_name)) {
+		snprintf(err, errlen, "options: %s must be used with an auth-user-pass-verify script",
+			 o->username_as_common_name ? "username-as-common-name" :
+			 "verify-client-cert none|optional");
 		return -EINVAL;
 	}
 	if (!o->has_ifconfig_pool && !o->has_ifconfig_ipv6_pool && !o->client_config_dir) {
