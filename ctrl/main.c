@@ -37,6 +37,7 @@
 #include "../core/log.h"
 #include "askpass.h"
 #include "client/client.h"
+#include "client/creds.h"
 #include "config/options.h"
 #include "config/runcfg.h"
 #include "mode.h"
@@ -381,7 +382,8 @@ int main(int argc, char **argv)
 			     status_file_fmt(c.ops, c.rc->opts->status_version)))
 		goto out;
 	/* Secrets are asked for now, while the terminal is still ours (stock: before daemon). */
-	if (askpass_startup(c.rc->opts, err, sizeof(err))) {
+	if (askpass_startup(c.rc->opts, err, sizeof(err)) ||
+	    (c.rc->is_client && creds_startup(c.rc->opts, err, sizeof(err)))) {
 		log_warnx("%s", err);
 		goto out;
 	}
@@ -403,6 +405,7 @@ out:
 	stop(&c);
 	runcfg_free(c.rc);
 	askpass_forget();
+	creds_forget();
 	dc_global_cleanup();
 	log_info("exiting with status %d", status);
 	return status;

@@ -70,8 +70,9 @@ unsigned int session_take_retired(struct session *s);
 /* After SESSION_RESTART: true if the server's RESTART said [N] (next remote). Clears. */
 bool session_take_next_remote(struct session *s);
 /*
- * After SESSION_RESTART: true if it was AUTH_FAILED,TEMP, with its backoff
- * in seconds in @backoff_s (0: none given). Clears.
+ * After SESSION_RESTART: true if it was an AUTH_FAILED that reconnects to
+ * the same remote: TEMP, with its backoff in seconds in @backoff_s (0: none
+ * given), or a refused auth-token, or auth-retry (backoff 0). Clears.
  */
 bool session_take_auth_temp(struct session *s, unsigned int *backoff_s);
 /* "AUTH_PENDING" while the server authenticates out of band, else NULL. */

@@ -271,8 +271,6 @@ static void runcfg_warn_unimplemented(const struct options *o)
 		log_warnx("%s route-delay", pre);
 	if (o->block_ipv6)
 		log_warnx("%s block-ipv6 (IPv6 is not blocked)", pre);
-	if (o->auth_nocache)
-		log_warnx("%s auth-nocache (the password stays in memory for reconnects)", pre);
 	if (o->sndbuf || o->rcvbuf)
 		log_warnx("%s sndbuf / rcvbuf (sluice sizes its socket buffers itself)", pre);
 	if (o->txqueuelen)

@@ -33,6 +33,7 @@
 #include "../config/runcfg.h"
 #include "../../io/pipeline.h"
 #include "../proto/handover.h"
+#include "../proto/tls.h"
 #include "server_int.h"
 
 /* ---- admission --------------------------------------------------------- */
@@ -112,7 +113,8 @@ static void client_reject(struct server *s, struct srv_client *c, const char *wh
 /* duplicate-cn off: a new login with a CN that is connected drops the old session. */
 static void client_drop_duplicates(struct server *s, struct srv_client *c)
 {
-	if (s->o->duplicate_cn)
+	/* No common name (no certificate, no username-as-common-name): nothing to match (2.6). */
+	if (s->o->duplicate_cn || !c->cn[0])
 		return;
 	for (uint32_t i = 0; i < s->max; i++) {
 		struct srv_client *o = &s->cl[i];
@@ -176,6 +178,18 @@ static void client_auth(struct server *s, struct srv_client *c, int64_t now)
 	snprintf(c->cn, sizeof(c->cn), "%s", s->o->username_as_common_name && ci->username[0] ?
 		 ci->username : ci->common_name);
 	snprintf(c->user, sizeof(c->user), "%s", ci->username);
+	/* As 2.6's key_method_2_read / verify_user_pass, before any script runs. */
+	if (s->o->auth_user_pass_verify && (!ci->username[0] || !ci->password[0])) {
+		client_reject(s, c, "TLS Error: Auth Username/Password was not provided by peer",
+			      NULL);
+		return;
+	}
+	if (s->o->username_as_common_name && strlen(ci->username) > TLS_CN_MAX) {
+		client_reject(s, c, "TLS Auth Error: --username-as-common name specified and "
+			      "username is longer than the maximum permitted Common Name length "
+			      "of 64 characters", NULL);
+		return;
+	}
 	if (!client_auth_script(s, c, now))
 		return;
 	c->ccd = calloc(1, sizeof(*c->ccd));
