@@ -324,6 +324,9 @@ static void session_keys_derive(struct session *s, struct chan_key *k)
 	k->st = CHAN_KS_KEYS_READY;
 }
 
+/* A sanitized copy of a control message for the log (ctrl only). */
+static char session_log_buf[CTLMSG_MAX];
+
 /* The first pull's token: kept by creds.c across renegotiations and reconnects. */
 static void session_push_token(struct session *s)
 {
@@ -348,7 +351,8 @@ static void session_push_reply(struct session *s, struct chan_key *k, const stru
 			log_debug("PUSH: ignoring an extra PUSH_REPLY");
 		return;
 	}
-	log_info("PUSH: Received control message: '%s'", m->text);
+	log_info("PUSH: Received control message: '%s'",
+		 ctlmsg_sanitize(m->text, session_log_buf, sizeof(session_log_buf)));
 	if (options_apply_push(s->o, m->text, m->len, &cont, err, sizeof(err))) {
 		session_log_warnings(s);
 		log_warnx("%s", err);
@@ -511,7 +515,11 @@ static void session_record(struct chan *ch, struct chan_key *k, char *rec, size_
 			k->st = CHAN_KS_PULL;
 		else
 			session_keys_derive(s, k);
-		return;
+		/* A 2.6 server's next message (a renewed auth-token, AUTH_FAILED) may follow. */
+		if (km.len >= n)
+			return;
+		rec += km.len;
+		n -= km.len;
 	}
 	ctlmsg_iter_init(&it, rec, n);
 	while (!ch->end && k->st >= CHAN_KS_PULL && ctlmsg_next(&it, &m))

@@ -194,6 +194,7 @@ int km2_parse(struct km2_msg *m, const uint8_t *buf, size_t len, bool from_clien
 		OPENSSL_cleanse(&m->src, sizeof(m->src));
 		m->options = m->username = m->password = m->peer_info = "";
 	}
+	m->len = ret ? 0 : len - r.left;
 	return ret;
 }
 

@@ -72,6 +72,12 @@ struct km2_msg {
 	const char *username;
 	const char *password;
 	const char *peer_info;
+	/*
+	 * After km2_parse: the bytes the message took. A 2.6 peer may write a
+	 * control message right behind it in the same TLS record (its
+	 * plaintext buffer holds both), which the caller reads from there.
+	 */
+	size_t len;
 };
 
 /*
