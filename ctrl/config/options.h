@@ -354,6 +354,11 @@ struct options {
 	/* connect-freq-initial N SEC: stateless replies to new clients; 0 = sluice default. */
 	unsigned int connect_freq_initial_n, connect_freq_initial_sec;
 	OPTIONS_VEC(const char *) push;	/* options sent in PUSH_REPLY, in order */
+	bool auth_gen_token;		/* auth-gen-token [lifetime] [renewal] [external-auth] */
+	unsigned int auth_token_lifetime;	/* seconds a session's tokens live, 0 = no limit */
+	unsigned int auth_token_renewal;	/* token renewal period; finalize: reneg-sec if 0 */
+	bool auth_token_external;	/* external-auth: the script runs for tokens too */
+	struct options_file auth_token_secret;	/* auth-gen-token-secret; NULL = random */
 
 	/* sluice. */
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */

@@ -173,6 +173,8 @@ static int server_setup(struct server *s, char *err, size_t errlen)
 	if (!rc && (rc = srvpool_init(&s->pool, o)))
 		snprintf(err, errlen, "server: cannot allocate the address pool");
 	rc = rc ?: server_persist_load(s, err, errlen);
+	if (!rc && o->auth_gen_token)
+		rc = srvtoken_key_load(&s->token_key, o, err, errlen);
 	if (rc) {
 		if (rc == -ENOMEM && !err[0])
 			snprintf(err, errlen, "server: out of memory");
@@ -181,6 +183,7 @@ static int server_setup(struct server *s, char *err, size_t errlen)
 	s->scfg = (struct srvsess_cfg){
 		.o = o, .tctx = s->tctx, .wrap = fc.wrap, .wrap_key = fc.key,
 		.auth_direction = fc.auth_direction, .auth_digest = fc.auth_digest,
+		.token_key = o->auth_gen_token ? &s->token_key : NULL,
 	};
 	return 0;
 }
@@ -212,6 +215,7 @@ static void server_teardown(struct server *s)
 	s->persist = false;
 	OPENSSL_cleanse(s->wrap_key, sizeof(s->wrap_key));
 	OPENSSL_cleanse(s->v2_key, sizeof(s->v2_key));
+	OPENSSL_cleanse(&s->token_key, sizeof(s->token_key));
 	free(s->fr);
 	s->fr = NULL;
 	free(s->cl);

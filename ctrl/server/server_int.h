@@ -35,6 +35,7 @@
 #include "srvauth.h"
 #include "srvpolicy.h"
 #include "srvsess.h"
+#include "srvtoken.h"
 
 #define NS_PER_SEC	1000000000LL
 /* A common name or user name as the status file and logs show it (stock: 64). */
@@ -113,6 +114,7 @@ struct server {
 	int64_t persist_next_ns;
 	struct server_stats st;
 	struct conn_info ci;		/* the server as a whole (mode_ops.conn_info) */
+	struct srvtoken_key token_key;	/* auth-gen-token's secret */
 	char push[4096];
 };
 
