@@ -17,14 +17,20 @@
 # Client c2 sends a forged token ("SESS_ID_AT_" and 80 base64 digits that are
 # no HMAC of ours) as its password: AUTH_FAILED, it exits by itself, and the
 # script never runs for it.
+#   5  expiry: a server with `auth-gen-token 8 120` (sessions of 8 s) and
+#      `reneg-sec 5`; a stock client (c3) and a sluice client (c4) log in,
+#      renegotiate once with the token, and at the next renegotiation the
+#      token has outlived its session: AUTH_FAILED,SESSION: token expired,
+#      and each client drops its token and logs in with its password again
+#      (two more script runs).
 # Runs with SERVER_IMPL=stock too (then the replacement in 4 is sluice).
 #
 # Exit 0 pass, 1 fail, 77 skip (not root, openvpn/openssl missing).
 . "$(dirname "$0")/server.lib"
 
 cd "$WORK"
-srv_pki 2
-srv_net c1 c2
+srv_pki 4
+srv_net c1 c2 c3 c4
 openvpn --genkey auth-token secret.pem >/dev/null 2>&1 || fail "openvpn --genkey auth-token failed"
 cat >verify.sh <<EOS
 #!/bin/sh
@@ -108,5 +114,33 @@ ping_ok c1 $TUN_SRV || sfail "alice cannot ping the $other server"
 [ "$(calls)" -eq 1 ] || sfail "the $other server ran the script ($(calls) runs)"
 echo "4: the $other server took the token the $SERVER_IMPL server made (script runs: 1)"
 cli_stop c1 || sfail "alice did not exit cleanly"
+
+# 5: tokens that outlive their session's lifetime.
+srv_stop
+sed -e 's/^auth-gen-token 0 120$/auth-gen-token 8 120/' -e 's/^reneg-sec 6$/reneg-sec 5/' \
+	srv.conf >srv-exp.conf
+srv_start srv-exp.conf srv-exp.log
+: >calls.log
+for c in c3 c4; do
+	cli_conf "$c.conf" "client${c#c}"
+	echo "auth-user-pass $WORK/c1.pass" >>"$c.conf"
+done
+cli_start c3 c3.conf c3.log
+cli_start_sluice c4 c4.conf c4.log
+for c in c3 c4; do
+	cli_up "$c" || sfail "expiry: $c did not come up"
+done
+for c in c3 c4; do
+	wait_for 25 grep -q "AUTH_FAILED,SESSION: token expired" "$c.log" ||
+		sfail "expiry: $c got no 'AUTH_FAILED,SESSION: token expired'"
+	wait_for 10 eval '[ "$(grep -c "Initialization Sequence Completed" '"$c"'.log)" -ge 2 ]' ||
+		sfail "expiry: $c did not log in again with its password"
+	grep -q "SIGUSR1\[soft,auth-failure (auth-token)\]" "$c.log" ||
+		sfail "expiry: $c did not restart for its refused token"
+	ping_ok "$c" $TUN_SRV || sfail "expiry: $c cannot ping after logging in again"
+done
+[ "$(calls)" -eq 4 ] || sfail "expiry: $(calls) script runs, expected 4 (two logins each)"
+for c in c3 c4; do cli_stop "$c" || true; done
+echo "5: expired tokens refused at a renegotiation; stock and sluice clients logged in again"
 echo "server_auth_token ($SERVER_IMPL): PASS"
 exit 0
