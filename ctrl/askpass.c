@@ -100,7 +100,8 @@ int askpass_tty(const char *prompt, bool echo, char *buf, size_t len)
 		tty_fd_saved = fd;
 		noecho = tcsetattr(fd, TCSAFLUSH, &t) == 0;
 	}
-	if (write(fd, prompt, strlen(prompt)) < 0 || write(fd, " ", 1) < 0) {
+	/* One write, as stock's console prints it: typing may answer at once. */
+	if (write(fd, prompt, strlen(prompt)) < 0) {
 		rc = -errno;
 		goto out;
 	}

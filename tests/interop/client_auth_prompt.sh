@@ -54,7 +54,7 @@ printf '%s\n' "auth-user-pass" "auth-nocache" >>nc.conf
 pty_start nc "Enter Auth Username:=alice" "Enter Auth Password:=s3cret" \
 	"Enter Auth Username:=alice" "Enter Auth Password:=s3cret"
 wait_for 30 eval '[ "$(inits nc.log)" -ge 1 ]' || { cat nc.log; fail "nocache: no tunnel after the prompt"; }
-grep -q "Enter Auth Username: alice" nc.log || { cat nc.log; fail "nocache: the username was not echoed"; }
+grep -q "Enter Auth Username:alice" nc.log || { cat nc.log; fail "nocache: the username was not echoed"; }
 ! grep -q s3cret nc.log || fail "nocache: the password was echoed on the terminal"
 ip netns exec "$NS_C" ping -c 2 -i 0.2 -W 2 $TUN_SRV >ping.log 2>&1 || { cat ping.log; fail "nocache: ping"; }
 kill -USR1 "$(sluice_pid nc)"
