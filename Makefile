@@ -20,11 +20,11 @@ MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
 
-PKGS := libssl libcrypto liburing ck liblz4
+PKGS := libssl libcrypto liburing ck liblz4 lzo2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
-PKG_LIBS := -lssl -lcrypto -luring -lck -llz4
+PKG_LIBS := -lssl -lcrypto -luring -lck -llz4 -llzo2
 endif
 
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \

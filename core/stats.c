@@ -47,6 +47,8 @@ void stats_accumulate(struct stats *dst, const struct stats *src)
 	dst->wakeups += STAT_READ(src->wakeups);
 	dst->lz4_compressed += STAT_READ(src->lz4_compressed);
 	dst->lz4_decompressed += STAT_READ(src->lz4_decompressed);
+	dst->lzo_compressed += STAT_READ(src->lzo_compressed);
+	dst->lzo_decompressed += STAT_READ(src->lzo_decompressed);
 	for (int i = 0; i < DROP_MAX; i++)
 		dst->drop[i] += STAT_READ(src->drop[i]);
 }
@@ -63,6 +65,8 @@ void stats_print(FILE *f, const char *prefix, const struct stats *st)
 	fprintf(f, "%s.wakeups=%" PRIu64 "\n", prefix, STAT_READ(st->wakeups));
 	fprintf(f, "%s.lz4_compressed=%" PRIu64 "\n", prefix, STAT_READ(st->lz4_compressed));
 	fprintf(f, "%s.lz4_decompressed=%" PRIu64 "\n", prefix, STAT_READ(st->lz4_decompressed));
+	fprintf(f, "%s.lzo_compressed=%" PRIu64 "\n", prefix, STAT_READ(st->lzo_compressed));
+	fprintf(f, "%s.lzo_decompressed=%" PRIu64 "\n", prefix, STAT_READ(st->lzo_decompressed));
 	for (int i = 1; i < DROP_MAX; i++)
 		fprintf(f, "%s.drop.%s=%" PRIu64 "\n", prefix, stats_drop_name(i),
 			STAT_READ(st->drop[i]));

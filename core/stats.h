@@ -49,6 +49,8 @@ struct stats {
 	uint64_t wakeups;	/* times this thread slept and woke */
 	uint64_t lz4_compressed;	/* tun_rx: payloads sent LZ4-compressed (crypto/comp.c) */
 	uint64_t lz4_decompressed;	/* tun_tx: LZ4 payloads received and expanded */
+	uint64_t lzo_compressed;	/* tun_rx: payloads sent LZO-compressed (crypto/comp.c) */
+	uint64_t lzo_decompressed;	/* tun_tx: LZO payloads received and expanded */
 	uint64_t drop[DROP_MAX];
 } __attribute__((aligned(CACHELINE)));
 

@@ -220,11 +220,18 @@ static bool tls_try(struct check *k, const char *name, const struct tls_conf *tc
 {
 	struct tls_ctx *ctx;
 	char err[TLS_ERR_MAX];
+	int rc = tls_ctx_create(&ctx, tc, err, sizeof(err));
 
-	if (!tls_ctx_create(&ctx, tc, err, sizeof(err))) {
+	if (!rc) {
 		tls_ctx_put(ctx);
 		return true;
 	}
+	/*
+	 * An encrypted key or bundle: its passphrase is asked for after the
+	 * checks (askpass, or the terminal); the load then says what failed.
+	 */
+	if (rc == -ENOKEY && (k->o->has_askpass || isatty(STDIN_FILENO)))
+		return true;
 	/* cert + key in one context: the message says which of the two it was. */
 	if (!strcmp(name, "key") && !strstr(err, "private key"))
 		name = "cert";
@@ -251,6 +258,11 @@ static void check_pem(struct check *k)
 		ca_ok = tls_try(k, "ca", &(struct tls_conf){ .ca = full.ca });
 	if (ca_ok && file_ok(k, "crl-verify", &o->crl_verify))
 		(void)tls_try(k, "crl-verify", &(struct tls_conf){ .ca = full.ca, .crl = full.crl });
+	if (o->pkcs12.data && file_ok(k, "pkcs12", &o->pkcs12)) {
+		tc = (struct tls_conf){ .pkcs12 = full.pkcs12, .fingerprints = any_fp,
+					.n_fingerprints = 1 };
+		(void)tls_try(k, "pkcs12", &tc);
+	}
 	if (file_ok(k, "cert", &o->cert) & file_ok(k, "key", &o->key)) {
 		tc = (struct tls_conf){ .cert = full.cert, .key = full.key,
 					.fingerprints = any_fp, .n_fingerprints = 1 };
@@ -265,9 +277,9 @@ static void check_pem(struct check *k)
 					.dh = full.dh, .client_cert = TLS_CLIENT_CERT_NONE };
 		(void)tls_try(k, "dh", &tc);
 	}
-	if (k->is_server && !o->cert.data)
-		report(k, true, "cert", "server mode needs 'cert' and 'key'");
-	if (k->is_client && !o->ca.data && !o->peer_fingerprints.n)
+	if (k->is_server && !o->cert.data && !o->pkcs12.data)
+		report(k, true, "cert", "server mode needs 'cert' and 'key' (or 'pkcs12')");
+	if (k->is_client && !o->ca.data && !o->pkcs12.data && !o->peer_fingerprints.n)
 		report(k, true, "ca", "a client needs 'ca' (or peer-fingerprint) to verify the server");
 }
 

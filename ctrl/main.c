@@ -41,9 +41,11 @@
 #include "../core/clock.h"
 #include "../core/epoch.h"
 #include "../core/log.h"
+#include "askpass.h"
 #include "check.h"
 #include "cli.h"
 #include "client/client.h"
+#include "client/creds.h"
 #include "client/killswitch.h"
 #include "config/options.h"
 #include "config/runcfg.h"
@@ -494,6 +496,12 @@ int main(int argc, char **argv)
 			     status_file_fmt(c.ops, c.rc->opts->status_version),
 			     c.rc->opts->status_interval))
 		goto out;
+	/* Secrets are asked for now, while the terminal is still ours (stock: before daemon). */
+	if (askpass_startup(c.rc->opts, err, sizeof(err)) ||
+	    (c.rc->is_client && creds_startup(c.rc->opts, err, sizeof(err)))) {
+		log_warnx("%s", err);
+		goto out;
+	}
 	status = CONN_EXIT_ERROR;
 	log_info("sluice %s starting", SLUICE_VERSION);
 	if (proc_daemonize(&c.proc))
@@ -513,6 +521,8 @@ out:
 	sdnotify_stopping();
 	stop(&c);
 	runcfg_free(c.rc);
+	askpass_forget();
+	creds_forget();
 	dc_global_cleanup();
 	log_info("exiting with status %d", status);
 	return status;

@@ -56,6 +56,7 @@ enum conn_state {
 #define CONN_WHY_TLS_ERROR	"tls-error"
 #define CONN_WHY_AUTH_FAILURE	"auth-failure"
 #define CONN_WHY_AUTH_TEMP	"auth-temp-failure"
+#define CONN_WHY_AUTH_TOKEN	"auth-failure (auth-token)"
 #define CONN_WHY_SERVER_RESTART	"server-pushed-connection-reset"
 #define CONN_WHY_SERVER_HALT	"server-pushed-halt"
 #define CONN_WHY_SERVER_EXIT	"server-exit"

@@ -22,6 +22,7 @@
 #include "../core/compiler.h"
 #include "../core/pkt.h"
 #include "../core/proto.h"
+#include "../crypto/comp.h"
 #include "../crypto/dc.h"
 #include "link.h"
 
@@ -54,6 +55,8 @@ struct peer {
 	uint32_t float_seq;
 	struct peer_endpoint float_ep;
 	uint32_t float_done;		/* ctrl only: the float_seq it acted on */
+	/* Written by tun_rx only: adaptive LZO of what we send it (crypto/comp.h). */
+	alignas(CACHELINE) struct comp_adapt comp_ac;
 	/* Written by link_tx only: mono ns of the last packet sent, bytes and packets sent (wire). */
 	alignas(CACHELINE) int64_t last_tx_ns;
 	uint64_t tx_bytes;

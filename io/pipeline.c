@@ -233,6 +233,7 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 	}
 	rc = cfg->single_peer ? 0 : lpm_root_init(&pl->routes, cfg->max_routes ?: 4 * cfg->max_peers);
 	rc = rc ?: create_links(pl);
+	rc = rc ?: comp_global_init();	/* LZO's start-up check, before any thread frames */
 	rc = rc ?: doorbell_init(&pl->ctrl_db);
 	rc = rc ?: doorbell_init(&pl->tun_rx.lp.db);
 	rc = rc ?: doorbell_init(&pl->tun_tx.lp.db);

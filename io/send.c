@@ -46,13 +46,13 @@ static inline void send_burst_init(struct send_burst *b, struct pipeline *pl)
  * Sets q->verdict on failure. Borrows @q.
  */
 static inline void send_prepare(const struct send_burst *b, struct pkt *q, struct dc_keyslot *ks,
-				uint8_t comp, const struct peer_endpoint *rem)
+				uint8_t comp, struct peer *pr, const struct peer_endpoint *rem)
 {
 	/* Before the framing; injected pings are not IP and stay as they are. */
 	if (b->has_mss)
 		(void)mss_clamp(q->data, q->len, b->mss_v4, b->mss_v6);
 	if (unlikely(comp)) {
-		q->verdict = comp_frame(comp, q, b->scratch);
+		q->verdict = comp_frame(comp, q, b->scratch, &pr->comp_ac);
 		if (q->verdict != PKT_OK)
 			return;
 	}
@@ -106,7 +106,7 @@ void send_tun_rx_client(void *ctx, struct pkt **p, unsigned int n, struct stats 
 		/* The server stamps its own peer-id on what it sends us: one peer either way. */
 		q->peer_id = 0;
 		q->key_id = kid;
-		send_prepare(&b, q, ks, comp, rem);
+		send_prepare(&b, q, ks, comp, pr, rem);
 	}
 }
 
@@ -151,6 +151,6 @@ void send_tun_rx_server(void *ctx, struct pkt **p, unsigned int n, struct stats 
 			continue;
 		}
 		q->key_id = kid;
-		send_prepare(&b, q, ks, comp, rem);
+		send_prepare(&b, q, ks, comp, pr, rem);
 	}
 }

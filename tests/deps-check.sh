@@ -3,9 +3,10 @@
 #
 #   ctrl/ -> io/ -> crypto/ -> core/          (bench/ and tests/ are not checked)
 #
-#   core/    includes nothing above it              libraries: libc, ck (no OpenSSL, liburing, lz4)
-#   crypto/  may include core/                      libraries: + OpenSSL, lz4 (no liburing)
-#   io/      may include core/ and crypto/          libraries: + liburing (no OpenSSL, lz4: io calls
+#   core/    includes nothing above it              libraries: libc, ck (no OpenSSL, liburing, lz4,
+#                                                   lzo)
+#   crypto/  may include core/                      libraries: + OpenSSL, lz4, lzo (no liburing)
+#   io/      may include core/ and crypto/          libraries: + liburing (no OpenSSL, lz4, lzo: io calls
 #                                                   crypto's functions, never OpenSSL directly)
 #   ctrl/    anything (ctrl/config, ctrl/proto, ctrl/client, ctrl/server: scanned recursively)
 #
@@ -123,12 +124,12 @@ check_tree() {
 		return out
 	}
 	BEGIN {
-		lib_bad[0] = "^(openssl/|liburing|lz4)"
-		lib_what[0] = "OpenSSL, liburing or lz4"
+		lib_bad[0] = "^(openssl/|liburing|lz4|lzo/)"
+		lib_what[0] = "OpenSSL, liburing, lz4 or lzo"
 		lib_bad[1] = "^liburing"
 		lib_what[1] = "liburing"
-		lib_bad[2] = "^(openssl/|lz4)"
-		lib_what[2] = "OpenSSL or lz4 (call crypto/ instead)"
+		lib_bad[2] = "^(openssl/|lz4|lzo/)"
+		lib_what[2] = "OpenSSL, lz4 or lzo (call crypto/ instead)"
 		name[0] = "core"; name[1] = "crypto"; name[2] = "io"; name[3] = "ctrl"
 		nallow = split(allow, allow_list, " ")
 		for (i = 1; i <= nallow; i++)
@@ -294,8 +295,12 @@ selftest() {
 		 echo "void selftest_fn(struct selftest_lo *l);" >> "$(pick core "*.h")"'
 	t "OpenSSL included by io/" fail "io/ must not use OpenSSL" \
 		"$pick"'echo "#include <openssl/evp.h>" >> "$(pick io "*.c")"'
-	t "lz4 included by core/" fail "core/ must not use OpenSSL, liburing or lz4" \
+	t "lz4 included by core/" fail "core/ must not use OpenSSL, liburing, lz4 or lzo" \
 		"$pick"'echo "#include <lz4.h>" >> "$(pick core "*.c")"'
+	t "lzo included by io/" fail "io/ must not use OpenSSL, lz4 or lzo" \
+		"$pick"'echo "#include <lzo/lzo1x.h>" >> "$(pick io "*.c")"'
+	t "lzo included by crypto/" pass "" \
+		"$pick"'echo "#include <lzo/lzo1x.h>" >> "$(pick crypto "*.c")"'
 	t "liburing included by crypto/" fail "crypto/ must not use liburing" \
 		"$pick"'echo "#include <liburing.h>" >> "$(pick crypto "*.c")"'
 	t "io/ including crypto/" pass "" \

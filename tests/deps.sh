@@ -3,7 +3,7 @@
 # Idempotent: does nothing (and needs no network) when all are present.
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libssl-dev liburing-dev libck-dev
-liblz4-dev openssl openvpn iperf3 iproute2 iputils-ping nftables procps psmisc tcpdump
+liblz4-dev liblzo2-dev openssl openvpn iperf3 iproute2 iputils-ping nftables procps psmisc tcpdump
 python3 python3-cryptography gnuplot-nox"
 missing=""
 for p in $PKGS; do

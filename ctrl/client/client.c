@@ -109,14 +109,8 @@ static int client_keys_install(struct client *c)
 		log_warnx("WARNING: the server changed our peer-id; still sending %u",
 			  pipeline_peer_tx_peer_id(c->pl, 0));
 	}
-	if (!err) {
-		uint8_t comp = runcfg_comp(c->rc->opts);
-
-		if (c->rc->opts->comp == OPT_COMP_LZO)
-			log_warnx("WARNING: LZO is not supported: sending uncompressed, "
-				  "dropping LZO-compressed packets");
-		pipeline_peer_set_comp(c->pl, 0, comp);
-	}
+	if (!err)
+		pipeline_peer_set_comp(c->pl, 0, runcfg_comp(c->rc->opts));
 	if (!err) {
 		/* mssfix counts the pushed compression framing and peer-id, as stock does. */
 		uint16_t v4, v6;

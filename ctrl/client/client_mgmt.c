@@ -22,6 +22,7 @@
 #include "../config/runcfg.h"
 #include "../mgmt.h"
 #include "client_int.h"
+#include "creds.h"
 #include "session.h"
 
 static void client_mgmt_attach(void *m, struct mgmt *mg)
@@ -44,14 +45,14 @@ bool client_mgmt_wait(struct client *c, unsigned int wait_s)
 		/* Released (or never held): not again for this attempt. */
 		c->hold_done = true;
 	}
-	if (o->has_auth_user_pass && !o->auth_user_pass.data) {
+	if (o->has_auth_user_pass && !o->auth_user_pass.data && creds_user_pass_needed(o)) {
 		rc = mgmt_user_pass(c->mgmt, "Auth", user, sizeof(user), pass, sizeof(pass));
 		if (rc == -EAGAIN) {
 			c->held = true;
 			return true;
 		}
 		if (!rc)
-			session_set_user_pass(c->sess, user, pass);
+			creds_user_pass_set(user, pass);
 		OPENSSL_cleanse(pass, sizeof(pass));
 	}
 	c->held = false;

@@ -6,9 +6,11 @@
  * session id, key-method 2 with our peer info, PUSH_REQUEST until a
  * complete PUSH_REPLY (push-continuation), the data keys (EKM or the legacy
  * PRF), dynamic tls-crypt once pushed, and the server's messages:
- * AUTH_FAILED (with TEMP[backoff,advance] as a reconnect), AUTH_PENDING
- * (the push deadline moves to its timeout), INFO_PRE / INFO, RESTART,
- * HALT and EXIT.
+ * AUTH_FAILED (with TEMP[backoff,advance], a refused auth-token and
+ * auth-retry as a reconnect), AUTH_PENDING (the push deadline moves to its
+ * timeout), INFO_PRE / INFO, RESTART, HALT and EXIT. The credentials in
+ * our key-method 2 (auth-user-pass, or the pushed auth-token that replaces
+ * the password on every later key) come from creds.c.
  *
  * Timers, besides chan's: the PUSH_REQUEST timer (first one 1 s after our
  * key-method 2, then every 5 s), and AUTH_PENDING's deadline, which
@@ -35,12 +37,12 @@
 #include "../proto/km2.h"
 #include "../proto/tls.h"
 #include "../state.h"
+#include "creds.h"
 #include "session.h"
 
 #define NS_PER_SEC		1000000000LL
 #define PUSH_FIRST_NS		(1 * NS_PER_SEC)	/* first PUSH_REQUEST after km2 */
 #define PUSH_EVERY_NS		(5 * NS_PER_SEC)	/* then every 5 s until PUSH_REPLY */
-#define SESSION_USER_MAX	512
 #define SESSION_INFO_MAX	256
 
 struct session {
@@ -56,8 +58,6 @@ struct session {
 	unsigned int backoff_s;		/* AUTH_FAILED,TEMP[backoff N] */
 	bool auth_pending;		/* AUTH_PENDING seen, no PUSH_REPLY yet */
 	struct kdf_key_source src;	/* our key-method-2 randoms */
-	char user[SESSION_USER_MAX];
-	char pass[SESSION_USER_MAX];
 	char info[SESSION_INFO_MAX];	/* the last INFO_PRE / INFO text */
 	struct session_keys keys;
 	uint64_t push_requests;
@@ -171,46 +171,6 @@ static int session_tls_create(struct session *s, char *err, size_t errlen)
 	return tls_ctx_create(&s->tctx, &tc, err, errlen);
 }
 
-/* auth-user-pass from a file or inline block: username line, password line. */
-static int session_user_pass_load(struct session *s, char *err, size_t errlen)
-{
-	char *owned, *nl;
-	const char *text;
-
-	if (!s->o->has_auth_user_pass)
-		return 0;
-	/* management-query-passwords: session_set_user_pass brings them later. */
-	if (!s->o->auth_user_pass.data && s->o->management_query_passwords)
-		return 0;
-	if (!s->o->auth_user_pass.data) {
-		snprintf(err, errlen, "options: auth-user-pass without a file (stdin prompt) is "
-			 "not supported");
-		return -ENOTSUP;
-	}
-	text = session_file_text(&s->o->auth_user_pass, &owned, err, errlen);
-	if (!text)
-		return -EINVAL;
-	snprintf(s->user, sizeof(s->user), "%s", text);
-	nl = strchr(s->user, '\n');
-	if (nl) {
-		snprintf(s->pass, sizeof(s->pass), "%s", nl + 1);
-		*nl = '\0';
-	}
-	s->user[strcspn(s->user, "\r")] = '\0';
-	s->pass[strcspn(s->pass, "\r\n")] = '\0';
-	if (owned) {
-		OPENSSL_cleanse(owned, strlen(owned));
-		free(owned);
-	}
-	return 0;
-}
-
-void session_set_user_pass(struct session *s, const char *user, const char *pass)
-{
-	snprintf(s->user, sizeof(s->user), "%s", user);
-	snprintf(s->pass, sizeof(s->pass), "%s", pass);
-}
-
 /*
  * The setenv values 2.6 sends as peer info (ssl.c push_peer_info): IV_SSO
  * and IV_GUI_VER always, UV_* with push-peer-info. NULL when none.
@@ -264,12 +224,14 @@ static int session_km2_send(struct session *s, struct chan_key *k)
 			    (s->o->test_no_ekm ? 0 : IV_PROTO_TLS_KEY_EXPORT),
 		.mtu = ce->tun_mtu_max,
 		.ciphers = s->o->data_ciphers,
-		/* LZ4 is announced only when we may compress; LZO is not implemented. */
-		.comp = s->o->allow_compression == OPT_ALLOW_COMP_YES ? KM2_COMP_LZ4 : KM2_COMP_STUBS,
+		/* LZ4 and LZO are announced only when we may compress. */
+		.comp = s->o->allow_compression == OPT_ALLOW_COMP_YES ? KM2_COMP_ALL : KM2_COMP_STUBS,
 	};
-	struct km2_msg m = { .username = s->user, .password = s->pass };
+	struct km2_msg m = { 0 };
 	static char extra[512];		/* ctrl only */
 	uint8_t *buf = chan_scratch.stream;	/* free now: TLS output is moved later */
+	bool is_token;
+	char err[256];
 	int n, rc;
 
 	pi.extra = session_peer_info_extra(s->o, extra, sizeof(extra));
@@ -278,6 +240,16 @@ static int session_km2_send(struct session *s, struct chan_key *k)
 		log_warnx("TLS: cannot build the key-method-2 options or peer info");
 		return -EINVAL;
 	}
+	/* A pushed token replaces the password; a forgotten password is asked for again. */
+	rc = creds_get(s->o, &m.username, &m.password, &is_token, err, sizeof(err));
+	if (rc) {
+		log_warnx("%s", err);
+		chan_end_for(&s->ch, CHAN_FAILED, CONN_WHY_CONFIG);
+		return rc;
+	}
+	if (is_token)
+		log_info("TLS: sending the auth-token instead of the password (key_id %u)",
+			 k->key_id);
 	rc = km2_source_random(&s->src, true);
 	if (rc)
 		return rc;
@@ -292,6 +264,8 @@ static int session_km2_send(struct session *s, struct chan_key *k)
 	}
 	rc = chan_write(k, buf, (size_t)n);
 	OPENSSL_cleanse(buf, sizeof(chan_scratch.stream));
+	if (!rc)
+		creds_used(s->o, is_token);
 	return rc;
 }
 
@@ -350,16 +324,35 @@ static void session_keys_derive(struct session *s, struct chan_key *k)
 	k->st = CHAN_KS_KEYS_READY;
 }
 
+/* A sanitized copy of a control message for the log (ctrl only). */
+static char session_log_buf[CTLMSG_MAX];
+
+/* The first pull's token: kept by creds.c across renegotiations and reconnects. */
+static void session_push_token(struct session *s)
+{
+	if (s->o->auth_token_user)
+		creds_token_user_set(s->o->auth_token_user);
+	if (s->o->auth_token) {
+		creds_token_set(s->o->auth_token);
+		log_info("PUSH: auth-token received: it replaces the password from now on");
+	}
+}
+
 static void session_push_reply(struct session *s, struct chan_key *k, const struct ctlmsg *m)
 {
 	char err[256];
 	int cont = 0;
 
+	/* After the first pull only a renewed auth-token is taken (2.6 sends one per key). */
 	if (k != s->ch.pri || k->st != CHAN_KS_PULL) {
-		log_debug("PUSH: ignoring an extra PUSH_REPLY");
+		if (creds_push_renewal(m->text, m->len))
+			log_info("PUSH: the server renewed our auth-token");
+		else
+			log_debug("PUSH: ignoring an extra PUSH_REPLY");
 		return;
 	}
-	log_info("PUSH: Received control message: '%s'", m->text);
+	log_info("PUSH: Received control message: '%s'",
+		 ctlmsg_sanitize(m->text, session_log_buf, sizeof(session_log_buf)));
 	if (options_apply_push(s->o, m->text, m->len, &cont, err, sizeof(err))) {
 		session_log_warnings(s);
 		log_warnx("%s", err);
@@ -368,6 +361,7 @@ static void session_push_reply(struct session *s, struct chan_key *k, const stru
 		return;
 	}
 	session_log_warnings(s);
+	session_push_token(s);
 	s->push_partial = cont == 2;
 	if (s->push_partial)
 		return;
@@ -386,11 +380,30 @@ static void session_push_reply(struct session *s, struct chan_key *k, const stru
  * temporary refusal: reconnect after at least N s, to the same remote
  * unless it says advance remote or addr (2.6 semantics; sluice resolves
  * one address per remote, so the next address is the next remote).
- * Anything else ends the client.
+ * Otherwise, as 2.6's receive_auth_failed: if we sent a token, it is
+ * dropped and we reconnect to the same remote with the password (a
+ * restarted server, or AUTH_FAILED,SESSION: token expired); with
+ * auth-retry nointeract we reconnect, with interact after forgetting the
+ * credentials so they are asked for again; else the client ends.
  */
 static void session_auth_failed(struct session *s, const struct ctlmsg *m)
 {
+	const char *why = NULL;
+
 	log_warnx("AUTH: Received control message: %s", m->text);
+	if (!m->is_temp && creds_token_clear())
+		why = CONN_WHY_AUTH_TOKEN;
+	else if (!m->is_temp && s->o->auth_retry != OPT_AUTH_RETRY_NONE)
+		why = CONN_WHY_AUTH_FAILURE;
+	if (why) {
+		if (s->o->auth_retry == OPT_AUTH_RETRY_INTERACT)
+			creds_purge();
+		/* No advance (stock sets no_advance): as TEMP without a backoff. */
+		s->auth_temp = true;
+		s->backoff_s = 0;
+		chan_end_for(&s->ch, CHAN_RESTART, why);
+		return;
+	}
 	if (m->is_temp) {
 		s->auth_temp = true;
 		s->backoff_s = m->temp_backoff;
@@ -449,6 +462,9 @@ static void session_ctlmsg(struct session *s, struct chan_key *k, const struct c
 	case CTLMSG_RESTART:
 		log_warnx("Received control message: %s: server-pushed connection reset",
 			  m->text);
+		/* Without [P], stock forgets the auth-user-pass credentials (not the token). */
+		if (!m->keep_auth)
+			creds_purge();
 		s->next_remote = m->next_remote;
 		chan_end_for(&s->ch, CHAN_RESTART, CONN_WHY_SERVER_RESTART);
 		break;
@@ -499,7 +515,11 @@ static void session_record(struct chan *ch, struct chan_key *k, char *rec, size_
 			k->st = CHAN_KS_PULL;
 		else
 			session_keys_derive(s, k);
-		return;
+		/* A 2.6 server's next message (a renewed auth-token, AUTH_FAILED) may follow. */
+		if (km.len >= n)
+			return;
+		rec += km.len;
+		n -= km.len;
 	}
 	ctlmsg_iter_init(&it, rec, n);
 	while (!ch->end && k->st >= CHAN_KS_PULL && ctlmsg_next(&it, &m))
@@ -539,7 +559,7 @@ int session_create(struct session **out, struct options *o, const struct session
 	s->o = o;
 	rc = session_wrap_create(s, &w, err, errlen);
 	rc = rc ?: session_tls_create(s, err, errlen);
-	rc = rc ?: session_user_pass_load(s, err, errlen);
+	rc = rc ?: creds_startup(o, err, errlen);
 	chan_init(&s->ch, &session_chan_ops, io, s->tctx, w, false, o->tls_timeout,
 		  o->hand_window, o->tran_window);
 	s->ch.reneg_ns = (int64_t)o->reneg_sec * NS_PER_SEC;

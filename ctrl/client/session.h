@@ -47,11 +47,6 @@ enum session_state {
  */
 int session_create(struct session **out, struct options *o, const struct session_io *io,
 		   char *err, size_t errlen) __must_check;
-/*
- * management-query-passwords: the auth-user-pass credentials for the next
- * key-method-2 message (copied), before session_start.
- */
-void session_set_user_pass(struct session *s, const char *user, const char *pass);
 /* Frees @s and cleanses its key material. NULL is fine. */
 void session_free(struct session *s);
 
@@ -75,8 +70,9 @@ unsigned int session_take_retired(struct session *s);
 /* After SESSION_RESTART: true if the server's RESTART said [N] (next remote). Clears. */
 bool session_take_next_remote(struct session *s);
 /*
- * After SESSION_RESTART: true if it was AUTH_FAILED,TEMP, with its backoff
- * in seconds in @backoff_s (0: none given). Clears.
+ * After SESSION_RESTART: true if it was an AUTH_FAILED that reconnects to
+ * the same remote: TEMP, with its backoff in seconds in @backoff_s (0: none
+ * given), or a refused auth-token, or auth-retry (backoff 0). Clears.
  */
 bool session_take_auth_temp(struct session *s, unsigned int *backoff_s);
 /* "AUTH_PENDING" while the server authenticates out of band, else NULL. */

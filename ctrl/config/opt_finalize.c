@@ -207,6 +207,24 @@ static int tls_check(struct options *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* auth-gen-token: 2.6's checks (options_postprocess_verify) and its renewal default. */
+static int auth_token_check(struct options *o, char *err, size_t errlen)
+{
+	if (!o->auth_gen_token)
+		return 0;
+	if (o->mode != OPT_MODE_SERVER)
+		return opt_errorf(err, errlen, "auth-gen-token requires mode server");
+	if (!o->reneg_sec)
+		return opt_errorf(err, errlen, "auth-gen-token needs a non-infinite reneg-sec");
+	/* The default first, then the check, as stock (mutate before verify). */
+	if (!o->auth_token_renewal)
+		o->auth_token_renewal = o->reneg_sec;
+	if (o->auth_token_renewal < 2 * o->hand_window)
+		return opt_errorf(err, errlen, "auth-gen-token renewal time needs to be at least "
+				  "two times hand-window (%u)", o->hand_window);
+	return 0;
+}
+
 _Static_assert(CONFIG_STATIC_KEY_LEN == KEY2_LEN, "test_key holds one static key");
 
 /* Decodes @text with the one static key parser, as "options: static key: <why>" on error. */
@@ -273,6 +291,9 @@ int options_finalize(struct options *o, char *err, size_t errlen)
 			return opt_errorf(err, errlen, "mode server only works with dev tun or "
 					  "tap");
 	}
+	ret = auth_token_check(o, err, errlen);
+	if (ret)
+		return ret;
 	if (!o->data_ciphers)
 		o->data_ciphers = OPT_DATA_CIPHERS_DEFAULT;
 	o->allow_compression = allow_comp_effective(o);

@@ -301,6 +301,31 @@ int opt_server_ipv6_expand(struct options *o, char *err, size_t errlen)
 	return opt_push_add(o, "tun-ipv6");
 }
 
+/* auth-gen-token [lifetime] [renewal] [external-auth], in stock's argument order. */
+static int h_auth_gen_token(struct opt_ctx *c, struct config_directive *d, char *err,
+			    size_t errlen)
+{
+	int ret;
+
+	c->o->auth_gen_token = true;
+	c->o->auth_token_lifetime = 0;
+	c->o->auth_token_renewal = 0;
+	c->o->auth_token_external = false;
+	for (int i = 1; i <= NARGS; i++) {
+		if (!strcmp(ARG(i), "external-auth") && i >= 2) {
+			c->o->auth_token_external = true;
+		} else if (i <= 2) {
+			ret = opt_get_uint(d, i, 0, INT_MAX, i == 1 ? &c->o->auth_token_lifetime :
+					   &c->o->auth_token_renewal, err, errlen);
+			if (ret)
+				return ret;
+		} else {
+			return ERR("auth-gen-token expects [LIFETIME] [RENEWAL] [external-auth]");
+		}
+	}
+	return 0;
+}
+
 /* --- the table -------------------------------------------------------------------- */
 
 static const struct opt_def server_defs[] = {
@@ -315,6 +340,9 @@ static const struct opt_def server_defs[] = {
 	FLAG("duplicate-cn", C, duplicate_cn),
 	UINT("max-clients", C, max_clients, 1, OPT_PEER_ID_MAX),
 	FN("push", C, 1, 1, h_push, "\"OPTION ARGS...\" (one quoted option)"),
+	FN("auth-gen-token", C, 0, 3, h_auth_gen_token, "[LIFETIME] [RENEWAL] [external-auth]"),
+	{ .name = "auth-gen-token-secret", .flags = F_CONFIG | F_INLINE, .type = T_FILE, .min = 1,
+	  .max = 1, .off = OFF(auth_token_secret), .usage = "FILE or an inline block" },
 };
 
 const struct opt_table opt_server_table = OPT_TABLE(server_defs);

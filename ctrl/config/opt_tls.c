@@ -284,6 +284,14 @@ static int h_reneg_count(struct opt_ctx *c, struct config_directive *d, char *er
 
 /* --- authentication --------------------------------------------------------------- */
 
+static int h_askpass(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	c->o->has_askpass = true;
+	c->o->askpass_file = NARGS ? ARG(1) : NULL;
+	return 0;
+}
+
 static int h_auth_user_pass(struct opt_ctx *c, struct config_directive *d, char *err,
 			    size_t errlen)
 {
@@ -494,6 +502,7 @@ static const struct opt_def tls_defs[] = {
 	FILE_("key", key),
 	FILE_("extra-certs", extra_certs),
 	FILE_("pkcs12", pkcs12),
+	FN("askpass", C, 0, 1, h_askpass, "[FILE]"),
 	FN("dh", C | F_INLINE, 1, 1, h_dh, "FILE, none or an inline block"),
 	FN("crl-verify", C | F_INLINE, 1, 2, h_crl_verify, "FILE [dir] or an inline block"),
 	FN("peer-fingerprint", C | F_INLINE, 1, 1, h_peer_fingerprint,

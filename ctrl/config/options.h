@@ -226,6 +226,8 @@ struct options {
 	/* TLS. */
 	struct options_file ca, cert, key, extra_certs, dh, pkcs12, crl_verify;
 	bool crl_verify_dir;
+	bool has_askpass;		/* askpass: the key passphrase is asked for at start-up */
+	const char *askpass_file;	/* askpass FILE: its first line; NULL = the terminal */
 	bool dh_none;			/* "dh none" (ECDH only) */
 	OPTIONS_VEC(struct options_fingerprint) peer_fingerprints;
 	struct options_file tls_auth, tls_crypt, tls_crypt_v2;	/* outside <connection> */
@@ -355,6 +357,11 @@ struct options {
 	/* connect-freq-initial N SEC: stateless replies to new clients; 0 = sluice default. */
 	unsigned int connect_freq_initial_n, connect_freq_initial_sec;
 	OPTIONS_VEC(const char *) push;	/* options sent in PUSH_REPLY, in order */
+	bool auth_gen_token;		/* auth-gen-token [lifetime] [renewal] [external-auth] */
+	unsigned int auth_token_lifetime;	/* seconds a session's tokens live, 0 = no limit */
+	unsigned int auth_token_renewal;	/* token renewal period; finalize: reneg-sec if 0 */
+	bool auth_token_external;	/* external-auth: the script runs for tokens too */
+	struct options_file auth_token_secret;	/* auth-gen-token-secret; NULL = random */
 
 	/* sluice. */
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */

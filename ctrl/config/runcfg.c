@@ -13,6 +13,7 @@
 #include "../../core/log.h"
 #include "../../crypto/comp.h"
 #include "options.h"
+#include "../askpass.h"
 #include "../proto/tls.h"
 #include "runcfg.h"
 
@@ -40,11 +41,6 @@ static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t
 		snprintf(err, errlen,
 			 "options: this build runs as a TLS client ('client' or 'tls-client' + "
 			 "'pull') or with 'test-data-key'; server mode is not implemented yet");
-		return -ENOTSUP;
-	}
-	if (!o->ca.data || !o->cert.data || !o->key.data) {
-		snprintf(err, errlen, "options: client mode needs 'ca', 'cert' and 'key' "
-			 "(pkcs12 and auth-user-pass-only logins are not supported yet)");
 		return -ENOTSUP;
 	}
 	rc->is_client = true;
@@ -149,8 +145,10 @@ uint8_t runcfg_comp(const struct options *o)
 
 	switch (o->comp) {
 	case OPT_COMP_LZO_STUB:
-	case OPT_COMP_LZO:	/* framed as the stub; LZO-compressed packets are dropped */
 		mode = COMP_MODE_LZO_STUB;
+		break;
+	case OPT_COMP_LZO:	/* comp-lzo [yes|adaptive], compress lzo */
+		mode = COMP_MODE_LZO | (o->comp_adaptive ? COMP_F_ADAPTIVE : 0);
 		break;
 	case OPT_COMP_STUB:
 		mode = COMP_MODE_STUB;
@@ -188,6 +186,7 @@ static int comp_framing_len(const struct options *o)
 {
 	switch (runcfg_comp(o) & COMP_MODE_MASK) {
 	case COMP_MODE_LZO_STUB:
+	case COMP_MODE_LZO:
 	case COMP_MODE_STUB:
 	case COMP_MODE_LZ4:
 		return 1;
@@ -272,8 +271,6 @@ static void runcfg_warn_unimplemented(const struct options *o)
 		log_warnx("%s route-delay", pre);
 	if (o->block_ipv6 && o->mode == OPT_MODE_SERVER)
 		log_warnx("%s block-ipv6 on a server (push it to the clients)", pre);
-	if (o->auth_nocache)
-		log_warnx("%s auth-nocache (the password stays in memory for reconnects)", pre);
 	if (o->sndbuf || o->rcvbuf)
 		log_warnx("%s sndbuf / rcvbuf (sluice sizes its socket buffers itself)", pre);
 	if (o->txqueuelen)
@@ -334,6 +331,7 @@ void runcfg_tls_conf(const struct options *o, bool is_server, struct tls_conf *t
 		.ca = { o->ca.data, o->ca.is_inline },
 		.cert = { o->cert.data, o->cert.is_inline },
 		.key = { o->key.data, o->key.is_inline },
+		.pkcs12 = { o->pkcs12.data, o->pkcs12.is_inline },
 		.extra_certs = { o->extra_certs.data, o->extra_certs.is_inline },
 		.crl = { o->crl_verify.data, o->crl_verify.is_inline },
 		.version_min = (enum tls_ver)o->tls_version_min,
@@ -345,6 +343,7 @@ void runcfg_tls_conf(const struct options *o, bool is_server, struct tls_conf *t
 		.remote_cert_tls = (enum tls_cert_tls)o->remote_cert_tls,
 		.verify_x509_name = o->verify_x509_name,
 		.verify_x509_type = (enum tls_x509_type)o->verify_x509_type,
+		.passphrase = askpass_key_passphrase,
 	};
 	if (!is_server)
 		return;

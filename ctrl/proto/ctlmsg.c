@@ -271,3 +271,33 @@ int ctlmsg_build_auth_failed(char *out, size_t cap, const char *reason)
 		return build2(out, cap, "AUTH_FAILED", NULL);
 	return build2(out, cap, "AUTH_FAILED,", reason);
 }
+
+const char *ctlmsg_sanitize(const char *text, char *out, size_t len)
+{
+	static const struct {
+		const char *word;
+		unsigned int keep;
+	} secret[] = { { "SESS_ID_", 7 }, { "auth-token ", 11 }, { "echo ", 4 } };
+	unsigned int keep = 0;
+	bool redact = false;
+	size_t n = 0;
+
+	for (; *text && n + 1 < len; text++) {
+		for (size_t i = 0; i < ARRAY_SIZE(secret); i++) {
+			if (!strncmp(text, secret[i].word, strlen(secret[i].word))) {
+				keep = secret[i].keep;
+				redact = true;
+			}
+		}
+		if (*text == ',')
+			redact = false;
+		if (redact && !keep)
+			continue;
+		if (redact)
+			keep--;
+		out[n++] = *text;
+	}
+	if (len)
+		out[n] = '\0';
+	return out;
+}

@@ -99,4 +99,12 @@ int ctlmsg_build_exit(char *out, size_t cap) __must_check;
 /* "AUTH_FAILED" or "AUTH_FAILED,<reason>" (@reason NULL or "" for none). */
 int ctlmsg_build_auth_failed(char *out, size_t cap, const char *reason) __must_check;
 
+/*
+ * @text for a log line, as stock's sanitize_control_message: session tokens
+ * ("SESS_ID_..." keeps "SESS_ID"), "auth-token ..." (keeps "auth-token ") and
+ * "echo ..." (keeps "echo") are cut up to the next ','. Into @out (@len
+ * bytes, truncated to fit); returns @out.
+ */
+const char *ctlmsg_sanitize(const char *text, char *out, size_t len);
+
 #endif

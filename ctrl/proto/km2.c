@@ -194,6 +194,7 @@ int km2_parse(struct km2_msg *m, const uint8_t *buf, size_t len, bool from_clien
 		OPENSSL_cleanse(&m->src, sizeof(m->src));
 		m->options = m->username = m->password = m->peer_info = "";
 	}
+	m->len = ret ? 0 : len - r.left;
 	return ret;
 }
 
@@ -461,8 +462,8 @@ static bool cipher_listed(const char *list, const char *name)
 
 static const char *const comp_lines[] = {
 	[KM2_COMP_STUBS] = "IV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n",
-	/* We have LZ4 but no LZO, so LZO stays a stub (comp_generate_peer_info_string). */
-	[KM2_COMP_LZ4] = "IV_LZ4=1\nIV_LZ4v2=1\nIV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n",
+	/* LZ4 and LZO both built in: no IV_LZO_STUB (comp_generate_peer_info_string). */
+	[KM2_COMP_ALL] = "IV_LZ4=1\nIV_LZ4v2=1\nIV_LZO=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n",
 	[KM2_COMP_NONE] = "",
 };
 

@@ -72,6 +72,12 @@ struct km2_msg {
 	const char *username;
 	const char *password;
 	const char *peer_info;
+	/*
+	 * After km2_parse: the bytes the message took. A 2.6 peer may write a
+	 * control message right behind it in the same TLS record (its
+	 * plaintext buffer holds both), which the caller reads from there.
+	 */
+	size_t len;
 };
 
 /*
@@ -147,7 +153,7 @@ int km2_occ_build(char *out, size_t cap, const struct km2_occ *o) __must_check;
 /* Compression flags a client announces (comp_generate_peer_info_string). */
 enum km2_comp {
 	KM2_COMP_STUBS = 0,	/* IV_LZO_STUB=1, IV_COMP_STUB=1, IV_COMP_STUBv2=1 (2.6 default) */
-	KM2_COMP_LZ4,		/* IV_LZ4=1, IV_LZ4v2=1, then the stubs (allow-compression yes) */
+	KM2_COMP_ALL,		/* IV_LZ4=1, IV_LZ4v2=1, IV_LZO=1, IV_COMP_STUB(v2)=1 (allow yes) */
 	KM2_COMP_NONE,		/* no compression lines at all */
 };
 

@@ -347,7 +347,8 @@ size_t reliable_read(struct reliable *r, uint8_t *buf, size_t len)
 		if (reliable_is_stream(s->opcode)) {
 			size_t n = MIN((size_t)(s->len - r->recv_off), len - done);
 
-			memcpy(buf + done, s->data + r->recv_off, n);
+			if (n)	/* an empty message has no payload buffer */
+				memcpy(buf + done, s->data + r->recv_off, n);
 			done += n;
 			r->recv_off = (uint16_t)(r->recv_off + n);
 			if (r->recv_off < s->len)

@@ -57,7 +57,13 @@ struct tls_conf {
 	bool is_server;			/* tls-server */
 	struct tls_pem ca;		/* ca: trust anchors (CRLs in it are loaded too) */
 	struct tls_pem cert;		/* cert: our certificate, then chain certs */
-	struct tls_pem key;		/* key: RSA/EC/Ed25519 PEM, unencrypted */
+	struct tls_pem key;		/* key: RSA/EC/Ed25519 PEM, maybe encrypted */
+	/*
+	 * pkcs12: a DER file, or inline its base64 text: our certificate and
+	 * key, and its other certificates as trust anchors when no ca is given
+	 * (else as chain certificates), as 2.6's tls_ctx_load_pkcs12.
+	 */
+	struct tls_pem pkcs12;
 	struct tls_pem extra_certs;	/* extra-certs */
 	struct tls_pem crl;		/* crl-verify (file form, not "dir") */
 	struct tls_pem dh;		/* dh (server); NULL = "dh none": ECDHE only */
@@ -77,6 +83,14 @@ struct tls_conf {
 	const uint8_t (*fingerprints)[TLS_FP_LEN];	/* peer-fingerprint list */
 	size_t n_fingerprints;
 	enum tls_client_cert client_cert;	/* server only */
+	/*
+	 * The passphrase of an encrypted key or PKCS#12 bundle, asked for only
+	 * when one needs it (askpass): fills @buf (@len bytes, NUL-terminated)
+	 * and returns 0, or a negative errno (-ENOKEY: none to be had). NULL:
+	 * encrypted files are refused.
+	 */
+	int (*passphrase)(void *arg, char *buf, size_t len);
+	void *passphrase_arg;
 };
 
 struct tls_ctx;
@@ -86,8 +100,9 @@ struct tls_conn;
  * Builds a context (refcount 1). Loads and checks every file now, so
  * configuration mistakes surface at startup. Returns 0, -EINVAL (bad
  * option value or combination), -ENOENT/-EIO (a file could not be read or
- * parsed; @err has the OpenSSL reasons) or -ENOMEM. @err gets a message
- * starting "TLS: " on failure.
+ * parsed; @err has the OpenSSL reasons), -ENOKEY (an encrypted key or
+ * PKCS#12 bundle and no passphrase, or a wrong one) or -ENOMEM. @err gets
+ * a message starting "TLS: " on failure.
  */
 int tls_ctx_create(struct tls_ctx **out, const struct tls_conf *conf, char *err,
 		   size_t errlen) __must_check;

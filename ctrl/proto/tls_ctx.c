@@ -91,6 +91,7 @@ static int conf_check(const struct tls_conf *conf, char *err, size_t errlen)
 {
 	int vmin = ssl_version(conf->version_min), vmax = ssl_version(conf->version_max);
 	bool needs_ca = !conf->is_server || conf->client_cert != TLS_CLIENT_CERT_NONE;
+	bool has_p12 = conf->pkcs12.data;
 
 	if (vmin < 0 || vmax < 0 || (vmax && vmin > vmax)) {
 		tls_err_set(err, errlen, "TLS: tls-version-min is above tls-version-max");
@@ -103,13 +104,19 @@ static int conf_check(const struct tls_conf *conf, char *err, size_t errlen)
 		tls_err_set(err, errlen, "TLS: invalid verification option");
 		return -EINVAL;
 	}
-	if (!conf->cert.data != !conf->key.data || (conf->is_server && !conf->cert.data)) {
+	if (has_p12 && (conf->cert.data || conf->key.data)) {
+		tls_err_set(err, errlen, "TLS: cert and key cannot be used together with pkcs12");
+		return -EINVAL;
+	}
+	if (!conf->cert.data != !conf->key.data ||
+	    (conf->is_server && !conf->cert.data && !has_p12)) {
 		tls_err_set(err, errlen, "TLS: %s",
-			    conf->is_server ? "a server needs cert and key" :
+			    conf->is_server ? "a server needs cert and key (or pkcs12)" :
 			    "cert and key must be given together");
 		return -EINVAL;
 	}
-	if (needs_ca && !conf->ca.data && !conf->n_fingerprints) {
+	/* A PKCS#12 bundle may carry the CAs; tls_pem.c says so if it does not. */
+	if (needs_ca && !conf->ca.data && !conf->n_fingerprints && !has_p12) {
 		tls_err_set(err, errlen, "TLS: no ca or peer-fingerprint to verify the peer with");
 		return -EINVAL;
 	}
@@ -178,7 +185,6 @@ fail:
 static int copy_verify(struct tls_ctx *ctx, const struct tls_conf *conf)
 {
 	ctx->is_server = conf->is_server;
-	ctx->no_ca = !conf->ca.data;
 	ctx->remote_cert_tls = conf->remote_cert_tls;
 	ctx->x509_type = conf->verify_x509_type;
 	if (conf->verify_x509_name) {
@@ -221,6 +227,7 @@ static int verify_mode(const struct tls_conf *conf)
 int tls_ctx_create(struct tls_ctx **out, const struct tls_conf *conf, char *err, size_t errlen)
 {
 	struct tls_ctx *ctx;
+	unsigned int n_ca = 0;
 	int ret;
 
 	*out = NULL;
@@ -237,9 +244,19 @@ int tls_ctx_create(struct tls_ctx **out, const struct tls_conf *conf, char *err,
 		goto err_free;
 	ret = set_protocol(ctx->ssl_ctx, conf, err, errlen);
 	if (!ret)
-		ret = tls_pem_load(ctx->ssl_ctx, conf, err, errlen);
+		ret = tls_pem_load(ctx->ssl_ctx, conf, &n_ca, err, errlen);
 	if (ret)
 		goto err_ret;
+	if (!n_ca && !conf->n_fingerprints && (!conf->is_server ||
+					       conf->client_cert != TLS_CLIENT_CERT_NONE)) {
+		tls_err_set(err, errlen, "TLS: no ca to verify the peer with: give ca "
+			    "(pkcs12 '%s' holds no CA certificate)",
+			    conf->pkcs12.is_inline ? "[[INLINE]]" : conf->pkcs12.data);
+		ret = -EINVAL;
+		goto err_ret;
+	}
+	/* peer-fingerprint and no CA at all: the chain is not checked (verify_hash_no_ca). */
+	ctx->no_ca = !n_ca;
 	SSL_CTX_set_verify(ctx->ssl_ctx, verify_mode(conf), NULL);
 	SSL_CTX_set_cert_verify_callback(ctx->ssl_ctx, tls_verify_cb, ctx);
 	*out = ctx;

@@ -7,7 +7,8 @@
  *	tls_ctx.c	struct tls_ctx: option checks, protocol and cipher settings, the
  *			verification settings, refcount; the error strings all files use
  *	tls_pem.c	loading the PEM files (dh, cert, extra-certs, key, ca, crl-verify)
- *			into the SSL_CTX
+ *			and PKCS#12 bundles into the SSL_CTX, with the passphrase of an
+ *			encrypted one
  *	tls_verify.c	the peer-certificate checks, run in the cert-verify callback
  *	tls_conn.c	struct tls_conn: one TLS session over memory BIOs
  *
@@ -68,10 +69,12 @@ void tls_err_drain(char *buf, size_t len);
 __printf(3, 4) void tls_err_set(char *buf, size_t len, const char *fmt, ...);
 
 /*
- * tls_pem.c: loads every file @conf names into @sc. Returns 0, -EINVAL, -ENOENT, -EIO
- * or -ENOMEM with @err set.
+ * tls_pem.c: loads every file @conf names into @sc; *@n_ca counts the trust anchors
+ * (ca, or a PKCS#12 bundle's CAs without ca). Returns 0, -EINVAL, -ENOENT, -EIO,
+ * -ENOKEY (no or a wrong passphrase) or -ENOMEM with @err set.
  */
-int tls_pem_load(SSL_CTX *sc, const struct tls_conf *conf, char *err, size_t errlen);
+int tls_pem_load(SSL_CTX *sc, const struct tls_conf *conf, unsigned int *n_ca, char *err,
+		 size_t errlen);
 
 /*
  * tls_verify.c: the SSL_CTX cert-verify callback. Checks the chain (unless no_ca) and

@@ -112,11 +112,8 @@ static int server_tls_setup(struct server *s, char *err, size_t errlen)
 	const struct options *o = s->o;
 	struct tls_conf tc;
 
+	/* ca/cert/key or pkcs12: tls_ctx_create says what is missing. */
 	runcfg_tls_conf(o, true, &tc);
-	if (!o->ca.data || !o->cert.data || !o->key.data) {
-		snprintf(err, errlen, "options: server mode needs 'ca', 'cert' and 'key'");
-		return -EINVAL;
-	}
 	if (o->crl_verify_dir) {
 		snprintf(err, errlen, "options: crl-verify ... dir is not supported (give a CRL file)");
 		return -ENOTSUP;
@@ -129,6 +126,14 @@ static int server_check_options(const struct options *o, char *err, size_t errle
 	if (o->auth_user_pass_verify && o->script_security < 2) {
 		snprintf(err, errlen, "options: auth-user-pass-verify needs 'script-security 2' "
 			 "(or higher) to run '%s'", o->auth_user_pass_verify);
+		return -EINVAL;
+	}
+	/* As stock: without a client certificate something else must say who the client is. */
+	if (!o->auth_user_pass_verify &&
+	    (o->verify_client_cert != OPT_CLIENT_CERT_REQUIRE || o->username_as_common_name)) {
+		snprintf(err, errlen, "options: %s must be used with an auth-user-pass-verify script",
+			 o->username_as_common_name ? "username-as-common-name" :
+			 "verify-client-cert none|optional");
 		return -EINVAL;
 	}
 	if (!o->has_ifconfig_pool && !o->has_ifconfig_ipv6_pool && !o->client_config_dir) {
@@ -170,6 +175,8 @@ static int server_setup(struct server *s, char *err, size_t errlen)
 	if (!rc && (rc = srvpool_init(&s->pool, o)))
 		snprintf(err, errlen, "server: cannot allocate the address pool");
 	rc = rc ?: server_persist_load(s, err, errlen);
+	if (!rc && o->auth_gen_token)
+		rc = srvtoken_key_load(&s->token_key, o, err, errlen);
 	if (rc) {
 		if (rc == -ENOMEM && !err[0])
 			snprintf(err, errlen, "server: out of memory");
@@ -178,6 +185,7 @@ static int server_setup(struct server *s, char *err, size_t errlen)
 	s->scfg = (struct srvsess_cfg){
 		.o = o, .tctx = s->tctx, .wrap = fc.wrap, .wrap_key = fc.key,
 		.auth_direction = fc.auth_direction, .auth_digest = fc.auth_digest,
+		.token_key = o->auth_gen_token ? &s->token_key : NULL,
 	};
 	return 0;
 }
@@ -209,6 +217,7 @@ static void server_teardown(struct server *s)
 	s->persist = false;
 	OPENSSL_cleanse(s->wrap_key, sizeof(s->wrap_key));
 	OPENSSL_cleanse(s->v2_key, sizeof(s->v2_key));
+	OPENSSL_cleanse(&s->token_key, sizeof(s->token_key));
 	free(s->fr);
 	s->fr = NULL;
 	free(s->cl);

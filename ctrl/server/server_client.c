@@ -33,6 +33,7 @@
 #include "../config/runcfg.h"
 #include "../../io/pipeline.h"
 #include "../proto/handover.h"
+#include "../proto/tls.h"
 #include "server_int.h"
 
 /* ---- admission --------------------------------------------------------- */
@@ -114,7 +115,8 @@ static void client_reject(struct server *s, struct srv_client *c, const char *wh
 /* duplicate-cn off: a new login with a CN that is connected drops the old session. */
 static void client_drop_duplicates(struct server *s, struct srv_client *c)
 {
-	if (s->o->duplicate_cn)
+	/* No common name (no certificate, no username-as-common-name): nothing to match (2.6). */
+	if (s->o->duplicate_cn || !c->cn[0])
 		return;
 	for (uint32_t i = 0; i < s->max; i++) {
 		struct srv_client *o = &s->cl[i];
@@ -184,6 +186,39 @@ static bool client_auth_mgmt(struct server *s, struct srv_client *c)
 	}
 }
 
+/*
+ * auth-gen-token at the first key (stock's verify_user_pass): a token that
+ * verifies stands in for the script, unless external-auth; a refused one
+ * refuses the client ("SESSION: token expired" when it only expired); a
+ * session without one gets its session id now, so the script sees it.
+ * Returns 1 (token accepted: no script), 0 (the script decides) or -1
+ * (refused).
+ */
+static int client_auth_token(struct server *s, struct srv_client *c, int64_t now)
+{
+	const struct srvsess_client *ci = srvsess_client(c->sess);
+	const struct options *o = s->o;
+
+	(void)now;
+	if (!o->auth_gen_token || c->auth)
+		return 0;
+	if (ci->has_token && !o->auth_token_external) {
+		if (ci->token_flags == SRVTOKEN_HMAC_OK) {
+			log_info("[%s] TLS: Username/auth-token authentication succeeded for "
+				 "username '%s'", c->cn, ci->username);
+			return 1;
+		}
+		srvsess_token_wipe(c->sess);
+		client_reject(s, c, "TLS: Username/auth-token authentication failed",
+			      (ci->token_flags & SRVTOKEN_EXPIRED) &&
+			      (ci->token_flags & SRVTOKEN_HMAC_OK) ? "SESSION: token expired" : NULL);
+		return -1;
+	}
+	if (!srvsess_token(c->sess)[0] && srvsess_token_issue(c->sess, (int64_t)time(NULL)))
+		log_warnx("[%s] auth-gen-token: cannot start a token session", c->cn);
+	return 0;
+}
+
 /* SRVSESS_AUTH: admit the client (script, CCD, cipher, address) or refuse it. */
 static void client_auth(struct server *s, struct srv_client *c, int64_t now)
 {
@@ -196,7 +231,20 @@ static void client_auth(struct server *s, struct srv_client *c, int64_t now)
 	snprintf(c->cn, sizeof(c->cn), "%s", s->o->username_as_common_name && ci->username[0] ?
 		 ci->username : ci->common_name);
 	snprintf(c->user, sizeof(c->user), "%s", ci->username);
-	if (!client_auth_script(s, c, now) || !client_auth_mgmt(s, c))
+	/* As 2.6's key_method_2_read / verify_user_pass, before any script runs. */
+	if (s->o->auth_user_pass_verify && (!ci->username[0] || !ci->password[0])) {
+		client_reject(s, c, "TLS Error: Auth Username/Password was not provided by peer",
+			      NULL);
+		return;
+	}
+	if (s->o->username_as_common_name && strlen(ci->username) > TLS_CN_MAX) {
+		client_reject(s, c, "TLS Auth Error: --username-as-common name specified and "
+			      "username is longer than the maximum permitted Common Name length "
+			      "of 64 characters", NULL);
+		return;
+	}
+	rc = client_auth_token(s, c, now);
+	if (rc < 0 || (rc == 0 && (!client_auth_script(s, c, now) || !client_auth_mgmt(s, c))))
 		return;
 	c->ccd = calloc(1, sizeof(*c->ccd));
 	if (!c->ccd) {
@@ -248,6 +296,9 @@ static void client_auth(struct server *s, struct srv_client *c, int64_t now)
 	pin.ekm = !s->o->test_no_ekm && (ci->peer.iv_proto & IV_PROTO_TLS_KEY_EXPORT);
 	pin.dyn_tls_crypt = !s->o->test_no_dyn_tls_crypt &&
 			    (ci->peer.iv_proto & IV_PROTO_DYN_TLS_CRYPT);
+	/* The session's token, renewed now (generate_auth_token on success). */
+	if (s->o->auth_gen_token && !srvsess_token_issue(c->sess, (int64_t)time(NULL)))
+		pin.auth_token = srvsess_token(c->sess);
 	rc = srv_push_build(s->push, sizeof(s->push), &pin);
 	if (rc < 0) {
 		client_reject(s, c, "PUSH_REPLY too long", NULL);
@@ -408,6 +459,7 @@ void server_keepalive(struct server *s, int64_t now_ns)
 		}
 		/* The renegotiation hold is renewed here even when the session is quiet. */
 		handover_tick(&c->ho, srvsess_chan(c->sess), now_ns, client_tag(c));
+		srvsess_token_tick(c->sess, now_ns, (int64_t)time(NULL));
 	}
 }
 

@@ -37,6 +37,7 @@
 #include "srvauth.h"
 #include "srvpolicy.h"
 #include "srvsess.h"
+#include "srvtoken.h"
 
 #define NS_PER_SEC	1000000000LL
 /* A common name or user name as the status file and logs show it (stock: 64). */
@@ -125,6 +126,7 @@ struct server {
 	struct conn_info ci;		/* the server as a whole (mode_ops.conn_info) */
 	struct mgmt *mgmt;		/* the management interface, NULL: none */
 	uint64_t next_cid;
+	struct srvtoken_key token_key;	/* auth-gen-token's secret */
 	char push[4096];
 };
 

@@ -88,6 +88,12 @@ static time_t status_last_ref(const struct server *s, const struct srv_client *c
 	return now - (time_t)((mono - last) / 1000000000LL);
 }
 
+/* A client without certificate and username-as-common-name has none: "UNDEF" (tls_common_name). */
+static const char *status_cn(const struct srv_client *c)
+{
+	return c->cn[0] ? c->cn : "UNDEF";
+}
+
 /* OpenVPN's layout of @version (1, 2 or 3). */
 static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 {
@@ -126,11 +132,11 @@ static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 		txb = ps.tx_bytes;
 		if (version == 2 || version == 3)
 			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c%llu%c%llu%c%s%c%lld%c%s%c%llu%c%u%c%s\n",
-				sep, c->cn, sep, a, sep, v4, sep, v6, sep, rxb, sep, txb, sep, since,
+				sep, status_cn(c), sep, a, sep, v4, sep, v6, sep, rxb, sep, txb, sep, since,
 				sep, (long long)c->since, sep, c->user[0] ? c->user : "UNDEF", sep,
 				(unsigned long long)c->cid, sep, c->id, sep, dc_cipher_name(c->cipher));
 		else
-			fprintf(f, "%s,%s,%llu,%llu,%s\n", c->cn, a, rxb, txb, since);
+			fprintf(f, "%s,%s,%llu,%llu,%s\n", status_cn(c), a, rxb, txb, since);
 	}
 	if (version == 2 || version == 3)
 		fprintf(f, "HEADER%cROUTING_TABLE%cVirtual Address%cCommon Name%cReal Address%c"
@@ -149,10 +155,10 @@ static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 		ref = status_last_ref(s, c, now);
 		status_time(ref, ref_s, sizeof(ref_s));
 		if (version == 2 || version == 3)
-			fprintf(f, "ROUTING_TABLE%c%s%c%s%c%s%c%s%c%lld\n", sep, v4, sep, c->cn, sep,
+			fprintf(f, "ROUTING_TABLE%c%s%c%s%c%s%c%s%c%lld\n", sep, v4, sep, status_cn(c), sep,
 				a, sep, ref_s, sep, (long long)ref);
 		else
-			fprintf(f, "%s,%s,%s,%s\n", v4, c->cn, a, ref_s);
+			fprintf(f, "%s,%s,%s,%s\n", v4, status_cn(c), a, ref_s);
 	}
 	if (version == 2 || version == 3) {
 		fprintf(f, "GLOBAL_STATS%cMax bcast/mcast queue length%c0\n", sep, sep);

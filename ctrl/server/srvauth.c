@@ -78,6 +78,11 @@ auth_child(const struct options *o, const struct srvsess_client *cl,
 	setenv("auth_failed_reason_file", a->afr, 1);
 	if (!a->cred[0])
 		setenv("password", cl->password, 1);
+	/* auth-gen-token (add_session_token_env): new, continued or refused session. */
+	if (cl->session_state)
+		setenv("session_state", cl->session_state, 1);
+	if (cl->session_id && *cl->session_id)
+		setenv("session_id", cl->session_id, 1);
 	env_set_peer_info(cl->peer_info);
 	/* The command is split on blanks, as OpenVPN's argv parser does; no shell. */
 	snprintf(cmd, sizeof(cmd), "%s", o->auth_user_pass_verify);

@@ -561,6 +561,9 @@ int srv_push_build(char *out, size_t cap, const struct srv_push_in *in)
 	}
 	if (proto & IV_PROTO_DATA_V2)
 		push_add(&b, "peer-id %u", in->peer_id);
+	/* prepare_push_reply's place for it: after peer-id, before cipher. */
+	if (in->auth_token && *in->auth_token)
+		push_add(&b, "auth-token %s", in->auth_token);
 	push_add(&b, "cipher %s", dc_cipher_name(in->cipher));
 	/*
 	 * As 2.6's prepare_push_reply: cc-exit and tls-ekm for clients that

@@ -109,6 +109,7 @@ struct srv_push_in {
 	enum dc_cipher cipher;
 	bool ekm;
 	bool dyn_tls_crypt;	/* the client announced IV_PROTO_DYN_TLS_CRYPT */
+	const char *auth_token;	/* auth-gen-token: pushed after peer-id; NULL: none */
 };
 
 /* Builds the options of the PUSH_REPLY into @out. Returns its length or -ENOSPC. */

@@ -173,6 +173,7 @@ void srvsess_free(struct srvsess *s)
 	free(s->peer_info);
 	free(s->options);
 	free(s->push);
+	srvsess_token_wipe(s);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }

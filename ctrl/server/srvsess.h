@@ -57,6 +57,7 @@
 struct options;
 struct tls_ctx;
 struct srvsess;
+struct srvtoken_key;
 
 /* Shared by every session of one server; the caller keeps it alive. */
 struct srvsess_cfg {
@@ -68,6 +69,8 @@ struct srvsess_cfg {
 	const uint8_t *wrap_key;
 	int auth_direction;		/* tls-auth: 0, 1 or TLSWRAP_DIR_BIDI */
 	const char *auth_digest;	/* tls-auth: NULL = SHA1 */
+	/* auth-gen-token's secret (srvtoken.h); NULL: tokens are not issued or taken. */
+	const struct srvtoken_key *token_key;
 };
 
 enum srvsess_state {
@@ -89,6 +92,16 @@ struct srvsess_client {
 	const char *peer_info;		/* raw IV_* lines, "" when none */
 	const char *options;		/* the client's OCC options string */
 	struct km2_peer peer;		/* parsed peer info */
+	/*
+	 * auth-gen-token: the password was a token (has_token) and what
+	 * srvtoken_verify said of it (SRVTOKEN_* flags); for the script's
+	 * environment, stock's $session_state ("Initial", "Authenticated",
+	 * "Expired", "Invalid", ...) and $session_id, NULL without auth-gen-token.
+	 */
+	bool has_token;
+	unsigned int token_flags;
+	const char *session_state;
+	const char *session_id;
 };
 
 /* How the caller accepted the client. */
@@ -140,6 +153,23 @@ void srvsess_reject(struct srvsess *s, const char *reason);
  * -EINVAL (@extra unprintable or too long).
  */
 int srvsess_auth_pending(struct srvsess *s, unsigned int timeout_s, const char *extra);
+/*
+ * auth-gen-token (srvsess_token.c). srvsess_token_issue makes the
+ * session's next token at wall time @now (the first one starts the session
+ * id; later ones keep it, as stock's generate_auth_token), readable with
+ * srvsess_token() until the next issue ("" before the first); it also sets
+ * the client's session_id. The caller puts it in the PUSH_REPLY
+ * ("auth-token ..."). Renegotiations check the client's token themselves
+ * and send a renewed one after the new keys, and srvsess_token_tick sends
+ * one every renewal period when that is shorter than reneg-sec. 0, -EINVAL
+ * (tokens off) or -EIO.
+ */
+int srvsess_token_issue(struct srvsess *s, int64_t now);
+const char *srvsess_token(const struct srvsess *s);
+/* Forgets the session's tokens (a refused token: the next login starts over). */
+void srvsess_token_wipe(struct srvsess *s);
+/* Once a second: the renewal timer (@now_ns monotonic, @now wall). */
+void srvsess_token_tick(struct srvsess *s, int64_t now_ns, int64_t now);
 /* In SRVSESS_KEYS_READY: copies the keys (tx_peer_id = accept's peer_id). */
 int srvsess_take_keys(struct srvsess *s, struct session_keys *k) __must_check;
 unsigned int srvsess_take_retired(struct srvsess *s);

@@ -1,8 +1,9 @@
 /*
  * srvsess_int.h - what srvsess.c (the session's life cycle over the shared
- * control channel, ctrl/proto/chan.h) and srvsess_msg.c (what is said:
- * key-method 2, push, control messages, accept/reject, data keys) share.
- * Not an API: only those two files include it. ctrl only.
+ * control channel, ctrl/proto/chan.h), srvsess_msg.c (what is said:
+ * key-method 2, push, control messages, accept/reject, data keys) and
+ * srvsess_token.c (the session's auth-gen-token state) share. Not an API:
+ * only those three files include it. ctrl only.
  */
 #ifndef SLUICE_SRVSESS_INT_H
 #define SLUICE_SRVSESS_INT_H
@@ -17,6 +18,7 @@
 #include "../proto/km2.h"
 #include "firstpkt.h"
 #include "srvsess.h"
+#include "srvtoken.h"
 #include "../proto/tls.h"
 
 #define SRVSESS_NS_PER_SEC	1000000000LL
@@ -45,6 +47,12 @@ struct srvsess {
 	char occ[KM2_OPTIONS_MAX];	/* our OCC options string (key-method 2, OCC_REPLY) */
 	struct session_keys keys;
 	struct srvsess_stats stats;
+	/* auth-gen-token (srvsess_token.c): the session's first token and its latest. */
+	char *token_initial;		/* NULL: no session yet */
+	char token[SRVTOKEN_LEN + 1];
+	char session_id[SRVTOKEN_SID_B64_LEN + 1];
+	bool token_empty_user;		/* the client's token was made for "" */
+	int64_t token_renew_ns;		/* next renewal push (mono); 0: none due */
 };
 
 /* One control message out (the channel's other buffers are chan_scratch). */
@@ -63,5 +71,21 @@ void srvsess_tag_update(struct srvsess *s);
 /* srvsess_msg.c */
 /* chan_ops.record: one TLS record of plaintext from the client on @k. */
 void srvsess_record(struct chan *ch, struct chan_key *k, char *rec, size_t n, int64_t now_ns);
+/* Writes @text as one control message on @k (no flush); false (logged) if it cannot. */
+bool srvsess_text_write(struct chan_key *k, const char *text);
+
+/* srvsess_token.c */
+/* First key: what the client's password says as a token (srvsess_client fields). */
+void srvsess_token_first(struct srvsess *s);
+/*
+ * A renegotiation's credentials: true to go on; false when a token was
+ * refused (@reason gets the client's AUTH_FAILED reason, "" for none).
+ */
+bool srvsess_token_reneg(struct srvsess *s, const char *user, const char *pass, char *reason,
+			 size_t rlen);
+/* After a renegotiation's keys: a renewed token to the client on @k. */
+void srvsess_token_renew(struct srvsess *s, struct chan_key *k);
+/* After a refused renegotiation: AUTH_FAILED[,@reason] on @k, then REJECTED. */
+void srvsess_reneg_reject(struct srvsess *s, struct chan_key *k, const char *reason);
 
 #endif

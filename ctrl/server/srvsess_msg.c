@@ -23,8 +23,10 @@
 #include "srvpush.h"
 #include "srvsess_int.h"
 
-/* Writes @text as one control message on @k (no flush). */
-static bool srvsess_text_write(struct chan_key *k, const char *text)
+/* A sanitized copy of a control message for the log (ctrl only). */
+static char srvsess_log_buf[CTLMSG_MAX];
+
+bool srvsess_text_write(struct chan_key *k, const char *text)
 {
 	int n = ctlmsg_build(srvsess_msg_buf, sizeof(srvsess_msg_buf), text);
 
@@ -120,7 +122,8 @@ static void srvsess_push_send(struct srvsess *s, struct chan_key *k, int64_t now
 			srvsess_fail(s);
 			return;
 		}
-		log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s), msg);
+		log_info("SENT CONTROL [%s]: '%s' (status=1)", srvsess_cn(s),
+			 ctlmsg_sanitize(msg, srvsess_log_buf, sizeof(srvsess_log_buf)));
 	}
 	s->stats.push_replies++;
 	s->push_expiry_ns = now_ns + SRVSESS_PUSH_EXPIRY_NS;
@@ -221,6 +224,7 @@ static int srvsess_client_keep(struct srvsess *s, const struct chan_key *k,
 	s->client.options = s->options;
 	km2_peer_info_parse(&s->client.peer, s->peer_info);
 	srvsess_tag_update(s);
+	srvsess_token_first(s);
 	return 0;
 }
 
@@ -247,11 +251,18 @@ static bool srvsess_client_same(struct srvsess *s, const struct chan_key *k,
 	return true;
 }
 
-/* The client's key-method-2 message on @k: answer with ours (§4). */
-static void srvsess_km2_in(struct srvsess *s, struct chan_key *k, char *rec, size_t n)
+/*
+ * The client's key-method-2 message on @k: answer with ours (§4). Returns
+ * the bytes it took (a control message may follow in the same record), 0
+ * when the session failed.
+ */
+static size_t srvsess_km2_in(struct srvsess *s, struct chan_key *k, char *rec, size_t n)
 {
+	char reason[64] = "";
 	struct km2_msg km;
+	size_t used;
 	const char *why = NULL;
+	bool reneg_ok = true;
 	int rc = km2_parse(&km, (const uint8_t *)rec, n, true, &why);
 
 	if (rc) {
@@ -266,6 +277,10 @@ static void srvsess_km2_in(struct srvsess *s, struct chan_key *k, char *rec, siz
 	} else if (!srvsess_client_same(s, k, &km)) {
 		srvsess_fail(s);
 		goto out;
+	} else {
+		/* auth-gen-token: a renegotiation's token must still verify. */
+		reneg_ok = srvsess_token_reneg(s, km.username, km.password, reason,
+					       sizeof(reason));
 	}
 	rc = rc ?: srvsess_km2_send(s, k);
 	if (rc) {
@@ -276,13 +291,21 @@ static void srvsess_km2_in(struct srvsess *s, struct chan_key *k, char *rec, siz
 	if (k == s->ch.pri) {
 		log_info("[%s] Peer Connection Initiated (key_id %u)", srvsess_cn(s), k->key_id);
 		k->st = CHAN_KS_AUTH;
+	} else if (!reneg_ok) {
+		/* As stock: our key-method 2 went out, then AUTH_FAILED, and the client goes. */
+		srvsess_reneg_reject(s, k, reason);
 	} else {
 		/* A renegotiation has no push: the keys follow the first key's choices. */
 		srvsess_keys_derive(s, k);
+		if (!s->ch.end)
+			srvsess_token_renew(s, k);
 	}
 out:
+	/* The credentials are in the message: wiped (all of the record if it was bad). */
+	used = s->ch.end >= CHAN_RESTART ? 0 : km.len;
 	OPENSSL_cleanse(&km, sizeof(km));
-	OPENSSL_cleanse(rec, n);
+	OPENSSL_cleanse(rec, used ? used : n);
+	return used;
 }
 
 void srvsess_record(struct chan *ch, struct chan_key *k, char *rec, size_t n, int64_t now_ns)
@@ -292,8 +315,12 @@ void srvsess_record(struct chan *ch, struct chan_key *k, char *rec, size_t n, in
 	struct ctlmsg m;
 
 	if (k->st == CHAN_KS_KM2) {
-		srvsess_km2_in(s, k, rec, n);
-		return;
+		size_t used = srvsess_km2_in(s, k, rec, n);
+
+		if (!used || used >= n)
+			return;
+		rec += used;
+		n -= used;
 	}
 	ctlmsg_iter_init(&it, rec, n);
 	while (s->ch.end < CHAN_EXITED && ctlmsg_next(&it, &m))

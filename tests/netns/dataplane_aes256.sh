@@ -10,10 +10,11 @@
 # sent B received, zero authentication failures); a re-injected captured
 # packet is dropped as a replay; a bit-flipped one as an auth failure;
 # SIGTERM gives a clean exit 0. CIPHER (env) picks the cipher; EXTRA_CONF adds
-# config lines to both ends (e.g. compression). The LZ4 counters prove what the
-# framing did: with EXPECT_LZ4=1 (LZ4 configured, allow-compression yes) both
-# ends must have compressed and decompressed payloads (the 1000-byte 0xff pings
-# and their replies); in every other run, stub framing included, none.
+# config lines to both ends (e.g. compression). The LZ4 and LZO counters prove
+# what the framing did: with EXPECT_COMP=lz4 or lzo (that codec configured,
+# allow-compression yes) both ends must have compressed and decompressed
+# payloads with it (the 1000-byte 0xff pings and their replies); every other
+# codec, and in every other run, stub framing included, none.
 source "$(dirname "$0")/lib.sh"
 CIPHER=${CIPHER:-AES-256-GCM}
 A=slA-$$ B=slB-$$
@@ -135,14 +136,16 @@ for s in $SA $SB; do
 		$(($(counter $s udp_tx.tx_pkts) + $(sumdrops $s tun_rx) + $(sumdrops $s udp_tx)))
 	check "$n: leaked buffers" \
 		$(($(counter $s pool.tun.leaked) + $(counter $s pool.udp.leaked) + $(counter $s pool.ctrl.leaked))) 0
-	comp=$(counter $s tun_rx.lz4_compressed) decomp=$(counter $s tun_tx.lz4_decompressed)
-	if [ -n "${EXPECT_LZ4:-}" ]; then
-		[ "$comp" -gt 0 ] || fail "$n: LZ4 configured but no payload sent compressed"
-		[ "$decomp" -gt 0 ] || fail "$n: LZ4 configured but no payload decompressed"
-		echo "[ok] $n: LZ4 used: $comp payloads compressed, $decomp decompressed"
-	else
-		check "$n: payloads LZ4-compressed" "$comp" 0
-		check "$n: payloads LZ4-decompressed" "$decomp" 0
-	fi
+	for alg in lz4 lzo; do
+		comp=$(counter $s tun_rx.${alg}_compressed) decomp=$(counter $s tun_tx.${alg}_decompressed)
+		if [ "${EXPECT_COMP:-}" = $alg ]; then
+			[ "$comp" -gt 0 ] || fail "$n: $alg configured but no payload sent compressed"
+			[ "$decomp" -gt 0 ] || fail "$n: $alg configured but no payload decompressed"
+			echo "[ok] $n: $alg used: $comp payloads compressed, $decomp decompressed"
+		else
+			check "$n: payloads $alg-compressed" "$comp" 0
+			check "$n: payloads $alg-decompressed" "$decomp" 0
+		fi
+	done
 done
 echo "dataplane ($CIPHER): ok"

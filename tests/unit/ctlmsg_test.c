@@ -7,6 +7,7 @@
  * F(...) additionally checks the flag fields.
  * Part 2: splitting of several commands in one read (2.6.12+ rules).
  * Part 3: builders.
+ * Part 4: log sanitizing of tokens and echo texts (stock's sanitize_control_message).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -194,11 +195,38 @@ static void test_build(void)
 	      !strcmp(m.arg, "maintenance") && !ctlmsg_next(&it, &m), "round trip");
 }
 
+/* S(text, expected log text, buffer size) */
+static void sanitize_case(int line, const char *in, const char *want, size_t len)
+{
+	char out[256];
+
+	case_no++;
+	ctlmsg_sanitize(in, out, len);
+	if (strcmp(out, want))
+		harness_fail(__FILE__, line, "case %u: sanitized '%s' to '%s', want '%s'", case_no,
+			     in, out, want);
+}
+
+#define S(in, want, len)	sanitize_case(__LINE__, (in), (want), (len))
+
+static void test_sanitize(void)
+{
+	S("PUSH_REPLY,route-gateway 10.8.0.1,peer-id 0,auth-token SESS_ID_AT_abc+/=,cipher X",
+	  "PUSH_REPLY,route-gateway 10.8.0.1,peer-id 0,auth-token SESS_ID,cipher X", 256);
+	S("PUSH_REPLY,auth-token secret-token", "PUSH_REPLY,auth-token ", 256);
+	S("PUSH_REPLY,echo hello there,ping 2", "PUSH_REPLY,echo,ping 2", 256);
+	S("SESS_ID_AT_xyz", "SESS_ID", 256);
+	S("PUSH_REPLY,ifconfig 1.2.3.4 255.0.0.0", "PUSH_REPLY,ifconfig 1.2.3.4 255.0.0.0", 256);
+	S("PUSH_REPLY,ifconfig 1.2.3.4", "PUSH_RE", 8);		/* truncated, NUL-terminated */
+	S("", "", 256);
+}
+
 int main(void)
 {
 	test_table();
 	test_split();
 	test_build();
+	test_sanitize();
 	printf("ctlmsg_test: %u table cases\n", case_no);
 	return harness_done("ctlmsg_test");
 }

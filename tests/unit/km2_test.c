@@ -253,11 +253,11 @@ TEST test_peer_info_build(void)
 	     "IV_VER=" KM2_IV_VER_DEFAULT "\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\nIV_NCP=2\n"
 	     "IV_CIPHERS=" CIPHERS "\nIV_PROTO=142\n"
 	     "IV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
-	/*  3: allow-compression yes (we have LZ4, not LZO) */
-	T_PI(PI(.version = "2.6.14", .iv_proto = 990, .mtu = 1600, .comp = KM2_COMP_LZ4),
+	/*  3: allow-compression yes (LZ4 and LZO, as a stock 2.6.14 client sends them) */
+	T_PI(PI(.version = "2.6.14", .iv_proto = 990, .mtu = 1600, .comp = KM2_COMP_ALL),
 	     "IV_VER=2.6.14\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\nIV_NCP=2\n"
 	     "IV_CIPHERS=" CIPHERS "\nIV_PROTO=990\n"
-	     "IV_LZ4=1\nIV_LZ4v2=1\nIV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
+	     "IV_LZ4=1\nIV_LZ4v2=1\nIV_LZO=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
 	/*  4: no IV_NCP without both GCM ciphers; no IV_MTU; no compression lines */
 	T_PI(PI_OWN(.ciphers = "CHACHA20-POLY1305:AES-256-GCM", .iv_proto = 2, .comp = KM2_COMP_NONE),
 	     "IV_VER=" KM2_IV_VER_DEFAULT "\nIV_PLAT=linux\nIV_TCPNL=1\n"

@@ -29,6 +29,7 @@
 #include "../../crypto/wkc.h"
 #include "../../ctrl/server/firstpkt.h"
 #include "../../ctrl/config/options.h"
+#include "../../ctrl/client/creds.h"
 #include "../../ctrl/client/session.h"
 #include "../../ctrl/server/srvpush.h"
 #include "../../ctrl/server/srvsess.h"
@@ -263,6 +264,7 @@ static void rig_down(void)
 	free(rig.sopt);
 	rig.srv = NULL;
 	rig.cli = NULL;
+	creds_forget();	/* the client's credentials live for the process; each case has its own */
 }
 
 /* One client datagram to the server side. */

@@ -552,7 +552,7 @@ static void test_ctx_errors(void)
 	PEM(c.key, "server.key");
 	C(c, -EINVAL, "does not match the certificate");			/*  5 */
 	PEM(c.key, "enc.key");
-	C(c, -EIO, "encrypted private keys are not supported");			/*  6 */
+	C(c, -ENOKEY, "is encrypted and no passphrase was given");		/*  6 */
 	PEM(c.key, "garbage.pem");
 	C(c, -EIO, "TLS: cannot load private key");				/*  7 */
 	client_conf(&c);
