@@ -53,6 +53,7 @@ struct ctrl {
 	void *mode;			/* the mode's state, from ops->create */
 	struct pipeline *pl;
 	int tun_fd;
+	unsigned int tun_offload;	/* TUN_OFF_* the kernel took (io/tun.c) */
 	int sig_fd;
 	int timer_fd;
 	int ep_fd;
@@ -89,13 +90,18 @@ static int tun_setup(struct ctrl *c)
 	struct runcfg *rc = c->rc;
 	int err;
 
-	c->tun_fd = tun_open(rc->dev, c->ifname, false);
+	c->tun_offload = rc->tun_offload ? TUN_OFF_ALL : 0;
+	c->tun_fd = tun_open(rc->dev, c->ifname, false, &c->tun_offload);
 	if (c->tun_fd < 0) {
 		errno = -c->tun_fd;
 		log_warn("tun: cannot open device '%s'", rc->dev);
 		return c->tun_fd;
 	}
-	log_info("tun: opened device %s, mtu %d", c->ifname, rc->tun_mtu);
+	log_info("tun: opened device %s, mtu %d, offloads %s", c->ifname, rc->tun_mtu,
+		 !rc->tun_offload ? "off (tun-offload no)" :
+		 c->tun_offload & TUN_OFF_USO ? "csum tso4 tso6 uso4 uso6" :
+		 c->tun_offload & TUN_OFF_TSO ? "csum tso4 tso6" :
+		 c->tun_offload ? "csum" : "none (refused by the kernel)");
 	err = nl_link_set(c->ifname, rc->tun_mtu, true);
 	if (err) {
 		errno = -err;
@@ -117,6 +123,7 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 	struct pipeline_cfg pc = {
 		.workers = rc->workers,
 		.tun_fd = c->tun_fd,
+		.tun_offload = c->tun_offload,
 		.link_fd = udp_fd,
 		.link_type = LINK_UDP,
 		.replay_window = rc->replay_window,

@@ -54,7 +54,7 @@ static void link_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
 		if (res == -EINPROGRESS)
 			return;
 	}
-	loop_tx_done(&s->lo, idx, res);
+	loop_tx_done(&s->lo, idx, res, 0);
 }
 
 /* Queues one send; the caller checked for a free slot. Consumes @p. */

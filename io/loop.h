@@ -80,9 +80,12 @@ struct io_loop {
 };
 
 struct tun_rx_thread {
-	struct io_loop lp;		/* first; lp.db rung by ctrl (inject, stop) and tun_tx (fwd) */
+	struct io_loop lp;		/* first; lp.db rung by ctrl (inject, stop), tun_tx (fwd) and
+					 * the encrypt workers (room again, offload reads only) */
 	int fd;				/* TUN queue, O_NONBLOCK */
+	unsigned int offload;		/* TUN_OFF_* the queue was opened with (io.h) */
 	struct pool *pool;		/* home: this thread */
+	struct pool *gso_pool;		/* home: this thread; TUN_OFF_VNET: read buffers (64 KiB) */
 	struct spsc *out[IO_WORKERS_MAX];	/* to encrypt workers */
 	unsigned int nout;
 	struct spsc *inject;		/* from ctrl: pings and other in-band packets; may be NULL */
@@ -114,6 +117,7 @@ struct link_rx_thread {
 struct tun_tx_thread {
 	struct io_loop lp;		/* first; lp.db rung by in[] producers */
 	int fd;				/* TUN queue */
+	unsigned int offload;		/* TUN_OFF_* the queue was opened with (io.h) */
 	struct spsc *in[IO_WORKERS_MAX];	/* from decrypt workers, collected in order */
 	unsigned int nin;
 	struct spsc *ctrl_out;		/* to ctrl: OCC and other in-band messages; may be NULL */
@@ -254,31 +258,51 @@ static inline uint32_t loop_tx_slot_take(struct loop *lo, struct pkt *p)
 	return idx;
 }
 
-/* tx: the write on @idx could not be queued: the slot is free again, @p dropped. */
+/* Counts @p and the packets chained behind it (pkt->next) as dropped for @why, frees them. */
+static inline void loop_chain_drop(struct pkt *p, uint8_t why, struct stats *st)
+{
+	while (p) {
+		struct pkt *next = p->next;
+
+		uring_pkt_drop(p, why, st);
+		p = next;
+	}
+}
+
+/* tx: the write on @idx could not be queued: the slot is free again, its packets dropped. */
 static inline void loop_tx_slot_abort(struct loop *lo, uint32_t idx)
 {
 	struct pkt *p = lo->ts.pkt[idx];
 
 	lo->ts.pkt[idx] = NULL;
 	lo->ts.free[lo->ts.nfree++] = idx;
-	uring_pkt_drop(p, DROP_IO, &lo->lp->thr.stats);
+	loop_chain_drop(p, DROP_IO, &lo->lp->thr.stats);
 }
 
-/* tx: the write on @idx is over with @res (bytes, or -errno): count, free slot and packet. */
-static inline void loop_tx_done(struct loop *lo, uint32_t idx, int res)
+/*
+ * tx: the write on @idx is over with @res (bytes, or -errno): frees the slot
+ * and its packet with the ones chained behind it, counting each packet, and
+ * @res less @hdr bytes of framing that only the write carried.
+ */
+static inline void loop_tx_done(struct loop *lo, uint32_t idx, int res, uint32_t hdr)
 {
 	struct stats *st = &lo->lp->thr.stats;
 	struct pkt *p = lo->ts.pkt[idx];
 
 	lo->ts.pkt[idx] = NULL;
 	lo->ts.free[lo->ts.nfree++] = idx;
-	if (likely(res >= 0)) {
-		STAT_INC(st->tx_pkts);
-		STAT_ADD(st->tx_bytes, (uint32_t)res);
-	} else {
-		STAT_DROP(st, DROP_IO);
+	if (unlikely(res < 0)) {
+		loop_chain_drop(p, DROP_IO, st);
+		return;
 	}
-	pkt_free(p);
+	STAT_ADD(st->tx_bytes, (uint32_t)res - MIN((uint32_t)res, hdr));
+	while (p) {
+		struct pkt *next = p->next;
+
+		STAT_INC(st->tx_pkts);
+		pkt_free(p);
+		p = next;
+	}
 }
 
 /* tx CQE: is @idx a write of ours that is in flight? */

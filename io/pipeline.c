@@ -96,6 +96,9 @@ static int wire_pools(struct pipeline *pl)
 
 	rc = pool_create(&pl->tun_pool, PIPE_POOL_PKTS, PKT_CLASS_MTU, pl->tun_rx.lp.thr.tid);
 	rc = rc ?: pool_create(&pl->ctrl_pool, PIPE_CTRL_POOL_PKTS, PKT_CLASS_MTU, 0);
+	if (!rc && (pl->cfg.tun_offload & TUN_OFF_VNET))
+		rc = pool_create(&pl->tun_gso_pool, PIPE_GSO_POOL_PKTS, PKT_CLASS_GSO,
+				 pl->tun_rx.lp.thr.tid);
 	for (unsigned int i = 0; !rc && i < pl->nlinks; i++) {
 		struct pipe_link *pk = &pl->links[i];
 
@@ -105,12 +108,15 @@ static int wire_pools(struct pipeline *pl)
 	if (rc)
 		return rc;
 	pl->tun_rx.pool = pl->tun_pool;
+	pl->tun_rx.gso_pool = pl->tun_gso_pool;
 	/* Every thread, and ctrl (thread id 0), returns packets to every pool. */
 	for (unsigned int t = 0; !rc && t <= pl->nthr; t++) {
 		int tid = t < pl->nthr ? pl->thr[t]->tid : 0;
 
 		rc = pool_add_returner(pl->tun_pool, tid);
 		rc = rc ?: pool_add_returner(pl->ctrl_pool, tid);
+		if (!rc && pl->tun_gso_pool)
+			rc = pool_add_returner(pl->tun_gso_pool, tid);
 		for (unsigned int i = 0; !rc && i < pl->nlinks; i++)
 			rc = pool_add_returner(pl->links[i].pool, tid);
 	}
@@ -134,6 +140,9 @@ static int wire_rings(struct pipeline *pl)
 			break;
 		e->index = d->index = i;
 		e->is_encrypt = true;
+		/* tun_rx with offloads waits for room rather than drop a read's tail. */
+		if (pl->cfg.tun_offload & TUN_OFF_VNET)
+			e->dealer_db = &pl->tun_rx.lp.db;
 		e->peers = d->peers = &pl->peers;
 		pl->tun_rx.out[i] = e->in;
 		pk0->tx.in[i] = e->out;
@@ -246,6 +255,7 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 	if (rc)
 		goto err;
 	pl->tun_rx.fd = pl->tun_tx.fd = cfg->tun_fd;
+	pl->tun_rx.offload = pl->tun_tx.offload = cfg->tun_offload;
 	wire_ops(pl);
 	*out = pl;
 	return 0;
@@ -371,6 +381,7 @@ void pipeline_destroy(struct pipeline *pl)
 	spsc_destroy(pl->ctrl_to_tun_rx);
 	spsc_destroy(pl->tun_tx_to_ctrl);
 	pool_destroy(pl->tun_pool);
+	pool_destroy(pl->tun_gso_pool);
 	pool_destroy(pl->ctrl_pool);
 	doorbell_free(&pl->ctrl_db);
 	doorbell_free(&pl->tun_rx.lp.db);

@@ -32,6 +32,7 @@ struct pipeline_cfg {
 	unsigned int workers;		/* crypto workers per direction, 1..IO_WORKERS_MAX */
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
+	unsigned int tun_offload;	/* TUN_OFF_* tun_open granted for tun_fd (io.h) */
 	enum link_type link_type;	/* the link to the peers: LINK_UDP (0) */
 	int link_fd;			/* its socket (ctrl keeps it; closes it after destroy) */
 	uint32_t replay_window;

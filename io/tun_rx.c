@@ -7,39 +7,89 @@
  *
  * Thread: tun_rx, one per TUN queue, started by the pipeline; its body is
  * loop_run (loop.c). Owns its io_uring, its read slots (uring.h) and every
- * packet in them; its pool's home.
+ * packet in them; its pools' home.
+ *
+ * Two kinds, picked once by how the queue was opened (io/tun.c):
+ *   plain    each read is one IP packet, read straight into a packet of the
+ *            pool, which is passed on as it is.
+ *   offload  (TUN_OFF_VNET) each read starts with a virtio-net header and
+ *            may be a TCP or UDP super-packet of up to 64 KiB, or a packet
+ *            whose checksum the kernel left to us. Reads go to 64 KiB
+ *            buffers that stay in their slots; core/gso.c cuts each read
+ *            into wire-size packets of the pool (lengths, ids, sequence
+ *            numbers, checksums fixed), which then go on exactly as plain
+ *            ones, each to be sealed with its own packet-id. A read is taken
+ *            only while every worker ring has room for a read's worth of
+ *            packets (TUN_RX_ROOM_READ); otherwise tun_rx waits on its
+ *            doorbell, which a worker rings when it drains a ring that was
+ *            more than half full (crypto/worker.c), and the kernel's queue
+ *            holds the rest instead of our rings dropping it.
  *
  * One turn: reap up to BURST_MAX reads, drain up to BURST_MAX packets from
- * each input ring, classify each burst inside one epoch section, free what
- * the op refused, deal the rest, re-arm emptied slots with fresh packets (as
- * many as the load calls for, uring.h). Idle: sleep on the doorbell (inject,
- * fwd, stop) and the reads together.
+ * each input ring, classify each burst (offload: each chunk of
+ * TUN_RX_CHUNK packets) inside one epoch section, free what the op refused,
+ * deal the rest, re-arm emptied slots (as many as the load calls for,
+ * uring.h). Idle: sleep on the doorbell (inject, fwd, stop) and the reads
+ * together.
  *
- * Counters (lp.thr.stats): rx_* every packet read or taken from a ring;
- * tx_* every packet dealt; drop[verdict] for the op's verdicts;
- * DROP_RING_FULL (worker ring full); DROP_OVERSIZE (a read that filled the
- * whole buffer may have been cut); DROP_IO (read errors); DROP_POOL_EMPTY
- * (once per refill that found the pool short: reads resume when packets come
- * home); DROP_SHUTDOWN (read while stopping).
+ * Counters (lp.thr.stats): rx_* every packet read (offload: every packet a
+ * read made) or taken from a ring; tx_* every packet dealt; super_pkts and
+ * super_segs the super-packets read and the packets they made;
+ * drop[verdict] for the op's verdicts; DROP_RING_FULL (worker ring full);
+ * DROP_OVERSIZE (a read that filled the whole buffer may have been cut, or
+ * makes packets larger than a pool packet); DROP_BAD_OFFLOAD (a virtio-net
+ * header we cannot honour); DROP_IO (read errors); DROP_POOL_EMPTY (plain:
+ * once per refill that found the pool short; offload: per packet a read
+ * could not get a buffer for); DROP_SHUTDOWN (read while stopping).
  */
 #include <stdlib.h>
 
+#include "../core/gso.h"
 #include "loop.h"
 
 /* Every read slot, the doorbell and shutdown cancels fit one submit. */
 #define TUN_RX_SQ	128
+/* Offload: packets classified and dealt at once; one 64 KiB read of 1400-byte segments is 47. */
+#define TUN_RX_CHUNK	(2 * BURST_MAX)
+/* Offload: free slots each worker ring must have before a read is reaped. */
+#define TUN_RX_ROOM_READ	64
 
 _Static_assert(TUN_RX_SQ >= URING_RX_SLOTS + 2, "a full refill fits in one submit");
 
 struct tun_rx_state {
 	struct loop lo;			/* first: the skeleton's part */
 	struct tun_rx_thread *t;
-	struct pkt *burst[BURST_MAX];	/* reads completed this turn */
+	struct pkt *burst[TUN_RX_CHUNK];	/* reads completed (plain) or packets cut (offload) */
 	struct pkt *inj[BURST_MAX];
 	unsigned int nburst;
 	unsigned int cursor;		/* next worker ring; moves on success only */
 	unsigned int nout;
 };
+
+/* Classifies, frees what the op refused, deals the rest. Consumes @p[0..n). */
+static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
+{
+	struct tun_rx_thread *t = s->t;
+	struct stats *st = &t->lp.thr.stats;
+	unsigned int i, ok = 0;
+
+	if (!n)
+		return;
+	if (t->classify) {
+		epoch_begin(&t->lp.epoch);
+		t->classify(t->ctx, p, n, st);
+		epoch_end(&t->lp.epoch);
+	}
+	for (i = 0; i < n; i++) {
+		if (likely(p[i]->verdict == PKT_OK))
+			p[ok++] = p[i];
+		else
+			uring_pkt_drop(p[i], p[i]->verdict, st);
+	}
+	uring_pkt_deal(t->out, s->nout, &s->cursor, p, ok, st);
+}
+
+/* ---- plain: one packet per read, read in place --------------------------- */
 
 static void tun_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
 {
@@ -85,28 +135,131 @@ static bool tun_rx_arm(void *arg, uint32_t idx, struct pkt *p)
 	return true;
 }
 
-/* Classifies, frees what the op refused, deals the rest. Consumes @p[0..n). */
-static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
-{
-	struct tun_rx_thread *t = s->t;
-	struct stats *st = &t->lp.thr.stats;
-	unsigned int i, ok = 0;
+/* ---- offload: a virtio-net header, then up to 64 KiB to cut --------------- */
 
-	if (!n)
-		return;
-	if (t->classify) {
-		epoch_begin(&t->lp.epoch);
-		t->classify(t->ctx, p, n, st);
-		epoch_end(&t->lp.epoch);
-	}
-	for (i = 0; i < n; i++) {
-		if (likely(p[i]->verdict == PKT_OK))
-			p[ok++] = p[i];
-		else
-			uring_pkt_drop(p[i], p[i]->verdict, st);
-	}
-	uring_pkt_deal(t->out, s->nout, &s->cursor, p, ok, st);
+static void tun_rx_flush(struct tun_rx_state *s)
+{
+	tun_rx_burst(s, s->burst, s->nburst);
+	s->nburst = 0;
 }
+
+/* Counts @n packets of a read as read and dropped for @why. */
+static void tun_rx_lost(struct stats *st, uint32_t n, uint8_t why)
+{
+	STAT_ADD(st->rx_pkts, n);
+	STAT_ADD(st->drop[why], n);
+}
+
+/* Cuts the @len-byte read in @p (its header just before p->data) into packets. Borrows @p. */
+static void tun_rx_cut(struct tun_rx_state *s, const struct pkt *p, uint32_t len)
+{
+	struct stats *st = &s->t->lp.thr.stats;
+	struct vnet_hdr vh;
+	struct gso_info gi;
+	uint32_t i = 0;
+	uint8_t v;
+
+	vnet_hdr_load(&vh, p->data - VNET_HDR_LEN);
+	v = gso_parse(&vh, p->data, len, &gi);
+	if (unlikely(v != PKT_OK)) {
+		tun_rx_lost(st, 1, v);
+		return;
+	}
+	/* The first packet is the largest one. */
+	if (unlikely(gso_seg_len(&gi, len, 0) > PKT_MTU_DATA)) {
+		tun_rx_lost(st, gi.nseg, DROP_OVERSIZE);
+		return;
+	}
+	if (gi.nseg > 1) {
+		STAT_INC(st->super_pkts);
+		STAT_ADD(st->super_segs, gi.nseg);
+	}
+	while (i < gi.nseg) {
+		unsigned int want, got;
+
+		if (s->nburst == TUN_RX_CHUNK)
+			tun_rx_flush(s);
+		want = MIN(gi.nseg - i, TUN_RX_CHUNK - s->nburst);
+		got = pool_get_burst(s->t->pool, &s->burst[s->nburst], want);
+		for (unsigned int k = 0; k < got; k++, i++) {
+			struct pkt *q = s->burst[s->nburst++];
+
+			q->len = gso_segment(p->data, len, &gi, i, q->data);
+			STAT_INC(st->rx_pkts);
+			STAT_ADD(st->rx_bytes, q->len);
+		}
+		if (unlikely(got < want)) {
+			tun_rx_lost(st, gi.nseg - i, DROP_POOL_EMPTY);
+			return;
+		}
+	}
+}
+
+static void tun_rx_cqe_vnet(void *arg, enum uring_op op, uint32_t idx, int res)
+{
+	struct tun_rx_state *s = arg;
+	struct stats *st = &s->t->lp.thr.stats;
+	struct pkt *p;
+
+	if (unlikely(op != URING_OP_READ || idx >= URING_RX_SLOTS))
+		return;
+	if (loop_rx_cqe_exit(&s->lo, idx, res))
+		return;
+	p = s->lo.rs.pkt[idx];
+	if (likely(res > VNET_HDR_LEN && (uint32_t)res < VNET_HDR_LEN + pkt_data_room(p)))
+		tun_rx_cut(s, p, (uint32_t)res - VNET_HDR_LEN);
+	else if (res > 0)
+		tun_rx_lost(st, 1, res <= VNET_HDR_LEN ? DROP_SHORT : DROP_OVERSIZE);
+	else
+		STAT_DROP(st, DROP_IO);
+	/* The buffer stays with the slot: everything was copied out of it. */
+	uring_rx_slot_done(&s->lo.rs, idx, true);
+}
+
+static bool tun_rx_arm_vnet(void *arg, uint32_t idx, struct pkt *p)
+{
+	struct tun_rx_state *s = arg;
+	struct io_uring_sqe *sqe = uring_sqe(&s->lo.u);
+
+	if (unlikely(!sqe))
+		return false;
+	/* The header lands in the headroom, so the IP header is where a pool packet's is. */
+	io_uring_prep_read(sqe, -1, p->data - VNET_HDR_LEN, VNET_HDR_LEN + pkt_data_room(p), 0);
+	uring_sqe_file(&s->lo.u, sqe, URING_FILE_IO);
+	loop_sqe_commit(&s->lo, sqe, idx);
+	return true;
+}
+
+/* Reads the worker rings have room for now: TUN_RX_ROOM_READ free slots in each per read. */
+static unsigned int tun_rx_room(const struct tun_rx_state *s)
+{
+	unsigned int room = ~0u;
+
+	for (unsigned int i = 0; i < s->nout; i++)
+		room = MIN(room, spsc_free(s->t->out[i]));
+	return room / TUN_RX_ROOM_READ;
+}
+
+/*
+ * The rings are too full to take a read that is waiting: sleep on the
+ * doorbell until a worker says it drained one (or inject, fwd, stop).
+ */
+static void tun_rx_wait_room(struct tun_rx_state *s)
+{
+	struct io_loop *lp = &s->t->lp;
+
+	doorbell_prepare_sleep(&lp->db);
+	/* Re-check after the fence: a worker that drained before it is seen here. */
+	if (tun_rx_room(s) || thread_should_stop(&lp->thr) ||
+	    (s->t->inject && spsc_count(s->t->inject)) || (s->t->fwd && spsc_count(s->t->fwd))) {
+		doorbell_cancel_sleep(&lp->db);
+		return;
+	}
+	doorbell_wait(&lp->db, URING_WAIT_MS);
+	STAT_INC(lp->thr.stats.wakeups);
+}
+
+/* ---- the turn, shared ------------------------------------------------------ */
 
 /* One burst from a ring that feeds tun_rx besides the TUN (ctrl's inject, tun_tx's fwd). */
 static unsigned int tun_rx_ring_in(struct tun_rx_state *s, struct spsc *r)
@@ -139,6 +292,24 @@ static unsigned int tun_rx_turn(struct loop *lo)
 	return reaped + injected;
 }
 
+static unsigned int tun_rx_turn_vnet(struct loop *lo)
+{
+	struct tun_rx_state *s = (struct tun_rx_state *)lo;
+	unsigned int room = MIN(tun_rx_room(s), BURST_MAX), reaped = 0, injected;
+
+	s->nburst = 0;
+	if (room)
+		reaped = loop_rx_reap(lo, room, tun_rx_cqe_vnet);
+	tun_rx_flush(s);
+	injected = tun_rx_ring_in(s, s->t->inject) + tun_rx_ring_in(s, s->t->fwd);
+	loop_rx_refill(lo, s->t->gso_pool, tun_rx_arm_vnet);
+	if (!room && io_uring_cq_ready(&lo->u.ring)) {
+		tun_rx_wait_room(s);
+		return 1;	/* reads are waiting: do not sleep on them, they are ready */
+	}
+	return reaped + injected;
+}
+
 static bool tun_rx_has_input(const struct loop *lo)
 {
 	const struct tun_rx_thread *t = ((const struct tun_rx_state *)lo)->t;
@@ -152,6 +323,8 @@ static int tun_rx_init(struct loop *lo)
 
 	s->t = (struct tun_rx_thread *)lo->lp;
 	s->nout = MIN(s->t->nout, IO_WORKERS_MAX);
+	if ((s->t->offload & TUN_OFF_VNET) && !s->t->gso_pool)
+		return -EINVAL;
 	return 0;
 }
 
@@ -165,9 +338,20 @@ static const struct loop_kind tun_rx_kind = {
 	.cqe = tun_rx_cqe,
 };
 
+static const struct loop_kind tun_rx_kind_vnet = {
+	.op = URING_OP_READ,
+	.is_rx = true,
+	.sq_entries = TUN_RX_SQ,
+	.init = tun_rx_init,
+	.turn = tun_rx_turn_vnet,
+	.has_input = tun_rx_has_input,
+	.cqe = tun_rx_cqe_vnet,
+};
+
 void *tun_rx_thread_main(void *arg)
 {
 	struct tun_rx_thread *t = arg;
+	const struct loop_kind *k = t->offload & TUN_OFF_VNET ? &tun_rx_kind_vnet : &tun_rx_kind;
 
-	return loop_run(&t->lp, t->fd, &tun_rx_kind, sizeof(struct tun_rx_state));
+	return loop_run(&t->lp, t->fd, k, sizeof(struct tun_rx_state));
 }

@@ -114,7 +114,7 @@ static void test_table(void)
 	T(nl_route_add(AF_INET, &a4, 24, NULL, "slio-none0", 0), -ENODEV);
 	T(nl_route_del(AF_INET6, &a6, 200, NULL, "lo", 0), -EINVAL);
 	T(nl_route_del(AF_PACKET, &a6, 8, NULL, "lo", 0), -EAFNOSUPPORT);
-	T(tun_open("a-name-longer-than-15", NULL, false), -ENAMETOOLONG);
+	T(tun_open("a-name-longer-than-15", NULL, false, &(unsigned int){ 0 }), -ENAMETOOLONG);
 	T(udp_open(NULL, 0, NULL, 0), -EINVAL);
 	T(udp_open(&v4, sizeof(v4.in4), &v6, sizeof(v6.in6)), -EAFNOSUPPORT);
 	v4.sa.sa_family = AF_UNIX;
@@ -560,10 +560,11 @@ static void in6(const char *s, struct in6_addr *a)
 static void test_tun_open(void)
 {
 	char a[IFNAMSIZ], b[IFNAMSIZ];
+	unsigned int off;
 	int q1, q2;
 
-	q1 = tun_open("sliomq0", a, true);
-	q2 = tun_open("sliomq0", b, true);
+	q1 = tun_open("sliomq0", a, true, &(unsigned int){ 0 });
+	q2 = tun_open("sliomq0", b, true, &(unsigned int){ 0 });
 	CHECK(q1 >= 0 && q2 >= 0, "multi-queue open/attach: %d %d", q1, q2);
 	CHECK(!strcmp(a, "sliomq0") && !strcmp(b, "sliomq0"), "multi-queue names %s %s", a, b);
 	CHECK(q1 < 0 || (fcntl(q1, F_GETFL) & O_NONBLOCK), "tun fd not O_NONBLOCK");
@@ -572,8 +573,22 @@ static void test_tun_open(void)
 		close(q2);
 	if (q1 >= 0)
 		close(q1);
-	q1 = tun_open("", a, false);
+	q1 = tun_open("", a, false, &(unsigned int){ 0 });
 	CHECK(q1 >= 0 && !strncmp(a, "tun", 3), "kernel-named tun: %d %s", q1, a);
+	if (q1 >= 0)
+		close(q1);
+	/* Offloads: asked for all, this kernel (>= 4.x) takes the header and TSO at least. */
+	off = TUN_OFF_ALL;
+	q1 = tun_open("sliooff0", a, false, &off);
+	CHECK(q1 >= 0 && (off & (TUN_OFF_VNET | TUN_OFF_TSO)) == (TUN_OFF_VNET | TUN_OFF_TSO),
+	      "offloads: fd %d granted 0x%x", q1, off);
+	CHECK(q1 < 0 || cmd_has("ethtool -k sliooff0", "tcp-segmentation-offload: on") ||
+	      !cmd_has("command -v ethtool", "ethtool"), "TSO not on for sliooff0");
+	if (q1 >= 0)
+		close(q1);
+	off = TUN_OFF_TSO;	/* TSO without the header cannot be: nothing is taken */
+	q1 = tun_open("sliooff0", a, false, &off);
+	CHECK(q1 >= 0 && off == 0, "offloads without a header: fd %d granted 0x%x", q1, off);
 	if (q1 >= 0)
 		close(q1);
 }
@@ -879,13 +894,14 @@ static int netns_child(void)
 	thread_reset_ids();
 	OK(thread_adopt(&main_thr, "io_test_ns"));
 	CHECK(nl_link_set("lo", 0, true) == 0, "lo up");
-	fd = tun_open(TUN_NAME, name, false);
+	fd = tun_open(TUN_NAME, name, false, &(unsigned int){ 0 });
 	if (fd < 0) {
 		fprintf(stderr, "io_test: tun_open: %s\n", strerror(-fd));
 		return 1;
 	}
 	CHECK(!strcmp(name, TUN_NAME), "tun name %s", name);
-	CHECK(tun_open(TUN_NAME, NULL, false) == -EBUSY, "second single-queue attach");
+	CHECK(tun_open(TUN_NAME, NULL, false, &(unsigned int){ 0 }) == -EBUSY,
+	      "second single-queue attach");
 	test_tun_open();
 	test_netlink_v4();
 	test_netlink_v6();
