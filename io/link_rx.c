@@ -10,10 +10,14 @@
  *
  * One turn: take what the link has left over (rx_pending, stream links),
  * reap finished reads as far as the burst has room (each becomes 0..N
- * packets through the link's rx_complete), classify each packet, free what
- * the op refused, deal the data, pass the control packets on, re-arm
- * emptied slots (as many as the load calls for, uring.h). Idle: sleep on the
- * reads and the doorbell (stop only).
+ * packets through the link's rx_complete: one datagram, or with UDP GRO up
+ * to LINK_RX_SEGS_MAX) and every decrypt ring has room for a read's worth,
+ * classify each packet, free what the op refused, deal the data, pass the
+ * control packets on, re-arm emptied slots (as many as the load calls for,
+ * uring.h). Reads that wait for room wait in the kernel: link_rx sleeps on
+ * its doorbell, which a decrypt worker rings when it drains a ring that was
+ * more than half full, and the socket buffer holds what arrives meanwhile.
+ * Idle: sleep on the reads and the doorbell (stop).
  *
  * Counters (lp.thr.stats, printed as <link>_rx, e.g. udp_rx): rx_* what the
  * link received (UDP: every datagram); tx_* every packet passed on (data
@@ -29,16 +33,21 @@
 
 /* Every receive slot, the doorbell and shutdown cancels fit one submit. */
 #define LINK_RX_SQ	128
+/* Packets one turn may hold: two GRO reads' worth, or BURST_MAX single datagrams. */
+#define LINK_RX_BURST	(2 * LINK_RX_SEGS_MAX)
 
 _Static_assert(LINK_RX_SQ >= URING_RX_SLOTS + 2, "a full refill fits in one submit");
+_Static_assert(LINK_RX_BURST >= BURST_MAX, "a turn holds a burst of single datagrams");
 
 struct link_rx_state {
 	struct loop lo;			/* first: the skeleton's part */
 	struct link_rx_thread *t;
 	struct link *link;
 	const struct link_ops *ops;
-	struct pkt *burst[BURST_MAX];	/* packets received this turn */
+	struct pkt *burst[LINK_RX_BURST];	/* packets received this turn */
+	struct pkt *ctrl[LINK_RX_BURST];	/* the control packets among them */
 	unsigned int nburst;
+	unsigned int segs;		/* link->rx_segs_max: packets one read may yield */
 	unsigned int cursor;		/* next worker ring; moves on success only */
 	unsigned int nout;
 };
@@ -53,7 +62,7 @@ static void link_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
 	if (loop_rx_cqe_exit(&s->lo, idx, res))
 		return;
 	s->nburst += s->ops->rx_complete(s->link, idx, s->lo.rs.pkt[idx], res,
-					 &s->burst[s->nburst], BURST_MAX - s->nburst, &keep,
+					 &s->burst[s->nburst], LINK_RX_BURST - s->nburst, &keep,
 					 &s->t->lp.thr.stats);
 	uring_rx_slot_done(&s->lo.rs, idx, keep);
 }
@@ -95,7 +104,7 @@ static void link_rx_burst(struct link_rx_state *s)
 {
 	struct link_rx_thread *t = s->t;
 	struct stats *st = &t->lp.thr.stats;
-	struct pkt *ctrl[BURST_MAX];
+	struct pkt **ctrl = s->ctrl;
 	unsigned int i, ndata = 0, nctrl = 0;
 	bool guarded = t->lp.epoch.rec && s->nburst;
 
@@ -124,20 +133,41 @@ static void link_rx_burst(struct link_rx_state *s)
 		link_rx_to_ctrl(s, ctrl, nctrl);
 }
 
+/* Reads the decrypt rings have room for now (a read's worth in each), at most @max. */
+static unsigned int link_rx_room(const struct link_rx_state *s, unsigned int max)
+{
+	return loop_room_reads(s->t->out, s->nout, s->segs, max);
+}
+
+/* While waiting for room: is there room now? */
+static bool link_rx_ready(const struct loop *lo)
+{
+	return link_rx_room((const struct link_rx_state *)lo, 1) != 0;
+}
+
 static unsigned int link_rx_turn(struct loop *lo)
 {
 	struct link_rx_state *s = (struct link_rx_state *)lo;
-	unsigned int pending = 0, reaped = 0;
+	unsigned int pending = 0, reaped = 0, reads;
 
 	s->nburst = 0;
 	if (s->ops->rx_pending)
 		s->nburst = pending = s->ops->rx_pending(s->link, s->burst, BURST_MAX,
 							 &s->t->lp.thr.stats);
-	/* At most one CQE per free burst entry: each datagram yields one packet. */
-	if (s->nburst < BURST_MAX)
-		reaped = loop_rx_reap(lo, BURST_MAX - s->nburst, link_rx_cqe);
+	/*
+	 * As many reads as the burst has room for their packets (one each
+	 * without GRO), and the decrypt rings too: when they are full the
+	 * datagrams wait in the socket rather than be dropped here.
+	 */
+	reads = link_rx_room(s, MIN(BURST_MAX, (LINK_RX_BURST - s->nburst) / s->segs));
+	if (reads)
+		reaped = loop_rx_reap(lo, reads, link_rx_cqe);
 	link_rx_burst(s);
 	loop_rx_refill(lo, s->t->pool, link_rx_arm);
+	if (!reads && !pending && io_uring_cq_ready(&lo->u.ring)) {
+		loop_wait_room(lo, link_rx_ready);
+		return 1;	/* reads are waiting: do not sleep on them, they are ready */
+	}
 	return reaped + pending;
 }
 
@@ -149,6 +179,7 @@ static int link_rx_init(struct loop *lo)
 	s->link = s->t->link;
 	s->ops = s->link->ops;
 	s->nout = MIN(s->t->nout, IO_WORKERS_MAX);
+	s->segs = MIN(MAX(s->link->rx_segs_max, 1u), (unsigned int)LINK_RX_SEGS_MAX);
 	return 0;
 }
 

@@ -104,9 +104,11 @@ struct link_tx_thread {
 };
 
 struct link_rx_thread {
-	struct io_loop lp;		/* first; lp.db carries stop requests only */
+	struct io_loop lp;		/* first; lp.db rung to stop, and by the decrypt workers
+					 * when they drain a ring it waits for */
 	struct link *link;		/* receives through link->ops (link.h) */
-	struct pool *pool;		/* home: this thread */
+	struct pool *pool;		/* home: this thread; what reads go to (link->rx_copies:
+					 * 64 KiB buffers that stay in the slots) */
 	struct spsc *out[IO_WORKERS_MAX];	/* to decrypt workers */
 	unsigned int nout;
 	struct spsc *ctrl_out;		/* to ctrl; may be NULL */
@@ -236,6 +238,43 @@ static inline void loop_rx_refill(struct loop *lo, struct pool *pool,
 {
 	uring_rx_slots_unpark(&lo->rs);
 	uring_rx_slots_refill(&lo->rs, pool, &lo->lp->thr.stats, arm, lo);
+}
+
+/*
+ * rx loops that take input in large reads (tun_rx with offloads, link_rx):
+ * how many reads of up to @per_read packets each the rings @out[0..nout)
+ * have room for now, at most @max. Reads are dealt round robin, so the
+ * fullest ring decides.
+ */
+static inline unsigned int loop_room_reads(struct spsc *const *out, unsigned int nout,
+					   unsigned int per_read, unsigned int max)
+{
+	unsigned int room = ~0u;
+
+	for (unsigned int i = 0; i < nout; i++)
+		room = MIN(room, spsc_free(out[i]));
+	return nout ? MIN(room / per_read, max) : max;
+}
+
+/*
+ * rx: reads are waiting but the rings have no room for them: sleep on the
+ * loop's doorbell until a worker drained a ring (crypto/worker.c rings the
+ * dealer after a dequeue from a ring more than half full), other input came
+ * (@ready, re-checked after the fence, says so), or a stop; at most
+ * URING_WAIT_MS. The kernel's queue holds what we do not read meanwhile.
+ */
+static inline void loop_wait_room(struct loop *lo, bool (*ready)(const struct loop *lo))
+{
+	struct io_loop *lp = lo->lp;
+
+	doorbell_prepare_sleep(&lp->db);
+	/* Re-check after the fence: a worker that drained before it is seen here. */
+	if (ready(lo) || thread_should_stop(&lp->thr)) {
+		doorbell_cancel_sleep(&lp->db);
+		return;
+	}
+	doorbell_wait(&lp->db, URING_WAIT_MS);
+	STAT_INC(lp->thr.stats.wakeups);
 }
 
 /*

@@ -103,7 +103,11 @@ static int wire_pools(struct pipeline *pl)
 		struct pipe_link *pk = &pl->links[i];
 
 		rc = pool_create(&pk->pool, PIPE_POOL_PKTS, PKT_CLASS_MTU, pk->rx.lp.thr.tid);
-		pk->rx.pool = pk->link->rx_pool = pk->pool;
+		if (!rc && pk->link->rx_copies)
+			rc = pool_create(&pk->buf_pool, PIPE_GSO_POOL_PKTS, PKT_CLASS_GSO,
+					 pk->rx.lp.thr.tid);
+		pk->link->rx_pool = pk->pool;
+		pk->rx.pool = pk->buf_pool ? pk->buf_pool : pk->pool;
 	}
 	if (rc)
 		return rc;
@@ -117,8 +121,11 @@ static int wire_pools(struct pipeline *pl)
 		rc = rc ?: pool_add_returner(pl->ctrl_pool, tid);
 		if (!rc && pl->tun_gso_pool)
 			rc = pool_add_returner(pl->tun_gso_pool, tid);
-		for (unsigned int i = 0; !rc && i < pl->nlinks; i++)
+		for (unsigned int i = 0; !rc && i < pl->nlinks; i++) {
 			rc = pool_add_returner(pl->links[i].pool, tid);
+			if (!rc && pl->links[i].buf_pool)
+				rc = pool_add_returner(pl->links[i].buf_pool, tid);
+		}
 	}
 	return rc;
 }
@@ -140,9 +147,10 @@ static int wire_rings(struct pipeline *pl)
 			break;
 		e->index = d->index = i;
 		e->is_encrypt = true;
-		/* tun_rx with offloads waits for room rather than drop a read's tail. */
+		/* tun_rx with offloads and link_rx wait for room rather than drop. */
 		if (pl->cfg.tun_offload & TUN_OFF_VNET)
 			e->dealer_db = &pl->tun_rx.lp.db;
+		d->dealer_db = &pk0->rx.lp.db;
 		e->peers = d->peers = &pl->peers;
 		pl->tun_rx.out[i] = e->in;
 		pk0->tx.in[i] = e->out;
@@ -206,7 +214,8 @@ static int create_links(struct pipeline *pl)
 	int rc = -EINVAL;
 
 	if (pl->cfg.link_type == LINK_UDP)
-		rc = link_udp_create(&pl->links[0].link, pl->cfg.link_fd, 0);
+		rc = link_udp_create(&pl->links[0].link, pl->cfg.link_fd, 0,
+				     pl->cfg.link_offload, &pl->links[0].offload);
 	if (rc)
 		return rc;
 	pl->nlinks = 1;
@@ -334,10 +343,15 @@ int pipeline_link_set_fd(struct pipeline *pl, unsigned int link, int fd)
 		return -EINVAL;
 	free_queued(pl);
 	/* The loops register the fd with their rings when they start again. */
-	pl->links[link].link->fd = fd;
+	link_set_fd(pl->links[link].link, fd);
 	if (link == 0)
 		pl->cfg.link_fd = fd;
 	return 0;
+}
+
+unsigned int pipeline_link_offload(const struct pipeline *pl, unsigned int link)
+{
+	return link < pl->nlinks ? pl->links[link].offload : 0;
 }
 
 static void doorbell_free(struct doorbell *db)
@@ -373,6 +387,7 @@ void pipeline_destroy(struct pipeline *pl)
 		spsc_destroy(pk->ctrl_in);
 		spsc_destroy(pk->ctrl_out);
 		pool_destroy(pk->pool);
+		pool_destroy(pk->buf_pool);
 		doorbell_free(&pk->rx.lp.db);
 		doorbell_free(&pk->tx.lp.db);
 		link_destroy(pk->link);

@@ -32,7 +32,7 @@
 #define PIPE_CTRL_RING_SLOTS	256
 /* ctrl's own packets: control datagrams out and keepalive pings in flight at once. */
 #define PIPE_CTRL_POOL_PKTS	1024
-/* TUN offloads: tun_rx's 64 KiB read buffers, one per read slot (they never leave it). */
+/* TUN offloads and UDP GRO: 64 KiB read buffers, one per read slot (they never leave it). */
 #define PIPE_GSO_POOL_PKTS	(URING_RX_SLOTS + 8)
 /*
  * Links the pipeline holds. One today: a second one needs the encrypted
@@ -51,7 +51,9 @@ struct pipe_link {
 	struct link *link;		/* link.h; ops chosen by cfg.link_type */
 	struct link_rx_thread rx;
 	struct link_tx_thread tx;
-	struct pool *pool;		/* home rx */
+	struct pool *pool;		/* home rx: its packets */
+	struct pool *buf_pool;		/* home rx: read buffers that stay in the slots (GRO); or NULL */
+	unsigned int offload;		/* LINK_F_* the link got */
 	struct spsc *ctrl_in;		/* ctrl -> tx: control packets out */
 	struct spsc *ctrl_out;		/* rx -> ctrl: control packets in */
 };

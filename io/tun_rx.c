@@ -233,30 +233,15 @@ static bool tun_rx_arm_vnet(void *arg, uint32_t idx, struct pkt *p)
 /* Reads the worker rings have room for now: TUN_RX_ROOM_READ free slots in each per read. */
 static unsigned int tun_rx_room(const struct tun_rx_state *s)
 {
-	unsigned int room = ~0u;
-
-	for (unsigned int i = 0; i < s->nout; i++)
-		room = MIN(room, spsc_free(s->t->out[i]));
-	return room / TUN_RX_ROOM_READ;
+	return loop_room_reads(s->t->out, s->nout, TUN_RX_ROOM_READ, BURST_MAX);
 }
 
-/*
- * The rings are too full to take a read that is waiting: sleep on the
- * doorbell until a worker says it drained one (or inject, fwd, stop).
- */
-static void tun_rx_wait_room(struct tun_rx_state *s)
-{
-	struct io_loop *lp = &s->t->lp;
+static bool tun_rx_has_input(const struct loop *lo);
 
-	doorbell_prepare_sleep(&lp->db);
-	/* Re-check after the fence: a worker that drained before it is seen here. */
-	if (tun_rx_room(s) || thread_should_stop(&lp->thr) ||
-	    (s->t->inject && spsc_count(s->t->inject)) || (s->t->fwd && spsc_count(s->t->fwd))) {
-		doorbell_cancel_sleep(&lp->db);
-		return;
-	}
-	doorbell_wait(&lp->db, URING_WAIT_MS);
-	STAT_INC(lp->thr.stats.wakeups);
+/* While waiting for room: is there room now, or another input? */
+static bool tun_rx_ready(const struct loop *lo)
+{
+	return tun_rx_room((const struct tun_rx_state *)lo) || tun_rx_has_input(lo);
 }
 
 /* ---- the turn, shared ------------------------------------------------------ */
@@ -295,7 +280,7 @@ static unsigned int tun_rx_turn(struct loop *lo)
 static unsigned int tun_rx_turn_vnet(struct loop *lo)
 {
 	struct tun_rx_state *s = (struct tun_rx_state *)lo;
-	unsigned int room = MIN(tun_rx_room(s), BURST_MAX), reaped = 0, injected;
+	unsigned int room = tun_rx_room(s), reaped = 0, injected;
 
 	s->nburst = 0;
 	if (room)
@@ -304,7 +289,7 @@ static unsigned int tun_rx_turn_vnet(struct loop *lo)
 	injected = tun_rx_ring_in(s, s->t->inject) + tun_rx_ring_in(s, s->t->fwd);
 	loop_rx_refill(lo, s->t->gso_pool, tun_rx_arm_vnet);
 	if (!room && io_uring_cq_ready(&lo->u.ring)) {
-		tun_rx_wait_room(s);
+		loop_wait_room(lo, tun_rx_ready);
 		return 1;	/* reads are waiting: do not sleep on them, they are ready */
 	}
 	return reaped + injected;
