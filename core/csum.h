@@ -34,6 +34,12 @@ static inline uint32_t csum_add(uint32_t a, uint32_t b)
 	return s + (s < a);
 }
 
+/* @a less @b: one's complement subtraction is the addition of the complement. */
+static inline uint32_t csum_sub(uint32_t a, uint32_t b)
+{
+	return csum_add(a, ~b);
+}
+
 /* The 16-bit complemented checksum of a partial sum: what a header carries. */
 static inline uint16_t csum_fold(uint32_t sum)
 {
@@ -53,6 +59,15 @@ static inline uint32_t csum_pseudo(const uint8_t *ip, bool is_v6, uint8_t proto,
 
 	sum = csum_add(sum, htonl(l4_len));
 	return csum_add(sum, htonl(proto));
+}
+
+/* A 32-bit field at @p in the native order, as a partial sum sees it (any alignment). */
+static inline uint32_t csum_load32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
 }
 
 /* Reads and writes a checksum field (native order, any alignment). */

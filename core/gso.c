@@ -45,6 +45,32 @@ static bool gso_ip_ok(const struct vnet_hdr *vh, const uint8_t *pkt, uint32_t le
 	return false;
 }
 
+/* The partial sums every segment shares (gso.h), from the super-packet's own headers. */
+static void gso_sums(const uint8_t *pkt, struct gso_info *gi, uint32_t thlen)
+{
+	const uint8_t *th = pkt + gi->l4_off;
+	uint32_t h = csum_partial(th, thlen, 0);
+
+	gi->ip_sum = 0;
+	if (!gi->is_v6) {
+		gi->ip_sum = csum_partial(pkt, gi->l4_off, 0);
+		gi->ip_sum = csum_sub(gi->ip_sum, csum_load(pkt + 2));	/* total length */
+		gi->ip_sum = csum_sub(gi->ip_sum, csum_load(pkt + 4));	/* id */
+		gi->ip_sum = csum_sub(gi->ip_sum, csum_load(pkt + 10));	/* checksum */
+	}
+	if (gi->kind == GSO_TCP) {
+		h = csum_sub(h, csum_load32(th + 4));	/* sequence number */
+		h = csum_sub(h, csum_load(th + 12));	/* data offset and flags */
+		h = csum_sub(h, csum_load(th + GSO_TCP_CHECK));
+	} else {
+		h = csum_sub(h, csum_load(th + 4));	/* length */
+		h = csum_sub(h, csum_load(th + GSO_UDP_CHECK));
+	}
+	/* The pseudo header but its length, which differs per segment. */
+	gi->l4_sum = csum_add(h, csum_pseudo(pkt, gi->is_v6,
+					     gi->kind == GSO_TCP ? GSO_PROTO_TCP : GSO_PROTO_UDP, 0));
+}
+
 uint8_t gso_parse(const struct vnet_hdr *vh, const uint8_t *pkt, uint32_t len,
 		  struct gso_info *gi)
 {
@@ -100,6 +126,7 @@ uint8_t gso_parse(const struct vnet_hdr *vh, const uint8_t *pkt, uint32_t len,
 	gi->gso_size = vh->gso_size;
 	payload = len - gi->hdr_len;
 	gi->nseg = payload ? (payload + gi->gso_size - 1) / gi->gso_size : 1;
+	gso_sums(pkt, gi, thlen);
 	return PKT_OK;
 }
 
@@ -128,7 +155,7 @@ uint32_t gso_segment(const uint8_t *pkt, uint32_t len, const struct gso_info *gi
 	uint32_t hlen = gi->hdr_len, l4 = gi->l4_off, off, plen, l4_len, sum;
 	bool last = i + 1 == gi->nseg;
 	uint8_t *th;
-	uint16_t c;
+	uint16_t c, v;
 
 	if (gi->kind == GSO_PLAIN || gi->kind == GSO_CSUM)
 		return gso_copy_one(pkt, len, gi, out);
@@ -136,33 +163,47 @@ uint32_t gso_segment(const uint8_t *pkt, uint32_t len, const struct gso_info *gi
 	plen = gso_seg_len(gi, len, i) - hlen;
 	l4_len = hlen - l4 + plen;
 	memcpy(out, pkt, hlen);
-	if (gi->is_v6) {
-		store_be16(out + 4, (uint16_t)(hlen + plen - GSO_IPV6_HDR_LEN));
-	} else {
-		store_be16(out + 2, (uint16_t)(hlen + plen));
-		store_be16(out + 4, (uint16_t)(load_be16(pkt + 4) + i));
-		csum_store(out + 10, csum_ipv4_hdr(out, l4));
-	}
 	th = out + l4;
-	if (gi->kind == GSO_TCP) {
-		store_be32(th + 4, load_be32(pkt + l4 + 4) + i * gi->gso_size);
-		if (!last)
-			th[13] &= (uint8_t)~(GSO_TCP_FIN | GSO_TCP_PSH);
-		if (i)
-			th[13] &= (uint8_t)~GSO_TCP_CWR;
-		csum_store(th + GSO_TCP_CHECK, 0);
+	/*
+	 * Every field that differs is built in a register in wire order, stored,
+	 * and added to the shared sums as that value: reading back bytes just
+	 * stored costs a failed store-to-load forward each.
+	 */
+	if (gi->is_v6) {
+		csum_store(out + 4, htons((uint16_t)(hlen + plen - GSO_IPV6_HDR_LEN)));
 	} else {
-		store_be16(th + 4, (uint16_t)l4_len);
-		csum_store(th + GSO_UDP_CHECK, 0);
+		uint16_t tot = htons((uint16_t)(hlen + plen));
+		uint16_t id = htons((uint16_t)(load_be16(pkt + 4) + i));
+
+		csum_store(out + 2, tot);
+		csum_store(out + 4, id);
+		csum_store(out + 10, csum_fold(csum_add(csum_add(gi->ip_sum, tot), id)));
 	}
-	sum = csum_partial(th, hlen - l4, csum_pseudo(out, gi->is_v6,
-						     gi->kind == GSO_TCP ? GSO_PROTO_TCP :
-									   GSO_PROTO_UDP,
-						     l4_len));
+	sum = csum_add(gi->l4_sum, htonl(l4_len));
+	if (gi->kind == GSO_TCP) {
+		uint8_t fw[2] = { pkt[l4 + 12], pkt[l4 + 13] };
+		uint32_t seq = htonl(load_be32(pkt + l4 + 4) + i * gi->gso_size);
+		uint16_t w;
+
+		if (!last)
+			fw[1] &= (uint8_t)~(GSO_TCP_FIN | GSO_TCP_PSH);
+		if (i)
+			fw[1] &= (uint8_t)~GSO_TCP_CWR;
+		memcpy(&w, fw, 2);
+		memcpy(th + 4, &seq, 4);
+		th[13] = fw[1];
+		sum = csum_add(csum_add(sum, seq), w);
+	} else {
+		uint16_t ul = htons((uint16_t)l4_len);
+
+		csum_store(th + 4, ul);
+		sum = csum_add(sum, ul);
+	}
 	sum = csum_add(sum, csum_copy(out + hlen, pkt + off, plen, 0));
 	c = csum_fold(sum);
+	v = gi->kind == GSO_TCP ? GSO_TCP_CHECK : GSO_UDP_CHECK;
 	if (gi->kind == GSO_UDP && c == 0)
 		c = 0xffff;	/* RFC 768: 0 means "no checksum" */
-	csum_store(th + (gi->kind == GSO_TCP ? GSO_TCP_CHECK : GSO_UDP_CHECK), c);
+	csum_store(th + v, c);
 	return hlen + plen;
 }

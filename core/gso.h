@@ -44,6 +44,15 @@ struct gso_info {
 	uint16_t hdr_len;	/* GSO_TCP/UDP: network + transport headers of each packet */
 	uint16_t gso_size;	/* GSO_TCP/UDP: payload bytes per packet (the last may have less) */
 	uint32_t nseg;		/* packets the read makes; 1 for PLAIN and CSUM */
+	/*
+	 * GSO_TCP/UDP, partial sums (csum.h) of what every packet shares: the
+	 * IPv4 header without its length, id and checksum; the transport
+	 * header without its sequence number, flags, length and checksum, plus
+	 * the pseudo header's addresses and protocol. gso_segment adds what
+	 * differs per packet, so it never reads back bytes it just wrote.
+	 */
+	uint32_t ip_sum;
+	uint32_t l4_sum;
 };
 
 /* IP and transport fields the offload code reads and writes (RFC 791, 8200, 9293, 768). */

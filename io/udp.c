@@ -48,22 +48,19 @@
 #define SOL_UDP		17
 #endif
 
+/* Room for one control message of an int: CMSG_SPACE(sizeof(int)), 24 on LP64. */
+#define UDP_CMSG_BYTES	32
+
 /* The kernel reads and writes these until the CQE. */
 struct udp_rx_slot {
 	struct msghdr msg;
 	struct iovec iov;
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(int))];	/* UDP_GRO: the segment size */
-	} cmsg;
+	alignas(size_t) uint8_t cmsg[UDP_CMSG_BYTES];	/* UDP_GRO: the segment size */
 };
 
 struct udp_tx_slot {
 	struct msghdr msg;
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(uint16_t))];	/* UDP_SEGMENT */
-	} cmsg;
+	alignas(size_t) uint8_t cmsg[UDP_CMSG_BYTES];	/* UDP_SEGMENT */
 	struct iovec iov[LINK_SEGS_MAX];
 };
 
@@ -147,8 +144,8 @@ static bool udp_rx_prep(struct link *l, struct uring *u, uint32_t slot, struct p
 	sl->msg.msg_iov = &sl->iov;
 	sl->msg.msg_iovlen = 1;
 	if (l->rx_copies) {
-		sl->msg.msg_control = sl->cmsg.buf;
-		sl->msg.msg_controllen = sizeof(sl->cmsg.buf);
+		sl->msg.msg_control = sl->cmsg;
+		sl->msg.msg_controllen = sizeof(sl->cmsg);
 	}
 	io_uring_prep_recvmsg(sqe, -1, &sl->msg, MSG_TRUNC);
 	uring_sqe_file(u, sqe, URING_FILE_IO);
@@ -266,11 +263,11 @@ static bool udp_tx_prep(struct link *l, struct uring *u, uint32_t slot, struct p
 	sl->msg.msg_iov = sl->iov;
 	sl->msg.msg_iovlen = n;
 	if (n > 1) {
-		struct cmsghdr *c = &sl->cmsg.align;
+		struct cmsghdr *c = (struct cmsghdr *)sl->cmsg;
 		uint16_t seg = (uint16_t)p->len;
 
-		sl->msg.msg_control = sl->cmsg.buf;
-		sl->msg.msg_controllen = sizeof(sl->cmsg.buf);
+		sl->msg.msg_control = sl->cmsg;
+		sl->msg.msg_controllen = CMSG_SPACE(sizeof(seg));
 		c->cmsg_level = SOL_UDP;
 		c->cmsg_type = UDP_SEGMENT;
 		c->cmsg_len = CMSG_LEN(sizeof(seg));
