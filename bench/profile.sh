@@ -24,8 +24,8 @@ make_static_key key
 for s in a b; do
 	if [ $s = a ]; then l=198.18.30.1 r=198.18.30.2 t=198.19.30.1 d=0; else
 		l=198.18.30.2 r=198.18.30.1 t=198.19.30.2 d=1; fi
-	printf 'dev sl0\ndev-type tun\nlocal %s\nlport 1194\nremote %s 1194\ntopology subnet\nifconfig %s 255.255.255.0\ntest-data-key key %s\ntest-cipher AES-256-GCM\nverb 1\n%s' \
-		$l $r $t $d "${WORKERS:+workers $WORKERS
+	printf 'dev sl0\ndev-type tun\nlocal %s\nlport 1194\nremote %s 1194\ntopology subnet\nifconfig %s 255.255.255.0\ntest-data-key key %s\ntest-cipher AES-256-GCM\nverb 1\nstatus %s 1\n%s' \
+		$l $r $t $d "$WORK/$s.status" "${WORKERS:+workers $WORKERS
 }" >$s.conf
 done
 # shellcheck disable=SC2086
@@ -81,3 +81,9 @@ for c in sl-tun-rx sl-enc0 sl-udp-tx sl-udp-rx sl-dec0 sl-tun-tx; do
 done
 stop_pid "$PA" || true
 stop_pid "$PB" || true
+echo
+echo "## offload and drop counters (a: sender side, b: receiver side)"
+for s in a b; do
+	grep -E 'super_|drop\.[a-z_]+=[1-9]|rx_pkts|wakeups' "$WORK/$s.status" | grep -v '=0$' |
+		sed "s/^/  $s: /"
+done
