@@ -100,11 +100,14 @@ static unsigned int crypt_step(struct crypt_thread *ct, CRYPT_FN(fn))
 	if (!n)
 		return 0;
 	/*
-	 * A dealer waits for room only while a ring is more than half full; the
-	 * fence in doorbell_ring pairs with its doorbell_prepare_sleep, so it
-	 * either sees the room we just made or we see that it sleeps.
+	 * A dealer waits for room only while a ring is more than half full, and
+	 * until every ring is half free: ring it when this dequeue crosses the
+	 * half mark. The fence in doorbell_ring pairs with its
+	 * doorbell_prepare_sleep, so it either sees the room we just made or we
+	 * see that it sleeps.
 	 */
-	if (unlikely(queued > spsc_capacity(ct->in) / 2))
+	if (unlikely(queued > spsc_capacity(ct->in) / 2) &&
+	    queued - n <= spsc_capacity(ct->in) / 2)
 		doorbell_ring(ct->dealer_db);
 	STAT_ADD(st->rx_pkts, n);
 	epoch_begin(&ct->epoch);

@@ -39,9 +39,9 @@ struct crypt_thread {
 	struct doorbell db;		/* rung by the dealer */
 	/*
 	 * The dealer's doorbell, if the dealer waits for room in @in (a loop
-	 * that takes input in large reads: io/tun_rx.c with offloads): rung
-	 * after a dequeue from a ring that was more than half full. NULL:
-	 * nobody waits.
+	 * that takes input in large reads: io/tun_rx.c with offloads,
+	 * io/link_rx.c): rung by the dequeue that takes the ring from more than
+	 * half full to half. NULL: nobody waits.
 	 */
 	struct doorbell *dealer_db;
 	const struct dc_peer_table *peers;

@@ -36,6 +36,23 @@
  *   max >= 1 for every completion of a link without rx_pending: the loop
  *   reaps no more CQEs per turn than its burst has room for.
  *
+ * Receive, multishot (optional; link_rx prefers it where the kernel takes a
+ * provided-buffer ring, Linux 6.0): one request keeps receiving, one CQE
+ * per datagram (or GRO batch), into buffers link_rx keeps in a ring of
+ * pool packets; CQEs come in the order the socket queued the datagrams,
+ * which several reads in flight cannot promise (a read the kernel hands to
+ * an io-wq worker completes late: a whole GRO batch out of order is a
+ * replay-window drop).
+ *   rx_ms_head  bytes a buffer holds before the payload (the kernel's
+ *       struct io_uring_recvmsg_out, the name and control room). link_rx
+ *       starts each buffer MIN(rx_ms_head, PKT_HEADROOM) bytes before
+ *       p->data, so a payload that needs no copy lands at p->data.
+ *   rx_ms_arm(l, u, bgid, ud)  queues the multishot receive into buffer
+ *       group @bgid, tagged @ud. false: no SQE (tried again next turn).
+ *   rx_ms_complete(l, p, buf, res, out, max, keep, st)  @res bytes arrived
+ *       in buffer @buf (the start of @p's); as rx_complete: *@keep true
+ *       gives the buffer back to the ring, false hands @p on in @out.
+ *
  * Send. link_tx keeps up to URING_TX_SLOTS sends in flight, slot i holding
  * the packet @p it sends until its CQE.
  *   tx_prep(l, u, slot, p, ud)  queues the send of @p to its destination:
@@ -111,6 +128,10 @@ struct link_ops {
 				    struct stats *st);
 	unsigned int (*rx_pending)(struct link *l, struct pkt **out, unsigned int max,
 				   struct stats *st);
+	bool (*rx_ms_arm)(struct link *l, struct uring *u, uint16_t bgid, uint64_t ud);
+	unsigned int (*rx_ms_complete)(struct link *l, struct pkt *p, void *buf, int res,
+				       struct pkt **out, unsigned int max, bool *keep,
+				       struct stats *st);
 	bool (*tx_prep)(struct link *l, struct uring *u, uint32_t slot, struct pkt *p,
 			uint64_t ud);
 	int (*tx_complete)(struct link *l, struct uring *u, uint32_t slot, struct pkt *p,
@@ -135,6 +156,8 @@ struct link {
 	unsigned int rx_segs_max;
 	/* Receive: true if reads go to buffers of their own (link_rx's buf_pool), copied out. */
 	bool rx_copies;
+	/* Receive, multishot: bytes before the payload in a buffer (the ops above). */
+	uint32_t rx_ms_head;
 	/*
 	 * Send: the most packets one tx_prep takes as a chain (pkt->next); 1:
 	 * one at a time. link_tx chains a batch by the rule of LINK_SEGS_MAX.

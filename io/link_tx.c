@@ -60,10 +60,12 @@ struct link_tx_state {
 	unsigned int nin;
 };
 
-static void link_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
+static void link_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res,
+			uint32_t flags)
 {
 	struct link_tx_state *s = arg;
 
+	(void)flags;
 	if (!loop_tx_cqe_valid(&s->lo, op, idx))
 		return;
 	/* A stream link may still have part of the packet to send (link.h). */

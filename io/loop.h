@@ -173,7 +173,9 @@ struct loop_kind {
 	 */
 	bool (*has_input)(const struct loop *lo);
 	/* The loop's CQE handler; also reaps the cancelled requests at shutdown. */
-	void (*cqe)(void *arg, enum uring_op op, uint32_t slot, int res);
+	void (*cqe)(void *arg, enum uring_op op, uint32_t slot, int res, uint32_t flags);
+	/* Optional: after the shutdown drain, before the ring closes: the loop's own teardown. */
+	void (*fini)(struct loop *lo);
 };
 
 /*
@@ -193,7 +195,7 @@ static inline void loop_sqe_commit(struct loop *lo, struct io_uring_sqe *sqe, ui
 /* rx: reaps up to @max finished reads through @fn and paces the next refill (uring.h). */
 static inline unsigned int loop_rx_reap(struct loop *lo, unsigned int max,
 					void (*fn)(void *arg, enum uring_op op, uint32_t slot,
-						   int res))
+						   int res, uint32_t flags))
 {
 	unsigned int reaped = uring_reap(&lo->u, max, fn, lo);
 
@@ -241,27 +243,36 @@ static inline void loop_rx_refill(struct loop *lo, struct pool *pool,
 }
 
 /*
- * rx loops that take input in large reads (tun_rx with offloads, link_rx):
- * how many reads of up to @per_read packets each the rings @out[0..nout)
- * have room for now, at most @max. Reads are dealt round robin, so the
- * fullest ring decides.
+ * rx loops that deal reads of many packets (tun_rx with offloads, link_rx):
+ * how many packets the rings @out[0..nout) take now without a drop. The
+ * packets are dealt round robin, so the fullest ring decides.
  */
-static inline unsigned int loop_room_reads(struct spsc *const *out, unsigned int nout,
-					   unsigned int per_read, unsigned int max)
+static inline unsigned int loop_room_pkts(struct spsc *const *out, unsigned int nout)
 {
 	unsigned int room = ~0u;
 
 	for (unsigned int i = 0; i < nout; i++)
 		room = MIN(room, spsc_free(out[i]));
-	return nout ? MIN(room / per_read, max) : max;
+	return nout ? room * nout - (room ? nout - 1 : 0) : 0;
+}
+
+/* Every ring at most half full: what a waiting dealer waits for (worker.h). */
+static inline bool loop_rings_half_free(struct spsc *const *out, unsigned int nout)
+{
+	for (unsigned int i = 0; i < nout; i++)
+		if (spsc_count(out[i]) > spsc_capacity(out[i]) / 2)
+			return false;
+	return true;
 }
 
 /*
  * rx: reads are waiting but the rings have no room for them: sleep on the
- * loop's doorbell until a worker drained a ring (crypto/worker.c rings the
- * dealer after a dequeue from a ring more than half full), other input came
- * (@ready, re-checked after the fence, says so), or a stop; at most
- * URING_WAIT_MS. The kernel's queue holds what we do not read meanwhile.
+ * loop's doorbell until @ready (re-checked after the fence) says to go on,
+ * or a stop; at most URING_WAIT_MS. A worker rings the doorbell when its
+ * dequeue takes its ring from more than half full to half (crypto/worker.c),
+ * so a dealer that waits for every ring to be half free (@ready) is woken
+ * once per half ring drained, not once per burst. The kernel's queue holds
+ * what we do not read meanwhile.
  */
 static inline void loop_wait_room(struct loop *lo, bool (*ready)(const struct loop *lo))
 {

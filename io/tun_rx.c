@@ -18,12 +18,14 @@
  *            buffers that stay in their slots; core/gso.c cuts each read
  *            into wire-size packets of the pool (lengths, ids, sequence
  *            numbers, checksums fixed), which then go on exactly as plain
- *            ones, each to be sealed with its own packet-id. A read is taken
- *            only while every worker ring has room for a read's worth of
- *            packets (TUN_RX_ROOM_READ); otherwise tun_rx waits on its
- *            doorbell, which a worker rings when it drains a ring that was
- *            more than half full (crypto/worker.c), and the kernel's queue
- *            holds the rest instead of our rings dropping it.
+ *            ones, each to be sealed with its own packet-id. A completed
+ *            read waits in its slot (struct tun_rx_pend, in order) until
+ *            the worker rings have room for its packets; a read may be cut
+ *            over several turns. While reads wait, tun_rx sleeps on its
+ *            doorbell until every ring is half free: a worker rings it when
+ *            its dequeue crosses the half mark (crypto/worker.c), so a
+ *            full pipeline costs one wake-up per half ring, and the
+ *            kernel's queue holds the rest instead of our rings dropping it.
  *
  * One turn: reap up to BURST_MAX reads, drain up to BURST_MAX packets from
  * each input ring, classify each burst (offload: each chunk of
@@ -51,10 +53,16 @@
 #define TUN_RX_SQ	128
 /* Offload: packets classified and dealt at once; one 64 KiB read of 1400-byte segments is 47. */
 #define TUN_RX_CHUNK	(2 * BURST_MAX)
-/* Offload: free slots each worker ring must have before a read is reaped. */
-#define TUN_RX_ROOM_READ	64
 
 _Static_assert(TUN_RX_SQ >= URING_RX_SLOTS + 2, "a full refill fits in one submit");
+
+/* Offload: a completed read whose packets are not all cut and dealt yet; it keeps its slot. */
+struct tun_rx_pend {
+	uint32_t idx;			/* its slot: the data is in lo.rs.pkt[idx] */
+	uint32_t len;			/* bytes after the virtio-net header */
+	uint32_t next;			/* the next packet to cut */
+	struct gso_info gi;		/* gi.nseg 0: not parsed yet */
+};
 
 struct tun_rx_state {
 	struct loop lo;			/* first: the skeleton's part */
@@ -64,6 +72,10 @@ struct tun_rx_state {
 	unsigned int nburst;
 	unsigned int cursor;		/* next worker ring; moves on success only */
 	unsigned int nout;
+	/* Offload: completed reads in the order they came, as a ring of slots. */
+	struct tun_rx_pend pend[URING_RX_SLOTS];
+	unsigned int pend_head;
+	unsigned int npend;
 };
 
 /* Classifies, frees what the op refused, deals the rest. Consumes @p[0..n). */
@@ -91,12 +103,14 @@ static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
 
 /* ---- plain: one packet per read, read in place --------------------------- */
 
-static void tun_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
+static void tun_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res,
+			uint32_t flags)
 {
 	struct tun_rx_state *s = arg;
 	struct stats *st = &s->t->lp.thr.stats;
 	struct pkt *p;
 
+	(void)flags;
 	if (unlikely(op != URING_OP_READ || idx >= URING_RX_SLOTS))
 		return;
 	if (loop_rx_cqe_exit(&s->lo, idx, res))
@@ -150,70 +164,127 @@ static void tun_rx_lost(struct stats *st, uint32_t n, uint8_t why)
 	STAT_ADD(st->drop[why], n);
 }
 
-/* Cuts the @len-byte read in @p (its header just before p->data) into packets. Borrows @p. */
-static void tun_rx_cut(struct tun_rx_state *s, const struct pkt *p, uint32_t len)
+/* Parses a pending read. Returns false if it makes nothing (counted as dropped). */
+static bool tun_rx_parse(struct tun_rx_state *s, struct tun_rx_pend *e, const struct pkt *p)
 {
 	struct stats *st = &s->t->lp.thr.stats;
 	struct vnet_hdr vh;
-	struct gso_info gi;
-	uint32_t i = 0;
 	uint8_t v;
 
 	vnet_hdr_load(&vh, p->data - VNET_HDR_LEN);
-	v = gso_parse(&vh, p->data, len, &gi);
+	v = gso_parse(&vh, p->data, e->len, &e->gi);
 	if (unlikely(v != PKT_OK)) {
 		tun_rx_lost(st, 1, v);
-		return;
+		return false;
 	}
 	/* The first packet is the largest one. */
-	if (unlikely(gso_seg_len(&gi, len, 0) > PKT_MTU_DATA)) {
-		tun_rx_lost(st, gi.nseg, DROP_OVERSIZE);
-		return;
+	if (unlikely(gso_seg_len(&e->gi, e->len, 0) > PKT_MTU_DATA)) {
+		tun_rx_lost(st, e->gi.nseg, DROP_OVERSIZE);
+		return false;
 	}
-	if (gi.nseg > 1) {
+	if (e->gi.nseg > 1) {
 		STAT_INC(st->super_pkts);
-		STAT_ADD(st->super_segs, gi.nseg);
+		STAT_ADD(st->super_segs, e->gi.nseg);
 	}
-	while (i < gi.nseg) {
+	return true;
+}
+
+/*
+ * Cuts up to @n more packets of pending read @e into the burst (flushed in
+ * chunks). Returns false if the pool ran short: the rest of the read is
+ * counted as dropped.
+ */
+static bool tun_rx_cut(struct tun_rx_state *s, struct tun_rx_pend *e, const struct pkt *p,
+		       uint32_t n)
+{
+	struct stats *st = &s->t->lp.thr.stats;
+	uint32_t end = e->next + n;
+
+	while (e->next < end) {
 		unsigned int want, got;
 
 		if (s->nburst == TUN_RX_CHUNK)
 			tun_rx_flush(s);
-		want = MIN(gi.nseg - i, TUN_RX_CHUNK - s->nburst);
+		want = MIN(end - e->next, TUN_RX_CHUNK - s->nburst);
 		got = pool_get_burst(s->t->pool, &s->burst[s->nburst], want);
-		for (unsigned int k = 0; k < got; k++, i++) {
+		for (unsigned int k = 0; k < got; k++, e->next++) {
 			struct pkt *q = s->burst[s->nburst++];
 
-			q->len = gso_segment(p->data, len, &gi, i, q->data);
+			q->len = gso_segment(p->data, e->len, &e->gi, e->next, q->data);
 			STAT_INC(st->rx_pkts);
 			STAT_ADD(st->rx_bytes, q->len);
 		}
 		if (unlikely(got < want)) {
-			tun_rx_lost(st, gi.nseg - i, DROP_POOL_EMPTY);
-			return;
+			tun_rx_lost(st, e->gi.nseg - e->next, DROP_POOL_EMPTY);
+			return false;
 		}
 	}
+	return true;
 }
 
-static void tun_rx_cqe_vnet(void *arg, enum uring_op op, uint32_t idx, int res)
+/*
+ * Works through the pending reads in order, cutting as many packets as the
+ * worker rings take now (a read may be cut over several turns). Returns true
+ * if reads are left waiting for room.
+ */
+static bool tun_rx_drain(struct tun_rx_state *s)
+{
+	uint32_t room = loop_room_pkts(s->t->out, s->nout);
+
+	while (s->npend) {
+		struct tun_rx_pend *e = &s->pend[s->pend_head];
+		struct pkt *p = s->lo.rs.pkt[e->idx];
+		uint32_t n;
+		bool whole = true;
+
+		if (!e->gi.nseg && !tun_rx_parse(s, e, p))
+			goto done;
+		n = MIN(e->gi.nseg - e->next, room);
+		if (!n)
+			break;
+		room -= n;
+		whole = tun_rx_cut(s, e, p, n);
+		if (whole && e->next < e->gi.nseg)
+			break;		/* the rings are full: the rest waits */
+done:
+		/* The buffer stays with the slot: everything was copied out of it. */
+		uring_rx_slot_release(&s->lo.rs, e->idx);
+		s->pend_head = (s->pend_head + 1) % URING_RX_SLOTS;
+		s->npend--;
+	}
+	tun_rx_flush(s);
+	return s->npend != 0;
+}
+
+static void tun_rx_cqe_vnet(void *arg, enum uring_op op, uint32_t idx, int res,
+			uint32_t flags)
 {
 	struct tun_rx_state *s = arg;
 	struct stats *st = &s->t->lp.thr.stats;
+	struct tun_rx_pend *e;
 	struct pkt *p;
 
+	(void)flags;
 	if (unlikely(op != URING_OP_READ || idx >= URING_RX_SLOTS))
 		return;
 	if (loop_rx_cqe_exit(&s->lo, idx, res))
 		return;
 	p = s->lo.rs.pkt[idx];
-	if (likely(res > VNET_HDR_LEN && (uint32_t)res < VNET_HDR_LEN + pkt_data_room(p)))
-		tun_rx_cut(s, p, (uint32_t)res - VNET_HDR_LEN);
-	else if (res > 0)
-		tun_rx_lost(st, 1, res <= VNET_HDR_LEN ? DROP_SHORT : DROP_OVERSIZE);
-	else
-		STAT_DROP(st, DROP_IO);
-	/* The buffer stays with the slot: everything was copied out of it. */
-	uring_rx_slot_done(&s->lo.rs, idx, true);
+	if (unlikely(res <= VNET_HDR_LEN || (uint32_t)res >= VNET_HDR_LEN + pkt_data_room(p))) {
+		if (res > 0)
+			tun_rx_lost(st, 1, res <= VNET_HDR_LEN ? DROP_SHORT : DROP_OVERSIZE);
+		else
+			STAT_DROP(st, DROP_IO);
+		uring_rx_slot_done(&s->lo.rs, idx, true);
+		return;
+	}
+	/* Kept in its slot until its packets are cut and dealt (tun_rx_drain). */
+	e = &s->pend[(s->pend_head + s->npend++) % URING_RX_SLOTS];
+	e->idx = idx;
+	e->len = (uint32_t)res - VNET_HDR_LEN;
+	e->next = 0;
+	e->gi.nseg = 0;
+	uring_rx_slot_hold(&s->lo.rs);
 }
 
 static bool tun_rx_arm_vnet(void *arg, uint32_t idx, struct pkt *p)
@@ -230,18 +301,14 @@ static bool tun_rx_arm_vnet(void *arg, uint32_t idx, struct pkt *p)
 	return true;
 }
 
-/* Reads the worker rings have room for now: TUN_RX_ROOM_READ free slots in each per read. */
-static unsigned int tun_rx_room(const struct tun_rx_state *s)
-{
-	return loop_room_reads(s->t->out, s->nout, TUN_RX_ROOM_READ, BURST_MAX);
-}
-
 static bool tun_rx_has_input(const struct loop *lo);
 
-/* While waiting for room: is there room now, or another input? */
+/* While reads wait for room: every ring half free again, or another input. */
 static bool tun_rx_ready(const struct loop *lo)
 {
-	return tun_rx_room((const struct tun_rx_state *)lo) || tun_rx_has_input(lo);
+	const struct tun_rx_state *s = (const struct tun_rx_state *)lo;
+
+	return loop_rings_half_free(s->t->out, s->nout) || tun_rx_has_input(lo);
 }
 
 /* ---- the turn, shared ------------------------------------------------------ */
@@ -280,17 +347,18 @@ static unsigned int tun_rx_turn(struct loop *lo)
 static unsigned int tun_rx_turn_vnet(struct loop *lo)
 {
 	struct tun_rx_state *s = (struct tun_rx_state *)lo;
-	unsigned int room = tun_rx_room(s), reaped = 0, injected;
+	unsigned int reaped, injected;
+	bool waiting;
 
 	s->nburst = 0;
-	if (room)
-		reaped = loop_rx_reap(lo, room, tun_rx_cqe_vnet);
-	tun_rx_flush(s);
+	/* Reads wait in their slots, so reaping more than there is room for loses nothing. */
+	reaped = loop_rx_reap(lo, BURST_MAX, tun_rx_cqe_vnet);
+	waiting = tun_rx_drain(s);
 	injected = tun_rx_ring_in(s, s->t->inject) + tun_rx_ring_in(s, s->t->fwd);
 	loop_rx_refill(lo, s->t->gso_pool, tun_rx_arm_vnet);
-	if (!room && io_uring_cq_ready(&lo->u.ring)) {
+	if (waiting) {
 		loop_wait_room(lo, tun_rx_ready);
-		return 1;	/* reads are waiting: do not sleep on them, they are ready */
+		return 1;	/* go round again: the waiting reads come first */
 	}
 	return reaped + injected;
 }

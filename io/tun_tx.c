@@ -67,10 +67,12 @@ struct tun_tx_state {
 	struct iovec iov[URING_TX_SLOTS][GRO_SEGS_MAX];
 };
 
-static void tun_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
+static void tun_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res,
+			uint32_t flags)
 {
 	struct tun_tx_state *s = arg;
 
+	(void)flags;
 	if (!loop_tx_cqe_valid(&s->lo, op, idx))
 		return;
 	/* EINVAL on a group: this kernel takes no GSO writes; write packets one by one. */

@@ -67,6 +67,8 @@ struct udp_tx_slot {
 struct udp_link {
 	struct link l;			/* first: what the loops see */
 	bool want_gro;			/* set UDP_GRO on every fd the link gets */
+	/* Multishot receive: the name and control room of every buffer (read by the kernel). */
+	struct msghdr ms_msg;
 	alignas(CACHELINE) struct udp_rx_slot rx[URING_RX_SLOTS];	/* link_rx only */
 	alignas(CACHELINE) struct udp_tx_slot tx[URING_TX_SLOTS];	/* link_tx only */
 };
@@ -168,12 +170,15 @@ static uint32_t udp_gro_size(struct msghdr *msg)
 	return 0;
 }
 
-/* GRO: copies each datagram of the read in @p into a packet of the rx pool. */
-static unsigned int udp_rx_split(struct link *l, struct udp_rx_slot *sl, const struct pkt *p,
-				 uint32_t len, struct pkt **out, unsigned int max,
-				 struct stats *st)
+/*
+ * GRO: copies each @seg-byte datagram (0: one datagram) of the @len bytes
+ * at @data into a packet of the rx pool, with source @addr.
+ */
+static unsigned int udp_rx_split(struct link *l, const uint8_t *data, uint32_t len, uint32_t seg,
+				 const void *addr, socklen_t addr_len, struct pkt **out,
+				 unsigned int max, struct stats *st)
 {
-	uint32_t seg = udp_gro_size(&sl->msg), n = 1, got, off = 0, k = 0;
+	uint32_t n = 1, got, off = 0, k = 0;
 
 	/* An empty datagram is one packet too: the classifier counts it. */
 	if (!seg || seg >= len)
@@ -203,10 +208,10 @@ static unsigned int udp_rx_split(struct link *l, struct udp_rx_slot *sl, const s
 			pkt_free(q);
 			continue;
 		}
-		memcpy(q->data, p->data + off, ql);
+		memcpy(q->data, data + off, ql);
 		q->len = ql;
-		memcpy(&q->addr, &p->addr, sizeof(q->addr));
-		q->addr_len = sl->msg.msg_namelen;
+		memcpy(&q->addr, addr, addr_len);
+		q->addr_len = addr_len;
 		out[k++] = q;
 	}
 	return k;
@@ -229,13 +234,90 @@ static unsigned int udp_rx_complete(struct link *l, uint32_t slot, struct pkt *p
 	}
 	if (l->rx_copies) {
 		*keep = true;
-		return udp_rx_split(l, sl, p, (uint32_t)res, out, max, st);
+		return udp_rx_split(l, p->data, (uint32_t)res, udp_gro_size(&sl->msg), &p->addr,
+				    sl->msg.msg_namelen, out, max, st);
 	}
 	(void)max;	/* >= 1: see link.h */
 	STAT_INC(st->rx_pkts);
 	STAT_ADD(st->rx_bytes, (uint32_t)res);
 	p->len = (uint32_t)res;
 	p->addr_len = sl->msg.msg_namelen;
+	out[0] = p;
+	*keep = false;
+	return 1;
+}
+
+/* link_rx: the multishot receive into the buffers of group @bgid. */
+static bool udp_rx_ms_arm(struct link *l, struct uring *u, uint16_t bgid, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = uring_sqe(u);
+
+	if (unlikely(!sqe))
+		return false;
+	/* MSG_TRUNC: payloadlen says how long a datagram too big for the buffer was. */
+	io_uring_prep_recvmsg_multishot(sqe, -1, &((struct udp_link *)l)->ms_msg, MSG_TRUNC);
+	uring_sqe_file(u, sqe, URING_FILE_IO);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = bgid;
+	io_uring_sqe_set_data64(sqe, ud);
+	return true;
+}
+
+/* The UDP_GRO segment size in a multishot buffer's control room, or 0. */
+static uint32_t udp_ms_gro_size(struct io_uring_recvmsg_out *o, struct msghdr *m)
+{
+	for (struct cmsghdr *c = io_uring_recvmsg_cmsg_firsthdr(o, m); c;
+	     c = io_uring_recvmsg_cmsg_nexthdr(o, m, c)) {
+		int v;
+
+		if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
+		    c->cmsg_len < CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&v, CMSG_DATA(c), sizeof(v));
+		return v > 0 ? (uint32_t)v : 0;
+	}
+	return 0;
+}
+
+/* link_rx: one datagram (or GRO batch) in the buffer @buf of @p: handed on or copied out. */
+static unsigned int udp_rx_ms_complete(struct link *l, struct pkt *p, void *buf, int res,
+				       struct pkt **out, unsigned int max, bool *keep,
+				       struct stats *st)
+{
+	struct udp_link *ul = (struct udp_link *)l;
+	struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, res, &ul->ms_msg);
+	uint8_t *payload;
+	uint32_t plen;
+	socklen_t alen;
+
+	*keep = true;
+	if (unlikely(!o)) {
+		STAT_INC(st->rx_pkts);
+		STAT_DROP(st, DROP_SHORT);
+		return 0;
+	}
+	payload = io_uring_recvmsg_payload(o, &ul->ms_msg);
+	plen = io_uring_recvmsg_payload_length(o, res, &ul->ms_msg);
+	if (unlikely(o->flags & MSG_TRUNC)) {
+		STAT_INC(st->rx_pkts);
+		STAT_ADD(st->rx_bytes, o->payloadlen);
+		STAT_DROP(st, DROP_OVERSIZE);
+		return 0;
+	}
+	alen = MIN(o->namelen, (socklen_t)sizeof(p->addr));
+	if (l->rx_copies)
+		return udp_rx_split(l, payload, plen, udp_ms_gro_size(o, &ul->ms_msg),
+				    io_uring_recvmsg_name(o), alen, out, max, st);
+	STAT_INC(st->rx_pkts);
+	STAT_ADD(st->rx_bytes, plen);
+	/* The name is copied first: the packet's address field is not in the buffer. */
+	memcpy(&p->addr, io_uring_recvmsg_name(o), alen);
+	p->addr_len = alen;
+	if (unlikely(payload != p->data)) {
+		/* Placed where it does not land at p->data: move it there (never on UDP). */
+		memmove(p->data, payload, plen);
+	}
+	p->len = plen;
 	out[0] = p;
 	*keep = false;
 	return 1;
@@ -303,6 +385,8 @@ static const struct link_ops udp_link_ops = {
 	.name = "udp",
 	.rx_prep = udp_rx_prep,
 	.rx_complete = udp_rx_complete,
+	.rx_ms_arm = udp_rx_ms_arm,
+	.rx_ms_complete = udp_rx_ms_complete,
 	.tx_prep = udp_tx_prep,
 	.tx_complete = udp_tx_complete,
 	.set_fd = udp_set_fd,
@@ -318,6 +402,11 @@ static void udp_set_fd(struct link *l, int fd)
 	/* A fresh socket of a kernel that took it before: only a failure here turns it off. */
 	if (ul->want_gro && l->rx_copies && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)))
 		l->rx_copies = false, l->rx_segs_max = 1;
+	/* Each multishot buffer: io_uring_recvmsg_out, the name, the GRO control message. */
+	ul->ms_msg.msg_namelen = sizeof(union sockaddr_any);
+	ul->ms_msg.msg_controllen = l->rx_copies ? CMSG_SPACE(sizeof(int)) : 0;
+	l->rx_ms_head = (uint32_t)(sizeof(struct io_uring_recvmsg_out) + ul->ms_msg.msg_namelen +
+				   ul->ms_msg.msg_controllen);
 }
 
 int link_udp_create(struct link **out, int fd, unsigned int index, unsigned int flags,

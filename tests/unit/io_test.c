@@ -448,8 +448,8 @@ static void udp_check_counters(struct udp_side *u)
 	      (unsigned long long)u->refused);
 	CHECK(t->drop[DROP_IO] == 0, "udp_tx drop[io] %llu", (unsigned long long)t->drop[DROP_IO]);
 	CHECK(r->rx_pkts == UDP_TOTAL + 2, "udp_rx rx_pkts %llu", (unsigned long long)r->rx_pkts);
-	CHECK(r->rx_bytes == u->sent_bytes + 3000, "udp_rx rx_bytes %llu",
-	      (unsigned long long)r->rx_bytes);
+	CHECK(r->rx_bytes == u->sent_bytes + 3000, "udp_rx rx_bytes %llu, expected %llu",
+	      (unsigned long long)r->rx_bytes, (unsigned long long)u->sent_bytes + 3000);
 	CHECK(r->tx_pkts == UDP_TOTAL, "udp_rx tx_pkts %llu", (unsigned long long)r->tx_pkts);
 	CHECK(r->ctrl_pkts == ctrl, "udp_rx ctrl_pkts %llu", (unsigned long long)r->ctrl_pkts);
 	CHECK(r->drop[DROP_SHORT] == 1 && r->drop[DROP_OVERSIZE] == 1,
