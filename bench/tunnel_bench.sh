@@ -1,16 +1,24 @@
 #!/bin/bash
-# End-to-end tunnel benchmark in namespaces: iperf3 through
-#   - stock OpenVPN 2.6 server + client (TLS, AES-256-GCM, userspace data channel: --disable-dco)
-#   - a sluice pair: SLUICE_PAIR=tls (default) runs a sluice server and a sluice client from
-#     the very same config files and PKI as the stock pair; SLUICE_PAIR=testkey runs two
-#     fixed-key data planes (test-data-key, no TLS). If the sluice TLS server is not up
-#     within 20 s the bench says so and falls back to testkey for the whole run.
-#   - the bare veth (no tunnel: the ceiling)
-# Tests: TCP 1 stream, TCP 4 streams, UDP with 64-byte payloads (packets/s received and loss,
-# as the iperf3 server counts them). Interleaved rounds (the order of stock/sluice/veth rotates
-# every round), medians per cell, CPU of the VPN processes per delivered byte. Prints a
-# Markdown table (also bench/out/tunnel.md), key=value lines, and draws bench/out/tunnel.png.
-# Env: ROUNDS (3), SECS (5 per test), SLUICE_PAIR (tls|testkey), TESTS ("tcp1 tcp4 udp64").
+# End-to-end tunnel benchmark in namespaces: iperf3 through VPN pairs built from the very
+# same server.conf, client.conf and PKI, beside the bare veth, all in one run:
+#   veth      no tunnel: the ceiling
+#   stock     stock OpenVPN 2.6 server + client (userspace data channel: --disable-dco)
+#   sluice    sluice server + sluice client (SLUICE_PAIR=testkey: two fixed-key data planes)
+#   sl-cli    sluice client + stock server        (mixed pairs: never slower than stock)
+#   sl-srv    stock client + sluice server
+#   sl-nooff  sluice pair with tun-offload, udp-gso and udp-gro all "no"   (OFFLOAD_OFF=1)
+#   base      another sluice binary, e.g. before a change: BASE_SLUICE=/path/to/sluice
+# Tests: TCP 1 stream, TCP 4 streams, UDP with 64-byte payloads (packets/s and loss as the
+# iperf3 server counts them). Interleaved rounds: the order of the pairs rotates every round,
+# so a change of load on this shared machine hits every pair alike. Every ratio (to veth, to
+# stock) is taken within one round and then the median over rounds is shown with its range:
+# absolute figures swing with the host, same-round ratios much less.
+# CPU per byte: utime+stime of both VPN processes (every thread, /proc/PID/stat) over the
+# iperf3 run, per byte delivered, as ns/KB and as cycles/byte at the CPU's nominal clock.
+# Prints Markdown tables (also bench/out/tunnel.md), key=value lines, bench/out/tunnel.png.
+# Env: ROUNDS (3), SECS (5 per test), TESTS ("tcp1 tcp4 udp64"), PAIRS (default: "veth stock
+# sluice sl-cli sl-srv", plus sl-nooff with OFFLOAD_OFF=1 and base with BASE_SLUICE),
+# SLUICE_PAIR (tls|testkey, the sluice pair only), SLUICE_ARGS (extra sluice arguments).
 #
 #     ns slbn-<pid>-a                                ns slbn-<pid>-b
 #     198.18.20.1/30 ============ veth ============ 198.18.20.2/30
@@ -19,13 +27,21 @@
 #     testkey pair:  198.19.20.1/24 <-> 198.19.20.2/24, UDP port 1194 both ends
 source "$(dirname "$0")/../tests/netns/lib.sh"
 ROUNDS=${ROUNDS:-3} SECS=${SECS:-5} SLUICE_PAIR=${SLUICE_PAIR:-tls}
-TESTS=${TESTS:-tcp1 tcp4 udp64}
+TESTS=${TESTS:-tcp1 tcp4 udp64} SLUICE_ARGS=${SLUICE_ARGS:-}
+BASE_SLUICE=${BASE_SLUICE:-}
+if [ -z "${PAIRS:-}" ]; then
+	PAIRS="veth stock sluice sl-cli sl-srv"
+	[ -z "${OFFLOAD_OFF:-}" ] || PAIRS+=" sl-nooff"
+	[ -z "$BASE_SLUICE" ] || PAIRS+=" base"
+fi
 case $SLUICE_PAIR in tls|testkey) ;; *) fail "SLUICE_PAIR must be tls or testkey" ;; esac
 case "$ROUNDS$SECS" in *[!0-9]*) fail "ROUNDS and SECS must be integers" ;; esac
 [ "$ROUNDS" -ge 1 ] && [ "$SECS" -ge 1 ] || fail "ROUNDS and SECS must be >= 1"
-CMDLINE="ROUNDS=$ROUNDS SECS=$SECS SLUICE_PAIR=$SLUICE_PAIR TESTS=\"$TESTS\" bash bench/tunnel_bench.sh"
+[ -z "$BASE_SLUICE" ] || [ -x "$BASE_SLUICE" ] || fail "BASE_SLUICE=$BASE_SLUICE is not executable"
+CMDLINE="ROUNDS=$ROUNDS SECS=$SECS PAIRS=\"$PAIRS\" TESTS=\"$TESTS\" SLUICE_PAIR=$SLUICE_PAIR bash bench/tunnel_bench.sh"
 OUT=$TOP/bench/out
 STARTED=$(date +%s) LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+MHZ=$(awk -F: '/^cpu MHz/ { printf "%d", $2; exit }' /proc/cpuinfo)
 A=slbn-$$-a B=slbn-$$-b
 netns_add "$A"
 netns_add "$B"
@@ -125,63 +141,81 @@ wait_ports_free() {
 
 tail_log() { tail -n 3 "$1" 2>/dev/null | tr '\n' ' ' | cut -c1-300; }
 
-# pair_up IMPL: starts a VPN pair; sets PAIR_PIDS (server, client) and PAIR_DST (the iperf3
-# server address inside the tunnel, in namespace B). Returns 1 if it did not come up.
-PAIR_PIDS="" PAIR_DST="" SLUICE_MODE=$SLUICE_PAIR SLUICE_NOTE="" TLS_TRIED=""
-pair_up() {
-	wait_ports_free
+# impl_cmd IMPL: the command line (without --config) of one end.
+impl_cmd() {
 	case $1 in
-	stock) stock_up ;;
-	sluice)
-		if [ "$SLUICE_MODE" = tls ]; then
-			sluice_tls_up && return 0
-			[ -z "$TLS_TRIED" ] || return 1
-			SLUICE_MODE=testkey
-			SLUICE_NOTE="SLUICE_PAIR=tls: the sluice server was not up within 20 s ($TLS_WHY); fell back to SLUICE_PAIR=testkey (fixed-key pair, no TLS)"
-			echo "*** $SLUICE_NOTE" >&2
-			wait_ports_free
-		fi
-		sluice_testkey_up ;;
+	stock) echo "openvpn --disable-dco" ;;
+	sluice) echo "$SLUICE $SLUICE_ARGS" ;;
+	sluice-off) echo "$SLUICE $SLUICE_ARGS --tun-offload no --udp-gso no --udp-gro no" ;;
+	base) echo "$BASE_SLUICE" ;;
 	esac
 }
 
-stock_up() {
-	local ps pc
-	spawn "$B" openvpn --config server.conf --disable-dco >>stock-server.log 2>&1; ps=$LAST_PID
-	spawn "$A" openvpn --config client.conf --disable-dco >>stock-client.log 2>&1; pc=$LAST_PID
-	PAIR_PIDS="$ps $pc" PAIR_DST=198.19.21.1
-	wait_for 30 ip netns exec "$A" ping -c1 -W1 198.19.21.1 && return 0
-	echo "stock pair did not come up: server: $(tail_log stock-server.log) client: $(tail_log stock-client.log)" >&2
-	stop_bounded $PAIR_PIDS
-	return 1
+# pair_impls PAIR: "server-impl client-impl".
+pair_impls() {
+	case $1 in
+	stock) echo "stock stock" ;;
+	sluice) echo "sluice sluice" ;;
+	sl-cli) echo "stock sluice" ;;
+	sl-srv) echo "sluice stock" ;;
+	sl-nooff) echo "sluice-off sluice-off" ;;
+	base) echo "base base" ;;
+	esac
 }
 
-# The sluice server gets 20 s (and is given up on at once if it exits) to let the sluice
-# client through: ping the server's tunnel address from the client side.
-sluice_tls_up() {
-	local ps pc n
-	spawn "$B" "$SLUICE" --config server.conf >>sluice-server.log 2>&1; ps=$LAST_PID
-	spawn "$A" "$SLUICE" --config client.conf >>sluice-client.log 2>&1; pc=$LAST_PID
+pair_desc() {
+	case $1 in
+	veth) echo "bare veth, no tunnel (the ceiling)" ;;
+	stock) echo "stock OpenVPN server + stock client (--disable-dco)" ;;
+	sluice) [ "$SLUICE_MODE" = tls ] && echo "sluice server + sluice client" ||
+		echo "two sluice data planes with a fixed test key (test-data-key, no TLS)" ;;
+	sl-cli) echo "sluice client + stock server" ;;
+	sl-srv) echo "stock client + sluice server" ;;
+	sl-nooff) echo "sluice server + sluice client, tun-offload no, udp-gso no, udp-gro no" ;;
+	base) echo "sluice server + client of $BASE_SLUICE (built $(date -r "$BASE_SLUICE" "+%F %T"))" ;;
+	esac
+}
+
+# pair_up PAIR: starts a VPN pair; sets PAIR_PIDS (server, client) and PAIR_DST (the iperf3
+# server address inside the tunnel, in namespace B). Returns 1 if it did not come up.
+PAIR_PIDS="" PAIR_DST="" SLUICE_MODE=$SLUICE_PAIR SLUICE_NOTE=""
+pair_up() {
+	local impls
+	wait_ports_free
+	if [ "$1" = sluice ] && [ "$SLUICE_MODE" = testkey ]; then
+		sluice_testkey_up
+		return
+	fi
+	impls=$(pair_impls "$1")
+	tls_up "$1" ${impls% *} ${impls#* }
+}
+
+# tls_up PAIR SERVER-IMPL CLIENT-IMPL: the server gets 30 s (and is given up on at once if
+# either end exits) to let the client through: ping the server's tunnel address.
+tls_up() {
+	local ps pc n why="no ping through the tunnel"
+	# shellcheck disable=SC2046
+	spawn "$B" $(impl_cmd "$2") --config server.conf >>"$1-server.log" 2>&1; ps=$LAST_PID
+	# shellcheck disable=SC2046
+	spawn "$A" $(impl_cmd "$3") --config client.conf >>"$1-client.log" 2>&1; pc=$LAST_PID
 	PAIR_PIDS="$ps $pc" PAIR_DST=198.19.21.1
-	TLS_WHY="no ping through the tunnel"
-	for n in $(seq 1 20); do
-		if ! kill -0 "$ps" 2>/dev/null; then
-			TLS_WHY="sluice server exited: $(tail_log sluice-server.log)"; break; fi
-		if ! kill -0 "$pc" 2>/dev/null; then
-			TLS_WHY="sluice client exited: $(tail_log sluice-client.log)"; break; fi
-		if ip netns exec "$A" ping -c1 -W1 198.19.21.1 >/dev/null 2>&1; then
-			TLS_TRIED=1; return 0; fi
+	for n in $(seq 1 60); do
+		if ! kill -0 "$ps" 2>/dev/null; then why="server exited: $(tail_log "$1-server.log")"; break; fi
+		if ! kill -0 "$pc" 2>/dev/null; then why="client exited: $(tail_log "$1-client.log")"; break; fi
+		if ip netns exec "$A" ping -c1 -W1 198.19.21.1 >/dev/null 2>&1; then return 0; fi
 		sleep 0.5
 	done
-	echo "sluice tls pair: $TLS_WHY" >&2
+	echo "pair $1 did not come up: $why" >&2
 	stop_bounded $PAIR_PIDS
 	return 1
 }
 
 sluice_testkey_up() {
 	local pa pb
-	spawn "$A" "$SLUICE" --config testkey-a.conf >>sluice-testkey-a.log 2>&1; pa=$LAST_PID
-	spawn "$B" "$SLUICE" --config testkey-b.conf >>sluice-testkey-b.log 2>&1; pb=$LAST_PID
+	# shellcheck disable=SC2086
+	spawn "$A" "$SLUICE" --config testkey-a.conf $SLUICE_ARGS >>sluice-testkey-a.log 2>&1; pa=$LAST_PID
+	# shellcheck disable=SC2086
+	spawn "$B" "$SLUICE" --config testkey-b.conf $SLUICE_ARGS >>sluice-testkey-b.log 2>&1; pb=$LAST_PID
 	PAIR_PIDS="$pb $pa" PAIR_DST=198.19.20.2
 	wait_for 10 ip -n "$B" addr show dev sl0 to 198.19.20.2 &&
 		wait_for 10 ip -n "$A" addr show dev sl0 to 198.19.20.1 &&
@@ -192,7 +226,7 @@ sluice_testkey_up() {
 }
 
 # run_test TEST DST PID...: one bounded iperf3 run from A to DST (in B), CPU of PIDs over it.
-# Sets R_MBPS R_KPPS R_LOSS R_NSKB R_CORES ("-" where not measured); returns 1 on failure.
+# Sets R_MBPS R_KPPS R_LOSS R_NSKB R_CYB R_CORES ("-" where not measured); returns 1 on failure.
 run_test() {
 	local test=$1 dst=$2 args sp c0 c1 t0 t1 m
 	shift 2
@@ -227,106 +261,173 @@ PY
 )
 	set -- $m
 	[ "$1" -gt 0 ] 2>/dev/null || return 1
-	read -r R_MBPS R_KPPS R_LOSS R_NSKB R_CORES < <(awk -v b="$1" -v s="$2" -v loss="$3" \
+	read -r R_MBPS R_KPPS R_LOSS R_NSKB R_CYB R_CORES < <(awk -v b="$1" -v s="$2" -v loss="$3" \
 		-v udp="$([ "$test" = udp64 ] && echo 1 || echo 0)" -v cpu=$(((c1 - c0))) \
-		-v hz="$CLK_TCK" -v wall=$(((t1 - t0))) -v npid="$NPIDS" 'BEGIN {
+		-v hz="$CLK_TCK" -v wall=$(((t1 - t0))) -v npid="$NPIDS" -v mhz="$MHZ" 'BEGIN {
 		ns = cpu * 1e9 / hz
-		printf "%.1f %s %s %s %s\n", b * 8 / s / 1e6,
+		printf "%.1f %s %s %s %s %s\n", b * 8 / s / 1e6,
 			udp ? sprintf("%.2f", b / 64 / s / 1e3) : "-", udp ? sprintf("%.2f", loss) : "-",
 			npid ? sprintf("%.0f", ns / (b / 1000)) : "-",
+			npid && mhz ? sprintf("%.2f", ns / b * mhz / 1000) : "-",
 			npid ? sprintf("%.3f", ns / wall) : "-" }')
 }
 
-# Values per round, as space-separated lists: V[impl.test.metric].
+# Per round: V[pair.test.metric.round].
 declare -A V
-METRICS="mbps kpps loss nskb cores"
-IMPLS=(stock sluice veth)
+METRICS="mbps kpps loss nskb cyb cores"
 ROUNDLOG=""
-record() {	# record IMPL TEST
-	local k
+read -r -a PLIST <<<"$PAIRS"
+NP=${#PLIST[@]}
+record() {	# record PAIR TEST
+	local k line="round=$r pair=$1 test=$2 mbit_s=$R_MBPS kpps=$R_KPPS loss_pct=$R_LOSS cpu_ns_per_kb=$R_NSKB cycles_per_byte=$R_CYB cpu_cores=$R_CORES"
 	for k in $METRICS; do
 		local var=R_${k^^}
-		[ "${!var}" = "-" ] || V[$1.$2.$k]="${V[$1.$2.$k]:-} ${!var}"
+		[ "${!var}" = "-" ] || V[$1.$2.$k.$r]=${!var}
 	done
-	ROUNDLOG+="round=$r impl=$1 test=$2 mbit_s=$R_MBPS kpps=$R_KPPS loss_pct=$R_LOSS cpu_ns_per_kb=$R_NSKB cpu_cores=$R_CORES"$'\n'
-	echo "round=$r impl=$1 test=$2 mbit_s=$R_MBPS kpps=$R_KPPS loss_pct=$R_LOSS cpu_ns_per_kb=$R_NSKB cpu_cores=$R_CORES" >&2
+	ROUNDLOG+="$line"$'\n'
+	echo "$line" >&2
 }
 
 for r in $(seq 1 "$ROUNDS"); do
-	for i in 0 1 2; do
-		impl=${IMPLS[$(((r - 1 + i) % 3))]}
-		if [ "$impl" = veth ]; then
+	for i in $(seq 0 $((NP - 1))); do
+		pair=${PLIST[$(((r - 1 + i) % NP))]}
+		if [ "$pair" = veth ]; then
 			PAIR_PIDS="" PAIR_DST=198.18.20.2
-		elif ! pair_up "$impl"; then
-			echo "round=$r impl=$impl: pair did not come up; round skipped for it" >&2
+		elif ! pair_up "$pair"; then
+			echo "round=$r pair=$pair: did not come up; round skipped for it" >&2
 			continue
 		fi
 		NPIDS=$(echo $PAIR_PIDS | wc -w)
 		for t in $TESTS; do
 			# shellcheck disable=SC2086
 			if run_test "$t" "$PAIR_DST" $PAIR_PIDS; then
-				record "$impl" "$t"
+				record "$pair" "$t"
 			else
-				echo "round=$r impl=$impl test=$t: iperf3 failed" >&2
+				echo "round=$r pair=$pair test=$t: iperf3 failed" >&2
 			fi
 		done
 		[ -z "$PAIR_PIDS" ] || stop_bounded $PAIR_PIDS
 	done
 done
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-median() {	# median "v1 v2 ...": the middle value (mean of the two middle ones if even)
-	echo "$1" | tr ' ' '\n' | grep . | sort -g |
-		awk '{ a[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print a[(NR + 1) / 2];
-			else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+# values PAIR TEST METRIC [per-round divisor PAIR]: the per-round values (or ratios to the
+# same round's figure of the divisor pair), one per line.
+values() {
+	local i a b
+	for i in $(seq 1 "$ROUNDS"); do
+		a=${V[$1.$2.$3.$i]:-}
+		[ -n "$a" ] || continue
+		if [ -n "${4:-}" ]; then
+			b=${V[$4.$2.$3.$i]:-}
+			[ -n "$b" ] || continue
+			awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.6f\n", a / b }'
+		else
+			echo "$a"
+		fi
+	done
 }
-med() { median "${V[$1.$2.$3]:-}"; }
-fmt() {	# fmt VALUE DECIMALS
-	[ "$1" = "-" ] && { echo "–"; return; }
-	awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f\n", d, v }'
+# stat "v1\nv2...": "median min max" ("- - -" if none)
+stat3() {
+	echo "$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { if (!NR) { print "- - -"; exit }
+		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m, a[1], a[NR] }'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2fx\n", a / b; else print "–" }'; }
+# cell PAIR TEST METRIC DECIMALS [DIVISOR-PAIR [pct|x]]: "median (min–max)"
+cell() {
+	local s
+	s=$(stat3 "$(values "$1" "$2" "$3" "${5:-}")")
+	awk -v s="$s" -v d="$4" -v mode="${6:-}" -v n="$ROUNDS" 'BEGIN { split(s, v, " ")
+		if (v[1] == "-") { print "–"; exit }
+		f = mode == "pct" ? 100 : 1; u = mode == "pct" ? "%" : mode == "x" ? "x" : ""
+		if (n > 1 && v[2] != v[3])
+			printf "%.*f%s (%.*f–%.*f)\n", d, v[1] * f, u, d, v[2] * f, d, v[3] * f
+		else
+			printf "%.*f%s\n", d, v[1] * f, u }'
+}
+med() { stat3 "$(values "$1" "$2" "$3" "${4:-}")" | cut -d' ' -f1; }
 label() {
-	case $1 in tcp1) echo "TCP, 1 stream" ;; tcp4) echo "TCP, 4 streams" ;;
-	udp64) echo "UDP, 64-byte payload" ;; esac
+	case $1 in tcp1) echo "TCP, 1 stream, Mbit/s" ;; tcp4) echo "TCP, 4 streams, Mbit/s" ;;
+	udp64) echo "UDP 64 B, kpackets/s delivered" ;; esac
 }
-row() {	# row TEXT TEST METRIC DECIMALS VETH(yes|no) RATIO(yes|no)
-	local s o v
-	o=$(med stock "$2" "$3") s=$(med sluice "$2" "$3") v=$(med veth "$2" "$3")
-	printf '| %s | %s | %s | %s | %s |\n' "$1" "$(fmt "$o" "$4")" "$(fmt "$s" "$4")" \
-		"$([ "$6" = yes ] && ratio "$s" "$o" || echo "–")" \
-		"$([ "$5" = yes ] && fmt "$v" "$4" || echo "–")"
+metric() { [ "$1" = udp64 ] && echo kpps || echo mbps; }
+
+hdr() {	# hdr FIRST-COLUMN: a table header with one column per pair
+	local p line="| $1 |" sep="|---|"
+	for p in "${PLIST[@]}"; do line+=" $p |"; sep+="---:|"; done
+	echo "$line"; echo "$sep"
+}
+row() {	# row TEXT TEST METRIC DECIMALS [DIVISOR-PAIR pct|x]
+	local p line="| $1 |"
+	for p in "${PLIST[@]}"; do
+		if [ -n "${5:-}" ] && { [ "$p" = veth ] || [ "$p" = "$5" ]; }; then
+			line+=" – |"
+			continue
+		fi
+		line+=" $(cell "$p" "$2" "$3" "$4" "${5:-}" "${6:-}") |"
+	done
+	echo "$line"
 }
 
-if [ "$SLUICE_MODE" = tls ]; then
-	SL_DESC="sluice server + sluice client, TLS, the same config files and PKI as stock"
-else
-	SL_DESC="two sluice data planes with a fixed test key (test-data-key, no TLS)"
-fi
+have() { [[ " $PAIRS " == *" $1 "* ]]; }
+# target TEXT VALUE OP LIMIT: one line of the target check
+target() {
+	local v=$2 ok
+	if [ -z "$v" ] || [ "$v" = "-" ]; then echo "- $1: not measured"; return; fi
+	ok=$(awk -v v="$v" -v l="$4" -v op="$3" 'BEGIN { print (op == ">=" ? v >= l : v <= l) ? "met" : "NOT met" }')
+	echo "- $1: $(awk -v v="$v" 'BEGIN { printf "%.3g", v }') ($3 $4): **$ok**"
+}
+
 ELAPSED=$(($(date +%s) - STARTED))
 mkdir -p "$OUT"
 {
-	echo "## iperf3 through the tunnel: sluice vs stock OpenVPN 2.6 (namespaces, same run)"
+	echo "## iperf3 through the tunnel: veth, stock OpenVPN 2.6, sluice and the mixed pairs (namespaces, one run)"
 	echo
 	echo "- command: \`$CMDLINE\`"
-	echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), nproc $(nproc), kernel $(uname -r), load average at start $LOAD0"
-	echo "- stock: $(openvpn --version | head -n1); server + client, TLS, AES-256-GCM, --disable-dco"
-	echo "- sluice ($SLUICE_MODE): $SL_DESC; binary $SLUICE (built $(date -r "$SLUICE" "+%F %T")), git $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
+	echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), ${MHZ} MHz, nproc $(nproc), kernel $(uname -r); load average at start $LOAD0, at end $LOAD1 (other work shares this machine)"
+	echo "- stock: $(openvpn --version | head -n1 | cut -d' ' -f1-2); sluice: $SLUICE (built $(date -r "$SLUICE" "+%F %T")), git $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')${SLUICE_ARGS:+, arguments $SLUICE_ARGS}; AES-256-GCM everywhere"
+	for p in "${PLIST[@]}"; do echo "- **$p**: $(pair_desc "$p")"; done
 	[ -z "$SLUICE_NOTE" ] || echo "- **note: $SLUICE_NOTE**"
-	echo "- $(iperf3 --version | head -n1): client (sender) in one namespace, server (receiver) in the other; ${SECS} s per test; median of $ROUNDS interleaved rounds (stock, sluice, veth; the order rotates every round); throughput and packets/s as received by the iperf3 server; run took ${ELAPSED} s"
-	echo "- **CPU ns/KB** = utime+stime (all threads, from /proc/PID/stat) of both VPN processes (server and client) over the iperf3 run, in ns, per 1000 bytes of iperf3 payload delivered (UDP: 64 B per received packet); lower is better. **CPU cores** = the same CPU time / wall time. Kernel work not charged to the VPN processes (softirq, iperf3 itself) is not counted."
+	echo "- $(iperf3 --version | head -n1 | cut -d' ' -f1-2): sender in A, receiver in B, ${SECS} s per test; $ROUNDS interleaved rounds (pair order rotates); cells are the median over rounds and (min–max); ratios are taken within each round first; run took ${ELAPSED} s"
+	echo "- CPU per byte: utime+stime of both VPN processes (all threads) over the iperf3 run per byte delivered (UDP: 64 B per packet received), at ${MHZ} MHz; softirq work charged to other processes and iperf3 itself are not counted"
 	echo
-	echo "| test | stock | sluice | sluice/stock | veth |"
-	echo "|---|---:|---:|---:|---:|"
-	for t in $TESTS; do
-		case $t in
-		udp64)
-			row "$(label $t), kpackets/s received" $t kpps 1 yes yes
-			row "$(label $t), loss %" $t loss 1 yes no ;;
-		*) row "$(label $t), Mbit/s" $t mbps 0 yes yes ;;
-		esac
-	done
-	for t in $TESTS; do row "CPU ns/KB, $(label $t)" $t nskb 0 no yes; done
-	for t in $TESTS; do row "CPU cores, $(label $t)" $t cores 2 no yes; done
+	echo "### Delivered"
+	echo
+	hdr test
+	for t in $TESTS; do row "$(label "$t")" "$t" "$(metric "$t")" 1; done
+	for t in $TESTS; do [ "$t" != udp64 ] || row "UDP 64 B, loss %" "$t" loss 1; done
+	echo
+	echo "### Ratio to bare veth, same round"
+	echo
+	hdr test
+	for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2)" "$t" "$(metric "$t")" 1 veth pct; done
+	echo
+	echo "### Ratio to stock OpenVPN, same round"
+	echo
+	hdr test
+	for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2)" "$t" "$(metric "$t")" 2 stock x; done
+	echo
+	echo "### CPU cycles per delivered byte, both ends (and ns per KB)"
+	echo
+	hdr test
+	for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2), cycles/B" "$t" cyb 2; done
+	for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2), ns/KB" "$t" nskb 0; done
+	for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2), CPU cores" "$t" cores 2; done
+	if have sluice && have veth; then
+		echo
+		echo "### Targets (issue 10), sluice pair, medians of same-round ratios"
+		echo
+		for t in tcp1 tcp4; do
+			[[ " $TESTS " == *" $t "* ]] || continue
+			target "$t: share of veth" "$(med sluice $t mbps veth)" ">=" 0.30
+			! have stock || target "$t: times stock" "$(med sluice $t mbps stock)" ">=" 10
+		done
+		[[ " $TESTS " != *" udp64 "* ]] || target "udp64: share of veth (veth = the load generator's own limit)" "$(med sluice udp64 kpps veth)" ">=" 0.60
+		[[ " $TESTS " != *" tcp1 "* ]] || target "tcp1: CPU cycles per byte, both ends" "$(med sluice tcp1 cyb)" "<=" 7
+		for p in sl-cli sl-srv; do
+			have "$p" && have stock || continue
+			for t in $TESTS; do target "$p $t: times stock-with-stock" "$(med $p $t "$(metric "$t")" stock)" ">=" 1; done
+		done
+	fi
 	echo
 	echo "<details><summary>per-round values</summary>"
 	echo
@@ -338,38 +439,43 @@ mkdir -p "$OUT"
 cat "$OUT/tunnel.md"
 echo
 for t in $TESTS; do
-	for impl in "${IMPLS[@]}"; do
-		echo "tunnel test=$t impl=$impl$([ "$impl" = sluice ] && echo "($SLUICE_MODE)") mbit_s=$(med $impl $t mbps) kpps=$(med $impl $t kpps) loss_pct=$(med $impl $t loss) cpu_ns_per_kb=$(med $impl $t nskb) cpu_cores=$(med $impl $t cores)"
+	for p in "${PLIST[@]}"; do
+		echo "tunnel test=$t pair=$p mbit_s=$(med "$p" "$t" mbps) kpps=$(med "$p" "$t" kpps) loss_pct=$(med "$p" "$t" loss) of_veth=$(med "$p" "$t" "$(metric "$t")" veth) of_stock=$(med "$p" "$t" "$(metric "$t")" stock) cpu_ns_per_kb=$(med "$p" "$t" nskb) cycles_per_byte=$(med "$p" "$t" cyb) cpu_cores=$(med "$p" "$t" cores)"
 	done
 done
 
-# The chart: stock vs sluice per test; TCP Mbit/s, UDP kpackets/s, CPU ns/KB.
+# The chart: per test, each pair's share of veth (same round), and CPU cycles per byte.
 if ! command -v gnuplot >/dev/null; then
 	echo "gnuplot not installed (make deps): no $OUT/tunnel.png"
 	exit 0
 fi
 short() { case $1 in tcp1) echo "TCP 1 stream" ;; tcp4) echo "TCP 4 streams" ;; udp64) echo "UDP 64 B" ;; esac; }
-# datrow LABEL STOCK SLUICE DECIMALS [norm]: "label" y_stock y_sluice "text" "text"; with norm
-# the bars are relative to stock (= 1) and the texts keep the absolute values.
-datrow() {
-	awk -v l="$1" -v o="$2" -v s="$3" -v d="$4" -v norm="${5:-}" 'BEGIN {
-		if (o == "-") o = 0; if (s == "-") s = 0
-		to = sprintf("%.*f", d, o); ts = sprintf("%.*f", d, s)
-		if (norm != "") { if (o > 0) { s = s / o; o = 1 } else s = o = 0 }
-		printf "\"%s\" %g %g \"%s\" \"%s\"\n", l, o, s, to, ts }'
-}
-: >tcp.dat; : >udp.dat; : >cpu.dat
+: >share.dat; : >cpu.dat
 for t in $TESTS; do
-	case $t in
-	udp64) datrow "$(short $t)" "$(med stock $t kpps)" "$(med sluice $t kpps)" 1 >>udp.dat ;;
-	*) datrow "$(short $t)" "$(med stock $t mbps)" "$(med sluice $t mbps)" 0 >>tcp.dat ;;
-	esac
-	datrow "$(short $t)" "$(med stock $t nskb)" "$(med sluice $t nskb)" 0 norm >>cpu.dat
+	line="\"$(short "$t")\"" cl="\"$(short "$t")\""
+	for p in "${PLIST[@]}"; do
+		[ "$p" != veth ] || continue
+		v=$(med "$p" "$t" "$(metric "$t")" veth) c=$(med "$p" "$t" cyb)
+		line+=" $(awk -v v="$v" 'BEGIN { printf "%.1f", v == "-" ? 0 : v * 100 }')"
+		cl+=" $(awk -v v="$c" 'BEGIN { printf "%.2f", v == "-" ? 0 : v }')"
+	done
+	echo "$line" >>share.dat
+	echo "$cl" >>cpu.dat
 done
+colors=("#7f7f7f" "#1f77b4" "#2ca02c" "#ff7f0e" "#9467bd" "#8c564b" "#e377c2")
+plots() {	# plots FILE: one bar series per non-veth pair
+	local k=2 c=0 p s=""
+	for p in "${PLIST[@]}"; do
+		[ "$p" != veth ] || continue
+		s+="${s:+, }\"$1\" using $k:xtic(1) title \"$p\" lc rgb \"${colors[$c]}\", \"\" using (\$0 + ($c - ($NP - 2) / 2.0) * 0.8 / ($NP - 1)):$k:(sprintf(\"%g\", \$$k)) with labels offset 0,0.6 font \",8\" notitle"
+		k=$((k + 1)) c=$((c + 1))
+	done
+	echo "plot $s"
+}
 cat >chart.gp <<GP
-set terminal png size 1500,520 font ",10"
+set terminal png size 1500,560 font ",10"
 set output "$OUT/tunnel.png"
-set multiplot layout 1,3 title "iperf3 through the tunnel, stock OpenVPN 2.6 vs sluice ($SLUICE_MODE): median of $ROUNDS round(s) x ${SECS} s, $(nproc) cores, kernel $(uname -r)"
+set multiplot layout 1,2 title "iperf3 through the tunnel, same-run ratios: median of $ROUNDS round(s) x ${SECS} s, $(nproc) cores, kernel $(uname -r), load $LOAD0"
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -378,22 +484,14 @@ set key top left
 set grid ytics
 set yrange [0:*]
 set offsets 0, 0, graph 0.12, 0
+set title "Delivered, % of bare veth (higher is better)"
+set ylabel "% of veth, same round"
+$(plots share.dat)
+set title "CPU of both VPN processes per delivered byte (lower is better)"
+set ylabel "cycles per byte at ${MHZ} MHz"
+$(plots cpu.dat)
+unset multiplot
 GP
-for p in "tcp.dat|TCP throughput|Mbit/s (higher is better)" \
-	"udp.dat|UDP, 64-byte payload|kpackets/s received (higher is better)" \
-	"cpu.dat|CPU of both VPN processes per byte delivered (labels: ns per 1000 B)|relative to stock OpenVPN = 1 (lower is better)"; do
-	IFS='|' read -r f ttl yl <<<"$p"
-	[ -s "$f" ] || continue
-	cat >>chart.gp <<GP
-set title "$ttl"
-set ylabel "$yl"
-plot "$f" using 2:xtic(1) title "stock OpenVPN" lc rgb "#7f7f7f", \\
-     "" using 3 title "sluice ($SLUICE_MODE)" lc rgb "#1f77b4", \\
-     "" using (\$0 - 0.22):2:4 with labels offset 0,0.8 notitle, \\
-     "" using (\$0 + 0.22):3:5 with labels offset 0,0.8 notitle
-GP
-done
-echo "unset multiplot" >>chart.gp
 if gnuplot chart.gp 2>gnuplot.err; then
 	echo "chart: $OUT/tunnel.png; table: $OUT/tunnel.md"
 else

@@ -67,6 +67,12 @@ struct pkt {
 	uint32_t pid;		/* data-channel packet-id */
 	uint32_t key_gen;	/* generation of the key slot that opened it */
 	uint64_t seq;		/* free for tests and benches */
+	/*
+	 * The next packet of a chain that one I/O carries as a whole: the
+	 * members of a coalesced TUN write (core/gro.c) or of one UDP GSO send
+	 * (io/link_tx.c). NULL otherwise; the chain's owner owns every member.
+	 */
+	struct pkt *next;
 	union sockaddr_any addr;	/* udp_rx: source; udp_tx: destination */
 	socklen_t addr_len;
 	alignas(CACHELINE) uint8_t buf[];
@@ -117,6 +123,7 @@ static inline void pkt_reset(struct pkt *p)
 	p->pid = 0;
 	p->key_gen = 0;
 	p->addr_len = 0;
+	p->next = NULL;
 }
 
 static inline uint32_t pkt_headroom(const struct pkt *p)

@@ -26,6 +26,7 @@ static const char *const drop_names[DROP_MAX] = {
 	[DROP_INBAND] = "inband",
 	[DROP_BAD_SRC] = "bad_src",
 	[DROP_SHUTDOWN] = "shutdown",
+	[DROP_BAD_OFFLOAD] = "bad_offload",
 };
 
 const char *stats_drop_name(enum drop_reason r)
@@ -49,6 +50,8 @@ void stats_accumulate(struct stats *dst, const struct stats *src)
 	dst->lz4_decompressed += STAT_READ(src->lz4_decompressed);
 	dst->lzo_compressed += STAT_READ(src->lzo_compressed);
 	dst->lzo_decompressed += STAT_READ(src->lzo_decompressed);
+	dst->super_pkts += STAT_READ(src->super_pkts);
+	dst->super_segs += STAT_READ(src->super_segs);
 	for (int i = 0; i < DROP_MAX; i++)
 		dst->drop[i] += STAT_READ(src->drop[i]);
 }
@@ -67,6 +70,8 @@ void stats_print(FILE *f, const char *prefix, const struct stats *st)
 	fprintf(f, "%s.lz4_decompressed=%" PRIu64 "\n", prefix, STAT_READ(st->lz4_decompressed));
 	fprintf(f, "%s.lzo_compressed=%" PRIu64 "\n", prefix, STAT_READ(st->lzo_compressed));
 	fprintf(f, "%s.lzo_decompressed=%" PRIu64 "\n", prefix, STAT_READ(st->lzo_decompressed));
+	fprintf(f, "%s.super_pkts=%" PRIu64 "\n", prefix, STAT_READ(st->super_pkts));
+	fprintf(f, "%s.super_segs=%" PRIu64 "\n", prefix, STAT_READ(st->super_segs));
 	for (int i = 1; i < DROP_MAX; i++)
 		fprintf(f, "%s.drop.%s=%" PRIu64 "\n", prefix, stats_drop_name(i),
 			STAT_READ(st->drop[i]));

@@ -35,6 +35,7 @@ enum drop_reason {
 	DROP_INBAND,		/* not an error: an in-band ping/OCC consumed by tun_tx */
 	DROP_BAD_SRC,		/* server: inner source address not routed to that client */
 	DROP_SHUTDOWN,		/* read while the loop was stopping: counted, not passed on */
+	DROP_BAD_OFFLOAD,	/* a virtio-net header or GRO batch we cannot honour */
 	DROP_MAX
 };
 
@@ -51,6 +52,14 @@ struct stats {
 	uint64_t lz4_decompressed;	/* tun_tx: LZ4 payloads received and expanded */
 	uint64_t lzo_compressed;	/* tun_rx: payloads sent LZO-compressed (crypto/comp.c) */
 	uint64_t lzo_decompressed;	/* tun_tx: LZO payloads received and expanded */
+	/*
+	 * Offloads: super-packets this stage read, wrote, sent or received as
+	 * one (TUN TSO/USO read, coalesced TUN write, UDP GSO send, UDP GRO
+	 * receive), and the packets they carried. rx_/tx_pkts still count each
+	 * of those packets, so the per-stage sums stay as without offloads.
+	 */
+	uint64_t super_pkts;
+	uint64_t super_segs;
 	uint64_t drop[DROP_MAX];
 } __attribute__((aligned(CACHELINE)));
 

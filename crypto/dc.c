@@ -8,10 +8,18 @@
  * exactly that one user, so the data path takes no lock. dc_classify runs
  * on udp_rx, dc_replay_accept on tun_tx (the replay window's one writer).
  *
- * Per packet only the nonce changes: the contexts are keyed once at create
- * and re-initialised with EVP_*Init_ex(ctx, NULL, NULL, NULL, nonce), which
- * also resets the AAD/tag state. Data-path failures are verdicts, never
- * log lines, and key material is never logged anywhere.
+ * Per packet only the nonce changes: the contexts are keyed once at create.
+ * ChaCha20-Poly1305 is re-initialised with EVP_*Init_ex(ctx, NULL, NULL,
+ * NULL, nonce), which also resets the AAD/tag state. AES-GCM (ks->is_gcm,
+ * decided at create) takes a shorter road through OpenSSL 3.0, which is
+ * cheaper by ~50 ns a packet (a tenth of a 1400-byte seal): the whole nonce
+ * goes in with EVP_CTRL_GCM_SET_IV_FIXED and length -1 (the provider's
+ * setivfixed: all 12 bytes), AAD, text and final go straight to the
+ * provider through EVP_Cipher, and the tag moves through one prebuilt
+ * OSSL_PARAM; EVP_*Init_ex would ask the provider for the IV length on
+ * every call. Both roads give the same bytes (tests/unit/kat_test.c,
+ * aead_test.c). Data-path failures are verdicts, never log lines, and key
+ * material is never logged anywhere.
  *
  *   P_DATA_V2: [op 9<<3|kid][peer-id 3][pid 4][tag 16][ciphertext]  AAD = bytes 0..7
  *   P_DATA_V1: [op 6<<3|kid][pid 4][tag 16][ciphertext]             AAD = pid
@@ -23,8 +31,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/params.h>
 
 #include "dc.h"
 
@@ -157,6 +167,7 @@ int dc_keyslot_create(struct dc_keyslot **out, enum dc_cipher c, const uint8_t k
 	ks->gen = __atomic_add_fetch(&dc_gen_last, 1, __ATOMIC_RELAXED);
 	ks->key_id = key_id;
 	ks->cipher = c;
+	ks->is_gcm = c == DC_AES_128_GCM || c == DC_AES_256_GCM;
 	ks->is_server = is_server;
 	ks->nworkers = nworkers;
 	/* Implicit IV = first 8 bytes of the sender's hmac slot. */
@@ -210,6 +221,39 @@ static bool dc_fail(struct pkt *p, uint8_t verdict)
 	return false;
 }
 
+/* AES-GCM, one packet in place: the short road (see the top of this file). */
+static bool dc_gcm_seal(EVP_CIPHER_CTX *ctx, uint8_t *nonce, const uint8_t *aad, int aad_len,
+			uint8_t *text, int len, uint8_t *tag)
+{
+	OSSL_PARAM p[2] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, DC_TAG_LEN),
+		OSSL_PARAM_construct_end(),
+	};
+
+	return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IV_FIXED, -1, nonce) > 0 &&
+	       EVP_Cipher(ctx, NULL, aad, (unsigned int)aad_len) >= 0 &&
+	       EVP_Cipher(ctx, text, text, (unsigned int)len) >= 0 &&
+	       EVP_Cipher(ctx, NULL, NULL, 0) >= 0 && EVP_CIPHER_CTX_get_params(ctx, p) > 0;
+}
+
+/* AES-GCM open: 1 good, 0 bad tag, -1 another failure. */
+static int dc_gcm_open(EVP_CIPHER_CTX *ctx, uint8_t *nonce, const uint8_t *aad, int aad_len,
+		       uint8_t *text, int len, uint8_t *tag)
+{
+	OSSL_PARAM p[2] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, DC_TAG_LEN),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IV_FIXED, -1, nonce) <= 0 ||
+	    EVP_CIPHER_CTX_set_params(ctx, p) <= 0 ||
+	    EVP_Cipher(ctx, NULL, aad, (unsigned int)aad_len) < 0 ||
+	    EVP_Cipher(ctx, text, text, (unsigned int)len) < 0)
+		return -1;
+	/* The final call checks the tag: 0 it holds, -1 it does not. */
+	return EVP_Cipher(ctx, NULL, NULL, 0) >= 0;
+}
+
 bool dc_seal(const struct dc_keyslot *ks, unsigned int w, struct pkt *p, uint32_t tx_peer_id)
 {
 	bool is_v1 = tx_peer_id == PEER_ID_NONE;
@@ -239,6 +283,11 @@ bool dc_seal(const struct dc_keyslot *ks, unsigned int w, struct pkt *p, uint32_
 	ct = tag + DC_TAG_LEN;
 	dc_nonce(nonce, p->pid, ks->enc_iv);
 
+	if (likely(ks->is_gcm)) {
+		if (unlikely(!dc_gcm_seal(ctx, nonce, aad, (int)aad_len, ct, (int)plain_len, tag)))
+			return dc_fail(p, DROP_CRYPTO);
+		return true;
+	}
 	if (unlikely(!EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
 		     !EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) ||
 		     !EVP_EncryptUpdate(ctx, ct, &outl, ct, (int)plain_len) ||
@@ -274,6 +323,17 @@ bool dc_open(const struct dc_keyslot *ks, unsigned int w, struct pkt *p)
 	ct_len = p->len - overhead;
 	dc_nonce(nonce, pid, ks->dec_iv);
 
+	if (likely(ks->is_gcm)) {
+		int ok = dc_gcm_open(ctx, nonce, aad, (int)aad_len, ct, (int)ct_len, tag);
+
+		if (unlikely(ok < 0))
+			return dc_fail(p, DROP_CRYPTO);
+		if (unlikely(!ok)) {
+			p->verdict = DROP_AUTH;
+			return false;
+		}
+		goto opened;
+	}
 	if (unlikely(!EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
 		     !EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) ||
 		     !EVP_DecryptUpdate(ctx, ct, &outl, ct, (int)ct_len) ||
@@ -284,6 +344,7 @@ bool dc_open(const struct dc_keyslot *ks, unsigned int w, struct pkt *p)
 		p->verdict = DROP_AUTH;
 		return false;
 	}
+opened:
 	p->data = ct;
 	p->len = ct_len;
 	p->pid = pid;

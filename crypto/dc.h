@@ -43,6 +43,7 @@ struct dc_keyslot {
 	uint8_t key_id;
 	enum dc_cipher cipher;
 	bool is_server;			/* picks key halves (§5) */
+	bool is_gcm;			/* AES-GCM: the short per-packet call sequence (dc.c) */
 	unsigned int nworkers;
 	uint8_t enc_iv[DC_IMPLICIT_IV_LEN];	/* implicit IV for sending */
 	uint8_t dec_iv[DC_IMPLICIT_IV_LEN];	/* implicit IV for receiving */

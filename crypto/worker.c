@@ -91,6 +91,7 @@ static unsigned int crypt_step(struct crypt_thread *ct, CRYPT_FN(fn))
 	unsigned int room = spsc_free(ct->out);	/* once: MIN() would read it twice */
 	struct pkt *pk[BURST_MAX];
 	unsigned int n, done;
+	unsigned int queued = ct->dealer_db ? spsc_count(ct->in) : 0;
 
 	n = MIN((unsigned int)BURST_MAX, room);
 	if (!n)
@@ -98,6 +99,16 @@ static unsigned int crypt_step(struct crypt_thread *ct, CRYPT_FN(fn))
 	n = spsc_dequeue_burst(ct->in, pk, n);
 	if (!n)
 		return 0;
+	/*
+	 * A dealer waits for room only while a ring is more than half full, and
+	 * until every ring is half free: ring it when this dequeue crosses the
+	 * half mark. The fence in doorbell_ring pairs with its
+	 * doorbell_prepare_sleep, so it either sees the room we just made or we
+	 * see that it sleeps.
+	 */
+	if (unlikely(queued > spsc_capacity(ct->in) / 2) &&
+	    queued - n <= spsc_capacity(ct->in) / 2)
+		doorbell_ring(ct->dealer_db);
 	STAT_ADD(st->rx_pkts, n);
 	epoch_begin(&ct->epoch);
 	crypt_burst(ct, pk, n, fn);

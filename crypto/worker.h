@@ -37,6 +37,13 @@ struct crypt_thread {
 	struct spsc *in;		/* one producer: the dealer */
 	struct spsc *out;		/* one consumer: the collector */
 	struct doorbell db;		/* rung by the dealer */
+	/*
+	 * The dealer's doorbell, if the dealer waits for room in @in (a loop
+	 * that takes input in large reads: io/tun_rx.c with offloads,
+	 * io/link_rx.c): rung by the dequeue that takes the ring from more than
+	 * half full to half. NULL: nobody waits.
+	 */
+	struct doorbell *dealer_db;
 	const struct dc_peer_table *peers;
 	struct epoch_reader epoch;
 };

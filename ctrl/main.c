@@ -67,6 +67,7 @@ struct ctrl {
 	void *mode;			/* the mode's state, from ops->create */
 	struct pipeline *pl;
 	int tun_fd;
+	unsigned int tun_offload;	/* TUN_OFF_* the kernel took (io/tun.c) */
 	int sig_fd;
 	int timer_fd;
 	int ep_fd;
@@ -105,13 +106,18 @@ static int tun_setup(struct ctrl *c)
 	struct runcfg *rc = c->rc;
 	int err;
 
-	c->tun_fd = tun_open(rc->dev, c->ifname, false);
+	c->tun_offload = rc->tun_offload ? TUN_OFF_ALL : 0;
+	c->tun_fd = tun_open(rc->dev, c->ifname, false, &c->tun_offload);
 	if (c->tun_fd < 0) {
 		errno = -c->tun_fd;
 		log_warn("tun: cannot open device '%s'", rc->dev);
 		return c->tun_fd;
 	}
-	log_info("tun: opened device %s, mtu %d", c->ifname, rc->tun_mtu);
+	log_info("tun: opened device %s, mtu %d, offloads %s", c->ifname, rc->tun_mtu,
+		 !rc->tun_offload ? "off (tun-offload no)" :
+		 c->tun_offload & TUN_OFF_USO ? "csum tso4 tso6 uso4 uso6" :
+		 c->tun_offload & TUN_OFF_TSO ? "csum tso4 tso6" :
+		 c->tun_offload ? "csum" : "none (refused by the kernel)");
 	err = nl_link_set(c->ifname, rc->tun_mtu, true);
 	if (err) {
 		errno = -err;
@@ -133,6 +139,8 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 	struct pipeline_cfg pc = {
 		.workers = rc->workers,
 		.tun_fd = c->tun_fd,
+		.tun_offload = c->tun_offload,
+		.link_offload = (rc->udp_gso ? LINK_F_GSO : 0) | (rc->udp_gro ? LINK_F_GRO : 0),
 		.link_fd = udp_fd,
 		.link_type = LINK_UDP,
 		.replay_window = rc->replay_window,
@@ -149,6 +157,11 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 		log_warn("pipeline: cannot build the data plane");
 		return err;
 	}
+	log_info("udp: gso %s, gro %s",
+		 !rc->udp_gso ? "off (udp-gso no)" :
+		 pipeline_link_offload(c->pl, 0) & LINK_F_GSO ? "on" : "refused by the kernel",
+		 !rc->udp_gro ? "off (udp-gro no)" :
+		 pipeline_link_offload(c->pl, 0) & LINK_F_GRO ? "on" : "refused by the kernel");
 	err = c->ops->attach(c->mode, c->pl);
 	if (err)
 		return err;

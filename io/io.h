@@ -10,14 +10,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/compiler.h"
 #include "../core/pkt.h"
 
 /* Crypto workers per direction, and so worker rings per loop: crypto's limit. */
 #define IO_WORKERS_MAX	16
 
-/* TUN device (ctrl only). Opens or attaches @name ("" or "tun%d" picks one);
- * writes the kernel's name to @out_name (IFNAMSIZ). Returns the fd or -errno. */
-int tun_open(const char *name, char *out_name, bool multi_queue);
+/* What a TUN queue was opened with (tun_open's *@offload). */
+#define TUN_OFF_VNET	0x01	/* IFF_VNET_HDR: a virtio-net header on every read and write */
+#define TUN_OFF_TSO	0x02	/* reads may be TCP super-packets (TSO4, TSO6) */
+#define TUN_OFF_USO	0x04	/* reads may be UDP super-packets (USO4, USO6) */
+#define TUN_OFF_ALL	(TUN_OFF_VNET | TUN_OFF_TSO | TUN_OFF_USO)
+
+/*
+ * TUN device (ctrl only). Opens or attaches @name ("" or "tun%d" picks one);
+ * writes the kernel's name to @out_name (IFNAMSIZ). *@offload in: the
+ * TUN_OFF_* wanted (TUN_OFF_ALL, or 0 for none); out: what the kernel took
+ * (io/tun.c). Returns the fd or -errno.
+ */
+int tun_open(const char *name, char *out_name, bool multi_queue, unsigned int *offload);
 
 /*
  * rtnetlink (ctrl only); each returns 0 or -errno (the kernel's ack, e.g.

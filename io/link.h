@@ -28,23 +28,46 @@
  *       p->addr/addr_len, and counts rx_pkts/rx_bytes and its own drops in
  *       @st. *@keep says who owns @p now: true, the slot keeps it and reads
  *       into it again; false, it is one of the packets in @out. UDP: exactly
- *       one datagram, @p itself, or none (DROP_OVERSIZE: truncated).
+ *       one datagram, @p itself, or none (DROP_OVERSIZE: truncated); with
+ *       GRO, every datagram of the read, each copied into a packet of
+ *       l->rx_pool, @p kept (more than @max: DROP_OVERSIZE).
  *   rx_pending(l, out, max, st)  optional: packets left over from earlier
  *       reads. Called once per turn before the loop reaps; NULL for UDP.
  *   max >= 1 for every completion of a link without rx_pending: the loop
  *   reaps no more CQEs per turn than its burst has room for.
  *
+ * Receive, multishot (optional; link_rx prefers it where the kernel takes a
+ * provided-buffer ring, Linux 6.0): one request keeps receiving, one CQE
+ * per datagram (or GRO batch), into buffers link_rx keeps in a ring of
+ * pool packets; CQEs come in the order the socket queued the datagrams,
+ * which several reads in flight cannot promise (a read the kernel hands to
+ * an io-wq worker completes late: a whole GRO batch out of order is a
+ * replay-window drop).
+ *   rx_ms_head  bytes a buffer holds before the payload (the kernel's
+ *       struct io_uring_recvmsg_out, the name and control room). link_rx
+ *       starts each buffer MIN(rx_ms_head, PKT_HEADROOM) bytes before
+ *       p->data, so a payload that needs no copy lands at p->data.
+ *   rx_ms_arm(l, u, bgid, ud)  queues the multishot receive into buffer
+ *       group @bgid, tagged @ud. false: no SQE (tried again next turn).
+ *   rx_ms_complete(l, p, buf, res, out, max, keep, st)  @res bytes arrived
+ *       in buffer @buf (the start of @p's); as rx_complete: *@keep true
+ *       gives the buffer back to the ring, false hands @p on in @out.
+ *
  * Send. link_tx keeps up to URING_TX_SLOTS sends in flight, slot i holding
  * the packet @p it sends until its CQE.
  *   tx_prep(l, u, slot, p, ud)  queues the send of @p to its destination:
- *       p->addr/addr_len, or the connected peer when addr_len is 0. UDP: a
- *       sendmsg. Returns false if it queued nothing (the loop drops @p,
- *       DROP_IO).
+ *       p->addr/addr_len, or the connected peer when addr_len is 0; with
+ *       the packets chained behind it (a batch, at most tx_batch_max). UDP:
+ *       a sendmsg, with GSO one sendmsg of the whole chain with UDP_SEGMENT
+ *       set to the first one's length. Returns false if it queued nothing
+ *       (the loop drops the chain, DROP_IO).
  *   tx_complete(l, u, slot, p, res, ud)  optional: the send on @slot
  *       finished with @res. Returns the result to count (bytes sent, or
- *       -errno: DROP_IO) and the loop frees @p; or -EINPROGRESS when the
- *       link queued the rest of @p itself (tagged @ud), so the slot stays
- *       busy. NULL for UDP: a datagram is sent whole or not at all.
+ *       -errno: DROP_IO for each packet of the chain) and the loop frees
+ *       the chain; or -EINPROGRESS when the link queued the rest of @p
+ *       itself (tagged @ud), so the slot stays busy. UDP: a datagram is
+ *       sent whole or not at all; a GSO send the kernel cannot segment
+ *       (-EIO, -EINVAL) sets tx_batch_max to 1 for good.
  *
  * A stream link (not implemented yet) fits as follows. Its state holds the
  * connections (one fd each, registered with the loops' rings at an index
@@ -105,10 +128,16 @@ struct link_ops {
 				    struct stats *st);
 	unsigned int (*rx_pending)(struct link *l, struct pkt **out, unsigned int max,
 				   struct stats *st);
+	bool (*rx_ms_arm)(struct link *l, struct uring *u, uint16_t bgid, uint64_t ud);
+	unsigned int (*rx_ms_complete)(struct link *l, struct pkt *p, void *buf, int res,
+				       struct pkt **out, unsigned int max, bool *keep,
+				       struct stats *st);
 	bool (*tx_prep)(struct link *l, struct uring *u, uint32_t slot, struct pkt *p,
 			uint64_t ud);
 	int (*tx_complete)(struct link *l, struct uring *u, uint32_t slot, struct pkt *p,
 			   int res, uint64_t ud);
+	/* ctrl, with both loops stopped: the link's socket is now @fd (a client's reconnect). */
+	void (*set_fd)(struct link *l, int fd);
 	/* ctrl, with both loops stopped: frees the link (not its fd: ctrl's). */
 	void (*destroy)(struct link *l);
 };
@@ -119,10 +148,60 @@ struct link {
 	int fd;				/* ctrl's; registered by the loops at their start */
 	unsigned int index;		/* in the pipeline's links */
 	struct pool *rx_pool;		/* link_rx's pool, for links that copy frames out */
+	/*
+	 * Receive: the most packets one rx_complete yields (link_rx keeps that
+	 * much room in its burst for each read it reaps). 1 for a datagram
+	 * read as it is; LINK_RX_SEGS_MAX with UDP GRO. Set at create, ctrl.
+	 */
+	unsigned int rx_segs_max;
+	/* Receive: true if reads go to buffers of their own (link_rx's buf_pool), copied out. */
+	bool rx_copies;
+	/* Receive, multishot: bytes before the payload in a buffer (the ops above). */
+	uint32_t rx_ms_head;
+	/*
+	 * Send: the most packets one tx_prep takes as a chain (pkt->next); 1:
+	 * one at a time. link_tx chains a batch by the rule of LINK_SEGS_MAX.
+	 * Set at create; lowered to 1 by link_tx's own tx_complete if the
+	 * kernel refuses a batch (link_tx only after start).
+	 */
+	unsigned int tx_batch_max;
 };
 
-/* ctrl: a UDP link on @fd (bound; connected in client mode). 0 or -ENOMEM. */
-int link_udp_create(struct link **out, int fd, unsigned int index) __must_check;
+/*
+ * A batch (one tx_prep, one read): up to LINK_SEGS_MAX packets and
+ * LINK_BATCH_BYTES in all. A send batch is a run of packets to one
+ * endpoint, each as long as the first but the last, which may be shorter:
+ * what one UDP_SEGMENT send carries (the kernel's UDP_MAX_SEGMENTS: 64 on
+ * older kernels, 128 on newer ones), and what a stream link can write in
+ * one go.
+ */
+#define LINK_SEGS_MAX		64
+#define LINK_BATCH_BYTES	65000
+/*
+ * A receive batch: the most datagrams one UDP GRO read returns. A sender's
+ * GSO skb reaches a GRO socket whole, so up to that kernel's
+ * UDP_MAX_SEGMENTS (128 on newer kernels); GRO itself stops at 64.
+ */
+#define LINK_RX_SEGS_MAX	128
+
+/* link_udp_create @flags */
+#define LINK_F_GSO	0x01	/* send runs to one peer with one UDP_SEGMENT sendmsg */
+#define LINK_F_GRO	0x02	/* receive with UDP_GRO, split into datagrams in link_rx */
+
+/*
+ * ctrl: a UDP link on @fd (bound; connected in client mode), with the
+ * offloads of @flags the kernel has (io/udp.c probes them; *@flags_out
+ * says which it got). 0 or -ENOMEM.
+ */
+int link_udp_create(struct link **out, int fd, unsigned int index, unsigned int flags,
+		    unsigned int *flags_out) __must_check;
+
+
+/* ctrl, with both loops stopped: the link's socket is now @fd. */
+static inline void link_set_fd(struct link *l, int fd)
+{
+	l->ops->set_fd(l, fd);
+}
 
 /* ctrl, with both loops stopped. NULL is a no-op. */
 static inline void link_destroy(struct link *l)

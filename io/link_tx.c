@@ -13,38 +13,59 @@
  * worker refused (verdict != PKT_OK) still take their turn. Control packets
  * have no order against data (they are a different stream).
  *
- * One turn: reap every finished send (free, count), take up to BURST_MAX
- * packets (ctrl first: low rate, must not starve under a data flood) as far
- * as free send slots allow, queue their sends. Idle: sleep on the doorbell
- * (rung by the producers of in[cursor] and ctrl_in, or ctrl for stop) and
- * the sends in flight.
+ * One turn: reap every finished send (free, count), take up to
+ * LINK_TX_BURST packets (ctrl first: low rate, must not starve under a data
+ * flood) as far as free send slots allow, and queue their sends: each run of
+ * packets to one endpoint that the link can send as one batch (link.h: with
+ * UDP GSO, one sendmsg for up to LINK_SEGS_MAX equal-size datagrams) goes
+ * out as one chain in one slot. Idle: sleep on the doorbell (rung by the
+ * producers of in[cursor] and ctrl_in, or ctrl for stop) and the sends in
+ * flight.
  *
  * Counters (lp.thr.stats, printed as <link>_tx, e.g. udp_tx): rx_* every
  * packet taken from a ring; tx_* every packet the kernel accepted (wire
- * bytes); drop[verdict] for refused packets; DROP_IO for failed sends.
+ * bytes); super_pkts and super_segs the batched sends and the packets in
+ * them; drop[verdict] for refused packets; DROP_IO for failed sends (each
+ * packet of a batch).
  */
 #include "../core/clock.h"
 #include "link.h"
 #include "loop.h"
 #include "peer.h"
 
-/* SQEs per turn are at most BURST_MAX sends; the rest is for shutdown cancels. */
+/* SQEs per turn are at most LINK_TX_BURST sends; the rest is for shutdown cancels. */
 #define LINK_TX_SQ	256
+/* Packets per turn: one full GSO batch (link.h). */
+#define LINK_TX_BURST	LINK_SEGS_MAX
+
+_Static_assert(LINK_TX_BURST <= LINK_TX_SQ / 2, "a burst of sends fits one submit");
+
+/* The packets one send will carry (link.h), chained head to tail through pkt->next. */
+struct link_tx_batch {
+	struct pkt *head;		/* NULL: empty */
+	struct pkt *tail;
+	unsigned int n;
+	uint32_t bytes;
+	bool is_closed;			/* a shorter packet ended it */
+};
 
 struct link_tx_state {
 	struct loop lo;			/* first: the skeleton's part */
 	struct link_tx_thread *t;
 	struct link *link;
 	const struct link_ops *ops;
-	struct pkt *burst[BURST_MAX];
+	struct link_tx_batch b;
+	struct pkt *burst[LINK_TX_BURST];
 	unsigned int cursor;		/* in[] ring whose turn it is */
 	unsigned int nin;
 };
 
-static void link_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
+static void link_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res,
+			uint32_t flags)
 {
 	struct link_tx_state *s = arg;
 
+	(void)flags;
 	if (!loop_tx_cqe_valid(&s->lo, op, idx))
 		return;
 	/* A stream link may still have part of the packet to send (link.h). */
@@ -54,16 +75,54 @@ static void link_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
 		if (res == -EINPROGRESS)
 			return;
 	}
-	loop_tx_done(&s->lo, idx, res);
+	loop_tx_done(&s->lo, idx, res, 0);
 }
 
-/* Queues one send; the caller checked for a free slot. Consumes @p. */
-static void link_tx_send(struct link_tx_state *s, struct pkt *p)
+/* Queues the send of the batch in @s->b; the caller checked for a free slot. Consumes it. */
+static void link_tx_flush(struct link_tx_state *s)
 {
-	uint32_t idx = loop_tx_slot_take(&s->lo, p);
+	struct link_tx_batch *b = &s->b;
+	uint32_t idx;
 
-	if (unlikely(!s->ops->tx_prep(s->link, &s->lo.u, idx, p, uring_ud(URING_OP_SEND, idx))))
+	if (!b->head)
+		return;
+	idx = loop_tx_slot_take(&s->lo, b->head);
+	if (b->n > 1) {
+		STAT_INC(s->t->lp.thr.stats.super_pkts);
+		STAT_ADD(s->t->lp.thr.stats.super_segs, b->n);
+	}
+	b->head = NULL;
+	if (unlikely(!s->ops->tx_prep(s->link, &s->lo.u, idx, s->lo.ts.pkt[idx],
+				      uring_ud(URING_OP_SEND, idx))))
 		loop_tx_slot_abort(&s->lo, idx);
+}
+
+/*
+ * Adds @p to the batch, or sends the batch and starts a new one with @p
+ * (link.h: a run to one endpoint, each as long as the first but the last).
+ * Consumes @p.
+ */
+static void link_tx_add(struct link_tx_state *s, struct pkt *p)
+{
+	struct link_tx_batch *b = &s->b;
+	const struct pkt *h = b->head;
+
+	p->next = NULL;
+	if (h && !b->is_closed && b->n < s->link->tx_batch_max && p->len <= h->len &&
+	    b->bytes + p->len <= LINK_BATCH_BYTES && p->addr_len == h->addr_len &&
+	    !memcmp(&p->addr, &h->addr, h->addr_len)) {
+		b->tail->next = p;
+		b->tail = p;
+		b->n++;
+		b->bytes += p->len;
+		b->is_closed = p->len < h->len;
+		return;
+	}
+	link_tx_flush(s);
+	b->head = b->tail = p;
+	b->n = 1;
+	b->bytes = p->len;
+	b->is_closed = false;
 }
 
 /*
@@ -106,8 +165,9 @@ static void link_tx_burst(struct link_tx_state *s, struct pkt **p, unsigned int 
 			__atomic_store_n(&pr->tx_bytes, pr->tx_bytes + p[i]->len, __ATOMIC_RELAXED);
 			__atomic_store_n(&pr->tx_pkts, pr->tx_pkts + 1, __ATOMIC_RELAXED);
 		}
-		link_tx_send(s, p[i]);
+		link_tx_add(s, p[i]);
 	}
+	link_tx_flush(s);
 	if (stamp)
 		epoch_end(&t->lp.epoch);
 }
@@ -116,7 +176,7 @@ static void link_tx_burst(struct link_tx_state *s, struct pkt **p, unsigned int 
 static unsigned int link_tx_collect(struct link_tx_state *s)
 {
 	struct link_tx_thread *t = s->t;
-	unsigned int budget = MIN(BURST_MAX, s->lo.ts.nfree);
+	unsigned int budget = MIN(LINK_TX_BURST, s->lo.ts.nfree);
 	unsigned int n, took = 0;
 
 	if (t->ctrl_in && budget) {

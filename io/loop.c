@@ -119,6 +119,8 @@ void *loop_run(struct io_loop *lp, int io_fd, const struct loop_kind *k, size_t 
 	/* Not drained: the kernel may still use the slots; leak them. */
 	if (!loop_drain(lo))
 		return NULL;
+	if (k->fini)
+		k->fini(lo);
 	uring_close(&lo->u);
 	if (k->is_rx)
 		uring_rx_slots_free(&lo->rs);

@@ -80,9 +80,12 @@ struct io_loop {
 };
 
 struct tun_rx_thread {
-	struct io_loop lp;		/* first; lp.db rung by ctrl (inject, stop) and tun_tx (fwd) */
+	struct io_loop lp;		/* first; lp.db rung by ctrl (inject, stop), tun_tx (fwd) and
+					 * the encrypt workers (room again, offload reads only) */
 	int fd;				/* TUN queue, O_NONBLOCK */
+	unsigned int offload;		/* TUN_OFF_* the queue was opened with (io.h) */
 	struct pool *pool;		/* home: this thread */
+	struct pool *gso_pool;		/* home: this thread; TUN_OFF_VNET: read buffers (64 KiB) */
 	struct spsc *out[IO_WORKERS_MAX];	/* to encrypt workers */
 	unsigned int nout;
 	struct spsc *inject;		/* from ctrl: pings and other in-band packets; may be NULL */
@@ -101,9 +104,11 @@ struct link_tx_thread {
 };
 
 struct link_rx_thread {
-	struct io_loop lp;		/* first; lp.db carries stop requests only */
+	struct io_loop lp;		/* first; lp.db rung to stop, and by the decrypt workers
+					 * when they drain a ring it waits for */
 	struct link *link;		/* receives through link->ops (link.h) */
-	struct pool *pool;		/* home: this thread */
+	struct pool *pool;		/* home: this thread; what reads go to (link->rx_copies:
+					 * 64 KiB buffers that stay in the slots) */
 	struct spsc *out[IO_WORKERS_MAX];	/* to decrypt workers */
 	unsigned int nout;
 	struct spsc *ctrl_out;		/* to ctrl; may be NULL */
@@ -114,6 +119,7 @@ struct link_rx_thread {
 struct tun_tx_thread {
 	struct io_loop lp;		/* first; lp.db rung by in[] producers */
 	int fd;				/* TUN queue */
+	unsigned int offload;		/* TUN_OFF_* the queue was opened with (io.h) */
 	struct spsc *in[IO_WORKERS_MAX];	/* from decrypt workers, collected in order */
 	unsigned int nin;
 	struct spsc *ctrl_out;		/* to ctrl: OCC and other in-band messages; may be NULL */
@@ -167,7 +173,9 @@ struct loop_kind {
 	 */
 	bool (*has_input)(const struct loop *lo);
 	/* The loop's CQE handler; also reaps the cancelled requests at shutdown. */
-	void (*cqe)(void *arg, enum uring_op op, uint32_t slot, int res);
+	void (*cqe)(void *arg, enum uring_op op, uint32_t slot, int res, uint32_t flags);
+	/* Optional: after the shutdown drain, before the ring closes: the loop's own teardown. */
+	void (*fini)(struct loop *lo);
 };
 
 /*
@@ -187,7 +195,7 @@ static inline void loop_sqe_commit(struct loop *lo, struct io_uring_sqe *sqe, ui
 /* rx: reaps up to @max finished reads through @fn and paces the next refill (uring.h). */
 static inline unsigned int loop_rx_reap(struct loop *lo, unsigned int max,
 					void (*fn)(void *arg, enum uring_op op, uint32_t slot,
-						   int res))
+						   int res, uint32_t flags))
 {
 	unsigned int reaped = uring_reap(&lo->u, max, fn, lo);
 
@@ -235,6 +243,52 @@ static inline void loop_rx_refill(struct loop *lo, struct pool *pool,
 }
 
 /*
+ * rx loops that deal reads of many packets (tun_rx with offloads, link_rx):
+ * how many packets the rings @out[0..nout) take now without a drop. The
+ * packets are dealt round robin, so the fullest ring decides.
+ */
+static inline unsigned int loop_room_pkts(struct spsc *const *out, unsigned int nout)
+{
+	unsigned int room = ~0u;
+
+	for (unsigned int i = 0; i < nout; i++)
+		room = MIN(room, spsc_free(out[i]));
+	return nout ? room * nout - (room ? nout - 1 : 0) : 0;
+}
+
+/* Every ring at most half full: what a waiting dealer waits for (worker.h). */
+static inline bool loop_rings_half_free(struct spsc *const *out, unsigned int nout)
+{
+	for (unsigned int i = 0; i < nout; i++)
+		if (spsc_count(out[i]) > spsc_capacity(out[i]) / 2)
+			return false;
+	return true;
+}
+
+/*
+ * rx: reads are waiting but the rings have no room for them: sleep on the
+ * loop's doorbell until @ready (re-checked after the fence) says to go on,
+ * or a stop; at most URING_WAIT_MS. A worker rings the doorbell when its
+ * dequeue takes its ring from more than half full to half (crypto/worker.c),
+ * so a dealer that waits for every ring to be half free (@ready) is woken
+ * once per half ring drained, not once per burst. The kernel's queue holds
+ * what we do not read meanwhile.
+ */
+static inline void loop_wait_room(struct loop *lo, bool (*ready)(const struct loop *lo))
+{
+	struct io_loop *lp = lo->lp;
+
+	doorbell_prepare_sleep(&lp->db);
+	/* Re-check after the fence: a worker that drained before it is seen here. */
+	if (ready(lo) || thread_should_stop(&lp->thr)) {
+		doorbell_cancel_sleep(&lp->db);
+		return;
+	}
+	doorbell_wait(&lp->db, URING_WAIT_MS);
+	STAT_INC(lp->thr.stats.wakeups);
+}
+
+/*
  * tx: takes up to MIN(BURST_MAX, free write slots) packets from @in[0..nin)
  * in the order they were dealt (uring_pkt_collect). The caller owns them.
  */
@@ -254,31 +308,51 @@ static inline uint32_t loop_tx_slot_take(struct loop *lo, struct pkt *p)
 	return idx;
 }
 
-/* tx: the write on @idx could not be queued: the slot is free again, @p dropped. */
+/* Counts @p and the packets chained behind it (pkt->next) as dropped for @why, frees them. */
+static inline void loop_chain_drop(struct pkt *p, uint8_t why, struct stats *st)
+{
+	while (p) {
+		struct pkt *next = p->next;
+
+		uring_pkt_drop(p, why, st);
+		p = next;
+	}
+}
+
+/* tx: the write on @idx could not be queued: the slot is free again, its packets dropped. */
 static inline void loop_tx_slot_abort(struct loop *lo, uint32_t idx)
 {
 	struct pkt *p = lo->ts.pkt[idx];
 
 	lo->ts.pkt[idx] = NULL;
 	lo->ts.free[lo->ts.nfree++] = idx;
-	uring_pkt_drop(p, DROP_IO, &lo->lp->thr.stats);
+	loop_chain_drop(p, DROP_IO, &lo->lp->thr.stats);
 }
 
-/* tx: the write on @idx is over with @res (bytes, or -errno): count, free slot and packet. */
-static inline void loop_tx_done(struct loop *lo, uint32_t idx, int res)
+/*
+ * tx: the write on @idx is over with @res (bytes, or -errno): frees the slot
+ * and its packet with the ones chained behind it, counting each packet, and
+ * @res less @hdr bytes of framing that only the write carried.
+ */
+static inline void loop_tx_done(struct loop *lo, uint32_t idx, int res, uint32_t hdr)
 {
 	struct stats *st = &lo->lp->thr.stats;
 	struct pkt *p = lo->ts.pkt[idx];
 
 	lo->ts.pkt[idx] = NULL;
 	lo->ts.free[lo->ts.nfree++] = idx;
-	if (likely(res >= 0)) {
-		STAT_INC(st->tx_pkts);
-		STAT_ADD(st->tx_bytes, (uint32_t)res);
-	} else {
-		STAT_DROP(st, DROP_IO);
+	if (unlikely(res < 0)) {
+		loop_chain_drop(p, DROP_IO, st);
+		return;
 	}
-	pkt_free(p);
+	STAT_ADD(st->tx_bytes, (uint32_t)res - MIN((uint32_t)res, hdr));
+	while (p) {
+		struct pkt *next = p->next;
+
+		STAT_INC(st->tx_pkts);
+		pkt_free(p);
+		p = next;
+	}
 }
 
 /* tx CQE: is @idx a write of ours that is in flight? */

@@ -96,23 +96,36 @@ static int wire_pools(struct pipeline *pl)
 
 	rc = pool_create(&pl->tun_pool, PIPE_POOL_PKTS, PKT_CLASS_MTU, pl->tun_rx.lp.thr.tid);
 	rc = rc ?: pool_create(&pl->ctrl_pool, PIPE_CTRL_POOL_PKTS, PKT_CLASS_MTU, 0);
+	if (!rc && (pl->cfg.tun_offload & TUN_OFF_VNET))
+		rc = pool_create(&pl->tun_gso_pool, PIPE_GSO_POOL_PKTS, PKT_CLASS_GSO,
+				 pl->tun_rx.lp.thr.tid);
 	for (unsigned int i = 0; !rc && i < pl->nlinks; i++) {
 		struct pipe_link *pk = &pl->links[i];
 
 		rc = pool_create(&pk->pool, PIPE_POOL_PKTS, PKT_CLASS_MTU, pk->rx.lp.thr.tid);
-		pk->rx.pool = pk->link->rx_pool = pk->pool;
+		if (!rc && pk->link->rx_copies)
+			rc = pool_create(&pk->buf_pool, PIPE_GSO_POOL_PKTS, PKT_CLASS_GSO,
+					 pk->rx.lp.thr.tid);
+		pk->link->rx_pool = pk->pool;
+		pk->rx.pool = pk->buf_pool ? pk->buf_pool : pk->pool;
 	}
 	if (rc)
 		return rc;
 	pl->tun_rx.pool = pl->tun_pool;
+	pl->tun_rx.gso_pool = pl->tun_gso_pool;
 	/* Every thread, and ctrl (thread id 0), returns packets to every pool. */
 	for (unsigned int t = 0; !rc && t <= pl->nthr; t++) {
 		int tid = t < pl->nthr ? pl->thr[t]->tid : 0;
 
 		rc = pool_add_returner(pl->tun_pool, tid);
 		rc = rc ?: pool_add_returner(pl->ctrl_pool, tid);
-		for (unsigned int i = 0; !rc && i < pl->nlinks; i++)
+		if (!rc && pl->tun_gso_pool)
+			rc = pool_add_returner(pl->tun_gso_pool, tid);
+		for (unsigned int i = 0; !rc && i < pl->nlinks; i++) {
 			rc = pool_add_returner(pl->links[i].pool, tid);
+			if (!rc && pl->links[i].buf_pool)
+				rc = pool_add_returner(pl->links[i].buf_pool, tid);
+		}
 	}
 	return rc;
 }
@@ -134,6 +147,10 @@ static int wire_rings(struct pipeline *pl)
 			break;
 		e->index = d->index = i;
 		e->is_encrypt = true;
+		/* tun_rx with offloads and link_rx wait for room rather than drop. */
+		if (pl->cfg.tun_offload & TUN_OFF_VNET)
+			e->dealer_db = &pl->tun_rx.lp.db;
+		d->dealer_db = &pk0->rx.lp.db;
 		e->peers = d->peers = &pl->peers;
 		pl->tun_rx.out[i] = e->in;
 		pk0->tx.in[i] = e->out;
@@ -197,7 +214,8 @@ static int create_links(struct pipeline *pl)
 	int rc = -EINVAL;
 
 	if (pl->cfg.link_type == LINK_UDP)
-		rc = link_udp_create(&pl->links[0].link, pl->cfg.link_fd, 0);
+		rc = link_udp_create(&pl->links[0].link, pl->cfg.link_fd, 0,
+				     pl->cfg.link_offload, &pl->links[0].offload);
 	if (rc)
 		return rc;
 	pl->nlinks = 1;
@@ -247,6 +265,7 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 	if (rc)
 		goto err;
 	pl->tun_rx.fd = pl->tun_tx.fd = cfg->tun_fd;
+	pl->tun_rx.offload = pl->tun_tx.offload = cfg->tun_offload;
 	wire_ops(pl);
 	*out = pl;
 	return 0;
@@ -325,10 +344,15 @@ int pipeline_link_set_fd(struct pipeline *pl, unsigned int link, int fd)
 		return -EINVAL;
 	free_queued(pl);
 	/* The loops register the fd with their rings when they start again. */
-	pl->links[link].link->fd = fd;
+	link_set_fd(pl->links[link].link, fd);
 	if (link == 0)
 		pl->cfg.link_fd = fd;
 	return 0;
+}
+
+unsigned int pipeline_link_offload(const struct pipeline *pl, unsigned int link)
+{
+	return link < pl->nlinks ? pl->links[link].offload : 0;
 }
 
 static void doorbell_free(struct doorbell *db)
@@ -364,6 +388,7 @@ void pipeline_destroy(struct pipeline *pl)
 		spsc_destroy(pk->ctrl_in);
 		spsc_destroy(pk->ctrl_out);
 		pool_destroy(pk->pool);
+		pool_destroy(pk->buf_pool);
 		doorbell_free(&pk->rx.lp.db);
 		doorbell_free(&pk->tx.lp.db);
 		link_destroy(pk->link);
@@ -372,6 +397,7 @@ void pipeline_destroy(struct pipeline *pl)
 	spsc_destroy(pl->ctrl_to_tun_rx);
 	spsc_destroy(pl->tun_tx_to_ctrl);
 	pool_destroy(pl->tun_pool);
+	pool_destroy(pl->tun_gso_pool);
 	pool_destroy(pl->ctrl_pool);
 	doorbell_free(&pl->ctrl_db);
 	doorbell_free(&pl->tun_rx.lp.db);

@@ -32,8 +32,10 @@ struct pipeline_cfg {
 	unsigned int workers;		/* crypto workers per direction, 1..IO_WORKERS_MAX */
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
+	unsigned int tun_offload;	/* TUN_OFF_* tun_open granted for tun_fd (io.h) */
 	enum link_type link_type;	/* the link to the peers: LINK_UDP (0) */
 	int link_fd;			/* its socket (ctrl keeps it; closes it after destroy) */
+	unsigned int link_offload;	/* LINK_F_GSO | LINK_F_GRO wanted (link.h) */
 	uint32_t replay_window;
 	uint32_t replay_time;
 	bool replay_strict;
@@ -74,6 +76,9 @@ void pipeline_destroy(struct pipeline *pl);
  * started, -EINVAL for no such link.
  */
 int pipeline_link_set_fd(struct pipeline *pl, unsigned int link, int fd) __must_check;
+
+/* The LINK_F_* offloads link @link got from the kernel (pipeline_cfg.link_offload). */
+unsigned int pipeline_link_offload(const struct pipeline *pl, unsigned int link);
 
 /* Adds peer @id; @tx_peer_id is the peer-id we put in P_DATA_V2 (PEER_ID_NONE: V1). */
 int pipeline_peer_add(struct pipeline *pl, uint32_t id, uint32_t tx_peer_id,

@@ -32,6 +32,8 @@
 #define PIPE_CTRL_RING_SLOTS	256
 /* ctrl's own packets: control datagrams out and keepalive pings in flight at once. */
 #define PIPE_CTRL_POOL_PKTS	1024
+/* TUN offloads and UDP GRO: 64 KiB read buffers, one per read slot (they never leave it). */
+#define PIPE_GSO_POOL_PKTS	(URING_RX_SLOTS + 8)
 /*
  * Links the pipeline holds. One today: a second one needs the encrypted
  * packets of its peers to reach its own link_tx in order, i.e. encrypt
@@ -49,7 +51,9 @@ struct pipe_link {
 	struct link *link;		/* link.h; ops chosen by cfg.link_type */
 	struct link_rx_thread rx;
 	struct link_tx_thread tx;
-	struct pool *pool;		/* home rx */
+	struct pool *pool;		/* home rx: its packets */
+	struct pool *buf_pool;		/* home rx: read buffers that stay in the slots (GRO); or NULL */
+	unsigned int offload;		/* LINK_F_* the link got */
 	struct spsc *ctrl_in;		/* ctrl -> tx: control packets out */
 	struct spsc *ctrl_out;		/* rx -> ctrl: control packets in */
 };
@@ -67,6 +71,7 @@ struct pipeline {
 	struct doorbell *thr_db[PIPE_THREADS_MAX];
 	unsigned int nthr;
 	struct pool *tun_pool;		/* home tun_rx */
+	struct pool *tun_gso_pool;	/* home tun_rx: its read buffers with TUN offloads; or NULL */
 	struct pool *ctrl_pool;		/* home ctrl: control packets and injected pings */
 	struct spsc *ctrl_to_tun_rx;	/* ctrl -> tun_rx: in-band packets to encrypt */
 	struct spsc *tun_tx_to_ctrl;	/* tun_tx -> ctrl: in-band messages (OCC) */

@@ -7,46 +7,110 @@
  *
  * Thread: tun_rx, one per TUN queue, started by the pipeline; its body is
  * loop_run (loop.c). Owns its io_uring, its read slots (uring.h) and every
- * packet in them; its pool's home.
+ * packet in them; its pools' home.
+ *
+ * Two kinds, picked once by how the queue was opened (io/tun.c):
+ *   plain    each read is one IP packet, read straight into a packet of the
+ *            pool, which is passed on as it is.
+ *   offload  (TUN_OFF_VNET) each read starts with a virtio-net header and
+ *            may be a TCP or UDP super-packet of up to 64 KiB, or a packet
+ *            whose checksum the kernel left to us. Reads go to 64 KiB
+ *            buffers that stay in their slots; core/gso.c cuts each read
+ *            into wire-size packets of the pool (lengths, ids, sequence
+ *            numbers, checksums fixed), which then go on exactly as plain
+ *            ones, each to be sealed with its own packet-id. A completed
+ *            read waits in its slot (struct tun_rx_pend, in order) until
+ *            the worker rings have room for its packets; a read may be cut
+ *            over several turns. While reads wait, tun_rx sleeps on its
+ *            doorbell until every ring is half free: a worker rings it when
+ *            its dequeue crosses the half mark (crypto/worker.c), so a
+ *            full pipeline costs one wake-up per half ring, and the
+ *            kernel's queue holds the rest instead of our rings dropping it.
  *
  * One turn: reap up to BURST_MAX reads, drain up to BURST_MAX packets from
- * each input ring, classify each burst inside one epoch section, free what
- * the op refused, deal the rest, re-arm emptied slots with fresh packets (as
- * many as the load calls for, uring.h). Idle: sleep on the doorbell (inject,
- * fwd, stop) and the reads together.
+ * each input ring, classify each burst (offload: each chunk of
+ * TUN_RX_CHUNK packets) inside one epoch section, free what the op refused,
+ * deal the rest, re-arm emptied slots (as many as the load calls for,
+ * uring.h). Idle: sleep on the doorbell (inject, fwd, stop) and the reads
+ * together.
  *
- * Counters (lp.thr.stats): rx_* every packet read or taken from a ring;
- * tx_* every packet dealt; drop[verdict] for the op's verdicts;
- * DROP_RING_FULL (worker ring full); DROP_OVERSIZE (a read that filled the
- * whole buffer may have been cut); DROP_IO (read errors); DROP_POOL_EMPTY
- * (once per refill that found the pool short: reads resume when packets come
- * home); DROP_SHUTDOWN (read while stopping).
+ * Counters (lp.thr.stats): rx_* every packet read (offload: every packet a
+ * read made) or taken from a ring; tx_* every packet dealt; super_pkts and
+ * super_segs the super-packets read and the packets they made;
+ * drop[verdict] for the op's verdicts; DROP_RING_FULL (worker ring full);
+ * DROP_OVERSIZE (a read that filled the whole buffer may have been cut, or
+ * makes packets larger than a pool packet); DROP_BAD_OFFLOAD (a virtio-net
+ * header we cannot honour); DROP_IO (read errors); DROP_POOL_EMPTY (plain:
+ * once per refill that found the pool short; offload: per packet a read
+ * could not get a buffer for); DROP_SHUTDOWN (read while stopping).
  */
 #include <stdlib.h>
 
+#include "../core/gso.h"
 #include "loop.h"
 
 /* Every read slot, the doorbell and shutdown cancels fit one submit. */
 #define TUN_RX_SQ	128
+/* Offload: packets classified and dealt at once; one 64 KiB read of 1400-byte segments is 47. */
+#define TUN_RX_CHUNK	(2 * BURST_MAX)
 
 _Static_assert(TUN_RX_SQ >= URING_RX_SLOTS + 2, "a full refill fits in one submit");
+
+/* Offload: a completed read whose packets are not all cut and dealt yet; it keeps its slot. */
+struct tun_rx_pend {
+	uint32_t idx;			/* its slot: the data is in lo.rs.pkt[idx] */
+	uint32_t len;			/* bytes after the virtio-net header */
+	uint32_t next;			/* the next packet to cut */
+	struct gso_info gi;		/* gi.nseg 0: not parsed yet */
+};
 
 struct tun_rx_state {
 	struct loop lo;			/* first: the skeleton's part */
 	struct tun_rx_thread *t;
-	struct pkt *burst[BURST_MAX];	/* reads completed this turn */
+	struct pkt *burst[TUN_RX_CHUNK];	/* reads completed (plain) or packets cut (offload) */
 	struct pkt *inj[BURST_MAX];
 	unsigned int nburst;
 	unsigned int cursor;		/* next worker ring; moves on success only */
 	unsigned int nout;
+	/* Offload: completed reads in the order they came, as a ring of slots. */
+	struct tun_rx_pend pend[URING_RX_SLOTS];
+	unsigned int pend_head;
+	unsigned int npend;
 };
 
-static void tun_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
+/* Classifies, frees what the op refused, deals the rest. Consumes @p[0..n). */
+static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
+{
+	struct tun_rx_thread *t = s->t;
+	struct stats *st = &t->lp.thr.stats;
+	unsigned int i, ok = 0;
+
+	if (!n)
+		return;
+	if (t->classify) {
+		epoch_begin(&t->lp.epoch);
+		t->classify(t->ctx, p, n, st);
+		epoch_end(&t->lp.epoch);
+	}
+	for (i = 0; i < n; i++) {
+		if (likely(p[i]->verdict == PKT_OK))
+			p[ok++] = p[i];
+		else
+			uring_pkt_drop(p[i], p[i]->verdict, st);
+	}
+	uring_pkt_deal(t->out, s->nout, &s->cursor, p, ok, st);
+}
+
+/* ---- plain: one packet per read, read in place --------------------------- */
+
+static void tun_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res,
+			uint32_t flags)
 {
 	struct tun_rx_state *s = arg;
 	struct stats *st = &s->t->lp.thr.stats;
 	struct pkt *p;
 
+	(void)flags;
 	if (unlikely(op != URING_OP_READ || idx >= URING_RX_SLOTS))
 		return;
 	if (loop_rx_cqe_exit(&s->lo, idx, res))
@@ -85,28 +149,169 @@ static bool tun_rx_arm(void *arg, uint32_t idx, struct pkt *p)
 	return true;
 }
 
-/* Classifies, frees what the op refused, deals the rest. Consumes @p[0..n). */
-static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
-{
-	struct tun_rx_thread *t = s->t;
-	struct stats *st = &t->lp.thr.stats;
-	unsigned int i, ok = 0;
+/* ---- offload: a virtio-net header, then up to 64 KiB to cut --------------- */
 
-	if (!n)
-		return;
-	if (t->classify) {
-		epoch_begin(&t->lp.epoch);
-		t->classify(t->ctx, p, n, st);
-		epoch_end(&t->lp.epoch);
-	}
-	for (i = 0; i < n; i++) {
-		if (likely(p[i]->verdict == PKT_OK))
-			p[ok++] = p[i];
-		else
-			uring_pkt_drop(p[i], p[i]->verdict, st);
-	}
-	uring_pkt_deal(t->out, s->nout, &s->cursor, p, ok, st);
+static void tun_rx_flush(struct tun_rx_state *s)
+{
+	tun_rx_burst(s, s->burst, s->nburst);
+	s->nburst = 0;
 }
+
+/* Counts @n packets of a read as read and dropped for @why. */
+static void tun_rx_lost(struct stats *st, uint32_t n, uint8_t why)
+{
+	STAT_ADD(st->rx_pkts, n);
+	STAT_ADD(st->drop[why], n);
+}
+
+/* Parses a pending read. Returns false if it makes nothing (counted as dropped). */
+static bool tun_rx_parse(struct tun_rx_state *s, struct tun_rx_pend *e, const struct pkt *p)
+{
+	struct stats *st = &s->t->lp.thr.stats;
+	struct vnet_hdr vh;
+	uint8_t v;
+
+	vnet_hdr_load(&vh, p->data - VNET_HDR_LEN);
+	v = gso_parse(&vh, p->data, e->len, &e->gi);
+	if (unlikely(v != PKT_OK)) {
+		tun_rx_lost(st, 1, v);
+		return false;
+	}
+	/* The first packet is the largest one. */
+	if (unlikely(gso_seg_len(&e->gi, e->len, 0) > PKT_MTU_DATA)) {
+		tun_rx_lost(st, e->gi.nseg, DROP_OVERSIZE);
+		return false;
+	}
+	if (e->gi.nseg > 1) {
+		STAT_INC(st->super_pkts);
+		STAT_ADD(st->super_segs, e->gi.nseg);
+	}
+	return true;
+}
+
+/*
+ * Cuts up to @n more packets of pending read @e into the burst (flushed in
+ * chunks). Returns false if the pool ran short: the rest of the read is
+ * counted as dropped.
+ */
+static bool tun_rx_cut(struct tun_rx_state *s, struct tun_rx_pend *e, const struct pkt *p,
+		       uint32_t n)
+{
+	struct stats *st = &s->t->lp.thr.stats;
+	uint32_t end = e->next + n;
+
+	while (e->next < end) {
+		unsigned int want, got;
+
+		if (s->nburst == TUN_RX_CHUNK)
+			tun_rx_flush(s);
+		want = MIN(end - e->next, TUN_RX_CHUNK - s->nburst);
+		got = pool_get_burst(s->t->pool, &s->burst[s->nburst], want);
+		for (unsigned int k = 0; k < got; k++, e->next++) {
+			struct pkt *q = s->burst[s->nburst++];
+
+			q->len = gso_segment(p->data, e->len, &e->gi, e->next, q->data);
+			STAT_INC(st->rx_pkts);
+			STAT_ADD(st->rx_bytes, q->len);
+		}
+		if (unlikely(got < want)) {
+			tun_rx_lost(st, e->gi.nseg - e->next, DROP_POOL_EMPTY);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Works through the pending reads in order, cutting as many packets as the
+ * worker rings take now (a read may be cut over several turns). Returns true
+ * if reads are left waiting for room.
+ */
+static bool tun_rx_drain(struct tun_rx_state *s)
+{
+	uint32_t room = loop_room_pkts(s->t->out, s->nout);
+
+	while (s->npend) {
+		struct tun_rx_pend *e = &s->pend[s->pend_head];
+		struct pkt *p = s->lo.rs.pkt[e->idx];
+		uint32_t n;
+		bool whole = true;
+
+		if (!e->gi.nseg && !tun_rx_parse(s, e, p))
+			goto done;
+		n = MIN(e->gi.nseg - e->next, room);
+		if (!n)
+			break;
+		room -= n;
+		whole = tun_rx_cut(s, e, p, n);
+		if (whole && e->next < e->gi.nseg)
+			break;		/* the rings are full: the rest waits */
+done:
+		/* The buffer stays with the slot: everything was copied out of it. */
+		uring_rx_slot_release(&s->lo.rs, e->idx);
+		s->pend_head = (s->pend_head + 1) % URING_RX_SLOTS;
+		s->npend--;
+	}
+	tun_rx_flush(s);
+	return s->npend != 0;
+}
+
+static void tun_rx_cqe_vnet(void *arg, enum uring_op op, uint32_t idx, int res,
+			uint32_t flags)
+{
+	struct tun_rx_state *s = arg;
+	struct stats *st = &s->t->lp.thr.stats;
+	struct tun_rx_pend *e;
+	struct pkt *p;
+
+	(void)flags;
+	if (unlikely(op != URING_OP_READ || idx >= URING_RX_SLOTS))
+		return;
+	if (loop_rx_cqe_exit(&s->lo, idx, res))
+		return;
+	p = s->lo.rs.pkt[idx];
+	if (unlikely(res <= VNET_HDR_LEN || (uint32_t)res >= VNET_HDR_LEN + pkt_data_room(p))) {
+		if (res > 0)
+			tun_rx_lost(st, 1, res <= VNET_HDR_LEN ? DROP_SHORT : DROP_OVERSIZE);
+		else
+			STAT_DROP(st, DROP_IO);
+		uring_rx_slot_done(&s->lo.rs, idx, true);
+		return;
+	}
+	/* Kept in its slot until its packets are cut and dealt (tun_rx_drain). */
+	e = &s->pend[(s->pend_head + s->npend++) % URING_RX_SLOTS];
+	e->idx = idx;
+	e->len = (uint32_t)res - VNET_HDR_LEN;
+	e->next = 0;
+	e->gi.nseg = 0;
+	uring_rx_slot_hold(&s->lo.rs);
+}
+
+static bool tun_rx_arm_vnet(void *arg, uint32_t idx, struct pkt *p)
+{
+	struct tun_rx_state *s = arg;
+	struct io_uring_sqe *sqe = uring_sqe(&s->lo.u);
+
+	if (unlikely(!sqe))
+		return false;
+	/* The header lands in the headroom, so the IP header is where a pool packet's is. */
+	io_uring_prep_read(sqe, -1, p->data - VNET_HDR_LEN, VNET_HDR_LEN + pkt_data_room(p), 0);
+	uring_sqe_file(&s->lo.u, sqe, URING_FILE_IO);
+	loop_sqe_commit(&s->lo, sqe, idx);
+	return true;
+}
+
+static bool tun_rx_has_input(const struct loop *lo);
+
+/* While reads wait for room: every ring half free again, or another input. */
+static bool tun_rx_ready(const struct loop *lo)
+{
+	const struct tun_rx_state *s = (const struct tun_rx_state *)lo;
+
+	return loop_rings_half_free(s->t->out, s->nout) || tun_rx_has_input(lo);
+}
+
+/* ---- the turn, shared ------------------------------------------------------ */
 
 /* One burst from a ring that feeds tun_rx besides the TUN (ctrl's inject, tun_tx's fwd). */
 static unsigned int tun_rx_ring_in(struct tun_rx_state *s, struct spsc *r)
@@ -139,6 +344,25 @@ static unsigned int tun_rx_turn(struct loop *lo)
 	return reaped + injected;
 }
 
+static unsigned int tun_rx_turn_vnet(struct loop *lo)
+{
+	struct tun_rx_state *s = (struct tun_rx_state *)lo;
+	unsigned int reaped, injected;
+	bool waiting;
+
+	s->nburst = 0;
+	/* Reads wait in their slots, so reaping more than there is room for loses nothing. */
+	reaped = loop_rx_reap(lo, BURST_MAX, tun_rx_cqe_vnet);
+	waiting = tun_rx_drain(s);
+	injected = tun_rx_ring_in(s, s->t->inject) + tun_rx_ring_in(s, s->t->fwd);
+	loop_rx_refill(lo, s->t->gso_pool, tun_rx_arm_vnet);
+	if (waiting) {
+		loop_wait_room(lo, tun_rx_ready);
+		return 1;	/* go round again: the waiting reads come first */
+	}
+	return reaped + injected;
+}
+
 static bool tun_rx_has_input(const struct loop *lo)
 {
 	const struct tun_rx_thread *t = ((const struct tun_rx_state *)lo)->t;
@@ -152,6 +376,8 @@ static int tun_rx_init(struct loop *lo)
 
 	s->t = (struct tun_rx_thread *)lo->lp;
 	s->nout = MIN(s->t->nout, IO_WORKERS_MAX);
+	if ((s->t->offload & TUN_OFF_VNET) && !s->t->gso_pool)
+		return -EINVAL;
 	return 0;
 }
 
@@ -165,9 +391,20 @@ static const struct loop_kind tun_rx_kind = {
 	.cqe = tun_rx_cqe,
 };
 
+static const struct loop_kind tun_rx_kind_vnet = {
+	.op = URING_OP_READ,
+	.is_rx = true,
+	.sq_entries = TUN_RX_SQ,
+	.init = tun_rx_init,
+	.turn = tun_rx_turn_vnet,
+	.has_input = tun_rx_has_input,
+	.cqe = tun_rx_cqe_vnet,
+};
+
 void *tun_rx_thread_main(void *arg)
 {
 	struct tun_rx_thread *t = arg;
+	const struct loop_kind *k = t->offload & TUN_OFF_VNET ? &tun_rx_kind_vnet : &tun_rx_kind;
 
-	return loop_run(&t->lp, t->fd, &tun_rx_kind, sizeof(struct tun_rx_state));
+	return loop_run(&t->lp, t->fd, k, sizeof(struct tun_rx_state));
 }

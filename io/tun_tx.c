@@ -2,8 +2,7 @@
  * tun_tx.c - the tun_tx loop: collects decrypted packets from the decrypt
  * workers' rings in the order link_rx dealt them, runs the tun_tx op
  * (io/receive.c) on each burst (replay window, compression framing, in-band
- * messages) and writes the accepted packets to one TUN queue with
- * IORING_OP_WRITE.
+ * messages) and writes the accepted packets to one TUN queue.
  *
  * Thread: tun_tx, one per TUN queue, started by the pipeline; its body is
  * loop_run (loop.c). Owns its io_uring, its write slots (uring.h) and every
@@ -11,55 +10,116 @@
  * after decrypt, its op is what may keep per-peer receive state without a
  * lock.
  *
+ * Two kinds, picked once by how the queue was opened (io/tun.c):
+ *   plain    one IORING_OP_WRITE per packet.
+ *   offload  (TUN_OFF_VNET) the packets of a burst that go to the TUN are
+ *            coalesced (core/gro.c): consecutive in-order TCP segments of a
+ *            flow, and equal-size UDP datagrams of a flow where the kernel
+ *            took USO, become one super-packet behind a virtio-net header,
+ *            written with one IORING_OP_WRITEV of the head (header
+ *            included) and the members' payloads, straight from their
+ *            buffers; every other packet gets a zero header. A write slot
+ *            holds the head, its chain the members, until the CQE. If the
+ *            kernel refuses a coalesced write, coalescing stops for the rest
+ *            of the run (those packets count as DROP_IO; TCP resends them).
+ *
  * Order: as link_tx, in[cursor] is the ring whose turn it is; collection
  * stops at an empty one, and refused packets still take their turn.
  *
- * One turn: reap every finished write (free, count), take up to BURST_MAX
- * packets as far as free write slots allow, run the op inside one epoch
- * section with one clock read, write the good ones, hand PKT_F_CONTROL ones
- * to ctrl and PKT_F_FWD ones to tun_rx, free the rest. Idle: sleep on the
- * doorbell and the writes in flight.
+ * One turn: reap every finished write (free, count), take up to the burst
+ * (BURST_MAX; offload: TUN_TX_BURST_VNET) as far as free write slots allow,
+ * run the op inside one epoch section with one clock read, write the good
+ * ones, hand PKT_F_CONTROL ones to ctrl and PKT_F_FWD ones to tun_rx, free
+ * the rest. Idle: sleep on the doorbell and the writes in flight.
  *
  * Counters (lp.thr.stats): rx_* every packet taken from a ring; tx_* every
- * packet written or handed on; ctrl_pkts those handed to ctrl;
- * drop[verdict] for refused packets; DROP_NO_CTRL, DROP_RING_FULL for
- * packets ctrl or tun_rx could not take; DROP_IO for failed writes.
+ * packet written (bytes without the virtio-net header) or handed on;
+ * super_pkts and super_segs the coalesced writes and the packets in them;
+ * ctrl_pkts those handed to ctrl; drop[verdict] for refused packets;
+ * DROP_NO_CTRL, DROP_RING_FULL for packets ctrl or tun_rx could not take;
+ * DROP_IO for failed writes.
  */
+#include <sys/uio.h>
+
 #include "../core/clock.h"
+#include "../core/gro.h"
 #include "loop.h"
 
-/* SQEs per turn are at most BURST_MAX writes; the rest is for shutdown cancels. */
+/* SQEs per turn are at most one burst of writes; the rest is for shutdown cancels. */
 #define TUN_TX_SQ	256
+/* Offload: packets per turn; two plain bursts give the coalescer up to ~90 KiB to work with. */
+#define TUN_TX_BURST_VNET	(2 * BURST_MAX)
+
+_Static_assert(TUN_TX_BURST_VNET <= TUN_TX_SQ / 2, "a burst of writes fits one submit");
 
 struct tun_tx_state {
 	struct loop lo;			/* first: the skeleton's part */
 	struct tun_tx_thread *t;
-	struct pkt *burst[BURST_MAX];
+	struct pkt *burst[TUN_TX_BURST_VNET];
+	struct pkt *wr[TUN_TX_BURST_VNET];	/* this burst's packets for the TUN */
+	struct pkt *heads[TUN_TX_BURST_VNET];
+	unsigned int burst_max;		/* BURST_MAX, or TUN_TX_BURST_VNET with offloads */
+	unsigned int gro_flags;		/* GRO_F_*; 0 once the kernel refused a coalesced write */
 	unsigned int cursor;		/* in[] ring whose turn it is */
 	unsigned int nin;
+	uint32_t hdr;			/* bytes of virtio-net header per write: 0 or VNET_HDR_LEN */
+	/* Offload: each write slot's iovecs, read by the kernel until its CQE. */
+	struct iovec iov[URING_TX_SLOTS][GRO_SEGS_MAX];
 };
 
-static void tun_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res)
+static void tun_tx_cqe(void *arg, enum uring_op op, uint32_t idx, int res,
+			uint32_t flags)
 {
-	struct loop *lo = arg;
+	struct tun_tx_state *s = arg;
 
-	if (loop_tx_cqe_valid(lo, op, idx))
-		loop_tx_done(lo, idx, res);
+	(void)flags;
+	if (!loop_tx_cqe_valid(&s->lo, op, idx))
+		return;
+	/* EINVAL on a group: this kernel takes no GSO writes; write packets one by one. */
+	if (unlikely(res == -EINVAL && s->lo.ts.pkt[idx]->next))
+		s->gro_flags = 0;
+	loop_tx_done(&s->lo, idx, res, s->hdr);
 }
 
-/* Queues one write; the caller checked for a free slot. Consumes @p. */
+/* Queues one write of @p and its chain; the caller checked for a free slot. Consumes them. */
 static void tun_tx_write(struct tun_tx_state *s, struct pkt *p)
 {
 	uint32_t idx = loop_tx_slot_take(&s->lo, p);
 	struct io_uring_sqe *sqe = uring_sqe(&s->lo.u);
+	unsigned int n = 0;
 
 	if (unlikely(!sqe)) {
 		loop_tx_slot_abort(&s->lo, idx);
 		return;
 	}
-	io_uring_prep_write(sqe, -1, p->data, p->len, 0);
+	if (likely(!p->next)) {
+		io_uring_prep_write(sqe, -1, p->data, p->len, 0);
+	} else {
+		struct iovec *iov = s->iov[idx];
+
+		for (struct pkt *q = p; q && n < GRO_SEGS_MAX; q = q->next, n++) {
+			iov[n].iov_base = q->data;
+			iov[n].iov_len = q->len;
+		}
+		io_uring_prep_writev(sqe, -1, iov, n, 0);
+		STAT_INC(s->t->lp.thr.stats.super_pkts);
+		STAT_ADD(s->t->lp.thr.stats.super_segs, n);
+	}
 	uring_sqe_file(&s->lo.u, sqe, URING_FILE_IO);
 	loop_sqe_commit(&s->lo, sqe, idx);
+}
+
+/* Writes @p[0..n): plain, one by one; offload, coalesced behind virtio-net headers. */
+static void tun_tx_flush(struct tun_tx_state *s, struct pkt **p, unsigned int n)
+{
+	if (!s->hdr) {
+		for (unsigned int i = 0; i < n; i++)
+			tun_tx_write(s, p[i]);
+		return;
+	}
+	n = gro_coalesce(p, n, s->heads, s->gro_flags);
+	for (unsigned int i = 0; i < n; i++)
+		tun_tx_write(s, s->heads[i]);
 }
 
 /* Hands @p to the ring @r of another thread (ctrl, tun_rx). Consumes @p. */
@@ -86,7 +146,7 @@ static void tun_tx_burst(struct tun_tx_state *s, struct pkt **p, unsigned int n)
 	struct tun_tx_thread *t = s->t;
 	struct stats *st = &t->lp.thr.stats;
 	bool notify = false, fwd = false;
-	unsigned int i;
+	unsigned int i, nwr = 0;
 
 	for (i = 0; i < n; i++) {
 		PKT_OWN(p[i]);		/* DEBUG: ours from here */
@@ -112,9 +172,10 @@ static void tun_tx_burst(struct tun_tx_state *s, struct pkt **p, unsigned int n)
 			p[i]->flags &= (uint8_t)~PKT_F_FWD;
 			tun_tx_hand_on(s, t->fwd_out, p[i], DROP_NO_ROUTE, &fwd);
 		} else {
-			tun_tx_write(s, p[i]);
+			s->wr[nwr++] = p[i];
 		}
 	}
+	tun_tx_flush(s, s->wr, nwr);
 	if (notify)
 		spsc_notify(t->ctrl_out);
 	if (fwd)
@@ -126,8 +187,8 @@ static unsigned int tun_tx_turn(struct loop *lo)
 	struct tun_tx_state *s = (struct tun_tx_state *)lo;
 	unsigned int reaped, took;
 
-	reaped = uring_reap(&lo->u, ~0u, tun_tx_cqe, lo);
-	took = loop_tx_collect(lo, s->t->in, s->nin, &s->cursor, s->burst, BURST_MAX);
+	reaped = uring_reap(&lo->u, ~0u, tun_tx_cqe, s);
+	took = loop_tx_collect(lo, s->t->in, s->nin, &s->cursor, s->burst, s->burst_max);
 	if (took)
 		tun_tx_burst(s, s->burst, took);
 	return reaped + took;
@@ -146,6 +207,12 @@ static int tun_tx_init(struct loop *lo)
 
 	s->t = (struct tun_tx_thread *)lo->lp;
 	s->nin = MIN(s->t->nin, IO_WORKERS_MAX);
+	s->burst_max = BURST_MAX;
+	if (s->t->offload & TUN_OFF_VNET) {
+		s->burst_max = TUN_TX_BURST_VNET;
+		s->hdr = VNET_HDR_LEN;
+		s->gro_flags = GRO_F_TCP | (s->t->offload & TUN_OFF_USO ? GRO_F_UDP : 0);
+	}
 	return 0;
 }
 

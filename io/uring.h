@@ -100,12 +100,14 @@ void uring_wait(struct uring *u, int timeout_ms);
 
 /*
  * Reaps up to @max CQEs in one pass and advances the CQ once. The doorbell's
- * and cancels' CQEs are handled here; the loop's own go to @fn, which the
- * compiler inlines at each call site. Returns how many went to @fn.
+ * and cancels' CQEs are handled here; the loop's own go to @fn (with the
+ * CQE's flags: a multishot request's buffer id and IORING_CQE_F_MORE),
+ * which the compiler inlines at each call site. Returns how many went to
+ * @fn.
  */
 static inline unsigned int uring_reap(struct uring *u, unsigned int max,
 				      void (*fn)(void *arg, enum uring_op op, uint32_t slot,
-						 int res),
+						 int res, uint32_t flags),
 				      void *arg)
 {
 	struct io_uring_cqe *cqe;
@@ -116,7 +118,7 @@ static inline unsigned int uring_reap(struct uring *u, unsigned int max,
 		enum uring_op op = uring_ud_op(ud);
 
 		if (likely(op >= URING_OP_READ && op <= URING_OP_RECV)) {
-			fn(arg, op, uring_ud_slot(ud), cqe->res);
+			fn(arg, op, uring_ud_slot(ud), cqe->res, cqe->flags);
 			work++;
 		} else if (op == URING_OP_DOORBELL) {
 			u->db_armed = false;
@@ -174,6 +176,23 @@ static inline void uring_rx_slot_done(struct uring_rx_slots *rs, uint32_t idx, b
 	rs->narmed--;
 	rs->ready[rs->nready++] = idx;
 }
+/*
+ * A slot's read completed but the loop still works on what it read: the
+ * slot is neither armed nor ready until uring_rx_slot_release (the loop
+ * holds at most URING_RX_SLOTS of them, so nothing is lost or bounded
+ * elsewhere). While held, its packet stays in rs->pkt[idx].
+ */
+static inline void uring_rx_slot_hold(struct uring_rx_slots *rs)
+{
+	rs->narmed--;
+}
+
+/* A held slot is ready again, with its packet. */
+static inline void uring_rx_slot_release(struct uring_rx_slots *rs, uint32_t idx)
+{
+	rs->ready[rs->nready++] = idx;
+}
+
 /* Sets how many reads to keep armed from the @done reads this turn consumed. */
 static inline void uring_rx_slots_pace(struct uring_rx_slots *rs, unsigned int done)
 {

@@ -367,6 +367,10 @@ struct options {
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */
 	const char *metrics_addr;	/* `metrics ADDR PORT`: Prometheus endpoint; NULL: none */
 	uint16_t metrics_port;
+	/* tun-offload / udp-gso / udp-gro no: switch that offload off (README, io/tun.c, io/udp.c). */
+	bool no_tun_offload;
+	bool no_udp_gso;
+	bool no_udp_gro;
 	bool kill_switch;
 	bool test_no_ekm;		/* tests only: do not announce TLS_KEY_EXPORT (legacy PRF) */
 	bool test_no_dyn_tls_crypt;	/* tests only: do not announce DYN_TLS_CRYPT */

@@ -66,6 +66,9 @@ static int runcfg_common(struct runcfg *rc, const struct options *o,
 			 DC_WORKERS_MAX);
 		return -EINVAL;
 	}
+	rc->tun_offload = !o->no_tun_offload;
+	rc->udp_gso = !o->no_udp_gso;
+	rc->udp_gro = !o->no_udp_gro;
 	rc->replay_window = o->replay_window;
 	rc->replay_time = o->replay_time;
 	rc->status_file = o->status_file;

@@ -27,6 +27,9 @@ struct runcfg {
 	const char *ifconfig_local;
 	const char *ifconfig_second;	/* netmask (subnet) or remote peer (net30/p2p) */
 	unsigned int workers;
+	bool tun_offload;		/* ask the TUN for its offloads (io/tun.c) */
+	bool udp_gso;			/* send runs of datagrams with UDP_SEGMENT (io/udp.c) */
+	bool udp_gro;			/* receive with UDP_GRO (io/udp.c) */
 	uint32_t replay_window;
 	uint32_t replay_time;
 	const char *status_file;

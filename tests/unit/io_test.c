@@ -114,7 +114,7 @@ static void test_table(void)
 	T(nl_route_add(AF_INET, &a4, 24, NULL, "slio-none0", 0), -ENODEV);
 	T(nl_route_del(AF_INET6, &a6, 200, NULL, "lo", 0), -EINVAL);
 	T(nl_route_del(AF_PACKET, &a6, 8, NULL, "lo", 0), -EAFNOSUPPORT);
-	T(tun_open("a-name-longer-than-15", NULL, false), -ENAMETOOLONG);
+	T(tun_open("a-name-longer-than-15", NULL, false, &(unsigned int){ 0 }), -ENAMETOOLONG);
 	T(udp_open(NULL, 0, NULL, 0), -EINVAL);
 	T(udp_open(&v4, sizeof(v4.in4), &v6, sizeof(v6.in6)), -EAFNOSUPPORT);
 	v4.sa.sa_family = AF_UNIX;
@@ -181,10 +181,13 @@ static void test_deal_collect(void)
 static struct link_tx_thread utx;
 static struct link_rx_thread urx;
 
+/* Datagrams in a row of the same length: 1, or 8 to give UDP GSO runs to batch. */
+static unsigned int udp_run = 1;
+
 /* Lengths 9..1408 with a seq-derived pattern, so a mix-up shows. */
 static uint32_t udp_len(uint64_t seq)
 {
-	return 9 + (uint32_t)((seq * 37) % 1400);
+	return 9 + (uint32_t)((seq / udp_run * 37) % 1400);
 }
 
 static void udp_fill(struct pkt *p, uint8_t kind, uint64_t seq)
@@ -227,7 +230,8 @@ static uint8_t udp_classify(void *ctx, struct pkt *p, bool *is_control)
 
 struct udp_side {
 	struct spsc *enc[UDP_WORKERS], *ctl_in, *dec[UDP_WORKERS], *ctl_out;
-	struct pool *txpool, *rxpool;
+	struct pool *txpool, *rxpool, *bufpool;
+	unsigned int flags;		/* LINK_F_* asked for */
 	union sockaddr_any rx_addr, tx_addr;
 	struct peer peer;
 	struct dc_peer *slot[1];
@@ -243,6 +247,7 @@ static void udp_setup(struct udp_side *u)
 	union sockaddr_any lo = { .in4 = { .sin_family = AF_INET,
 					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
 	socklen_t len = sizeof(u->rx_addr.in4);
+	unsigned int got;
 	int v = 0, rx_fd, tx_fd;
 
 	OK(rx_fd = udp_open(&lo, sizeof(lo.in4), NULL, 0));
@@ -253,8 +258,10 @@ static void udp_setup(struct udp_side *u)
 	len = sizeof(v);
 	OK(getsockopt(rx_fd, SOL_SOCKET, SO_RCVBUF, &v, &len));
 	/* One link per socket here: the test sends from one to the other. */
-	OK(link_udp_create(&urx.link, rx_fd, 0));
-	OK(link_udp_create(&utx.link, tx_fd, 0));
+	OK(link_udp_create(&urx.link, rx_fd, 0, u->flags, &got));
+	CHECK(got == u->flags, "rx link offloads 0x%x of 0x%x", got, u->flags);
+	OK(link_udp_create(&utx.link, tx_fd, 0, u->flags, &got));
+	CHECK(got == u->flags, "tx link offloads 0x%x of 0x%x", got, u->flags);
 	CHECK(geteuid() != 0 || v >= 4 << 20, "udp_open: SO_RCVBUF %d, expected >= 4 MiB as root", v);
 	/* Without root the buffer is capped by rmem_max: pace so it never overflows. */
 	u->window = MIN(UDP_WINDOW, MAX(16, v / UDP_TRUESIZE));
@@ -283,7 +290,12 @@ static void udp_setup(struct udp_side *u)
 	utx.nin = urx.nout = UDP_WORKERS;
 	utx.ctrl_in = u->ctl_in;
 	urx.ctrl_out = u->ctl_out;
-	urx.pool = u->rxpool;
+	urx.pool = urx.link->rx_pool = u->rxpool;
+	if (urx.link->rx_copies) {
+		/* GRO: reads go to 64 KiB buffers of their own, datagrams are copied out. */
+		OK(pool_create(&u->bufpool, URING_RX_SLOTS + 8, PKT_CLASS_GSO, urx.lp.thr.tid));
+		urx.pool = u->bufpool;
+	}
 	urx.classify = udp_classify;
 
 	u->peer.id = 0;
@@ -436,8 +448,8 @@ static void udp_check_counters(struct udp_side *u)
 	      (unsigned long long)u->refused);
 	CHECK(t->drop[DROP_IO] == 0, "udp_tx drop[io] %llu", (unsigned long long)t->drop[DROP_IO]);
 	CHECK(r->rx_pkts == UDP_TOTAL + 2, "udp_rx rx_pkts %llu", (unsigned long long)r->rx_pkts);
-	CHECK(r->rx_bytes == u->sent_bytes + 3000, "udp_rx rx_bytes %llu",
-	      (unsigned long long)r->rx_bytes);
+	CHECK(r->rx_bytes == u->sent_bytes + 3000, "udp_rx rx_bytes %llu, expected %llu",
+	      (unsigned long long)r->rx_bytes, (unsigned long long)u->sent_bytes + 3000);
 	CHECK(r->tx_pkts == UDP_TOTAL, "udp_rx tx_pkts %llu", (unsigned long long)r->tx_pkts);
 	CHECK(r->ctrl_pkts == ctrl, "udp_rx ctrl_pkts %llu", (unsigned long long)r->ctrl_pkts);
 	CHECK(r->drop[DROP_SHORT] == 1 && r->drop[DROP_OVERSIZE] == 1,
@@ -462,6 +474,11 @@ static void udp_check_pools(struct udp_side *u)
 	CHECK(pool_available(u->rxpool) == UDP_POOL, "rx pool: %u of %d home",
 	      pool_available(u->rxpool), UDP_POOL);
 	CHECK(u->txpool->leaked == 0 && u->rxpool->leaked == 0, "pool leaks");
+	if (u->bufpool) {
+		pool_set_home(u->bufpool, main_thr.tid);
+		CHECK(pool_available(u->bufpool) == URING_RX_SLOTS + 8, "read buffers: %u home",
+		      pool_available(u->bufpool));
+	}
 }
 
 static void udp_teardown(struct udp_side *u)
@@ -475,6 +492,7 @@ static void udp_teardown(struct udp_side *u)
 	spsc_destroy(u->ctl_out);
 	pool_destroy(u->txpool);
 	pool_destroy(u->rxpool);
+	pool_destroy(u->bufpool);
 	doorbell_destroy(&utx.lp.db);
 	doorbell_destroy(&urx.lp.db);
 	close(utx.link->fd);
@@ -483,10 +501,16 @@ static void udp_teardown(struct udp_side *u)
 	link_destroy(urx.link);
 }
 
-static void test_udp(void)
+/* @flags: LINK_F_GSO | LINK_F_GRO, or 0 for one datagram per send and read. */
+static void test_udp(unsigned int flags)
 {
 	static struct udp_side u;
 
+	memset(&u, 0, sizeof(u));
+	memset(&utx, 0, sizeof(utx));
+	memset(&urx, 0, sizeof(urx));
+	u.flags = flags;
+	udp_run = flags ? 8 : 1;
 	udp_setup(&u);
 	OK(thread_start(&urx.lp.thr));
 	OK(thread_start(&utx.lp.thr));
@@ -501,6 +525,18 @@ static void test_udp(void)
 		utx.lp.ring_flags, urx.lp.ring_flags, (unsigned long long)utx.lp.thr.stats.wakeups,
 		(unsigned long long)urx.lp.thr.stats.wakeups);
 	udp_check_counters(&u);
+	if (flags) {
+		/* Runs of equal datagrams went out batched and came in as GRO reads. */
+		CHECK(utx.lp.thr.stats.super_pkts > 0 && urx.lp.thr.stats.super_pkts > 0,
+		      "GSO sends %llu, GRO reads %llu",
+		      (unsigned long long)utx.lp.thr.stats.super_pkts,
+		      (unsigned long long)urx.lp.thr.stats.super_pkts);
+		fprintf(stderr, "io_test: GSO %llu sends of %llu datagrams, GRO %llu reads of %llu\n",
+			(unsigned long long)utx.lp.thr.stats.super_pkts,
+			(unsigned long long)utx.lp.thr.stats.super_segs,
+			(unsigned long long)urx.lp.thr.stats.super_pkts,
+			(unsigned long long)urx.lp.thr.stats.super_segs);
+	}
 	udp_check_pools(&u);
 	udp_teardown(&u);
 }
@@ -560,10 +596,11 @@ static void in6(const char *s, struct in6_addr *a)
 static void test_tun_open(void)
 {
 	char a[IFNAMSIZ], b[IFNAMSIZ];
+	unsigned int off;
 	int q1, q2;
 
-	q1 = tun_open("sliomq0", a, true);
-	q2 = tun_open("sliomq0", b, true);
+	q1 = tun_open("sliomq0", a, true, &(unsigned int){ 0 });
+	q2 = tun_open("sliomq0", b, true, &(unsigned int){ 0 });
 	CHECK(q1 >= 0 && q2 >= 0, "multi-queue open/attach: %d %d", q1, q2);
 	CHECK(!strcmp(a, "sliomq0") && !strcmp(b, "sliomq0"), "multi-queue names %s %s", a, b);
 	CHECK(q1 < 0 || (fcntl(q1, F_GETFL) & O_NONBLOCK), "tun fd not O_NONBLOCK");
@@ -572,8 +609,22 @@ static void test_tun_open(void)
 		close(q2);
 	if (q1 >= 0)
 		close(q1);
-	q1 = tun_open("", a, false);
+	q1 = tun_open("", a, false, &(unsigned int){ 0 });
 	CHECK(q1 >= 0 && !strncmp(a, "tun", 3), "kernel-named tun: %d %s", q1, a);
+	if (q1 >= 0)
+		close(q1);
+	/* Offloads: asked for all, this kernel (>= 4.x) takes the header and TSO at least. */
+	off = TUN_OFF_ALL;
+	q1 = tun_open("sliooff0", a, false, &off);
+	CHECK(q1 >= 0 && (off & (TUN_OFF_VNET | TUN_OFF_TSO)) == (TUN_OFF_VNET | TUN_OFF_TSO),
+	      "offloads: fd %d granted 0x%x", q1, off);
+	CHECK(q1 < 0 || !cmd_has("command -v ethtool", "ethtool") ||
+	      cmd_has("ethtool -k sliooff0", "tcp-segmentation-offload: on"), "TSO not on for sliooff0");
+	if (q1 >= 0)
+		close(q1);
+	off = TUN_OFF_TSO;	/* TSO without the header cannot be: nothing is taken */
+	q1 = tun_open("sliooff0", a, false, &off);
+	CHECK(q1 >= 0 && off == 0, "offloads without a header: fd %d granted 0x%x", q1, off);
 	if (q1 >= 0)
 		close(q1);
 }
@@ -879,13 +930,14 @@ static int netns_child(void)
 	thread_reset_ids();
 	OK(thread_adopt(&main_thr, "io_test_ns"));
 	CHECK(nl_link_set("lo", 0, true) == 0, "lo up");
-	fd = tun_open(TUN_NAME, name, false);
+	fd = tun_open(TUN_NAME, name, false, &(unsigned int){ 0 });
 	if (fd < 0) {
 		fprintf(stderr, "io_test: tun_open: %s\n", strerror(-fd));
 		return 1;
 	}
 	CHECK(!strcmp(name, TUN_NAME), "tun name %s", name);
-	CHECK(tun_open(TUN_NAME, NULL, false) == -EBUSY, "second single-queue attach");
+	CHECK(tun_open(TUN_NAME, NULL, false, &(unsigned int){ 0 }) == -EBUSY,
+	      "second single-queue attach");
 	test_tun_open();
 	test_netlink_v4();
 	test_netlink_v6();
@@ -951,7 +1003,8 @@ int main(void)
 	epoch_init();
 	test_table();
 	test_deal_collect();
-	test_udp();
+	test_udp(0);
+	test_udp(LINK_F_GSO | LINK_F_GRO);
 	ns_rc = test_netns();
 	if (ns_rc == 1)
 		failures++;
