@@ -72,6 +72,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
 	@[ "$(V)" = 1 ] || echo "  CC+LD   $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
+# The load generator's command line is a second source file.
+$(BUILD)/bench/loadgen: bench/loadgen_cli.c
+
 unit-bins: $(UNIT_BIN)
 bench-bins: $(BENCH_BIN)
 
