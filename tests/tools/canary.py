@@ -5,6 +5,8 @@ usage: canary.py send --to ADDR:PORT [--rate PPS] [--duration S | --count N]
                       [--size BYTES] [--seed N] [--bind ADDR]
        canary.py recv --bind ADDR:PORT [--duration S] [--idle S] [--seed N]
                       [--events FILE]
+       canary.py tcp-send --to ADDR:PORT --bytes N [--seed N] [--timeout S]
+       canary.py tcp-sink --bind ADDR:PORT [--seed N] [--timeout S]
 
 Each datagram carries a magic, the run id (from --seed), a sequence number,
 the sender's wall-clock send time in ns and --size bytes in all, filled with
@@ -30,6 +32,12 @@ once the stream has started, and prints key=value lines:
   loss_at     up to 50 unix times (ms) at which lost datagrams were due,
               from their neighbours' send times (to line losses up with key
               switches or rebinds); --events FILE gets all of them, one per line
+
+The TCP pair checks that a stream through the tunnel completes intact:
+tcp-send writes --bytes bytes of a seeded stream and closes; tcp-sink accepts
+one connection, reads to the end and prints bytes=, intact= (the bytes equal
+the seeded stream), elapsed_s= and mbps=. Both give up after --timeout
+seconds (default 60); the sink then says complete=0.
 
 Bounded: send stops after --count datagrams (default: rate x duration) and
 recv after --duration. Python 3 standard library only.
@@ -210,6 +218,61 @@ def recv(a):
     sys.stdout.flush()
 
 
+def stream_chunk(seed, i, n):
+    """Chunk i (64 KiB) of the seeded TCP stream, cut to n bytes."""
+    return fill(seed ^ 0x7C9, i, 65536)[:n]
+
+
+def tcp_send(a):
+    s = socket.create_connection(a.to, timeout=a.timeout)
+    t0 = time.monotonic()
+    sent, i = 0, 0
+    while sent < a.bytes:
+        chunk = stream_chunk(a.seed, i, min(65536, a.bytes - sent))
+        s.sendall(chunk)
+        sent += len(chunk)
+        i += 1
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)             # the sink closes once it has read everything
+    s.close()
+    print("tcp_send bytes=%d elapsed_s=%.2f seed=%d" % (sent, time.monotonic() - t0, a.seed))
+
+
+def tcp_sink(a):
+    ls = socket.socket(socket.AF_INET6 if ":" in a.bind[0] else socket.AF_INET)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(a.bind)
+    ls.listen(1)
+    ls.settimeout(a.timeout)
+    deadline = time.monotonic() + a.timeout
+    got, intact, complete, i = 0, True, 0, 0
+    pending = b""
+    t0 = time.monotonic()
+    try:
+        c, _ = ls.accept()
+        t0 = time.monotonic()
+        while True:
+            c.settimeout(max(0.1, deadline - time.monotonic()))
+            data = c.recv(262144)
+            if not data:
+                complete = 1
+                break
+            got += len(data)
+            pending += data
+            while len(pending) >= 65536:
+                intact &= pending[:65536] == stream_chunk(a.seed, i, 65536)
+                pending = pending[65536:]
+                i += 1
+        if pending:
+            intact &= pending == stream_chunk(a.seed, i, len(pending))
+        c.close()
+    except (socket.timeout, OSError):
+        pass
+    el = time.monotonic() - t0
+    print("tcp_sink bytes=%d intact=%d complete=%d elapsed_s=%.2f mbps=%.2f seed=%d" %
+          (got, int(intact), complete, el, got * 8 / el / 1e6 if el > 0 else 0, a.seed))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -227,11 +290,17 @@ def main():
     pr.add_argument("--idle", type=float, default=10.0)
     pr.add_argument("--seed", type=int, default=1)
     pr.add_argument("--events")
+    pt = sub.add_parser("tcp-send")
+    pt.add_argument("--to", type=parse_addr, required=True)
+    pt.add_argument("--bytes", type=int, required=True)
+    pt.add_argument("--seed", type=int, default=1)
+    pt.add_argument("--timeout", type=float, default=60.0)
+    pk = sub.add_parser("tcp-sink")
+    pk.add_argument("--bind", type=parse_addr, required=True)
+    pk.add_argument("--seed", type=int, default=1)
+    pk.add_argument("--timeout", type=float, default=60.0)
     a = p.parse_args()
-    if a.cmd == "send":
-        send(a)
-    else:
-        recv(a)
+    {"send": send, "recv": recv, "tcp-send": tcp_send, "tcp-sink": tcp_sink}[a.cmd](a)
 
 
 if __name__ == "__main__":
