@@ -86,6 +86,8 @@ struct srv_client {
 	struct srvauth *auth;		/* auth-user-pass-verify running or deferred; NULL */
 };
 
+struct srv_txhold;
+
 struct server {
 	struct runcfg *rc;
 	struct options *o;
@@ -93,6 +95,7 @@ struct server {
 	int udp_fd;			/* the listening socket; -1 */
 	struct firstpkt *fp;
 	struct firstpkt_result *fr;
+	struct srv_txhold *hold;	/* control datagrams held during one input (server.c) */
 	struct tls_ctx *tctx;
 	struct srvsess_cfg scfg;
 	uint8_t wrap_key[KEY2_LEN];
