@@ -79,6 +79,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
 	@[ "$(V)" = 1 ] || echo "  CC+LD   $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
+# The load generator's command line is a second source file.
+$(BUILD)/bench/loadgen: bench/loadgen_cli.c
+
 unit-bins: $(UNIT_BIN)
 bench-bins: $(BENCH_BIN)
 
@@ -140,7 +143,7 @@ sluice-san: $(BUILD)/sluice
 
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
 	-pthread $(PKG_CFLAGS)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)

@@ -21,11 +21,20 @@
  * session_start() on a fresh socket, as a real client reconnecting does.
  * Slots: -n with --hold, 2 * -c without. Thread: main only.
  *
+ * As a swarm (tests/interop/server_swarm.sh): --src-net CIDR gives each new
+ * socket the next address of CIDR (the namespace must own them, e.g. as a
+ * local route on lo), so hundreds of sessions come from many addresses;
+ * reneg-sec in the config makes held sessions renegotiate (counted as
+ * rekeys); --leave-after S with --hold makes each established session leave
+ * (EXIT) after a random S/2 .. 3S/2 seconds and a new one take its slot,
+ * until -t: -n sessions held at any time, connecting, renegotiating and
+ * leaving. --seed makes source ports, addresses and leave times repeatable.
+ *
  *   loadgen --config client.conf [-n total] [-c in-flight] [--hold]
- *           [-t max-seconds] [--hs-timeout seconds] [-v]
+ *           [-t max-seconds] [--hs-timeout seconds] [--src-net CIDR]
+ *           [--leave-after seconds] [--seed N] [-v]
  */
 #include <errno.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -47,79 +56,9 @@
 #include "../core/proto.h"
 #include "../ctrl/config/options.h"
 #include "../ctrl/client/session.h"
+#include "loadgen.h"
 
-#define LOADGEN_EVENTS_MAX	256	/* epoll events per wakeup */
-#define LOADGEN_RX_BUDGET	64	/* datagrams per socket per wakeup: fairness */
-#define LOADGEN_EXIT_WAIT_NS	(1 * NSEC_PER_SEC)	/* for the EXIT's ack, then drop it */
-#define LOADGEN_TIMER_MIN_NS	NSEC_PER_MSEC	/* never spin on a timer in the past */
-#define LOADGEN_SESSIONS_MAX	100000u	/* one fd and one session each */
-
-enum slot_state {
-	SLOT_FREE,		/* no socket; session idle, ready for the next handshake */
-	SLOT_HANDSHAKE,		/* in flight */
-	SLOT_HELD,		/* established, kept open (--hold) */
-	SLOT_CLOSING,		/* EXIT sent, waiting for its ack */
-};
-
-enum fail_reason { FAIL_TIMEOUT, FAIL_RESTART, FAIL_FATAL, FAIL_SOCKET, FAIL_COUNT };
-static const char *const fail_names[FAIL_COUNT] = { "timeout", "restart", "fatal", "socket" };
-
-struct loadgen;
-
-/* One client: its options (pushes are applied to them), session and socket. */
-struct slot {
-	struct loadgen *lg;
-	struct options o;
-	struct session *s;
-	int fd;
-	enum slot_state st;
-	int64_t start_ns;
-	int64_t deadline_ns;	/* handshake timeout, or end of the EXIT wait */
-	int64_t next_ns;	/* earliest of the session's timers and deadline_ns */
-};
-
-struct loadgen {
-	/* Arguments. */
-	const char *config;
-	unsigned int total;
-	unsigned int conc;
-	bool hold;
-	unsigned int max_secs;
-	unsigned int hs_timeout;
-	/* The server, from the config's first remote. */
-	struct sockaddr_storage srv;
-	socklen_t srv_len;
-	char srv_str[300];
-	/* Source ports handed out in turn (see loadgen_bind). */
-	unsigned int port_lo, port_span, port_next;
-	int ep;
-	struct slot *slots;
-	unsigned int nslots;
-	unsigned int *free_idx;	/* stack of SLOT_FREE slots */
-	unsigned int nfree;
-	/* Sockets of finished sessions, open until exit or the ring is full (slot_release). */
-	int *linger;
-	unsigned int linger_cap, linger_head, linger_n;
-	/* Progress. */
-	unsigned int started, ok, inflight, held, closing, lost;
-	unsigned int exit_unacked;	/* EXITs the server did not ack in time */
-	unsigned int fails[FAIL_COUNT];
-	int64_t *lat_ns;	/* [ok] handshake latencies */
-	int64_t t0_ns;
-	int64_t hs_end_ns;	/* all handshakes resolved (0: not yet) */
-	int64_t next_ns;	/* earliest slot timer */
-	uint64_t rx_ctrl, rx_data, rx_errs, tx_errs;
-	struct epoll_event evs[LOADGEN_EVENTS_MAX];
-	uint8_t rx_buf[WIRE_MAX];
-};
-
-static volatile sig_atomic_t loadgen_stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	loadgen_stop = 1;
-}
+volatile sig_atomic_t loadgen_stop;
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -229,7 +168,7 @@ static void loadgen_ports_init(struct loadgen *lg)
 	}
 	lg->port_lo = lo;
 	lg->port_span = hi - lo + 1;
-	srand((unsigned int)(clock_mono_ns() ^ getpid()));
+	srand(lg->has_seed ? lg->seed : (unsigned int)(clock_mono_ns() ^ getpid()));
 	lg->port_next = (unsigned int)rand() % lg->port_span;
 }
 
@@ -238,6 +177,11 @@ static int loadgen_bind(struct loadgen *lg, int fd)
 	struct sockaddr_storage ss = { .ss_family = lg->srv.ss_family };
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	if (lg->src_count) {
+		sin->sin_addr.s_addr = htonl(lg->src_base + lg->src_next);
+		lg->src_next = (lg->src_next + 1) % lg->src_count;
+	}
 
 	for (unsigned int i = 0; i < lg->port_span; i++) {
 		uint16_t port = htons((uint16_t)(lg->port_lo + lg->port_next));
@@ -279,7 +223,7 @@ static int loadgen_rlimit(unsigned int nslots, rlim_t *fds, char *err, size_t er
 }
 
 /* Every slot's options and session (TLS context) before the clock starts. */
-static int loadgen_setup(struct loadgen *lg, char *err, size_t errlen)
+int loadgen_setup(struct loadgen *lg, char *err, size_t errlen)
 {
 	rlim_t fds = RLIM_INFINITY;
 	int rc;
@@ -293,7 +237,8 @@ static int loadgen_setup(struct loadgen *lg, char *err, size_t errlen)
 			 lg->total : (unsigned int)(fds - lg->nslots - 32);
 	lg->slots = calloc(lg->nslots, sizeof(*lg->slots));
 	lg->free_idx = calloc(lg->nslots, sizeof(*lg->free_idx));
-	lg->lat_ns = calloc(lg->total, sizeof(*lg->lat_ns));
+	lg->lat_cap = lg->total;
+	lg->lat_ns = calloc(lg->lat_cap, sizeof(*lg->lat_ns));
 	lg->linger = calloc(lg->linger_cap + 1, sizeof(*lg->linger));
 	lg->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!lg->slots || !lg->free_idx || !lg->lat_ns || !lg->linger || lg->ep < 0) {
@@ -361,24 +306,45 @@ static void slot_fail(struct slot *sl, enum fail_reason why)
 	slot_release(sl);
 }
 
-static void slot_established(struct slot *sl, int64_t now)
+/* EXIT (cc-exit) and wait for its ack; without cc-exit the server times the session out. */
+static void slot_leave(struct slot *sl, int64_t now)
 {
 	struct loadgen *lg = sl->lg;
 
-	lg->lat_ns[lg->ok++] = now - sl->start_ns;
-	lg->inflight--;
-	if (lg->hold) {
-		sl->st = SLOT_HELD;
-		lg->held++;
-		return;
-	}
 	if (!session_send_exit(sl->s, now)) {
-		slot_release(sl);	/* no cc-exit pushed: the server times it out */
+		slot_release(sl);
 		return;
 	}
 	sl->st = SLOT_CLOSING;
 	sl->deadline_ns = now + LOADGEN_EXIT_WAIT_NS;
 	lg->closing++;
+}
+
+static void slot_established(struct slot *sl, int64_t now)
+{
+	struct loadgen *lg = sl->lg;
+
+	if (lg->ok == lg->lat_cap) {
+		int64_t *v = realloc(lg->lat_ns, 2 * lg->lat_cap * sizeof(*v));
+
+		if (v) {
+			lg->lat_ns = v;
+			lg->lat_cap *= 2;
+		}
+	}
+	if (lg->ok < lg->lat_cap)
+		lg->lat_ns[lg->ok] = now - sl->start_ns;
+	lg->ok++;
+	lg->inflight--;
+	if (lg->hold) {
+		sl->st = SLOT_HELD;
+		lg->held++;
+		sl->leave_ns = !lg->leave_after ? INT64_MAX : now +
+			(int64_t)lg->leave_after * NSEC_PER_SEC / 2 +
+			(int64_t)((double)rand() / RAND_MAX * lg->leave_after * NSEC_PER_SEC);
+		return;
+	}
+	slot_leave(sl, now);
 }
 
 /* After every input or timer: act on the session's state, rearm the slot's timer. */
@@ -389,6 +355,7 @@ static void slot_check(struct slot *sl, int64_t now)
 	struct session_keys k;
 
 	if (st == SESSION_KEYS_READY && !session_take_keys(sl->s, &k)) {
+		lg->rekeys += k.is_reneg;
 		OPENSSL_cleanse(&k, sizeof(k));
 		(void)session_take_retired(sl->s);
 		if (sl->st == SLOT_HANDSHAKE)
@@ -418,9 +385,18 @@ static void slot_check(struct slot *sl, int64_t now)
 		slot_release(sl);
 		return;
 	}
+	if (sl->st == SLOT_HELD && now >= sl->leave_ns) {
+		lg->held--;
+		lg->left++;
+		slot_leave(sl, now);
+		if (sl->st == SLOT_FREE)
+			return;
+	}
 	sl->next_ns = session_next_timeout(sl->s, now);
 	if (sl->st == SLOT_HANDSHAKE || sl->st == SLOT_CLOSING)
 		sl->next_ns = min64(sl->next_ns, sl->deadline_ns);
+	if (sl->st == SLOT_HELD)
+		sl->next_ns = min64(sl->next_ns, sl->leave_ns);
 	lg->next_ns = min64(lg->next_ns, sl->next_ns);
 }
 
@@ -550,7 +526,7 @@ static void loadgen_poll(struct loadgen *lg, int64_t until)
 }
 
 /* Handshake phase: until -n were resolved, or -t / a signal. */
-static void loadgen_run(struct loadgen *lg, int64_t end_ns)
+void loadgen_run(struct loadgen *lg, int64_t end_ns)
 {
 	lg->next_ns = INT64_MAX;
 	lg->t0_ns = clock_mono_ns();
@@ -571,18 +547,22 @@ static void loadgen_run(struct loadgen *lg, int64_t end_ns)
 }
 
 /* --hold: say so on stdout, then keep answering the control channel until told. */
-static void loadgen_hold(struct loadgen *lg, int64_t end_ns)
+void loadgen_hold(struct loadgen *lg, int64_t end_ns)
 {
 	printf("ready held=%u failed=%u\n", lg->held,
 	       lg->fails[FAIL_TIMEOUT] + lg->fails[FAIL_RESTART] + lg->fails[FAIL_FATAL] +
 	       lg->fails[FAIL_SOCKET]);
 	fflush(stdout);
-	while (!loadgen_stop && clock_mono_ns() < end_ns)
+	while (!loadgen_stop && clock_mono_ns() < end_ns) {
+		/* --leave-after: a slot a session left takes a new one. */
+		while (lg->leave_after && lg->nfree && !loadgen_stop)
+			(void)slot_begin(lg, clock_mono_ns());
 		loadgen_poll(lg, end_ns);
+	}
 }
 
 /* EXIT to every established session, then wait (bounded) for the acks. */
-static void loadgen_shutdown(struct loadgen *lg)
+void loadgen_shutdown(struct loadgen *lg)
 {
 	int64_t now = clock_mono_ns(), end = now + LOADGEN_EXIT_WAIT_NS;
 
@@ -609,54 +589,7 @@ static void loadgen_shutdown(struct loadgen *lg)
 		loadgen_poll(lg, end + NSEC_PER_MSEC);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of the sorted latencies, in ms. */
-static double pct_ms(const int64_t *v, unsigned int n, double p)
-{
-	unsigned int i;
-
-	if (!n)
-		return 0;
-	i = (unsigned int)(p / 100.0 * n + 0.999999);
-	i = i ? i - 1 : 0;
-	return (double)v[i < n ? i : n - 1] / 1e6;
-}
-
-static void loadgen_report(struct loadgen *lg, double setup_s, unsigned int unfinished)
-{
-	double el = (double)(lg->hs_end_ns - lg->t0_ns) / 1e9;
-	unsigned int failed = 0;
-	struct rusage ru;
-	double cpu = 0;
-
-	for (int i = 0; i < FAIL_COUNT; i++)
-		failed += lg->fails[i];
-	if (!getrusage(RUSAGE_SELF, &ru))
-		cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-	qsort(lg->lat_ns, lg->ok, sizeof(*lg->lat_ns), cmp_i64);
-	printf("server=%s sessions=%u concurrency=%u hold=%s setup_s=%.3f\n", lg->srv_str,
-	       lg->total, lg->conc, lg->hold ? "yes" : "no", setup_s);
-	printf("ok=%u failed=%u", lg->ok, failed);
-	for (int i = 0; i < FAIL_COUNT; i++)
-		printf(" fail_%s=%u", fail_names[i], lg->fails[i]);
-	printf(" unfinished=%u lost=%u exit_unacked=%u\n", unfinished, lg->lost, lg->exit_unacked);
-	printf("elapsed_s=%.3f hs_per_s=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_s=%.2f\n",
-	       el, el > 0 ? lg->ok / el : 0.0, pct_ms(lg->lat_ns, lg->ok, 50),
-	       pct_ms(lg->lat_ns, lg->ok, 99), pct_ms(lg->lat_ns, lg->ok, 100), cpu);
-	printf("rx_ctrl=%llu rx_data=%llu rx_errs=%llu tx_errs=%llu\n",
-	       (unsigned long long)lg->rx_ctrl, (unsigned long long)lg->rx_data,
-	       (unsigned long long)lg->rx_errs, (unsigned long long)lg->tx_errs);
-	fflush(stdout);
-}
-
-static void loadgen_free(struct loadgen *lg)
+void loadgen_free(struct loadgen *lg)
 {
 	for (unsigned int i = 0; lg->slots && i < lg->nslots; i++) {
 		struct slot *sl = &lg->slots[i];
@@ -676,111 +609,4 @@ static void loadgen_free(struct loadgen *lg)
 	free(lg->slots);
 	free(lg->free_idx);
 	free(lg->lat_ns);
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: loadgen --config FILE [-n SESSIONS] [-c IN-FLIGHT] [--hold] "
-		"[-t MAX-SECONDS] [--hs-timeout SECONDS] [-v]\n"
-		"  -n 100, -c 10, -t 60, --hs-timeout 20 by default. --hold keeps the\n"
-		"  established sessions open until SIGTERM or -t (prints 'ready ...').\n");
-}
-
-static int parse_uint(const char *s, unsigned int lo, unsigned int hi, unsigned int *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = (unsigned int)v;
-	return 0;
-}
-
-static int parse_args(struct loadgen *lg, int argc, char **argv)
-{
-	static const struct option longs[] = {
-		{ "config", required_argument, NULL, 'f' },
-		{ "hold", no_argument, NULL, 'H' },
-		{ "hs-timeout", required_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch, verb = 0, rc = 0;
-
-	while ((ch = getopt_long(argc, argv, "f:n:c:t:vh", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			lg->config = optarg;
-			break;
-		case 'n':
-			rc |= parse_uint(optarg, 1, LOADGEN_SESSIONS_MAX, &lg->total);
-			break;
-		case 'c':
-			rc |= parse_uint(optarg, 1, LOADGEN_SESSIONS_MAX, &lg->conc);
-			break;
-		case 't':
-			rc |= parse_uint(optarg, 1, 86400, &lg->max_secs);
-			break;
-		case 'T':
-			rc |= parse_uint(optarg, 1, 3600, &lg->hs_timeout);
-			break;
-		case 'H':
-			lg->hold = true;
-			break;
-		case 'v':
-			verb++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			rc = -EINVAL;
-			break;
-		}
-	}
-	log_init(verb, 0);
-	if (rc || optind != argc || !lg->config) {
-		usage(stderr);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	/* Static: the epoll and receive buffers make it too large for the stack. */
-	static struct loadgen lg = { .total = 100, .conc = 10, .max_secs = 60,
-				     .hs_timeout = 20, .ep = -1 };
-	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
-	unsigned int unfinished;
-	int64_t t_setup, end_ns;
-	char err[512];
-	int rc;
-
-	if (parse_args(&lg, argc, argv))
-		return 2;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	t_setup = clock_mono_ns();
-	rc = loadgen_setup(&lg, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "%s\n", err);
-		loadgen_free(&lg);
-		return 2;
-	}
-	t_setup = clock_mono_ns() - t_setup;
-	end_ns = clock_mono_ns() + (int64_t)lg.max_secs * NSEC_PER_SEC;
-	loadgen_run(&lg, end_ns);
-	if (lg.hold)
-		loadgen_hold(&lg, end_ns);
-	unfinished = lg.inflight + (lg.total - lg.started);
-	loadgen_shutdown(&lg);
-	loadgen_report(&lg, (double)t_setup / 1e9, unfinished);
-	rc = lg.ok == lg.total ? 0 : 1;
-	loadgen_free(&lg);
-	return rc;
 }

@@ -20,6 +20,15 @@
  *   keepalive (1 s)    server_second: pings, ping-restart reaping, routes,
  *                      the pool file
  *   exit_deadline_ns   SIGTERM: wait for the clients' RESTART acks until then
+ *
+ * Control datagrams a session sends while ctrl handles one of its inputs or
+ * timers are held (struct srv_txhold) until server_client_check has acted on
+ * the session's new state, and go out then, in order. Our key-method-2 reply
+ * or PUSH_REPLY makes a stock 2.6 client send on the new data keys at once,
+ * and server_client_check is what installs those keys in the data plane:
+ * sent straight away, the client's first packets on a renegotiated key could
+ * beat the install to udp_rx and be dropped as udp_rx.drop.no_key (seen under
+ * load: tests/interop/server_rekey_load.sh with CLIENT_IMPL=stock).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -44,6 +53,20 @@
 #include "../proto/occ.h"
 #include "../proto/tls.h"
 #include "server_int.h"
+
+/* One input or timer's datagrams: up to 3 key states x (6 messages + acks), rounded up. */
+#define SRV_TXHOLD_MAX	32
+
+struct srv_txhold {
+	bool is_on;
+	unsigned int n;
+	struct {
+		union sockaddr_any sa;
+		socklen_t salen;
+		size_t len;
+		uint8_t buf[WIRE_MAX];
+	} d[SRV_TXHOLD_MAX];
+};
 
 static int64_t wall_ns(void)
 {
@@ -164,7 +187,8 @@ static int server_setup(struct server *s, char *err, size_t errlen)
 	s->next_ns = INT64_MAX;
 	s->cl = calloc(s->max, sizeof(*s->cl));
 	s->fr = malloc(sizeof(*s->fr));
-	rc = !s->cl || !s->fr ? -ENOMEM : 0;
+	s->hold = calloc(1, sizeof(*s->hold));
+	rc = !s->cl || !s->fr || !s->hold ? -ENOMEM : 0;
 	rc = rc ?: server_check_options(o, err, errlen);
 	rc = rc ?: server_wrap_setup(s, &fc, err, errlen);
 	rc = rc ?: server_tls_setup(s, err, errlen);
@@ -220,6 +244,8 @@ static void server_teardown(struct server *s)
 	OPENSSL_cleanse(&s->token_key, sizeof(s->token_key));
 	free(s->fr);
 	s->fr = NULL;
+	free(s->hold);
+	s->hold = NULL;
 	free(s->cl);
 	s->cl = NULL;
 	s->max = 0;
@@ -262,11 +288,46 @@ int server_send_to(struct server *s, const union sockaddr_any *sa, socklen_t len
 	return rc;
 }
 
+static void txhold_flush(struct server *s)
+{
+	struct srv_txhold *h = s->hold;
+
+	for (unsigned int i = 0; h && i < h->n; i++)
+		(void)server_send_to(s, &h->d[i].sa, h->d[i].salen, h->d[i].buf, h->d[i].len);
+	if (h)
+		h->n = 0;
+}
+
+/* From here to txhold_end, a session's datagrams wait (see the file header). */
+static void txhold_begin(struct server *s)
+{
+	if (s->hold)
+		s->hold->is_on = true;
+}
+
+static void txhold_end(struct server *s)
+{
+	if (s->hold)
+		s->hold->is_on = false;
+	txhold_flush(s);
+}
+
 /* session_io.send for one client: to wherever it is now (float moves it). */
 static int client_send(void *arg, const uint8_t *buf, size_t len)
 {
 	struct srv_client *c = arg;
+	struct srv_txhold *h = c->srv->hold;
 
+	if (h && h->is_on && len <= WIRE_MAX) {
+		if (h->n == SRV_TXHOLD_MAX)
+			txhold_flush(c->srv);	/* more than one input makes: keep the order */
+		memcpy(&h->d[h->n].sa, &c->addr, c->addr_len);
+		h->d[h->n].salen = c->addr_len;
+		h->d[h->n].len = len;
+		memcpy(h->d[h->n].buf, buf, len);
+		h->n++;
+		return 0;
+	}
 	return server_send_to(c->srv, &c->addr, c->addr_len, buf, len);
 }
 
@@ -302,19 +363,23 @@ static void server_session_create(struct server *s, const struct pkt *p, int64_t
 	memcpy(c->sid, s->fr->pkt.sid, SID_LEN);
 	io.arg = c;
 	s->count++;
+	txhold_begin(s);
 	if (srvsess_create(&c->sess, &s->scfg, &io, s->fr, p->data, p->len, now)) {
 		log_warnx("%s: cannot create a session", srv_addr_str(&p->addr, a, sizeof(a)));
 		c->sess = NULL;
 		server_client_reap(s, c, NULL);
+		txhold_end(s);
 		return;
 	}
 	if (addrtab_insert(s->addrs, &c->addr, c->id)) {
 		server_client_reap(s, c, "cannot index the client's address");
+		txhold_end(s);
 		return;
 	}
 	s->st.sessions_created++;
 	log_info("%s: new session, peer-id %u", srv_addr_str(&p->addr, a, sizeof(a)), c->id);
 	server_client_check(s, c, now);
+	txhold_end(s);
 }
 
 /* One control datagram (p->addr: its source): to its session, or to the classifier. */
@@ -361,8 +426,10 @@ static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 		c = &s->cl[id];
 		/* Byte 1..8 is the sender's session id in the clear under every wrapping. */
 		if (!memcmp(p->data + 1, c->sid, SID_LEN)) {
+			txhold_begin(s);
 			srvsess_input(c->sess, p->data, p->len, now_ns);
 			server_client_check(s, c, now_ns);
+			txhold_end(s);
 			return;
 		}
 	}
@@ -402,8 +469,10 @@ static void server_run(void *m, int64_t now_ns)
 			if (!c->used)
 				continue;
 			if (c->next_ns <= now_ns) {
+				txhold_begin(s);
 				srvsess_tick(c->sess, now_ns);
 				server_client_check(s, c, now_ns);
+				txhold_end(s);
 			} else if (c->next_ns < s->next_ns) {
 				s->next_ns = c->next_ns;
 			}

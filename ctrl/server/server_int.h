@@ -95,6 +95,8 @@ struct srv_client {
 	char *mgmt_text;		/* client-auth's config text, or client-deny's reason */
 };
 
+struct srv_txhold;
+
 struct server {
 	struct runcfg *rc;
 	struct options *o;
@@ -102,6 +104,7 @@ struct server {
 	int udp_fd;			/* the listening socket; -1 */
 	struct firstpkt *fp;
 	struct firstpkt_result *fr;
+	struct srv_txhold *hold;	/* control datagrams held during one input (server.c) */
 	struct tls_ctx *tctx;
 	struct srvsess_cfg scfg;
 	uint8_t wrap_key[KEY2_LEN];
