@@ -189,9 +189,17 @@ void client_conn_refresh(struct client *c, int64_t now)
 		client_state_step(c, CONN_AUTH);
 		break;
 	case SESSION_PULL:
-		/* GET_CONFIG once TLS is done, as stock; AUTH_PENDING may follow it. */
-		client_state_step(c, session_auth_state(c->sess) ? CONN_AUTH_PENDING :
-				  CONN_GET_CONFIG);
+		/*
+		 * GET_CONFIG with the first PUSH_REQUEST, as stock: a 2.6 server
+		 * that pushes early is answered before, and the state goes from
+		 * AUTH to ASSIGN_IP. AUTH_PENDING comes in the sequence's order.
+		 */
+		if (session_auth_state(c->sess))
+			client_state_step(c, CONN_AUTH_PENDING);
+		else if (session_pull_asked(c->sess))
+			client_state_step(c, CONN_GET_CONFIG);
+		else
+			client_state_step(c, CONN_AUTH);
 		break;
 	case SESSION_ACTIVE:
 		if (!c->tunnel_up || c->ci.state < CONN_CONNECTED)

@@ -50,6 +50,7 @@ struct session {
 	struct options *o;
 	struct tls_ctx *tctx;
 	int64_t push_next_ns;		/* next PUSH_REQUEST (CHAN_KS_PULL) */
+	bool push_asked;		/* a PUSH_REQUEST went out since the last TLS up */
 	bool push_partial;		/* push-continuation 2 seen */
 	bool is_v2;			/* tls-crypt-v2: reset V3, WKc appended */
 	size_t wrap_conn;		/* the connection entry the wrapping was made for */
@@ -535,8 +536,10 @@ static int session_tls_up(struct chan *ch, struct chan_key *k, int64_t now_ns)
 	log_info("[%s] Peer Connection Initiated (key_id %u)", cn ? cn : "?", k->key_id);
 	if (session_km2_send(s, k))
 		return -EIO;
-	if (k == ch->pri)
+	if (k == ch->pri) {
 		s->push_next_ns = now_ns + PUSH_FIRST_NS;
+		s->push_asked = false;
+	}
 	return 0;
 }
 
@@ -672,10 +675,16 @@ void session_tick(struct session *s, int64_t now_ns)
 	    now_ns < k->hand_deadline_ns) {
 		session_text_send(k, "PUSH_REQUEST", ctlmsg_build_push_request);
 		s->push_requests++;
+		s->push_asked = true;
 		log_info("SENT CONTROL: 'PUSH_REQUEST' (status=1)");
 		s->push_next_ns = now_ns + PUSH_EVERY_NS;
 	}
 	chan_tick(&s->ch, now_ns);
+}
+
+bool session_pull_asked(const struct session *s)
+{
+	return s->push_asked;
 }
 
 int64_t session_next_timeout(const struct session *s, int64_t now_ns)

@@ -75,6 +75,11 @@ bool session_take_next_remote(struct session *s);
  * given), or a refused auth-token, or auth-retry (backoff 0). Clears.
  */
 bool session_take_auth_temp(struct session *s, unsigned int *backoff_s);
+/*
+ * True once a PUSH_REQUEST went out for the current handshake (stock's
+ * GET_CONFIG moment; a 2.6 server that pushes early is answered before).
+ */
+bool session_pull_asked(const struct session *s);
 /* "AUTH_PENDING" while the server authenticates out of band, else NULL. */
 const char *session_auth_state(const struct session *s);
 /* Our OCC options string (sent in key-method 2), NULL before the first. */
