@@ -318,6 +318,7 @@ static int client_send(void *arg, const uint8_t *buf, size_t len)
 	struct srv_client *c = arg;
 	struct srv_txhold *h = c->srv->hold;
 
+	c->ctrl_tx_bytes += len;
 	if (h && h->is_on && len <= WIRE_MAX) {
 		if (h->n == SRV_TXHOLD_MAX)
 			txhold_flush(c->srv);	/* more than one input makes: keep the order */
@@ -362,6 +363,7 @@ static void server_session_create(struct server *s, const struct pkt *p, int64_t
 	c->addr_len = p->addr_len;
 	memcpy(c->sid, s->fr->pkt.sid, SID_LEN);
 	io.arg = c;
+	c->ctrl_rx_bytes = p->len;
 	s->count++;
 	txhold_begin(s);
 	if (srvsess_create(&c->sess, &s->scfg, &io, s->fr, p->data, p->len, now)) {
@@ -426,6 +428,7 @@ static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 		c = &s->cl[id];
 		/* Byte 1..8 is the sender's session id in the clear under every wrapping. */
 		if (!memcmp(p->data + 1, c->sid, SID_LEN)) {
+			c->ctrl_rx_bytes += p->len;
 			txhold_begin(s);
 			srvsess_input(c->sess, p->data, p->len, now_ns);
 			server_client_check(s, c, now_ns);

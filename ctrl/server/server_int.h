@@ -88,6 +88,8 @@ struct srv_client {
 	int64_t next_ns;		/* srvsess_next_timeout, cached */
 	struct handover ho;		/* its data keys across renegotiations */
 	struct srvauth *auth;		/* auth-user-pass-verify running or deferred; NULL */
+	uint64_t ctrl_rx_bytes;		/* control datagrams in and out (stock counts them in */
+	uint64_t ctrl_tx_bytes;		/* a client's Bytes Received / Sent) */
 	uint64_t cid;			/* the management interface's client ID (never reused) */
 	unsigned int kid;		/* its key ID in >CLIENT:CONNECT */
 	/* management-client-auth: the decision asked for and given (server_mgmt.c). */
@@ -197,5 +199,17 @@ void server_mgmt_disconnect(struct server *s, struct srv_client *c);
 
 /* OpenVPN's status, @fmt STATUS_FMT_OVPN_V1..3; key=value counters for STATUS_FMT_KV. */
 void server_write_status(struct server *s, enum status_fmt fmt, FILE *f);
+
+/*
+ * A client's bytes as stock reports them (status CLIENT_LIST, >BYTECOUNT_CLI,
+ * bytes_received/bytes_sent): the data plane's and its control datagrams.
+ */
+static inline void srv_client_bytes(const struct srv_client *c,
+				    const struct pipeline_peer_stats *ps, unsigned long long *rx,
+				    unsigned long long *tx)
+{
+	*rx = (unsigned long long)(ps->rx_bytes + c->ctrl_rx_bytes);
+	*tx = (unsigned long long)(ps->tx_bytes + c->ctrl_tx_bytes);
+}
 
 #endif

@@ -167,6 +167,7 @@ void server_mgmt_established(struct server *s, struct srv_client *c)
 void server_mgmt_disconnect(struct server *s, struct srv_client *c)
 {
 	struct pipeline_peer_stats ps = { 0 };
+	unsigned long long rxb, txb;
 
 	/* As stock: a client the management client decided on (admitted or denied) is
 	 * announced gone; one that went before any decision is not. */
@@ -175,9 +176,10 @@ void server_mgmt_disconnect(struct server *s, struct srv_client *c)
 		return;
 	if (c->peer_added)
 		(void)pipeline_peer_stats(s->pl, c->id, &ps);
+	srv_client_bytes(c, &ps, &rxb, &txb);
 	mgmt_notify(s->mgmt, "CLIENT:DISCONNECT,%llu", (unsigned long long)c->cid);
-	env_u64(s->mgmt, "bytes_sent", ps.tx_bytes);
-	env_u64(s->mgmt, "bytes_received", ps.rx_bytes);
+	env_u64(s->mgmt, "bytes_sent", txb);
+	env_u64(s->mgmt, "bytes_received", rxb);
 	env_u64(s->mgmt, "time_duration", (unsigned long long)(time(NULL) - c->since));
 	env_pool(s->mgmt, c);
 	env_common(s, c, false);
@@ -354,8 +356,10 @@ static void server_mgmt_bytecount(void *m, const struct mgmt_req *r)
 
 		if (!c->used || !c->active || !pipeline_peer_stats(s->pl, c->id, &ps))
 			continue;
-		mgmt_reply(r, ">BYTECOUNT_CLI:%llu,%llu,%llu", (unsigned long long)c->cid,
-			   (unsigned long long)ps.rx_bytes, (unsigned long long)ps.tx_bytes);
+		unsigned long long rxb, txb;
+
+		srv_client_bytes(c, &ps, &rxb, &txb);
+		mgmt_reply(r, ">BYTECOUNT_CLI:%llu,%llu,%llu", (unsigned long long)c->cid, rxb, txb);
 	}
 }
 

@@ -128,8 +128,7 @@ static void status_ovpn(struct server *s, FILE *f, unsigned int version)
 		if (c->has_v6)
 			inet_ntop(AF_INET6, c->v6, v6, sizeof(v6));
 		(void)pipeline_peer_stats(s->pl, i, &ps);	/* none yet: 0 bytes */
-		rxb = ps.rx_bytes;
-		txb = ps.tx_bytes;
+		srv_client_bytes(c, &ps, &rxb, &txb);
 		if (version == 2 || version == 3)
 			fprintf(f, "CLIENT_LIST%c%s%c%s%c%s%c%s%c%llu%c%llu%c%s%c%lld%c%s%c%llu%c%u%c%s\n",
 				sep, status_cn(c), sep, a, sep, v4, sep, v6, sep, rxb, sep, txb, sep, since,
