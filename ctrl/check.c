@@ -450,6 +450,11 @@ unsigned int check_config(const struct runcfg *rc, int argc, char **argv, bool t
 	}
 	check_algorithms(k);
 	check_management(k);
+	/* Layer 2 is the next step (README); refused here, so with its place. */
+	if (k->o->dev_kind == OPT_DEV_TAP)
+		report(k, true, k->o->dev_type ? "dev-type" : "dev",
+		       "dev tap (layer 2, server-bridge) is not supported yet: sluice runs tun "
+		       "devices only");
 	errors = k->errors;
 	if (warnings)
 		*warnings = k->warnings;

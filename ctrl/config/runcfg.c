@@ -85,10 +85,6 @@ static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t
 			 "is not supported yet)");
 		return -ENOTSUP;
 	}
-	if (o->dev_kind == OPT_DEV_TAP) {
-		snprintf(err, errlen, "options: dev tap is not supported (tun only)");
-		return -ENOTSUP;
-	}
 	if (o->topology == OPT_TOPOLOGY_P2P && o->has_ifconfig_pool) {
 		snprintf(err, errlen, "options: server mode supports topology subnet and net30");
 		return -ENOTSUP;
@@ -125,10 +121,6 @@ static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, 
 	if (ce->proto != OPT_PROTO_UDP) {
 		snprintf(err, errlen, "options: %s mode runs over UDP only",
 			 o->has_test_key ? "test-data-key" : "client");
-		return -ENOTSUP;
-	}
-	if (o->dev_kind == OPT_DEV_TAP) {
-		snprintf(err, errlen, "options: dev tap is not supported (tun only)");
 		return -ENOTSUP;
 	}
 	rc->local_port = ce->has_local_port || ce->bind_local ? ce->local_port : 0;

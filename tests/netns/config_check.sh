@@ -101,6 +101,23 @@ ip -n "$NS" -o link show | grep -q tun && fail "bad: a TUN device was created"
 [ -z "$(ip netns exec "$NS" ss -Huan)" ] || fail "bad: a socket was opened"
 echo "[ok] broken configuration at start: exit 2, no TUN device, no socket"
 
+# Layer 2 is refused with its place, at --check and at start (exit 2).
+{ cat good-client.conf; echo "dev tap"; } >tap.conf
+n=$(wc -l <tap.conf)
+set +e
+"$SLUICE" --config tap.conf --check >tap.out 2>&1
+rc=$?
+set -e
+[ $rc = 1 ] && grep -q "^tap.conf:$n: error: dev tap (layer 2" tap.out ||
+	{ cat tap.out; fail "dev tap: --check exit $rc, want 1 and tap.conf:$n"; }
+set +e
+ip netns exec "$NS" "$SLUICE" --config tap.conf >tap.out 2>&1
+rc=$?
+set -e
+[ $rc = 2 ] && grep -q "tap.conf:$n: error: dev tap" tap.out ||
+	{ cat tap.out; fail "dev tap: start exit $rc, want 2 with tap.conf:$n"; }
+echo "[ok] dev tap refused with its file:line"
+
 # Stock refuses the same names at start-up.
 if command -v openvpn >/dev/null; then
 	for opt in "--data-ciphers AES-256-GCM:ROT13-CBC|Unsupported cipher in --data-ciphers: ROT13-CBC" \
