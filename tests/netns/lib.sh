@@ -127,3 +127,11 @@ udp_rcvbuf_errors() {
 	ip netns exec "$1" awk '/^Udp:/ { if (!h) { h = 1; for (i = 1; i <= NF; i++) c[$i] = i }
 		else print $c["RcvbufErrors"] }' /proc/net/snmp
 }
+
+# path_drops NS1 DEV1 NS2 DEV2: datagrams the kernels dropped between veth end
+# DEV1 (sending, in NS1) and DEV2 (receiving, in NS2): DEV1's tx_dropped plus
+# DEV2's rx_dropped (a full backlog on a loaded host), which no socket saw.
+path_drops() {
+	echo $(($(ip netns exec "$1" cat /sys/class/net/"$2"/statistics/tx_dropped) + \
+		$(ip netns exec "$3" cat /sys/class/net/"$4"/statistics/rx_dropped)))
+}
