@@ -3,7 +3,7 @@
 # (OpenVPN 2.6's deferred authentication) with stock 2.6 clients:
 #   client1  the script exits 2 after writing $auth_pending_file
 #            ("30\ncrtext\nCR_TEXT:R,E:Enter code") and answers '1' in
-#            $auth_control_file 3 s later. client1 announces IV_SSO=crtext
+#            $auth_control_file when the test says so (after client2 is up). client1 announces IV_SSO=crtext
 #            (setenv IV_SSO). It must get AUTH_PENDING,timeout 30 (a stock
 #            2.6 client announces AUTH_PENDING_KW) and INFO_PRE, then come up.
 #   client2  connects while client1's decision is pending; its script
@@ -30,7 +30,10 @@ cat >verify.sh <<EOF
 case "\$username" in
 pending)
 	printf '30\ncrtext\nCR_TEXT:R,E:Enter code\n' >"\$auth_pending_file"
-	( sleep 3; echo 1 >"\$auth_control_file" ) >/dev/null 2>&1 &
+	# The answer waits for the test's go (bounded): a fixed delay raced a slow host.
+	( i=0; while [ ! -f $WORK/release.\$username.\$common_name ] && [ \$i -lt 250 ]; do
+		sleep 0.1; i=\$((i + 1)); done
+	  echo 1 >"\$auth_control_file" ) >/dev/null 2>&1 &
 	exit 2 ;;
 quick)
 	exit 0 ;;
@@ -74,7 +77,8 @@ wait_log "${CPID[c1]}" 10 c1.log "AUTH_PENDING" || sfail "client1 got no AUTH_PE
 cli_start c2 c2.conf c2.log
 cli_up c2 10 || sfail "client2 did not come up while client1's decision was pending"
 grep -q "Initialization Sequence Completed" c1.log &&
-	sfail "client1 came up before its deferred decision (or client2 waited for it)"
+	sfail "client1 came up before its deferred decision"
+touch release.pending.client1
 cli_up c1 20 || sfail "client1 did not come up after its deferred decision"
 grep -q "AUTH_PENDING received, extending handshake timeout from 60s to 30s" c1.log ||
 	sfail "client1 did not get AUTH_PENDING,timeout 30"
@@ -98,6 +102,8 @@ cli_stop c4 || true
 echo "method: client4 refused (webauth not in its IV_SSO)"
 
 cli_start_sluice c5 c5.conf c5.log
+wait_log "${CPID[c5]}" 15 c5.log "AUTH_PENDING" || sfail "client5 (sluice) got no AUTH_PENDING"
+touch release.pending.client5
 cli_up c5 20 || sfail "client5 (sluice) did not come up after its deferred decision"
 grep -q "AUTH_PENDING received, extending handshake timeout from 60s to 30s" c5.log ||
 	sfail "client5 (sluice) did not take AUTH_PENDING,timeout 30"
