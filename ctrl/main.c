@@ -151,7 +151,7 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 
 	if (rc->workers_auto)
 		log_info("pipeline: %u crypto worker(s) per direction (%u usable CPUs minus the 4 I/O "
-			 "threads; 'workers N' sets it)", rc->workers, rc->cpus);
+			 "threads, at least 1; 'workers N' sets it)", rc->workers, rc->cpus);
 	else
 		log_info("pipeline: %u crypto worker(s) per direction (workers %u)", rc->workers,
 			 rc->workers);
