@@ -92,6 +92,8 @@ ip netns exec "$NS_C" ping -c 3 -i 0.2 -W 2 $TUN_SRV >/dev/null || fail "no ping
 cat st.txt
 grep -q "^  state *CONNECTED" st.txt && grep -q "^  cipher *AES-256-GCM, key 0 in use" st.txt ||
 	fail "sluice status: no CONNECTED state or cipher line"
+grep -q "^  data plane *cpu tun_rx [0-9.]*s, encrypt .*; fullest ring [a-z_0-9]* [0-9]* of [0-9]*$" st.txt ||
+	fail "sluice status: no data plane line (stage CPU, fullest ring)"
 "$SLUICE" status --json "$WORK/mgmt.sock" >st.json || fail "sluice status --json: exit $?"
 python3 - st.json <<'PY' || fail "sluice status --json: $(cat st.json)"
 import json, sys
