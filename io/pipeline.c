@@ -130,19 +130,36 @@ static int wire_pools(struct pipeline *pl)
 	return rc;
 }
 
+/*
+ * Slots of each worker ring. Every packet in a direction's worker rings
+ * comes from one pool of PIPE_POOL_PKTS: the 2 * W rings together hold at
+ * most half of it (the rest is for reads and sends in flight), or with many
+ * workers (sized to the machine) a stalled sender would run the pool dry
+ * and the dealer would drop (DROP_POOL_EMPTY) instead of waiting for ring
+ * room. 1 or 2 workers keep PIPE_RING_SLOTS; 16 get 128 slots each.
+ */
+static unsigned int worker_ring_slots(unsigned int w)
+{
+	unsigned int slots = PIPE_RING_SLOTS;
+
+	while (slots > 64 && 2 * w * slots > PIPE_POOL_PKTS / 2)
+		slots /= 2;
+	return slots;
+}
+
 static int wire_rings(struct pipeline *pl)
 {
 	struct pipe_link *pk0 = &pl->links[0];
-	unsigned int w = pl->cfg.workers;
+	unsigned int w = pl->cfg.workers, slots = worker_ring_slots(w);
 	int rc = 0;
 
 	for (unsigned int i = 0; !rc && i < w; i++) {
 		struct crypt_thread *e = &pl->enc[i], *d = &pl->dec[i];
 
-		rc = make_ring(&e->in, PIPE_RING_SLOTS, &e->db, "enc_in%u", i);
-		rc = rc ?: make_ring(&e->out, PIPE_RING_SLOTS, &pk0->tx.lp.db, "enc_out%u", i);
-		rc = rc ?: make_ring(&d->in, PIPE_RING_SLOTS, &d->db, "dec_in%u", i);
-		rc = rc ?: make_ring(&d->out, PIPE_RING_SLOTS, &pl->tun_tx.lp.db, "dec_out%u", i);
+		rc = make_ring(&e->in, slots, &e->db, "enc_in%u", i);
+		rc = rc ?: make_ring(&e->out, slots, &pk0->tx.lp.db, "enc_out%u", i);
+		rc = rc ?: make_ring(&d->in, slots, &d->db, "dec_in%u", i);
+		rc = rc ?: make_ring(&d->out, slots, &pl->tun_tx.lp.db, "dec_out%u", i);
 		if (rc)
 			break;
 		e->index = d->index = i;

@@ -119,7 +119,7 @@ grep -q '^sluice_thread_cpu_seconds_total{thread="sl-tun-rx",' metrics.txt || fa
 grep -q '^sluice_stage_cpu_seconds_total{stage="encrypt"} ' metrics.txt || fail "no stage CPU clock series"
 grep -q '^sluice_ring_high_water_packets{ring="dec_in0"} [1-9]' metrics.txt ||
 	fail "no ring high-water mark for dec_in0 (or it stayed 0 after traffic)"
-grep -q '^sluice_ring_capacity_packets{ring="enc_in0"} 1023$' metrics.txt || fail "no ring capacity series"
+grep -Eq '^sluice_ring_capacity_packets{ring="enc_in0"} [0-9]+$' metrics.txt || fail "no ring capacity series"
 code=$(ip netns exec "$NS_C" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9177/other)
 [ "$code" = 404 ] || fail "GET /other: HTTP $code, want 404"
 code=$(ip netns exec "$NS_C" curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9177/metrics)
