@@ -8,7 +8,8 @@
 #   sl-srv   sluice server + $CLIENTS stock clients (a mixed fleet: never slower than stock)
 # Interleaved rounds (the order rotates), each ratio taken within its round, medians shown.
 # Also: the slowest and fastest client's share of the sum (fairness), and CPU per delivered
-# byte of the server process alone and of server + clients (utime+stime, /proc/PID/stat).
+# byte of the server process alone and of server + clients (utime+stime, /proc/PID/stat), and
+# each server thread's share of a core over the run (sluice: which stage saturates first).
 # Prints a Markdown table, also written to bench/out/multi.md, and key=value lines.
 #
 #   ns slmb-<pid>-s: bridge 198.18.30.1/24, VPN server (tunnel 198.19.22.1/24), iperf3 -s x N
@@ -97,6 +98,16 @@ cpu_ticks() {	# cpu_ticks PID...: utime+stime of the processes, all threads, in 
 	echo "$s"
 }
 
+# thread_ticks PID: "name=ticks" per thread of PID (utime+stime), threads of one name summed.
+thread_ticks() {
+	local t f n
+	for t in /proc/"$1"/task/*; do
+		n=$(cat "$t/comm" 2>/dev/null) || continue
+		read -r -a f < <(sed 's/.*) //' "$t/stat" 2>/dev/null) || continue
+		echo "$n $((${f[11]:-0} + ${f[12]:-0}))"
+	done | awk '{ s[$1] += $2 } END { for (n in s) print n "=" s[n] }' | sort
+}
+
 stop_bounded() {	# SIGTERM, up to 5 s, then SIGKILL; only our own PIDs
 	local p n
 	for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -154,6 +165,8 @@ run_all() {
 	wait_for 10 sh -c "[ \$(ip netns exec $S ss -Hltn 'sport >= :5201 and sport <= :$((5200 + CLIENTS))' | wc -l) -ge $CLIENTS ]" ||
 		echo "multi_bench: not every iperf3 server listens" >&2
 	# shellcheck disable=SC2086
+	T0=$(thread_ticks "$SRV_PID") t0=$(date +%s%N)
+	# shellcheck disable=SC2086
 	s0=$(cpu_ticks "$SRV_PID") c0=$(cpu_ticks "$SRV_PID" $CLI_PIDS)
 	for i in $(seq 1 "$CLIENTS"); do
 		ip netns exec "slmb-$$-$i" timeout $((SECS + 30)) iperf3 -c 198.19.22.1 \
@@ -163,6 +176,10 @@ run_all() {
 	for i in $cps; do wait "$i" 2>/dev/null; done
 	# shellcheck disable=SC2086
 	s1=$(cpu_ticks "$SRV_PID") c1=$(cpu_ticks "$SRV_PID" $CLI_PIDS)
+	# The server's threads: share of one core each over the run (where a gateway would saturate).
+	R_THR=$(join -t= <(echo "$T0") <(thread_ticks "$SRV_PID") | awk -F= -v hz="$CLK_TCK" \
+		-v wall=$((($(date +%s%N) - t0) / 1000000)) '{ d = ($3 - $2) * 1000 / hz / wall
+		if (d >= 0.01) printf "%s%s %.0f%%", n++ ? ", " : "", $1, d * 100 }')
 	# shellcheck disable=SC2086
 	for i in $sps; do wait "$i" 2>/dev/null; done
 	sum=$(python3 - "$CLIENTS" <<'PY'
@@ -195,7 +212,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		if run_all; then
 			V[$p.mbps.$r]=$R_MBPS V[$p.min.$r]=$R_MIN V[$p.max.$r]=$R_MAX
 			V[$p.scyb.$r]=$R_SCYB V[$p.cyb.$r]=$R_CYB
-			line="round=$r pair=$p clients=$CLIENTS mbit_s=$R_MBPS min_share=$R_MIN max_share=$R_MAX server_cycles_per_byte=$R_SCYB all_cycles_per_byte=$R_CYB"
+			line="round=$r pair=$p clients=$CLIENTS mbit_s=$R_MBPS min_share=$R_MIN max_share=$R_MAX server_cycles_per_byte=$R_SCYB all_cycles_per_byte=$R_CYB server_threads=\"$R_THR\""
 		else
 			line="round=$r pair=$p: iperf3 failed"
 		fi
@@ -239,7 +256,7 @@ mkdir -p "$OUT"
 		echo "| $p | $(fmt "$(med "$p" mbps)" 1) | $x | $(fmt "$(med "$p" min)" 1 100 %) | $(fmt "$(med "$p" max)" 1 100 %) | $(fmt "$(med "$p" scyb)" 2) | $(fmt "$(med "$p" cyb)" 2) |"
 	done
 	echo
-	echo "(an even split would give each client $(awk -v n="$CLIENTS" 'BEGIN { printf "%.1f", 100 / n }')%)"
+	echo "(an even split would give each client $(awk -v n="$CLIENTS" 'BEGIN { printf "%.1f", 100 / n }')%). server_threads below: each server thread's CPU over the run, in % of one core (sluice: one thread per stage; stock: one thread)."
 	echo
 	echo '```'
 	printf '%s' "$LOG"
