@@ -51,7 +51,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BENCH_BIN += $(BUILD)/bench/loadgen
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps deps-check test check unit netns-check interop-check demo bench asan ubsan \
+.PHONY: all deps deps-check test check unit netns-check interop-check demo bench bench-deps asan ubsan \
 	tsan fuzz fuzz-smoke clean style scan install uninstall
 
 all: sluice
@@ -113,7 +113,12 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./tests/demo.sh
 
-bench: all bench-bins
+# The bench's own deps step (gnuplot for the chart): not part of `make test`'s.
+bench-deps:
+	$(Q)./tests/deps.sh --bench
+
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all bench-bins
 	$(Q)BUILD=$(BUILD) ./bench/run.sh
 
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer

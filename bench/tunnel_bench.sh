@@ -368,6 +368,30 @@ row() {	# row TEXT TEST METRIC DECIMALS [DIVISOR-PAIR pct|x]
 	echo "$line"
 }
 
+# issue_row TEST: per pair "figure (x% of veth, y× stock)", TCP in Gbit/s, UDP in kpackets/s.
+issue_row() {
+	local p m v line
+	m=$(metric "$1")
+	case $1 in tcp1) line="| TCP 1 stream, Gbit/s |" ;; tcp4) line="| TCP 4 streams, Gbit/s |" ;;
+	udp64) line="| UDP 64 B, kpps delivered |" ;; esac
+	for p in "${PLIST[@]}"; do
+		v=$(med "$p" "$1" "$m")
+		if [ -z "$v" ] || [ "$v" = "-" ]; then line+=" – |"; continue; fi
+		line+=" $(awk -v v="$v" -v u="$([ "$m" = mbps ] && echo 1000 || echo 1)" \
+			-v d="$([ "$m" = mbps ] && echo 2 || echo 1)" 'BEGIN { printf "%.*f", d, v / u }')"
+		local a="" b=""
+		[ "$p" = veth ] || a=$(med "$p" "$1" "$m" veth)
+		[ "$p" = stock ] || [ "$p" = veth ] || b=$(med "$p" "$1" "$m" stock)
+		if [ -n "$a" ] && [ "$a" != "-" ]; then
+			line+=" ($(awk -v a="$a" 'BEGIN { printf "%.1f%%", a * 100 }')"
+			[ -z "$b" ] || [ "$b" = "-" ] || line+=", $(awk -v b="$b" 'BEGIN { printf "%.2f×", b }')"
+			line+=")"
+		fi
+		line+=" |"
+	done
+	echo "$line"
+}
+
 have() { [[ " $PAIRS " == *" $1 "* ]]; }
 # target TEXT VALUE OP LIMIT: one line of the target check
 target() {
@@ -389,6 +413,12 @@ mkdir -p "$OUT"
 	[ -z "$SLUICE_NOTE" ] || echo "- **note: $SLUICE_NOTE**"
 	echo "- $(iperf3 --version | head -n1 | cut -d' ' -f1-2): sender in A, receiver in B, ${SECS} s per test; $ROUNDS interleaved rounds (pair order rotates); cells are the median over rounds and (min–max); ratios are taken within each round first; run took ${ELAPSED} s"
 	echo "- CPU per byte: utime+stime of both VPN processes (all threads) over the iperf3 run per byte delivered (UDP: 64 B per packet received), at ${MHZ} MHz; softirq work charged to other processes and iperf3 itself are not counted"
+	echo
+	echo "### The issue's table (medians; in brackets: share of bare veth, times stock, same round)"
+	echo
+	hdr test
+	for t in $TESTS; do issue_row "$t"; done
+	[[ " $TESTS " != *" tcp1 "* ]] || row "CPU cycles per delivered byte (TCP 1, both ends)" tcp1 cyb 1
 	echo
 	echo "### Delivered"
 	echo

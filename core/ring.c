@@ -135,6 +135,13 @@ void spsc_destroy(struct spsc *r)
 	free(r);
 }
 
+/* Producer: @fill packets are queued after its enqueue; raises the high-water mark. */
+static inline void note_fill(struct spsc *r, unsigned int fill)
+{
+	if (unlikely(fill > r->hwm))
+		__atomic_store_n(&r->hwm, fill, __ATOMIC_RELAXED);
+}
+
 #ifdef RING_C11
 unsigned int spsc_enqueue_burst_quiet(struct spsc *r, struct pkt **p, unsigned int n)
 {
@@ -150,6 +157,7 @@ unsigned int spsc_enqueue_burst_quiet(struct spsc *r, struct pkt **p, unsigned i
 		r->slot[(tail + i) & r->mask] = p[i];
 	/* Release pairs with the consumer's acquire of tail. */
 	__atomic_store_n(&r->tail, tail + n, __ATOMIC_RELEASE);
+	note_fill(r, tail + n - head);
 	return n;
 }
 
@@ -200,6 +208,7 @@ unsigned int spsc_enqueue_burst_quiet(struct spsc *r, struct pkt **p, unsigned i
 	/* The slots before the index that publishes them (pairs with the consumer's load fence). */
 	ck_pr_fence_store();
 	ck_pr_store_uint(&ring->p_tail, producer + n);
+	note_fill(r, producer + n - consumer);
 	return n;
 }
 

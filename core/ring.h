@@ -44,6 +44,13 @@ struct spsc {
 	unsigned int size;		/* slots, a power of two >= 4 */
 	struct doorbell *db;		/* the consumer's doorbell, may be NULL */
 	char name[24];
+	/*
+	 * The most packets the ring held just after an enqueue (its high-water
+	 * mark). Written by the producer only when it rises, so it costs one
+	 * compare per burst and a store a few times in the ring's life; read
+	 * relaxed by ctrl for the counters.
+	 */
+	unsigned int hwm;
 };
 
 int doorbell_init(struct doorbell *db) __must_check;
@@ -82,6 +89,11 @@ void spsc_notify(struct spsc *r);
 unsigned int spsc_dequeue_burst(struct spsc *r, struct pkt **p, unsigned int n);
 /* Either side: packets queued now (a snapshot). */
 unsigned int spsc_count(const struct spsc *r);
+/* Any thread: the high-water mark (struct spsc.hwm), a relaxed snapshot. */
+static inline unsigned int spsc_hwm(const struct spsc *r)
+{
+	return __atomic_load_n(&r->hwm, __ATOMIC_RELAXED);
+}
 /* Producer: room left now (a lower bound for the producer). */
 unsigned int spsc_free(const struct spsc *r);
 static inline unsigned int spsc_capacity(const struct spsc *r)

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "compiler.h"
 #include "stats.h"
@@ -27,6 +28,9 @@ struct thread {
 	int cpu;			/* -1: no pinning */
 	bool started;
 	bool stop;			/* set by ctrl, read with acquire */
+	bool exited;			/* set (release) by the thread as its main returned */
+	/* CPU time of the runs that ended (the thread adds its own as it exits). */
+	uint64_t cpu_ns_done;
 } __attribute__((aligned(CACHELINE)));
 
 /* This thread's dense id; 0 for the main thread. */
@@ -45,6 +49,12 @@ int thread_start(struct thread *t) __must_check;
 void thread_request_stop(struct thread *t);
 bool thread_should_stop(const struct thread *t);
 void thread_join(struct thread *t);
+/*
+ * CPU time (user + system) @t has used in all its runs, in ns: the ended
+ * runs plus the running one's thread CPU clock. ctrl only (it starts and
+ * joins, so a run cannot begin or be reaped while it reads).
+ */
+uint64_t thread_cpu_used_ns(const struct thread *t);
 /* Makes the calling (non-spawned) thread known under a fresh id; tests use it. */
 int thread_adopt(struct thread *t, const char *name);
 /* Forgets every id; tests between cases only. */

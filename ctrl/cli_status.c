@@ -409,13 +409,58 @@ static void drops_line(const struct status_cli *sc, char *out, size_t len)
 		snprintf(out, len, "none");
 }
 
+/*
+ * "cpu tun_rx 1.2s, encrypt 3.4s, ...; fullest ring dec_in0 900 of 1023" from the
+ * data plane's <stage>.cpu_us and ring.<name>.hwm counters, or "-" when absent.
+ */
+static void dataplane_line(const struct status_cli *sc, char *out, size_t len)
+{
+	const char *worst = NULL;
+	long long worst_hwm = -1, worst_size = 0;
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sc->n; i++) {
+		const char *k = sc->kv[i].key, *dot = strrchr(k, '.');
+
+		if (!dot || strcmp(dot, ".cpu_us") || strchr(k, '.') != dot)
+			continue;
+		off += (size_t)snprintf(out + off, off < len ? len - off : 0, "%s%.*s %.1fs",
+					off ? ", " : "cpu ", (int)(dot - k), k,
+					strtod(sc->kv[i].val, NULL) / 1e6);
+	}
+	for (size_t i = 0; i < sc->n; i++) {
+		const char *k = sc->kv[i].key, *dot = strrchr(k, '.');
+		char size_key[64];
+		long long h, sz;
+
+		if (strncmp(k, "ring.", 5) || !dot || strcmp(dot, ".hwm"))
+			continue;
+		snprintf(size_key, sizeof(size_key), "%.*s.size", (int)(dot - k), k);
+		h = atoll(sc->kv[i].val);
+		sz = num(sc, size_key);
+		/* The fullest by share of its room. */
+		if (sz > 0 && (worst_hwm < 0 || h * worst_size > worst_hwm * sz)) {
+			worst = k + 5;
+			worst_hwm = h;
+			worst_size = sz;
+		}
+	}
+	if (worst)
+		snprintf(out + off, off < len ? len - off : 0, "%sfullest ring %.*s %lld of %lld",
+			 off ? "; " : "", (int)(strrchr(worst, '.') - worst), worst, worst_hwm,
+			 worst_size);
+	if (!out[0])
+		snprintf(out, len, "-");
+}
+
 static void print_client(const struct status_cli *sc)
 {
 	long long now = (long long)time(NULL), since = num(sc, "state_since");
 	long long rx = num(sc, "last_auth_rx"), ks = num(sc, "key_since");
 	long long nr = num(sc, "next_rekey");
 	const char *reason = get(sc, "state_reason"), *v6 = get(sc, "tun_ipv6");
-	char a[64], b[64], c[64];
+	char a[64], b[64], c[64], d[256];
 
 	printf("  state         %s%s%s%s since %s, %s ago\n", get(sc, "state"),
 	       reason ? " (" : "", reason ? reason : "", reason ? ")" : "",
@@ -443,6 +488,8 @@ static void print_client(const struct status_cli *sc)
 	printf("  reconnects    %lld\n", num(sc, "reconnects"));
 	drops_line(sc, c, sizeof(c));
 	printf("  drops         %s\n", c);
+	dataplane_line(sc, d, sizeof(d));
+	printf("  data plane    %s\n", d);
 }
 
 /* The CIDs of "client.<CID>.cn" lines, in order. */
@@ -473,7 +520,7 @@ static void print_server(struct status_cli *sc)
 	long long now = (long long)time(NULL), since = num(sc, "state_since");
 	const char **ids = sc->ids, *v4, *ci;
 	size_t n = client_ids(sc, ids, KV_MAX);
-	char a[64], b[64], c[64], d[64];
+	char a[64], b[64], c[64], d[64], dp[256];
 
 	printf("  state         %s since %s, %s ago\n", get(sc, "state"),
 	       fmt_time(since, a, sizeof(a)), fmt_dur(now - since, b, sizeof(b)));
@@ -482,6 +529,8 @@ static void print_server(struct status_cli *sc)
 	       num(sc, "server.auth_failed"));
 	drops_line(sc, c, sizeof(c));
 	printf("  drops         %s\n", c);
+	dataplane_line(sc, dp, sizeof(dp));
+	printf("  data plane    %s\n", dp);
 	if (!n)
 		return;
 	printf("\n  %-5s %-20s %-22s %-15s %-12s %-17s %-8s %-10s %-10s %s\n", "CID", "COMMON NAME",

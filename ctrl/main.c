@@ -149,6 +149,12 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 	};
 	int err;
 
+	if (rc->workers_auto)
+		log_info("pipeline: %u crypto worker(s) per direction (%u usable CPUs minus the 4 I/O "
+			 "threads, at least 1; 'workers N' sets it)", rc->workers, rc->cpus);
+	else
+		log_info("pipeline: %u crypto worker(s) per direction (workers %u)", rc->workers,
+			 rc->workers);
 	c->ops->pipeline_cfg(c->mode, &pc);
 	runcfg_mss_socket(rc, udp_fd, &pc.mss_v4, &pc.mss_v6);
 	err = pipeline_create(&c->pl, &pc);

@@ -14,7 +14,12 @@
  *   sluice_server_events_total{event}, sluice_server_clients,
  *   sluice_client_*{cid,cn} per client of a server,
  *   sluice_thread_cpu_seconds_total{thread} (per data-plane stage, from
- *   /proc/self/task: each stage is its own thread).
+ *   /proc/self/task: each stage is its own thread),
+ *   sluice_stage_cpu_seconds_total{stage} (the data plane's thread CPU
+ *   clocks, the crypto workers of a direction summed, runs before a
+ *   reconnect included), sluice_ring_packets{ring} / _high_water_packets /
+ *   _capacity_packets (each SPSC ring between two stages: queued now, the
+ *   most ever queued, room).
  *
  * A request is read until its blank line (at most METRICS_REQ_MAX bytes,
  * METRICS_DEADLINE_NS after it connected, else it is closed): GET /metrics
@@ -235,7 +240,8 @@ static void expo_stages(FILE *f, const struct kvs *k)
 			size_t sl = dot ? (size_t)(dot - key) : 0;
 
 			if (!dot || !strncmp(key, "ctrl.", 5) || !strncmp(key, "server.", 7) ||
-			    !strncmp(key, "client.", 7) || !strncmp(key, "pool.", 5))
+			    !strncmp(key, "client.", 7) || !strncmp(key, "pool.", 5) ||
+			    !strncmp(key, "ring.", 5))
 				continue;
 			if (drops ? strncmp(dot + 1, "drop.", 5) : strcmp(dot + 1, m[j].suffix))
 				continue;
@@ -254,6 +260,48 @@ static void expo_stages(FILE *f, const struct kvs *k)
 			else
 				fprintf(f, "%s{stage=\"%.*s\"} %s\n", m[j].name, (int)sl, key,
 					k->val[i]);
+		}
+	}
+}
+
+/* "stage.cpu_us" into seconds per stage; "ring.<name>.fill|hwm|size" per ring. */
+static void expo_cpu_rings(FILE *f, const struct kvs *k)
+{
+	static const struct { const char *suffix, *name, *help; } r[] = {
+		{ ".fill", "sluice_ring_packets", "Packets queued now in each ring between stages." },
+		{ ".hwm", "sluice_ring_high_water_packets",
+		  "The most packets each ring between stages has held." },
+		{ ".size", "sluice_ring_capacity_packets", "Packets each ring between stages holds." },
+	};
+	bool any = false;
+
+	for (size_t i = 0; i < k->n; i++) {
+		const char *key = k->key[i], *dot = strchr(key, '.');
+
+		if (!dot || strcmp(dot, ".cpu_us"))
+			continue;
+		if (!any)
+			help(f, "sluice_stage_cpu_seconds_total", "counter",
+			     "CPU time (user + system) of each data-plane stage's threads.");
+		any = true;
+		fprintf(f, "sluice_stage_cpu_seconds_total{stage=\"%.*s\"} %.6f\n",
+			(int)(dot - key), key, strtod(k->val[i], NULL) / 1e6);
+	}
+	for (size_t j = 0; j < ARRAY_SIZE(r); j++) {
+		size_t sl = strlen(r[j].suffix);
+
+		any = false;
+		for (size_t i = 0; i < k->n; i++) {
+			const char *key = k->key[i];
+			size_t n = strlen(key);
+
+			if (strncmp(key, "ring.", 5) || n < 5 + sl || strcmp(key + n - sl, r[j].suffix))
+				continue;
+			if (!any)
+				help(f, r[j].name, "gauge", r[j].help);
+			any = true;
+			fprintf(f, "%s{ring=\"", r[j].name);
+			fprintf(f, "%.*s\"} %s\n", (int)(n - 5 - sl), key + 5, k->val[i]);
 		}
 	}
 }
@@ -366,6 +414,7 @@ static int exposition(struct metrics *mx, char **body, size_t *len)
 	expo_events(f, &k, "server.", "sluice_server_events_total",
 		    "Server events (sessions, reaping, auth failures, first-packet verdicts).");
 	expo_stages(f, &k);
+	expo_cpu_rings(f, &k);
 	expo_clients(f, &k);
 	expo_threads(f);
 	kvs_free(&k);

@@ -130,19 +130,36 @@ static int wire_pools(struct pipeline *pl)
 	return rc;
 }
 
+/*
+ * Slots of each worker ring. Every packet in a direction's worker rings
+ * comes from one pool of PIPE_POOL_PKTS: the 2 * W rings together hold at
+ * most half of it (the rest is for reads and sends in flight), or with many
+ * workers (sized to the machine) a stalled sender would run the pool dry
+ * and the dealer would drop (DROP_POOL_EMPTY) instead of waiting for ring
+ * room. 1 or 2 workers keep PIPE_RING_SLOTS; 16 get 128 slots each.
+ */
+static unsigned int worker_ring_slots(unsigned int w)
+{
+	unsigned int slots = PIPE_RING_SLOTS;
+
+	while (slots > 64 && 2 * w * slots > PIPE_POOL_PKTS / 2)
+		slots /= 2;
+	return slots;
+}
+
 static int wire_rings(struct pipeline *pl)
 {
 	struct pipe_link *pk0 = &pl->links[0];
-	unsigned int w = pl->cfg.workers;
+	unsigned int w = pl->cfg.workers, slots = worker_ring_slots(w);
 	int rc = 0;
 
 	for (unsigned int i = 0; !rc && i < w; i++) {
 		struct crypt_thread *e = &pl->enc[i], *d = &pl->dec[i];
 
-		rc = make_ring(&e->in, PIPE_RING_SLOTS, &e->db, "enc_in%u", i);
-		rc = rc ?: make_ring(&e->out, PIPE_RING_SLOTS, &pk0->tx.lp.db, "enc_out%u", i);
-		rc = rc ?: make_ring(&d->in, PIPE_RING_SLOTS, &d->db, "dec_in%u", i);
-		rc = rc ?: make_ring(&d->out, PIPE_RING_SLOTS, &pl->tun_tx.lp.db, "dec_out%u", i);
+		rc = make_ring(&e->in, slots, &e->db, "enc_in%u", i);
+		rc = rc ?: make_ring(&e->out, slots, &pk0->tx.lp.db, "enc_out%u", i);
+		rc = rc ?: make_ring(&d->in, slots, &d->db, "dec_in%u", i);
+		rc = rc ?: make_ring(&d->out, slots, &pl->tun_tx.lp.db, "dec_out%u", i);
 		if (rc)
 			break;
 		e->index = d->index = i;
@@ -547,33 +564,78 @@ void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t 
 	*to_tun = STAT_READ(pl->tun_tx.lp.thr.stats.tx_bytes);
 }
 
+/* "prefix.cpu_us=": CPU time of a stage's thread(s), from their thread CPU clocks. */
+static void cpu_print(FILE *f, const char *prefix, struct thread *const *t, unsigned int n)
+{
+	uint64_t ns = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		ns += thread_cpu_used_ns(t[i]);
+	fprintf(f, "%s.cpu_us=%llu\n", prefix, (unsigned long long)(ns / 1000));
+}
+
+/* "ring.<name>.fill|hwm|size=": packets queued now, the most ever queued, and the room. */
+static void ring_print(FILE *f, const struct spsc *r)
+{
+	if (!r)
+		return;
+	fprintf(f, "ring.%s.fill=%u\nring.%s.hwm=%u\nring.%s.size=%u\n", r->name, spsc_count(r),
+		r->name, spsc_hwm(r), r->name, spsc_capacity(r));
+}
+
 void pipeline_write_stats(struct pipeline *pl, FILE *f)
 {
 	struct stats enc = { 0 }, dec = { 0 };
+	struct thread *enc_t[IO_WORKERS_MAX], *dec_t[IO_WORKERS_MAX], *t;
 	char name[16], key[32];
 
 	for (unsigned int i = 0; i < pl->cfg.workers; i++) {
 		stats_accumulate(&enc, &pl->enc[i].thr.stats);
 		stats_accumulate(&dec, &pl->dec[i].thr.stats);
+		enc_t[i] = &pl->enc[i].thr;
+		dec_t[i] = &pl->dec[i].thr;
 	}
 	stats_print(f, "tun_rx", &pl->tun_rx.lp.thr.stats);
+	t = &pl->tun_rx.lp.thr;
+	cpu_print(f, "tun_rx", &t, 1);
 	stats_print(f, "encrypt", &enc);
+	cpu_print(f, "encrypt", enc_t, pl->cfg.workers);
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		link_name(name, sizeof(name), &pl->links[i]);
 		snprintf(key, sizeof(key), "%s_tx", name);
 		stats_print(f, key, &pl->links[i].tx.lp.thr.stats);
+		t = &pl->links[i].tx.lp.thr;
+		cpu_print(f, key, &t, 1);
 	}
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		link_name(name, sizeof(name), &pl->links[i]);
 		snprintf(key, sizeof(key), "%s_rx", name);
 		stats_print(f, key, &pl->links[i].rx.lp.thr.stats);
+		t = &pl->links[i].rx.lp.thr;
+		cpu_print(f, key, &t, 1);
 	}
 	stats_print(f, "decrypt", &dec);
+	cpu_print(f, "decrypt", dec_t, pl->cfg.workers);
 	stats_print(f, "tun_tx", &pl->tun_tx.lp.thr.stats);
+	t = &pl->tun_tx.lp.thr;
+	cpu_print(f, "tun_tx", &t, 1);
 	fprintf(f, "pool.tun.leaked=%lu\n", (unsigned long)pl->tun_pool->leaked);
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		link_name(name, sizeof(name), &pl->links[i]);
 		fprintf(f, "pool.%s.leaked=%lu\n", name, (unsigned long)pl->links[i].pool->leaked);
 	}
 	fprintf(f, "pool.ctrl.leaked=%lu\n", (unsigned long)pl->ctrl_pool->leaked);
+	for (unsigned int i = 0; i < pl->cfg.workers; i++) {
+		ring_print(f, pl->enc[i].in);
+		ring_print(f, pl->enc[i].out);
+		ring_print(f, pl->dec[i].in);
+		ring_print(f, pl->dec[i].out);
+	}
+	for (unsigned int i = 0; i < pl->nlinks; i++) {
+		ring_print(f, pl->links[i].ctrl_in);
+		ring_print(f, pl->links[i].ctrl_out);
+	}
+	ring_print(f, pl->ctrl_to_tun_rx);
+	ring_print(f, pl->tun_tx_to_ctrl);
+	ring_print(f, pl->tun_tx_to_tun_rx);
 }

@@ -25,7 +25,10 @@
 #include "peer.h"
 #include "pipeline.h"
 
-/* Packets per pool: reads in flight + four rings of PIPE_RING_SLOTS + sends in flight. */
+/*
+ * Packets per pool: reads in flight + a direction's worker rings (at most half
+ * the pool: worker_ring_slots() in pipeline.c) + sends in flight.
+ */
 #define PIPE_POOL_PKTS		8192
 /* Ring slots between stages: ~1 ms of 1 Mpps, enough to ride out a scheduling hiccup. */
 #define PIPE_RING_SLOTS		1024

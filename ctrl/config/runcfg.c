@@ -4,6 +4,7 @@
  * clear error, never silently ignored.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,24 @@ static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t
 	return 0;
 }
 
+/* tun_rx, tun_tx, link_rx and link_tx: the pipeline's loops besides the workers (io/pipeline.c). */
+#define RUNCFG_IO_THREADS	4
+
+unsigned int runcfg_auto_workers(unsigned int *cpus)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	unsigned int n = online > 0 ? (unsigned int)online : 1;
+
+	/* A container or taskset may allow fewer than are online. */
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0 &&
+	    (unsigned int)CPU_COUNT(&set) < n)
+		n = (unsigned int)CPU_COUNT(&set);
+	*cpus = n;
+	n = n > RUNCFG_IO_THREADS ? n - RUNCFG_IO_THREADS : 1;
+	return n < DC_WORKERS_MAX ? n : DC_WORKERS_MAX;
+}
+
 /* What every mode takes from the options: device, addresses, workers, replay, status. */
 static int runcfg_common(struct runcfg *rc, const struct options *o,
 			 const struct options_conn *ce, char *err, size_t errlen)
@@ -60,7 +79,9 @@ static int runcfg_common(struct runcfg *rc, const struct options *o,
 	rc->has_ifconfig = o->ifconfig_local != NULL;
 	rc->ifconfig_local = o->ifconfig_local;
 	rc->ifconfig_second = o->ifconfig_remote;
-	rc->workers = o->workers ? o->workers : 1;
+	rc->workers_auto = !o->workers;
+	rc->cpus = 0;
+	rc->workers = o->workers ? o->workers : runcfg_auto_workers(&rc->cpus);
 	if (rc->workers > DC_WORKERS_MAX) {
 		snprintf(err, errlen, "options: workers %u is above the maximum %d", rc->workers,
 			 DC_WORKERS_MAX);

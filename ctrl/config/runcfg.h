@@ -26,7 +26,9 @@ struct runcfg {
 	bool has_ifconfig;
 	const char *ifconfig_local;
 	const char *ifconfig_second;	/* netmask (subnet) or remote peer (net30/p2p) */
-	unsigned int workers;
+	unsigned int workers;		/* crypto workers per direction, resolved */
+	bool workers_auto;		/* 'workers' not given: sized by runcfg_auto_workers() */
+	unsigned int cpus;		/* usable CPUs seen when sizing (0: given) */
 	bool tun_offload;		/* ask the TUN for its offloads (io/tun.c) */
 	bool udp_gso;			/* send runs of datagrams with UDP_SEGMENT (io/udp.c) */
 	bool udp_gro;			/* receive with UDP_GRO (io/udp.c) */
@@ -44,6 +46,13 @@ struct runcfg {
 	enum dc_cipher test_cipher;
 	uint32_t test_peer_id;
 };
+
+/*
+ * The crypto workers per direction when 'workers' is not given: the CPUs
+ * this process may run on (online and in its affinity mask, *@cpus) minus
+ * the data plane's I/O threads, at least 1, at most DC_WORKERS_MAX.
+ */
+unsigned int runcfg_auto_workers(unsigned int *cpus);
 
 /* The data-channel compression framing (crypto/comp.h) for the current options. */
 uint8_t runcfg_comp(const struct options *o);

@@ -92,6 +92,8 @@ ip netns exec "$NS_C" ping -c 3 -i 0.2 -W 2 $TUN_SRV >/dev/null || fail "no ping
 cat st.txt
 grep -q "^  state *CONNECTED" st.txt && grep -q "^  cipher *AES-256-GCM, key 0 in use" st.txt ||
 	fail "sluice status: no CONNECTED state or cipher line"
+grep -q "^  data plane *cpu tun_rx [0-9.]*s, encrypt .*; fullest ring [a-z_0-9]* [0-9]* of [0-9]*$" st.txt ||
+	fail "sluice status: no data plane line (stage CPU, fullest ring)"
 "$SLUICE" status --json "$WORK/mgmt.sock" >st.json || fail "sluice status --json: exit $?"
 python3 - st.json <<'PY' || fail "sluice status --json: $(cat st.json)"
 import json, sys
@@ -114,6 +116,10 @@ python3 "$TOP/tests/interop/metrics_check.py" metrics.txt 'sluice_up{role="clien
 cat mc.txt
 grep -q '^sluice_up{role="client"} 1$' mc.txt || fail "sluice_up is not 1 while connected"
 grep -q '^sluice_thread_cpu_seconds_total{thread="sl-tun-rx",' metrics.txt || fail "no per-stage CPU series"
+grep -q '^sluice_stage_cpu_seconds_total{stage="encrypt"} ' metrics.txt || fail "no stage CPU clock series"
+grep -q '^sluice_ring_high_water_packets{ring="dec_in0"} [1-9]' metrics.txt ||
+	fail "no ring high-water mark for dec_in0 (or it stayed 0 after traffic)"
+grep -Eq '^sluice_ring_capacity_packets{ring="enc_in0"} [0-9]+$' metrics.txt || fail "no ring capacity series"
 code=$(ip netns exec "$NS_C" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9177/other)
 [ "$code" = 404 ] || fail "GET /other: HTTP $code, want 404"
 code=$(ip netns exec "$NS_C" curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9177/metrics)

@@ -166,6 +166,14 @@ static void test_table(void)
 	RESET(256);	ENQ(32, 32);	ENQ(300, 223);	CNT(255, 0);
 	DEQ(200, 200);	CNT(55, 200);	ENQ(100, 100);	CNT(155, 100);
 	DEQ(300, 155);	CNT(0, 255);
+	CHECK(spsc_hwm(tr) == 255, "high-water mark %u, expected 255", spsc_hwm(tr));
+
+	/* The high-water mark: the most queued just after an enqueue; dequeues never lower it. */
+	RESET(64);	CHECK(spsc_hwm(tr) == 0, "fresh ring: high-water mark %u", spsc_hwm(tr));
+	ENQ(10, 10);	DEQ(8, 8);	ENQ(5, 5);	CNT(7, 56);
+	CHECK(spsc_hwm(tr) == 10, "high-water mark %u, expected 10", spsc_hwm(tr));
+	ENQ(6, 6);	DEQ(13, 13);
+	CHECK(spsc_hwm(tr) == 13, "high-water mark %u, expected 13", spsc_hwm(tr));
 
 	RESET(1024);	ENQ(1024, 1023);	CNT(1023, 0);	DEQ(1, 1);
 	ENQ(1024, 1);	DEQ(1024, 1023);	CNT(0, 1023);
