@@ -97,10 +97,10 @@ sleep 0.5
 settled() {
 	[ "$(($(counter "$WORK/a.status" udp_tx.tx_pkts) + 6))" = \
 	  "$(($(counter "$WORK/b.status" udp_rx.rx_pkts) + $(udp_rcvbuf_errors "$B") +
-	      $(path_drops "$A" va "$B" vb)))" ] &&
+	      $(udp_noports "$B") + $(path_drops "$A" va "$B" vb)))" ] &&
 	[ "$(counter "$WORK/b.status" udp_tx.tx_pkts)" = \
 	  "$(($(counter "$WORK/a.status" udp_rx.rx_pkts) + $(udp_rcvbuf_errors "$A") +
-	      $(path_drops "$B" vb "$A" va)))" ]
+	      $(udp_noports "$A") + $(path_drops "$B" vb "$A" va)))" ]
 }
 wait_for 5 settled || echo "[!] counters did not settle within 5 s; checking them as they are"
 stop_pid "$PA" || fail "A did not exit 0 on SIGTERM"
@@ -114,10 +114,10 @@ check() {	# check DESCRIPTION LEFT RIGHT
 	if [ "$2" != "$3" ]; then fail "$1: $2 != $3"; fi
 	echo "[ok] $1: $2"
 }
-# Datagrams the kernels dropped (socket buffer full, veth backlog full) never
-# reached a socket; with them every datagram is accounted for.
-errs_b=$(($(udp_rcvbuf_errors "$B") + $(path_drops "$A" va "$B" vb)))
-errs_a=$(($(udp_rcvbuf_errors "$A") + $(path_drops "$B" vb "$A" va)))
+# Datagrams the kernels dropped (socket buffer full, no socket bound yet, veth
+# backlog full) never reached a socket; with them every datagram is accounted for.
+errs_b=$(($(udp_rcvbuf_errors "$B") + $(udp_noports "$B") + $(path_drops "$A" va "$B" vb)))
+errs_a=$(($(udp_rcvbuf_errors "$A") + $(udp_noports "$A") + $(path_drops "$B" vb "$A" va)))
 echo "[+] kernel drops on the way to A: $errs_a, to B: $errs_b"
 # Every datagram A sent reached B's socket (plus our six injections), and back.
 check "A sent = B received (+6 injected)" \

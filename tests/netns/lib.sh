@@ -128,6 +128,14 @@ udp_rcvbuf_errors() {
 		else print $c["RcvbufErrors"] }' /proc/net/snmp
 }
 
+# udp_noports NS: datagrams that reached NS while no socket had their port (one
+# daemon sending before the other has bound: the sender sees the ICMP error as
+# udp_rx.drop.io).
+udp_noports() {
+	ip netns exec "$1" awk '/^Udp:/ { if (!h) { h = 1; for (i = 1; i <= NF; i++) c[$i] = i }
+		else print $c["NoPorts"] }' /proc/net/snmp
+}
+
 # path_drops NS1 DEV1 NS2 DEV2: datagrams the kernels dropped between veth end
 # DEV1 (sending, in NS1) and DEV2 (receiving, in NS2): DEV1's tx_dropped plus
 # DEV2's rx_dropped (a full backlog on a loaded host), which no socket saw.
