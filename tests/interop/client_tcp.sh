@@ -31,7 +31,7 @@ stock_net
 stock_server_conf srv.conf 1194
 stock_client_conf cli.conf 1194
 sed -i 's/^proto udp$/proto tcp-server/' srv.conf
-sed -i -e 's/^proto udp$/proto tcp-client/' -e '/^explicit-exit-notify/d' cli.conf
+sed -i -e 's/^proto udp$/proto tcp/' -e '/^explicit-exit-notify/d' cli.conf
 cat >>srv.conf <<EOF
 reneg-sec $RENEG
 EOF

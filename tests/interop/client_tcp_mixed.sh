@@ -22,7 +22,7 @@ stock_client_conf cli.conf 1194
 sed -i -e '/^proto udp$/d' -e '/^remote /d' -e '/^explicit-exit-notify/d' cli.conf
 cat >>cli.conf <<EOF
 remote $SRV_IP 1195 udp
-remote $SRV_IP 1194 tcp-client
+remote $SRV_IP 1194 tcp4
 remote $SRV_IP 1196 udp
 connect-timeout 3
 connect-retry 1 1
