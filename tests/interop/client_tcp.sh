@@ -8,11 +8,13 @@
 # RENEG seconds (default 4) under a continuous ping that must see 0% loss
 # and the client switch keys; then the server is stopped and started again
 # and the client must notice the closed connection, reconnect on a fresh
-# one and ping again; SIGTERM must end the client with status 0. The
+# one and ping again, and once more after SIGUSR1; SIGTERM must end the
+# client with status 0. The
 # client's data channel checks packet ids strictly (tcp_rx drops 0).
 #
 #   env: MODE=plain (default) | tls-crypt | tls-auth
-#        IPERF=1   also the iperf3 runs
+#        IPERF=1   also the iperf3 runs, then the same through a stock 2.6
+#                  client in the same tunnel set-up (the baseline, printed)
 #
 # Exit 0 pass, 1 fail, 77 skip (not root, openvpn/openssl/iperf3 missing).
 STOCK_TAG=sltcp
@@ -95,6 +97,12 @@ wait_for 30 sh -c "[ \$(grep -c 'Initialization Sequence Completed' cli.log) -ge
 	{ tail -n 30 cli.log; fail "client did not reconnect after the server restart"; }
 ip netns exec "$NS_C" ping -c 3 -i 0.2 -W 2 $TUN_SRV >ping3.log 2>&1 ||
 	{ cat ping3.log; fail "ping after the reconnect failed"; }
+# SIGUSR1: a soft restart on a fresh connection too.
+kill -USR1 "$CLI"
+wait_for 30 sh -c "[ \$(grep -c 'Initialization Sequence Completed' cli.log) -ge 3 ]" ||
+	{ tail -n 30 cli.log; fail "client did not come back after SIGUSR1"; }
+ip netns exec "$NS_C" ping -c 3 -i 0.2 -W 2 $TUN_SRV >ping4.log 2>&1 ||
+	{ cat ping4.log; fail "ping after SIGUSR1 failed"; }
 echo "reconnect: $(grep -c 'TCP connection established' cli.log) TCP connections"
 
 sleep 1.2	# one more status write
@@ -103,5 +111,15 @@ for k in tcp_rx.drop.replay tcp_rx.drop.oversize tcp_rx.drop.short; do
 	[ -z "$v" ] || [ "$v" = 0 ] || fail "$k = $v"
 done
 stock_stop "$CLI" || { tail -n 20 cli.log; fail "client did not exit 0 on SIGTERM"; }
+if [ "${IPERF:-0}" = 1 ]; then
+	# The same runs through a stock 2.6 client on the same box and tunnel: the baseline.
+	spawn "$NS_C" openvpn --config cli.conf --log stockcli.log
+	STOCK_CLI=$LAST_PID
+	wait_for 30 grep -q "Initialization Sequence Completed" stockcli.log ||
+		{ tail -n 20 stockcli.log; fail "stock client did not come up"; }
+	run stock-client-to-server
+	run stock-server-to-client -R
+	stock_stop "$STOCK_CLI" || true
+fi
 echo "$name: PASS"
 exit 0
