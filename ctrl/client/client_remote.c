@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,10 +85,26 @@ static int udp_open_to(const char *host, uint16_t port, int af, const char *lhos
 }
 
 /*
+ * A signal ctrl acts on waits (main.c blocks them for its signalfd): a
+ * connect in progress gives up for it, so SIGTERM is not held up to
+ * connect-timeout.
+ */
+static bool client_signal_pending(void)
+{
+	sigset_t set;
+
+	if (sigpending(&set))
+		return false;
+	return sigismember(&set, SIGTERM) == 1 || sigismember(&set, SIGINT) == 1 ||
+	       sigismember(&set, SIGHUP) == 1 || sigismember(&set, SIGUSR1) == 1;
+}
+
+/*
  * TCP (proto tcp-client): resolves as udp_open_to does, then connects
  * without blocking and waits for the connection at most @timeout_s
  * (connect-timeout; stock's default 120 s applies when it is 0). ctrl
- * waits here: a signal is acted on once the attempt is over. The socket
+ * waits here, looking every 200 ms for a signal, which ends the attempt
+ * (-EINTR: no other entry is tried; the main loop acts on it). The socket
  * is left blocking (io_uring polls it, as the UDP one). The fd or -errno
  * (logged).
  */
@@ -132,12 +149,21 @@ static int tcp_open_to(const char *host, uint16_t port, int af, const char *lhos
 				soerr = ETIMEDOUT;
 				break;
 			}
-			if (poll(&pf, 1, (int)MIN(left_ms, 1000)) > 0) {
+			if (client_signal_pending()) {
+				soerr = EINTR;
+				break;
+			}
+			if (poll(&pf, 1, (int)MIN(left_ms, 200)) > 0) {
 				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &elen))
 					soerr = errno;
 				break;
 			}
 		}
+	}
+	if (soerr == EINTR) {
+		log_info("TCP: connect to %s interrupted by a signal", addr);
+		close(fd);
+		return -EINTR;
 	}
 	if (soerr) {
 		errno = soerr;
@@ -245,6 +271,8 @@ int client_udp_setup(struct client *c)
 						lport, &c->remote);
 		if (c->udp_fd >= 0)
 			break;
+		if (c->udp_fd == -EINTR)
+			return c->udp_fd;
 		client_conn_advance(c);
 		if (o->conn_cur == first)
 			return c->udp_fd;
