@@ -142,7 +142,7 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 		.tun_offload = c->tun_offload,
 		.link_offload = (rc->udp_gso ? LINK_F_GSO : 0) | (rc->udp_gro ? LINK_F_GRO : 0),
 		.link_fd = udp_fd,
-		.link_type = LINK_UDP,
+		.link_type = link_type_of_fd(udp_fd),
 		.replay_window = rc->replay_window,
 		.replay_time = rc->replay_time,
 		.replay_strict = false,
@@ -163,11 +163,12 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 		log_warn("pipeline: cannot build the data plane");
 		return err;
 	}
-	log_info("udp: gso %s, gro %s",
-		 !rc->udp_gso ? "off (udp-gso no)" :
-		 pipeline_link_offload(c->pl, 0) & LINK_F_GSO ? "on" : "refused by the kernel",
-		 !rc->udp_gro ? "off (udp-gro no)" :
-		 pipeline_link_offload(c->pl, 0) & LINK_F_GRO ? "on" : "refused by the kernel");
+	if (pc.link_type == LINK_UDP)
+		log_info("udp: gso %s, gro %s",
+			 !rc->udp_gso ? "off (udp-gso no)" :
+			 pipeline_link_offload(c->pl, 0) & LINK_F_GSO ? "on" : "refused by the kernel",
+			 !rc->udp_gro ? "off (udp-gro no)" :
+			 pipeline_link_offload(c->pl, 0) & LINK_F_GRO ? "on" : "refused by the kernel");
 	err = c->ops->attach(c->mode, c->pl);
 	if (err)
 		return err;

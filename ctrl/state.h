@@ -67,6 +67,7 @@ enum conn_state {
 #define CONN_WHY_SIGHUP		"sighup"
 #define CONN_WHY_SIGUSR1	"sigusr1"
 #define CONN_WHY_NO_RESPONSE	"no-response"
+#define CONN_WHY_CONN_RESET	"connection-reset"	/* TCP: the server closed or reset */
 #define CONN_WHY_CONFIG		"config-error"
 #define CONN_WHY_SEND_ERROR	"send-error"
 #define CONN_WHY_INACTIVE	"inactive"

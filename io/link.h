@@ -6,7 +6,7 @@
  * packet) plugs in here without touching crypto, the stage ops or ctrl.
  *
  * Who calls what:
- *   ctrl      link_udp_create and link_destroy, through pipeline_create and
+ *   ctrl      link_udp_create / link_tcp_create and link_destroy, through pipeline_create and
  *             pipeline_destroy; pipeline_link_set_fd while the loops are
  *             stopped (a client's reconnect from a fresh port).
  *   link_rx   rx_prep, rx_complete, rx_pending (io/link_rx.c), on its thread.
@@ -69,7 +69,7 @@
  *       sent whole or not at all; a GSO send the kernel cannot segment
  *       (-EIO, -EINVAL) sets tx_batch_max to 1 for good.
  *
- * A stream link (not implemented yet) fits as follows. Its state holds the
+ * A stream link (io/tcp.c implements the client's: one connection) fits as follows. Its state holds the
  * connections (one fd each, registered with the loops' rings at an index
  * it manages) and, per connection, a reassembly buffer. rx_prep reads into
  * the slot's packet as a raw buffer on that slot's connection;
@@ -104,6 +104,7 @@ struct uring;
 /* The link types the pipeline can build; cfg.link_type. */
 enum link_type {
 	LINK_UDP = 0,
+	LINK_TCP,			/* a connected TCP socket (io/tcp.c) */
 };
 
 /* peer_endpoint.conn of an endpoint on a datagram link. */
@@ -154,6 +155,12 @@ struct link {
 	 * read as it is; LINK_RX_SEGS_MAX with UDP GRO. Set at create, ctrl.
 	 */
 	unsigned int rx_segs_max;
+	/*
+	 * A byte stream (TCP): one read and one send in flight at a time, frames
+	 * left over come through rx_pending, and the data channel's replay check
+	 * is strict (packets cannot be reordered on the way). Set at create.
+	 */
+	bool is_stream;
 	/* Receive: true if reads go to buffers of their own (link_rx's buf_pool), copied out. */
 	bool rx_copies;
 	/* Receive, multishot: bytes before the payload in a buffer (the ops above). */
@@ -196,6 +203,14 @@ struct link {
 int link_udp_create(struct link **out, int fd, unsigned int index, unsigned int flags,
 		    unsigned int *flags_out) __must_check;
 
+/*
+ * ctrl: a TCP link on @fd, a connected stream socket (a client's; io/tcp.c).
+ * 0 or -ENOMEM.
+ */
+int link_tcp_create(struct link **out, int fd, unsigned int index) __must_check;
+
+/* The link type a socket calls for: LINK_TCP for a stream socket, else LINK_UDP. */
+enum link_type link_type_of_fd(int fd);
 
 /* ctrl, with both loops stopped: the link's socket is now @fd. */
 static inline void link_set_fd(struct link *l, int fd)

@@ -70,6 +70,7 @@ struct link_rx_state {
 	struct pkt *burst[LINK_RX_BURST];	/* packets received this turn */
 	struct pkt *ctrl[LINK_RX_BURST];	/* the control packets among them */
 	unsigned int nburst;
+	unsigned int cap;		/* this turn's burst may fill up to here (stream: ring room) */
 	unsigned int segs;		/* link->rx_segs_max: packets one read may yield */
 	unsigned int cursor;		/* next worker ring; moves on success only */
 	unsigned int nout;
@@ -249,7 +250,7 @@ static void link_rx_cqe(void *arg, enum uring_op op, uint32_t idx, int res,
 	if (loop_rx_cqe_exit(&s->lo, idx, res))
 		return;
 	s->nburst += s->ops->rx_complete(s->link, idx, s->lo.rs.pkt[idx], res,
-					 &s->burst[s->nburst], LINK_RX_BURST - s->nburst, &keep,
+					 &s->burst[s->nburst], s->cap - s->nburst, &keep,
 					 &s->t->lp.thr.stats);
 	uring_rx_slot_done(&s->lo.rs, idx, keep);
 }
@@ -340,15 +341,27 @@ static unsigned int link_rx_turn(struct loop *lo)
 	unsigned int pending = 0, reaped = 0, reads;
 
 	s->nburst = 0;
-	if (s->ops->rx_pending)
-		s->nburst = pending = s->ops->rx_pending(s->link, s->burst, BURST_MAX,
+	s->cap = LINK_RX_BURST;
+	if (s->ops->rx_pending) {
+		/*
+		 * A stream: frames left over first, then one read's frames, both
+		 * only as many as the decrypt rings take now (the rest waits in
+		 * the link's buffer, and behind it in the socket).
+		 */
+		unsigned int room = link_rx_room(s, BURST_MAX);
+
+		s->nburst = pending = s->ops->rx_pending(s->link, s->burst, room,
 							 &s->t->lp.thr.stats);
+		s->cap = s->nburst + room - pending;
+	}
 	/*
 	 * As many reads as the burst has room for their packets (one each
 	 * without GRO), and the decrypt rings too: when they are full the
 	 * datagrams wait in the socket rather than be dropped here.
 	 */
 	reads = link_rx_room(s, MIN(BURST_MAX, (LINK_RX_BURST - s->nburst) / s->segs));
+	if (s->cap == s->nburst)
+		reads = 0;
 	if (reads)
 		reaped = loop_rx_reap(lo, reads, link_rx_cqe);
 	link_rx_burst(s);
@@ -356,7 +369,7 @@ static unsigned int link_rx_turn(struct loop *lo)
 		link_rx_ms_refill(s);
 	else
 		loop_rx_refill(lo, s->t->pool, link_rx_arm);
-	if (!reads && !pending && io_uring_cq_ready(&lo->u.ring)) {
+	if (!reads && !pending && (io_uring_cq_ready(&lo->u.ring) || s->cap == s->nburst)) {
 		loop_wait_room(lo, link_rx_ready);
 		return 1;	/* reads are waiting: do not sleep on them, they are ready */
 	}

@@ -116,7 +116,8 @@ int pipeline_key_install(struct pipeline *pl, uint32_t peer_id, uint8_t key_id,
 	if (!pr || key_id >= KEY_ID_COUNT)
 		return -EINVAL;
 	rc = dc_keyslot_create(&ks, cipher, key2, pl->cfg.is_server, key_id, pl->cfg.workers,
-			       pl->cfg.replay_window, pl->cfg.replay_time, pl->cfg.replay_strict);
+			       pl->cfg.replay_window, pl->cfg.replay_time,
+			       pl->cfg.replay_strict || pl->links[0].link->is_stream);
 	if (rc)
 		return rc;
 	old = pr->dc.keys[key_id];

@@ -233,6 +233,8 @@ static int create_links(struct pipeline *pl)
 	if (pl->cfg.link_type == LINK_UDP)
 		rc = link_udp_create(&pl->links[0].link, pl->cfg.link_fd, 0,
 				     pl->cfg.link_offload, &pl->links[0].offload);
+	else if (pl->cfg.link_type == LINK_TCP)
+		rc = link_tcp_create(&pl->links[0].link, pl->cfg.link_fd, 0);
 	if (rc)
 		return rc;
 	pl->nlinks = 1;
@@ -353,6 +355,36 @@ static void free_queued(struct pipeline *pl)
 	free_ring_pkts(pl->tun_tx_to_tun_rx);
 }
 
+/*
+ * A client's remote list mixes udp and tcp entries: link @link becomes one of
+ * the type @fd calls for, the loops stopped. Read buffers for UDP GRO exist
+ * only if the pipeline was built on a GRO link; without them GRO stays off.
+ */
+static int link_replace(struct pipeline *pl, unsigned int link, int fd)
+{
+	struct pipe_link *pk = &pl->links[link];
+	enum link_type type = link_type_of_fd(fd);
+	unsigned int flags = pl->cfg.link_offload & (pk->buf_pool ? ~0u : ~(unsigned int)LINK_F_GRO);
+	struct link *nl;
+	unsigned int off = 0;
+	int rc;
+
+	rc = type == LINK_TCP ? link_tcp_create(&nl, fd, link) :
+				link_udp_create(&nl, fd, link, flags, &off);
+	if (rc)
+		return rc;
+	nl->rx_pool = pk->pool;
+	link_destroy(pk->link);
+	pk->link = pk->rx.link = pk->tx.link = nl;
+	pk->rx.pool = nl->rx_copies ? pk->buf_pool : pk->pool;
+	pk->offload = off;
+	if (link == 0) {
+		pl->cfg.link_fd = fd;
+		pl->cfg.link_type = type;
+	}
+	return 0;
+}
+
 int pipeline_link_set_fd(struct pipeline *pl, unsigned int link, int fd)
 {
 	if (pl->started)
@@ -360,6 +392,8 @@ int pipeline_link_set_fd(struct pipeline *pl, unsigned int link, int fd)
 	if (link >= pl->nlinks)
 		return -EINVAL;
 	free_queued(pl);
+	if (link_type_of_fd(fd) != (pl->links[link].link->is_stream ? LINK_TCP : LINK_UDP))
+		return link_replace(pl, link, fd);
 	/* The loops register the fd with their rings when they start again. */
 	link_set_fd(pl->links[link].link, fd);
 	if (link == 0)

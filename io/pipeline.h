@@ -33,12 +33,12 @@ struct pipeline_cfg {
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
 	unsigned int tun_offload;	/* TUN_OFF_* tun_open granted for tun_fd (io.h) */
-	enum link_type link_type;	/* the link to the peers: LINK_UDP (0) */
+	enum link_type link_type;	/* the link to the peers: LINK_UDP (0) or LINK_TCP */
 	int link_fd;			/* its socket (ctrl keeps it; closes it after destroy) */
 	unsigned int link_offload;	/* LINK_F_GSO | LINK_F_GRO wanted (link.h) */
 	uint32_t replay_window;
 	uint32_t replay_time;
-	bool replay_strict;
+	bool replay_strict;		/* always strict on a stream link (link.h) */
 	/*
 	 * mssfix: the largest MSS a TCP SYN crossing the tunnel (either way) may
 	 * announce, for inner IPv4 and IPv6 (runcfg_mss()); 0 = no clamping.
@@ -72,8 +72,9 @@ void pipeline_destroy(struct pipeline *pl);
  * drops every packet still queued between stages (nothing sealed for the
  * old connection may leave through the new socket). pipeline_start then
  * runs the same threads again: same thread ids (they are never reused, so
- * no rebuild) and counters kept. The caller closes the old fd. -EBUSY while
- * started, -EINVAL for no such link.
+ * no rebuild) and counters kept. The caller closes the old fd. A socket of
+ * the other kind (a TCP entry after a UDP one) gets a new link of its type
+ * (link_type_of_fd). -EBUSY while started, -EINVAL for no such link.
  */
 int pipeline_link_set_fd(struct pipeline *pl, unsigned int link, int fd) __must_check;
 

@@ -49,7 +49,7 @@ tier_unit() {
 
 tier_tsan() {
 	local t
-	for t in ring_test pool_test worker_test epoch_test io_test lpm_test addrtab_test; do
+	for t in ring_test pool_test worker_test epoch_test io_test tcp_test lpm_test addrtab_test; do
 		[ -x "$BUILD/tests/$t" ] || continue
 		run_one "tsan/$t" env TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
 			"$BUILD/tests/$t"

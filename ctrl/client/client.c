@@ -35,6 +35,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,8 +517,27 @@ static void client_run_once(void *m, int64_t now)
 		c->stopping = true;
 }
 
+/*
+ * TCP: the server closed or reset the connection, or the link shut it on a
+ * bad frame (io/tcp.c). The socket says so (the data threads read it; this
+ * only polls). A fresh connection after the connect-retry pause, as stock's
+ * "Connection reset, restarting".
+ */
+static void client_tcp_check(struct client *c, int64_t now)
+{
+	struct pollfd pf = { .fd = c->udp_fd, .events = POLLRDHUP };
+
+	if (!c->tcp || c->udp_fd < 0 || c->restart_at_ns || c->stopping || c->start_pending)
+		return;
+	if (poll(&pf, 1, 0) <= 0 || !(pf.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return;
+	log_warnx("Connection reset, restarting [0]");
+	client_reconnect(c, now, CONN_WHY_CONN_RESET, 0, false);
+}
+
 static void client_second(void *m, int64_t now)
 {
+	client_tcp_check(m, now);
 	client_handover(m, now);
 	client_path_second(m, now);
 	client_keepalive(m, now);
@@ -581,7 +601,8 @@ static bool client_occ_exit(struct client *c)
 /* SIGTERM/SIGINT: EXIT on the control channel (cc-exit), then done once acked. */
 static void client_stop(struct client *c, int64_t now)
 {
-	unsigned int een = client_ce(c)->explicit_exit_notify;
+	/* explicit-exit-notify is UDP's: over TCP the closed connection tells the server. */
+	unsigned int een = c->tcp ? 0 : client_ce(c)->explicit_exit_notify;
 
 	client_state_set(c, CONN_EXITING, CONN_WHY_SIGNAL);
 	if (c->exit_deadline_ns || !session_send_exit(c->sess, now)) {

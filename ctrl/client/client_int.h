@@ -24,7 +24,8 @@ struct client {
 	struct pipeline *pl;
 	struct session *sess;
 	char ifname[64];		/* the TUN device (main.c opened it) */
-	int udp_fd;
+	int udp_fd;			/* the link's socket: UDP, or TCP when tcp */
+	bool tcp;			/* the entry in use is proto tcp-client */
 	union sockaddr_any remote;	/* the server's resolved address */
 	bool stopping;			/* the process should exit (client_done) */
 	int exit_status;
@@ -90,7 +91,7 @@ int client_apply(struct client *c);
 
 /* The connection entry in use (o->conn_cur). */
 const struct options_conn *client_ce(const struct client *c);
-/* What the client runs: a UDP entry with a remote. */
+/* What the client runs: a UDP or tcp-client entry with a remote. */
 bool client_conn_usable(const struct options_conn *ce);
 /* On to the next usable entry; each one moved to counts as an attempt. */
 void client_conn_advance(struct client *c);

@@ -169,6 +169,13 @@ static void client_roam(struct client *c, int64_t now, const struct nl_route_inf
 
 	addr_str(family, sa_addr(old), a, sizeof(a));
 	addr_str(family, ri->src, b, sizeof(b));
+	if (c->tcp) {
+		/* A TCP connection cannot move: a fresh one from the new address. */
+		log_info("roam: local address %s -> %s on %s, new TCP connection", a, b,
+			 ri->ifname);
+		client_reconnect(c, now, CONN_WHY_NETWORK, 0, true);
+		return;
+	}
 	/* AF_UNSPEC dissolves the association and the source address the kernel fixed. */
 	if (connect(c->udp_fd, &unspec, sizeof(unspec)) < 0 ||
 	    connect(c->udp_fd, &c->remote.sa, rlen) < 0) {

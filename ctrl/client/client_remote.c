@@ -1,26 +1,34 @@
 /*
  * client_remote.c - owns the client's way to its server: the connection
  * entries (`remote` lines and <connection> blocks) and the failover between
- * them as stock 2.6 does it for UDP, name resolution on every attempt, and
- * the UDP socket connected to the server (a reconnect replaces it, from a
- * fresh port, under the stopped data plane). client.c decides when;
+ * them as stock 2.6 does it, name resolution on every attempt, and the
+ * socket to the server: UDP, connected, or TCP (proto tcp-client), connected
+ * with connect-timeout (a reconnect replaces either, from a fresh port,
+ * under the stopped data plane; the pipeline swaps its link when the kind
+ * changes between entries). client.c decides when;
  * this file knows how.
  *
  * Thread: ctrl only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../../core/clock.h"
 #include "../../core/log.h"
 #include "../../io/io.h"
 #include "../../io/pipeline.h"
 #include "../config/options.h"
 #include "../config/runcfg.h"
 #include "client_int.h"
+
+static void client_addr_str(const union sockaddr_any *sa, char *buf, size_t len);
 
 static int resolve(const char *host, uint16_t port, int family_hint, union sockaddr_any *sa,
 		   socklen_t *len)
@@ -76,6 +84,98 @@ static int udp_open_to(const char *host, uint16_t port, int af, const char *lhos
 	return fd;
 }
 
+/*
+ * A signal ctrl acts on waits (main.c blocks them for its signalfd): a
+ * connect in progress gives up for it, so SIGTERM is not held up to
+ * connect-timeout.
+ */
+static bool client_signal_pending(void)
+{
+	sigset_t set;
+
+	if (sigpending(&set))
+		return false;
+	return sigismember(&set, SIGTERM) == 1 || sigismember(&set, SIGINT) == 1 ||
+	       sigismember(&set, SIGHUP) == 1 || sigismember(&set, SIGUSR1) == 1;
+}
+
+/*
+ * TCP (proto tcp-client): resolves as udp_open_to does, then connects
+ * without blocking and waits for the connection at most @timeout_s
+ * (connect-timeout; stock's default 120 s applies when it is 0). ctrl
+ * waits here, looking every 200 ms for a signal, which ends the attempt
+ * (-EINTR: no other entry is tried; the main loop acts on it). The socket
+ * is left blocking (io_uring polls it, as the UDP one). The fd or -errno
+ * (logged).
+ */
+static int tcp_open_to(const char *host, uint16_t port, int af, const char *lhost,
+		       uint16_t lport, unsigned int timeout_s, union sockaddr_any *remote_out)
+{
+	union sockaddr_any local, remote;
+	socklen_t llen = 0, rlen = 0, elen = sizeof(int);
+	int64_t deadline;
+	char addr[INET6_ADDRSTRLEN + 24];
+	int err, fd, one = 1, soerr = 0;
+
+	err = resolve(host, port, af, &remote, &rlen);
+	if (err) {
+		log_warnx("tcp: cannot resolve remote '%s'", host);
+		return err;
+	}
+	*remote_out = remote;
+	fd = socket(remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (lhost || lport) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (resolve(lhost, lport, remote.sa.sa_family, &local, &llen) ||
+		    bind(fd, &local.sa, llen) < 0) {
+			log_warn("tcp: cannot bind to %s:%u", lhost ? lhost : "*", lport);
+			close(fd);
+			return -EADDRNOTAVAIL;
+		}
+	}
+	client_addr_str(&remote, addr, sizeof(addr));
+	log_info("Attempting to establish TCP connection with %s", addr);
+	deadline = clock_mono_ns() + (int64_t)(timeout_s ? timeout_s : 120) * 1000000000LL;
+	if (connect(fd, &remote.sa, rlen) < 0 && errno != EINPROGRESS) {
+		soerr = errno;
+	} else {
+		for (;;) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			int64_t left_ms = (deadline - clock_mono_ns()) / 1000000;
+
+			if (left_ms <= 0) {
+				soerr = ETIMEDOUT;
+				break;
+			}
+			if (client_signal_pending()) {
+				soerr = EINTR;
+				break;
+			}
+			if (poll(&pf, 1, (int)MIN(left_ms, 200)) > 0) {
+				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &elen))
+					soerr = errno;
+				break;
+			}
+		}
+	}
+	if (soerr == EINTR) {
+		log_info("TCP: connect to %s interrupted by a signal", addr);
+		close(fd);
+		return -EINTR;
+	}
+	if (soerr) {
+		errno = soerr;
+		log_warn("TCP: connect to %s failed", addr);
+		close(fd);
+		return -soerr;
+	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	log_info("TCP connection established with %s", addr);
+	return fd;
+}
+
 int client_udp_open(const struct runcfg *rc, union sockaddr_any *remote_out)
 {
 	return udp_open_to(rc->remote_host, rc->remote_port, AF_UNSPEC, rc->local_host,
@@ -90,10 +190,10 @@ const struct options_conn *client_ce(const struct client *c)
 	return &o->conns.v[o->conn_cur];
 }
 
-/* What the client runs: UDP to a remote (runcfg warned about the others). */
+/* What the client runs: UDP or TCP to a remote (runcfg warned about the others). */
 bool client_conn_usable(const struct options_conn *ce)
 {
-	return ce->remote && ce->proto == OPT_PROTO_UDP;
+	return ce->remote && (ce->proto == OPT_PROTO_UDP || ce->proto == OPT_PROTO_TCP_CLIENT);
 }
 
 /*
@@ -162,10 +262,17 @@ int client_udp_setup(struct client *c)
 		const struct options_conn *ce = client_ce(c);
 		uint16_t lport = ce->has_local_port || ce->bind_local ? ce->local_port : 0;
 
-		c->udp_fd = udp_open_to(ce->remote, ce->remote_port, ce->af, ce->local, lport,
-					&c->remote);
+		c->tcp = ce->proto == OPT_PROTO_TCP_CLIENT;
+		if (c->tcp)
+			c->udp_fd = tcp_open_to(ce->remote, ce->remote_port, ce->af, ce->local,
+						lport, ce->server_poll_timeout, &c->remote);
+		else
+			c->udp_fd = udp_open_to(ce->remote, ce->remote_port, ce->af, ce->local,
+						lport, &c->remote);
 		if (c->udp_fd >= 0)
 			break;
+		if (c->udp_fd == -EINTR)
+			return c->udp_fd;
 		client_conn_advance(c);
 		if (o->conn_cur == first)
 			return c->udp_fd;
@@ -210,7 +317,7 @@ int client_udp_renew(struct client *c)
 		return err;
 	}
 	if (!getsockname(c->udp_fd, &local.sa, &llen))
-		log_info("udp: reconnecting from local port %u",
+		log_info("%s: reconnecting from local port %u", c->tcp ? "tcp" : "udp",
 			 ntohs(local.sa.sa_family == AF_INET6 ? local.in6.sin6_port :
 			       local.in4.sin_port));
 	return 0;

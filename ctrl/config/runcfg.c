@@ -115,10 +115,10 @@ static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t
 	return runcfg_common(rc, o, ce, err, errlen);
 }
 
-/* A client can run a UDP entry with a remote; ctrl/client/client.c skips the others. */
+/* A client can run a UDP or TCP entry with a remote; ctrl/client/client.c skips the others. */
 static bool runcfg_conn_usable(const struct options_conn *ce)
 {
-	return ce->remote && ce->proto == OPT_PROTO_UDP;
+	return ce->remote && (ce->proto == OPT_PROTO_UDP || ce->proto == OPT_PROTO_TCP_CLIENT);
 }
 
 static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, size_t errlen)
@@ -139,9 +139,10 @@ static int runcfg_from_options(struct runcfg *rc, struct options *o, char *err, 
 		return -EINVAL;
 	}
 	ce = &o->conns.v[i];
-	if (ce->proto != OPT_PROTO_UDP) {
-		snprintf(err, errlen, "options: %s mode runs over UDP only",
-			 o->has_test_key ? "test-data-key" : "client");
+	if (ce->proto != OPT_PROTO_UDP && (o->has_test_key || ce->proto != OPT_PROTO_TCP_CLIENT)) {
+		snprintf(err, errlen, "options: %s mode runs over UDP%s only",
+			 o->has_test_key ? "test-data-key" : "client",
+			 o->has_test_key ? "" : " or TCP (tcp-client)");
 		return -ENOTSUP;
 	}
 	rc->local_port = ce->has_local_port || ce->bind_local ? ce->local_port : 0;
