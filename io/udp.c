@@ -402,8 +402,12 @@ static void udp_set_fd(struct link *l, int fd)
 	/* A fresh socket of a kernel that took it before: only a failure here turns it off. */
 	if (ul->want_gro && l->rx_copies && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)))
 		l->rx_copies = false, l->rx_segs_max = 1;
-	/* Each multishot buffer: io_uring_recvmsg_out, the name, the GRO control message. */
-	ul->ms_msg.msg_namelen = sizeof(union sockaddr_any);
+	/*
+	 * Each multishot buffer: io_uring_recvmsg_out, the name, the GRO control message.
+	 * The name's room is rounded up to 8 bytes: the control message right after it is
+	 * a struct cmsghdr, 8-byte aligned (a 28-byte sockaddr_in6 left it at offset 44).
+	 */
+	ul->ms_msg.msg_namelen = (sizeof(union sockaddr_any) + 7) & ~(size_t)7;
 	ul->ms_msg.msg_controllen = l->rx_copies ? CMSG_SPACE(sizeof(int)) : 0;
 	l->rx_ms_head = (uint32_t)(sizeof(struct io_uring_recvmsg_out) + ul->ms_msg.msg_namelen +
 				   ul->ms_msg.msg_controllen);
