@@ -6,6 +6,8 @@
 #   make demo       deps + build + a real tunnel between two namespaces
 #   make bench      micro and end-to-end benchmarks (figures, not pass/fail)
 #   make asan tsan  sanitizer builds and runs; make fuzz: libFuzzer smoke runs
+#   make soak       (not in CI) 30 min of churn, impairment and rekeys, RSS slope checked
+#   make fuzz-long  (not in CI) every fuzz harness to FUZZ_RUNS executions
 #   make deps-check fail if a layer includes or names one above it (STYLE.md §1)
 #   make install    the binary, the systemd units and the man page under PREFIX
 #                   (default /usr/local; DESTDIR for packaging); make uninstall
@@ -52,7 +54,7 @@ BENCH_BIN += $(BUILD)/bench/loadgen
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-check test check unit netns-check interop-check demo bench bench-deps asan ubsan \
-	tsan fuzz fuzz-smoke clean style scan install uninstall
+	tsan fuzz fuzz-smoke fuzz-long soak clean style scan install uninstall
 
 all: sluice
 
@@ -122,10 +124,12 @@ bench: bench-deps
 	$(Q)BUILD=$(BUILD) ./bench/run.sh
 
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer
+# The interop part runs every server_* test, so the impairment, flood, churn and swarm
+# tests too (bench/loadgen built with the same sanitizers).
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
 		CFLAGS="$(SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		sluice-san unit-bins
+		sluice-san unit-bins bench-bins
 	$(Q)BUILD=build-asan SLUICE=build-asan/sluice ./tests/run.sh unit netns
 	$(Q)rm -rf build-asan/san-logs && mkdir -p build-asan/san-logs
 	$(Q)ASAN_OPTIONS=log_path=$(CURDIR)/build-asan/san-logs/asan \
@@ -138,10 +142,21 @@ asan:
 
 ubsan: asan
 
+# TSan: the concurrency unit tests, then a TSan server under the short churn and
+# impairment tests (TSAN_INTEROP; about 30 s; the swarm takes over a minute under TSan).
+TSAN_INTEROP ?= interop/server_churn interop/server_impair_handshake
 tsan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
-		CFLAGS="$(SAN_FLAGS) -fsanitize=thread -DRING_C11" sluice-san unit-bins
+		CFLAGS="$(SAN_FLAGS) -fsanitize=thread -DRING_C11" sluice-san unit-bins bench-bins
 	$(Q)BUILD=build-tsan SLUICE=build-tsan/sluice TSAN=1 ./tests/run.sh tsan
+	$(Q)rm -rf build-tsan/san-logs && mkdir -p build-tsan/san-logs
+	$(Q)for t in $(TSAN_INTEROP); do \
+		TSAN_OPTIONS="log_path=$(CURDIR)/build-tsan/san-logs/tsan suppressions=$(CURDIR)/tests/tsan.supp" \
+		BUILD=build-tsan SLUICE=build-tsan/sluice TEST_FILTER=$$t \
+		./tests/run.sh interop || exit 1; done
+	$(Q)if ls build-tsan/san-logs/* >/dev/null 2>&1; then \
+		echo "tsan: reports from the sluice server under interop tests:"; \
+		cat build-tsan/san-logs/*; exit 1; fi
 
 # A sanitizer build's daemon stays in its build dir, not at ./sluice.
 sluice-san: $(BUILD)/sluice
@@ -157,6 +172,15 @@ fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 fuzz-smoke: fuzz
 	$(Q)./tests/fuzz-smoke.sh
+
+# Not in CI: every harness to FUZZ_RUNS (2000000) executions, with exec/s and findings.
+fuzz-long: fuzz
+	$(Q)./tests/fuzz-long.sh
+
+# Not in CI: SOAK_SECS (1800) of churn, impairment and rekeys against a sluice server,
+# its RSS sampled every 10 s and the slope checked (tests/soak.sh).
+soak: all bench-bins
+	$(Q)BUILD=$(BUILD) ./tests/soak.sh
 
 # The units name the installed binary and configuration directory.
 UNITS := sluice-client@.service sluice-server@.service

@@ -5,7 +5,9 @@
 #      with $CLIENTS clients connected and idle (bench/loadgen --hold); (after - before) / N
 #   2. full handshakes per second (reset, TLS, key-method 2, PUSH_REQUEST -> PUSH_REPLY,
 #      then EXIT): $HS_N sessions, $HS_C in flight, with latency and server CPU per handshake
-# Prints a Markdown table, also written to bench/out/clients.md. Figures, not pass/fail.
+# Prints a Markdown table, also written to bench/out/clients.md. Figures, not pass/fail,
+# except one: sluice's RSS per idle client against issue 14's target, 64 KiB
+# (RSS_TARGET_KB) at CLIENTS=1000 (the figure is only judged from 1000 clients up).
 #
 #     ns slld-<pid>-s  198.18.91.1/30 ==veth== 198.18.91.2/30  ns slld-<pid>-l
 #     server, tun pool 198.19.0.0/16                            bench/loadgen (all clients)
@@ -259,3 +261,17 @@ mkdir -p "$OUT_DIR"	# gitignored
 	echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
 		"$(nproc) cores, kernel $(uname -r); server and load generator share the cores"
 } | tee "$OUT_DIR/clients.md"
+
+# The target: RSS per idle client at >= 1000 clients.
+RSS_TARGET_KB=${RSS_TARGET_KB:-64}
+per=$(cell sluice per)
+if [ "$CLIENTS" -ge 1000 ] && [ -z "$STATUS_sluice" ] && [ "$per" != - ]; then
+	if awk -v p="$per" -v t="$RSS_TARGET_KB" 'BEGIN { exit !(p <= t) }'; then
+		echo "sluice RSS per idle client: $per KiB with $CLIENTS clients (target <= $RSS_TARGET_KB KiB): ok" |
+			tee -a "$OUT_DIR/clients.md"
+	else
+		echo "sluice RSS per idle client: $per KiB with $CLIENTS clients: over the $RSS_TARGET_KB KiB target" |
+			tee -a "$OUT_DIR/clients.md"
+		exit 1
+	fi
+fi

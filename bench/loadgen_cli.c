@@ -214,7 +214,8 @@ int main(int argc, char **argv)
 	loadgen_run(&lg, end_ns);
 	if (lg.hold)
 		loadgen_hold(&lg, end_ns);
-	unfinished = lg.inflight + (lg.total - lg.started);
+	/* With --leave-after, departed sessions' slots start more than -n in all. */
+	unfinished = lg.inflight + (lg.started < lg.total ? lg.total - lg.started : 0);
 	loadgen_shutdown(&lg);
 	loadgen_report(&lg, (double)t_setup / 1e9, unfinished);
 	rc = lg.ok == lg.total ? 0 : 1;

@@ -18,22 +18,43 @@
 # firstpkt_bad_wrap and firstpkt_bad_cookie rose, firstpkt_reply did not
 # (the probe's reply is counted before the flood).
 #
-#   env: FLOOD_COUNT (default 2000)
+# Then from every address of a /21 (2046 sources, ns "swarm", one socket with
+# IP_PKTINFO; tests/interop/server_flood.py's generator form), seeded:
+#   keyless   $FLOOD_N HARD_RESET_CLIENT_V2 without tls-crypt wrapping: zero
+#             replies, zero sessions (sluice: the first-packet drop counters
+#             rise by exactly what was sent: too short for tls-crypt);
+#   keyed     $FLOOD_N resets wrapped with the right key (an attacker who has
+#             it): answered within the reply budget, connect-freq-initial 100 10
+#             (at most 100 + 10/s over the flood and the listening time after
+#             it; at least one answer), still zero sessions;
+#   junk      $FLOOD_N P_DATA_V2 with client1's peer-id and random bodies;
+#   replayed  every data packet client1 sent while a tcpdump ran (40 pings);
+#   tampered  the same with one bit flipped after the packet id.
+# Every data packet must be rejected: no reply, client1 neither floats nor
+# reconnects, and with sluice the drop counters rise by exactly what was sent
+# (junk and tampered: decrypt.drop.auth; replayed: tun_tx.drop.replay).
+#
+#   env: FLOOD_COUNT (default 2000), FLOOD_N (default 3000), FLOOD_SEED (1)
 #
 # Exit 0 pass, 1 fail, 77 skip (not root, openvpn/openssl/python3-cryptography missing).
 . "$(dirname "$0")/server.lib"
+. "$(dirname "$0")/hard.lib"
 python3 -c "import cryptography" 2>/dev/null ||
 	{ echo "server_bad_input: SKIP (python3-cryptography missing)"; exit 77; }
 
 FLOOD=$(cd "$(dirname "$0")" && pwd)/server_flood.py
-COUNT=${FLOOD_COUNT:-2000}
+COUNT=${FLOOD_COUNT:-2000} FLOOD_N=${FLOOD_N:-3000} FLOOD_SEED=${FLOOD_SEED:-1}
+CIDR=10.78.0.0/21
+command -v tcpdump >/dev/null || { echo "server_bad_input: SKIP (tcpdump missing)"; exit 77; }
 
 cd "$WORK"
 srv_pki 1
 srv_net c1 attacker
+hard_swarm_net swarm $CIDR
 openvpn --genkey tls-crypt tc.key >/dev/null
 srv_conf srv.conf
 echo "tls-crypt $WORK/tc.key" >>srv.conf
+echo "connect-freq-initial 100 10" >>srv.conf
 srv_start srv.conf srv.log
 cli_conf c1.conf client1
 echo "tls-crypt $WORK/tc.key" >>c1.conf
@@ -96,6 +117,110 @@ else
 	[ "$n" -gt 0 ] || sfail "stock logged no tls-crypt unwrap failures for the wrong-key resets"
 fi
 
+# Part 2: floods from 2046 source addresses. First a capture of client1's
+# data packets for the replay, while it pings.
+PEER_ID=$(st_field client1 12)
+[ -n "$PEER_ID" ] || sfail "status gives no peer-id for client1"
+spawn "$(ns_of c1)" tcpdump -i eth0 -n -U -w c1.pcap "udp and dst port 1194" >tcpdump.log 2>&1
+TCPDUMP=$LAST_PID
+wait_for 5 grep -q "listening on" tcpdump.log || sfail "tcpdump did not start"
+ip netns exec "$(ns_of c1)" ping -i 0.05 -c 40 -W 2 $TUN_SRV >ping-cap.log 2>&1 ||
+	{ cat ping-cap.log; sfail "client1 lost pings during the capture"; }
+sleep 0.3
+pid_stop "$TCPDUMP" INT || true
+sleep 1.5
+floats0=$([ "$SERVER_IMPL" = sluice ] && st_global floats || echo 0)
+
+# gen TAG MODE ARGS...: server_flood.py from the swarm's CIDR; key=value in TAG.out.
+gen() {
+	local tag=$1 mode=$2
+	shift 2
+	ip netns exec "$(ns_of swarm)" python3 "$FLOOD" --mode "$mode" --dst $SRV_IP:1194 \
+		--sources $CIDR --seed "$FLOOD_SEED" --linger 1.5 "$@" >"$tag.out" 2>&1 ||
+		{ cat "$tag.out"; sfail "flood generator ($mode) failed"; }
+	echo "$tag: $(cat "$tag.out")"
+}
+# before TAG / delta TAG NAME: sluice counters (status file and data plane) around a flood.
+before() {
+	[ "$SERVER_IMPL" = sluice ] || return 0
+	sleep 1.2 # one status rewrite
+	st_snap | awk -F, '$1 == "GLOBAL_STATS" { print $2 "=" $3 }' >"$1.st0"
+	dp_stats "$SRV" srv.log "$1.dp0"
+}
+after() {
+	[ "$SERVER_IMPL" = sluice ] || return 0
+	sleep 1.2
+	st_snap | awk -F, '$1 == "GLOBAL_STATS" { print $2 "=" $3 }' >"$1.st1"
+	dp_stats "$SRV" srv.log "$1.dp1"
+}
+delta() {
+	local ext=st
+	case $2 in *.*) ext=dp ;; esac
+	echo $(($(dp_get "$1.${ext}1" "$2") - $(dp_get "$1.${ext}0" "$2")))
+}
+
+before keyless
+gen keyless reset-keyless --count "$FLOOD_N"
+after keyless
+sent=$(kv sent keyless.out)
+[ "$(kv sources keyless.out)" -ge 2000 ] || sfail "keyless: fewer than 2000 source addresses"
+[ "$(kv replies keyless.out)" -eq 0 ] || sfail "keyless resets were answered: $(cat keyless.out)"
+if [ "$SERVER_IMPL" = sluice ]; then
+	drops=$(awk -F= 'NR == FNR { a[$1] = $2; next }
+		$1 ~ /^firstpkt_/ && $1 != "firstpkt_reply" && $1 != "firstpkt_create" { n += $2 - a[$1] }
+		END { print n + 0 }' keyless.st0 keyless.st1)
+	echo "keyless: sessions_created +$(delta keyless sessions_created)" \
+		"firstpkt_reply +$(delta keyless firstpkt_reply) first-packet drops +$drops" \
+		"(truncated +$(delta keyless firstpkt_truncated)) of $sent sent"
+	[ "$(delta keyless sessions_created)" -eq 0 ] || sfail "keyless resets created sessions"
+	[ "$(delta keyless firstpkt_reply)" -eq 0 ] || sfail "firstpkt_reply rose"
+	[ "$drops" -eq "$sent" ] || sfail "first-packet drops rose by $drops, $sent sent"
+fi
+
+before keyed
+gen keyed reset-keyed --count "$FLOOD_N" --key tc.key
+after keyed
+replies=$(kv replies keyed.out)
+# The budget over the whole time the generator listened: 100 + 10/s.
+budget=$(awk -v d="$(kv duration_s keyed.out)" 'BEGIN { printf "%d", 100 + 10 * (d + 1.5) + 0.999 }')
+echo "keyed: replies=$replies budget=$budget sent=$(kv sent keyed.out)" \
+	"from $(kv reply_sources keyed.out) addresses"
+[ "$replies" -gt 0 ] || sfail "no keyed reset was answered: the flood's wrapping is wrong"
+[ "$replies" -le "$budget" ] || sfail "$replies replies to keyed resets, the budget allows $budget"
+if [ "$SERVER_IMPL" = sluice ]; then
+	echo "keyed: firstpkt_reply +$(delta keyed firstpkt_reply)" \
+		"firstpkt_reply_budget +$(delta keyed firstpkt_reply_budget)" \
+		"sessions_created +$(delta keyed sessions_created)"
+	[ "$(delta keyed sessions_created)" -eq 0 ] || sfail "keyed resets created sessions"
+	[ "$(delta keyed firstpkt_reply)" -eq "$replies" ] ||
+		sfail "firstpkt_reply rose by $(delta keyed firstpkt_reply), $replies replies received"
+	[ $(($(delta keyed firstpkt_reply) + $(delta keyed firstpkt_reply_budget))) -eq \
+		"$(kv sent keyed.out)" ] || sfail "answered + over-budget is not what was sent"
+fi
+
+before data
+gen junk data-junk --count "$FLOOD_N" --peer-id "$PEER_ID"
+gen replay data-replay --pcap c1.pcap --peer-id "$PEER_ID"
+gen tamper data-tamper --pcap c1.pcap --peer-id "$PEER_ID"
+after data
+nj=$(kv sent junk.out) nr=$(kv sent replay.out) nt=$(kv sent tamper.out)
+[ "$nr" -ge 20 ] || sfail "only $nr data packets of client1 captured"
+for t in junk replay tamper; do
+	[ "$(kv replies $t.out)" -eq 0 ] || sfail "$t data packets were answered: $(cat $t.out)"
+done
+ping_ok c1 $TUN_SRV 5 || sfail "client1 cannot ping the server after the data floods"
+sleep 1.5
+[ "$(st_field client1 3)" = "$real1" ] ||
+	sfail "status: client1 real address changed from $real1 to '$(st_field client1 3)'"
+! grep -qE "Restart pause|SIGUSR1" c1.log || sfail "client1 reconnected during the floods"
+if [ "$SERVER_IMPL" = sluice ]; then
+	auth=$(delta data decrypt.drop.auth) replay=$(delta data tun_tx.drop.replay)
+	echo "data: decrypt.drop.auth +$auth (junk $nj + tampered $nt)," \
+		"tun_tx.drop.replay +$replay (replayed $nr), floats $floats0 -> $(st_global floats)"
+	[ "$auth" -eq $((nj + nt)) ] || sfail "decrypt.drop.auth rose by $auth, expected $((nj + nt))"
+	[ "$replay" -eq "$nr" ] || sfail "tun_tx.drop.replay rose by $replay, expected $nr"
+	[ "$(st_global floats)" -eq "$floats0" ] || sfail "client1 floated to a flooding address"
+fi
 cli_stop c1 || sfail "client1 did not exit cleanly"
 echo "server_bad_input ($SERVER_IMPL): PASS"
 exit 0
