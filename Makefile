@@ -107,7 +107,7 @@ interop-check: all unit-bins
 
 # The whole suite: what README.md and .ci/run give.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit-bins
+	$(Q)$(MAKE) --no-print-directory all unit-bins $(BUILD)/bench/loadgen
 	$(Q)$(MAKE) --no-print-directory deps-check
 	$(Q)BUILD=$(BUILD) ./tests/run.sh all
 
