@@ -5,7 +5,7 @@
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libssl-dev liburing-dev libck-dev
 liblz4-dev liblzo2-dev openssl openvpn iperf3 iproute2 iputils-ping nftables procps psmisc tcpdump
-python3 python3-cryptography"
+python3 python3-cryptography curl"
 [ "${1:-}" != --bench ] || PKGS="$PKGS gnuplot-nox"
 missing=""
 for p in $PKGS; do
