@@ -301,6 +301,12 @@ static void slot_fail(struct slot *sl, enum fail_reason why)
 {
 	struct loadgen *lg = sl->lg;
 
+	/* Where a handshake stalled: its stage and the control channel's counters. */
+	if (why == FAIL_TIMEOUT && sl->s) {
+		fprintf(stderr, "loadgen: session %u timed out in state %d:\n",
+			(unsigned int)(sl - lg->slots), (int)session_state(sl->s));
+		session_write_stats(sl->s, stderr);
+	}
 	lg->fails[why]++;
 	lg->inflight--;
 	slot_release(sl);

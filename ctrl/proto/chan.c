@@ -150,13 +150,13 @@ struct chan_key *chan_key_begin(struct chan *c, uint8_t key_id, uint8_t reset_op
 	k->st = CHAN_KS_RESET_SENT;
 	k->hand_deadline_ns = now_ns + (int64_t)c->hand_window_s * CHAN_NS_PER_SEC;
 	/*
-	 * A client's first reset is resent every 2 x tls-timeout at most, not
-	 * 2, 4, 8, 16... s: after an outage the server is found again within
-	 * seconds instead of after the next doubled wait (a few more packets
-	 * while nobody answers).
+	 * Every message of a handshake is resent every 2 x tls-timeout at most,
+	 * not 2, 4, 8, 16... s. A client's first reset finds the server again
+	 * within seconds after an outage; through heavy loss a message lost three
+	 * times costs 2+4+4 s, not 2+4+8 s, which keeps the tail of a handshake
+	 * inside hand-window (a few more packets, only to a peer that answered).
 	 */
-	if (!key_id && !c->is_server)
-		reliable_set_timeout_max(k->rel, 2 * (int64_t)c->tls_timeout_s * CHAN_NS_PER_SEC);
+	reliable_set_timeout_max(k->rel, 2 * (int64_t)c->tls_timeout_s * CHAN_NS_PER_SEC);
 	if (reset_op && reliable_send_msg(k->rel, reset_op, NULL, 0)) {
 		chan_key_drop(k);
 		return NULL;
@@ -509,6 +509,7 @@ void chan_input(struct chan *c, const uint8_t *buf, size_t len, int64_t now_ns)
 	if (c->end >= CHAN_EXITED)
 		return;
 	c->now_ns = now_ns;
+	c->stats.rx_pkts++;
 	n = tlswrap_unwrap(chan_wrap_for(c, len ? buf[0] & P_KEY_ID_MASK : 0), buf, len, plain,
 			   sizeof(chan_scratch.plain), now_ns);
 	/*
@@ -684,12 +685,13 @@ void chan_write_stats(const struct chan *c, FILE *f)
 {
 	const struct reliable_stats *r = c->pri && c->pri->rel ? &c->pri->rel->stats : NULL;
 
-	fprintf(f, "ctrl.rx_unwrap_errs=%llu\nctrl.rx_parse_errs=%llu\nctrl.rx_other_key=%llu\n"
+	fprintf(f, "ctrl.rx_pkts=%llu\nctrl.rx_unwrap_errs=%llu\nctrl.rx_parse_errs=%llu\n"
+		"ctrl.rx_other_key=%llu\n"
 		"ctrl.rx_reliable_drops=%llu\nctrl.tx_pkts=%llu\nctrl.tx_errs=%llu\n"
 		"ctrl.rel_tx_retransmits=%llu\nctrl.rel_rx_dups=%llu\nctrl.renegotiations=%llu\n"
 		"ctrl.reneg_local=%llu\nctrl.reneg_peer=%llu\n"
 		"ctrl.dyn_tls_crypt=%d\nctrl.dyn_wrapped=%llu\nctrl.key_id=%u\n",
-		(unsigned long long)c->stats.rx_unwrap_errs,
+		(unsigned long long)c->stats.rx_pkts, (unsigned long long)c->stats.rx_unwrap_errs,
 		(unsigned long long)c->stats.rx_parse_errs,
 		(unsigned long long)c->stats.rx_other_key,
 		(unsigned long long)c->stats.rx_reliable_drops,

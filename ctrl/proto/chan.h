@@ -101,6 +101,7 @@ struct chan_key {
 };
 
 struct chan_stats {
+	uint64_t rx_pkts;		/* datagrams handed to chan_input */
 	uint64_t rx_unwrap_errs;	/* HMAC/tag, replay, length */
 	uint64_t rx_parse_errs;		/* malformed, or an opcode this peer may not send */
 	uint64_t rx_other_key;		/* key_id we do not run */
