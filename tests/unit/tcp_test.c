@@ -35,14 +35,7 @@
 #include "../../io/loop.h"
 #include "../../io/uring.h"
 #include "harness.h"
-
-#define OK(expr)								\
-	do {									\
-		int rc_ = (expr);						\
-		if (rc_ < 0)							\
-			harness_fatal(__FILE__, __LINE__, "%s = %d (%s)", #expr, rc_,	\
-				      strerror(-rc_));				\
-	} while (0)
+#include "io_rig.h"
 
 #define TCP_TOTAL	20000
 #define TCP_CTRL_EVERY	97
@@ -61,20 +54,6 @@ static int tx_fd, rx_fd;
 static union sockaddr_any tx_addr;
 static uint64_t next_seq, sent, got, data_seq, ctrl_seq;
 static unsigned int deal, collect;
-
-static void sleep_us(long us)
-{
-	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static void stop_thread(struct thread *t, struct doorbell *db)
-{
-	thread_request_stop(t);
-	doorbell_kick(db);
-	thread_join(t);
-}
 
 static bool is_ctrl(uint64_t k)
 {
