@@ -243,7 +243,7 @@ static void check_pem(struct check *k)
 {
 	const struct options *o = k->o;
 	struct tls_conf full, tc;
-	bool ca_ok, cert_ok = false;
+	bool ca_ok, cert_ok = false, cert_f, key_f;
 
 	runcfg_tls_conf(o, k->is_server, &full);
 	/* The peer checks and versions, against no file: a fingerprint stands in for the CA. */
@@ -263,7 +263,10 @@ static void check_pem(struct check *k)
 					.n_fingerprints = 1 };
 		(void)tls_try(k, "pkcs12", &tc);
 	}
-	if (file_ok(k, "cert", &o->cert) & file_ok(k, "key", &o->key)) {
+	/* Both files are checked (and reported) even when the first is bad. */
+	cert_f = file_ok(k, "cert", &o->cert);
+	key_f = file_ok(k, "key", &o->key);
+	if (cert_f && key_f) {
 		tc = (struct tls_conf){ .cert = full.cert, .key = full.key,
 					.fingerprints = any_fp, .n_fingerprints = 1 };
 		cert_ok = tls_try(k, "key", &tc);
