@@ -33,13 +33,28 @@ also rewritten every second while it runs). Events (rebinds, blackouts) go to
 stderr with a unix timestamp. The same seed and the same traffic give the
 same decisions.
 
-Transport: the relay loop and the impairment steps are written against a
-datagram "link" (class UdpLink). A stream mode (OpenVPN over TCP) would add a
-StreamLink that reads 2-byte length-prefixed frames from each connection and
-writes them back in order; there "loss", "dup" and "reorder" do not apply
-(TCP repairs them), while delay, jitter without reordering, blackouts (a
-stalled connection), split or coalesced writes, resets and rebinding (a new
-connection) do. Only UDP is implemented: --proto tcp is refused.
+Transport. --proto udp (the default) relays datagrams as above. --proto tcp
+relays OpenVPN over TCP: for each accepted client connection the proxy opens
+its own upstream connection and moves bytes both ways. TCP repairs loss,
+duplication and reordering, so those do not apply; what does, in each
+direction, with its own seeded draws:
+
+  split     every chunk read goes out in pieces of 1..--split-max bytes, so
+            the receiver sees a length prefix or a frame cut anywhere (and,
+            with delay, several frames coalesced into one read)
+  delay     each chunk is held --delay ms plus a uniform 0..jitter ms, never
+            overtaking the one before (a stream keeps its order)
+  blackout  inside a --blackout window nothing is relayed: bytes wait (a
+            stalled path, not a lost one) and go out when it ends
+  reset     at the --rebind-at / --rebind-every times and on SIGUSR1 every
+            connection pair is closed with a reset (SO_LINGER 0) both ways:
+            the client must notice and connect again
+  frames    each direction's bytes are parsed as 2-byte length-prefixed
+            frames and counted (frames_up, frames_down; a zero length or a
+            cut at the close is counted as bad_frames)
+
+Each connection's queued bytes are capped (--stream-cap, 4 MiB): beyond it
+the proxy stops reading that side until the queue drains.
 """
 import argparse
 import heapq
@@ -338,6 +353,235 @@ class Proxy:
         os.replace(tmp, path)
 
 
+class Pipe:
+    """One direction of one relayed TCP connection: what waits to go out, and its frames."""
+
+    def __init__(self, name, src, dst):
+        self.name, self.src, self.dst = name, src, dst
+        self.queue = []           # [due, bytes] in order
+        self.queued = 0
+        self.out = b""            # the piece being written now
+        self.last_due = 0.0
+        self.hdr = b""            # frame parser: a partial length prefix
+        self.left = 0             # frame parser: bytes of the current frame still to come
+
+
+class StreamProxy:
+    """--proto tcp: accepted client connections, each relayed on its own upstream one."""
+
+    def __init__(self, args):
+        self.args = args
+        self.rng = random.Random(args.seed)
+        fam = socket.AF_INET6 if ":" in args.listen[0] else socket.AF_INET
+        self.family = fam
+        self.lsock = socket.socket(fam, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(args.listen)
+        self.lsock.listen(64)
+        self.lsock.setblocking(False)
+        self.pipes = {}           # source socket -> Pipe
+        self.peer = {}            # socket -> the other socket of its pair
+        self.c = {d: dict.fromkeys(("rx_bytes", "tx_bytes", "chunks", "pieces", "frames",
+                                    "bad_frames", "blackout_bytes", "send_errors"), 0)
+                  for d in ("up", "down")}
+        self.conns = self.closes = self.resets = self.refused = 0
+        self.t0 = time.monotonic()
+        self.blackouts = parse_windows(args.blackout) if args.blackout else []
+        self.rebind_at = sorted(float(x) for x in args.rebind_at.split(",")) \
+            if args.rebind_at else []
+        self.next_rebind = args.rebind_every if args.rebind_every else None
+        self.rebinds = 0
+        self.rebind_now = self.blackout_now = self.stop = False
+        self.received = 0
+        self.last_stats = 0.0
+
+    event = Proxy.event
+    in_blackout = Proxy.in_blackout
+    write_stats = Proxy.write_stats
+
+    def blackout_end(self, t):
+        end = t
+        for a, n in self.blackouts:
+            if a <= end < a + n:
+                end = a + n
+        return end
+
+    # ---- connections ------------------------------------------------------------
+    def accept(self):
+        try:
+            c, addr = self.lsock.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        try:
+            u = socket.create_connection(self.args.upstream, timeout=3,
+                                         source_address=(self.args.upstream_bind, 0))
+        except OSError as e:
+            self.refused += 1
+            self.event("upstream connect for %s:%d failed: %s" % (addr[0], addr[1], e))
+            c.close()
+            return
+        for x in (c, u):
+            x.setblocking(False)
+            x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.pipes[c] = Pipe("up", c, u)
+        self.pipes[u] = Pipe("down", u, c)
+        self.peer[c], self.peer[u] = u, c
+        self.conns += 1
+        self.event("connection %s:%d upstream port %d" % (addr[0], addr[1],
+                                                          u.getsockname()[1]))
+
+    def close_pair(self, s, reset):
+        o = self.peer.pop(s, None)
+        for x in (s, o):
+            if x is None:
+                continue
+            self.peer.pop(x, None)
+            p = self.pipes.pop(x, None)
+            if p is not None and (p.hdr or p.left):
+                self.c[p.name]["bad_frames"] += 1     # cut mid-frame
+            if reset:
+                try:
+                    x.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                except OSError:
+                    pass
+            x.close()
+        if reset:
+            self.resets += 1
+        else:
+            self.closes += 1
+
+    def rebind(self, why):
+        for s in [x for x, p in self.pipes.items() if p.name == "up"]:
+            self.close_pair(s, True)
+        self.rebinds += 1
+        self.event("reset every connection (%s)" % why)
+
+    # ---- bytes ------------------------------------------------------------------
+    def count_frames(self, p, data):
+        i, n, c = 0, len(data), self.c[p.name]
+        while i < n:
+            if p.left:
+                k = min(p.left, n - i)
+                p.left -= k
+                i += k
+                continue
+            k = min(2 - len(p.hdr), n - i)
+            p.hdr += data[i:i + k]
+            i += k
+            if len(p.hdr) == 2:
+                p.left = int.from_bytes(p.hdr, "big")
+                p.hdr = b""
+                c["frames" if p.left else "bad_frames"] += 1
+
+    def rx(self, s, now):
+        p = self.pipes.get(s)
+        if p is None:
+            return
+        try:
+            data = s.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close_pair(s, False)
+            return
+        self.received += 1
+        c, a, t = self.c[p.name], self.args, now - self.t0
+        c["rx_bytes"] += len(data)
+        c["chunks"] += 1
+        self.count_frames(p, data)
+        due = now + a.delay / 1000.0 + (self.rng.uniform(0, a.jitter / 1000.0) if a.jitter else 0)
+        if self.in_blackout(t):
+            c["blackout_bytes"] += len(data)
+            due = max(due, self.t0 + self.blackout_end(t))
+        due = max(due, p.last_due)
+        p.last_due = due
+        p.queue.append([due, data])
+        p.queued += len(data)
+
+    def tx(self, p, now):
+        """Writes what is due on @p, a piece at a time; False if the pair broke."""
+        c, a = self.c[p.name], self.args
+        while True:
+            if not p.out:
+                if not p.queue or p.queue[0][0] > now or self.in_blackout(now - self.t0):
+                    return True
+                if a.split_max:
+                    k = self.rng.randint(1, a.split_max)
+                    chunk = p.queue[0][1]
+                    p.out, rest = chunk[:k], chunk[k:]
+                    if rest:
+                        p.queue[0][1] = rest
+                    else:
+                        p.queue.pop(0)
+                else:
+                    p.out = p.queue.pop(0)[1]
+                c["pieces"] += 1
+            try:
+                n = p.dst.send(p.out)
+            except (BlockingIOError, InterruptedError):
+                return True
+            except OSError:
+                c["send_errors"] += 1
+                return False
+            c["tx_bytes"] += n
+            p.queued -= n
+            p.out = p.out[n:]
+            if p.out:
+                return True
+
+    def next_wakeup(self, now):
+        t = now + 0.2
+        for p in self.pipes.values():
+            if p.queue and not p.out:
+                t = min(t, p.queue[0][0])
+        return max(0.0, t - now)
+
+    # ---- the loop ---------------------------------------------------------------
+    periodic = Proxy.periodic
+
+    def run(self):
+        a = self.args
+        end = self.t0 + a.duration
+        while not self.stop and self.received < a.max_packets:
+            now = time.monotonic()
+            if now >= end:
+                break
+            self.periodic(now)
+            rd = [self.lsock] + [s for s, p in self.pipes.items()
+                                 if self.pipes.get(self.peer.get(s)) is None or
+                                 p.queued < a.stream_cap]
+            wr = [p.dst for p in self.pipes.values() if p.out]
+            try:
+                r, w, _ = select.select(rd, wr, [], min(self.next_wakeup(now), end - now))
+            except InterruptedError:
+                r, w = [], []
+            now = time.monotonic()
+            for s in r:
+                if s is self.lsock:
+                    self.accept()
+                else:
+                    self.rx(s, now)
+            for p in list(self.pipes.values()):
+                if p.src in self.pipes and not self.tx(p, now):
+                    self.close_pair(p.src, False)
+
+    def stats_lines(self):
+        a = self.args
+        out = ["seed=%d proto=tcp listen=%s:%d upstream=%s:%d duration_s=%.1f" %
+               (a.seed, a.listen[0], a.listen[1], a.upstream[0], a.upstream[1],
+                time.monotonic() - self.t0),
+               "split_max=%d delay_ms=%g jitter_ms=%g stream_cap=%d" %
+               (a.split_max, a.delay, a.jitter, a.stream_cap)]
+        for d in ("up", "down"):
+            out.append(" ".join("%s_%s=%d" % (d, k, v) for k, v in self.c[d].items()))
+        out.append("conns=%d open=%d closes=%d resets=%d refused=%d rebinds=%d blackouts=%d" %
+                   (self.conns, len(self.pipes) // 2, self.closes, self.resets, self.refused,
+                    self.rebinds, len(self.blackouts)))
+        return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--listen", type=parse_addr, required=True)
@@ -363,10 +607,21 @@ def main():
     p.add_argument("--rebind-at", help="S[,S...] seconds since start")
     p.add_argument("--rebind-every", type=float)
     p.add_argument("--stats", help="also write the key=value lines here (every second)")
+    p.add_argument("--split-max", type=int, default=0,
+                   help="tcp: write in pieces of 1..N bytes (0: as read)")
+    p.add_argument("--stream-cap", type=int, default=4 << 20,
+                   help="tcp: bytes queued per direction before reading stops")
     args = p.parse_args()
-    if args.proto != "udp":
-        sys.exit("impair: --proto tcp is not implemented yet (see the docstring)")
-    proxy = Proxy(args)
+    if args.proto == "tcp":
+        bad = [o for o, v in (("--loss", args.loss), ("--loss-up", args.loss_up),
+                              ("--loss-down", args.loss_down), ("--dup", args.dup),
+                              ("--flip", args.flip), ("--reorder", args.reorder)) if v]
+        if bad:
+            sys.exit("impair: %s do not apply to --proto tcp (TCP repairs them)" %
+                     ", ".join(bad))
+        proxy = StreamProxy(args)
+    else:
+        proxy = Proxy(args)
 
     def on_stop(sig, frame):
         proxy.stop = True
