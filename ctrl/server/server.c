@@ -276,6 +276,37 @@ static int server_udp_open(const char *local, uint16_t port)
 	return fd;
 }
 
+/*
+ * The listening TCP socket (proto tcp-server): one proto per process, as
+ * stock. Returns the fd or -errno.
+ */
+static int server_tcp_open(const char *local, uint16_t port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE,
+				  .ai_family = local ? AF_UNSPEC : AF_INET };
+	struct addrinfo *res;
+	char portstr[8];
+	int fd;
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if (getaddrinfo(local, portstr, &hints, &res)) {
+		log_warnx("tcp: cannot resolve local '%s'", local ? local : "*");
+		return -EHOSTUNREACH;
+	}
+	fd = tcp_listen_open((const union sockaddr_any *)res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (fd < 0) {
+		errno = -fd;
+		log_warn("tcp: cannot listen on %s:%u", local ? local : "*", port);
+		return fd;
+	}
+	log_info("TCPv4_SERVER link local (bound): [AF_INET]%s:%u", local ? local : "[undef]",
+		 port);
+	log_info("Listening for incoming TCP connection on [AF_INET]%s:%u",
+		 local ? local : "[undef]", port);
+	return fd;
+}
+
 /* ---- sending --------------------------------------------------------- */
 
 int server_send_to(struct server *s, const union sockaddr_any *sa, socklen_t len,
@@ -458,12 +489,29 @@ static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 
 /* ---- timers ------------------------------------------------------------- */
 
+/* Over TCP: a client whose connection closed is gone, as stock ends its instance. */
+static void server_tcp_closed(struct server *s)
+{
+	union sockaddr_any sa;
+	socklen_t len;
+
+	while (s->pl && pipeline_link_closed(s->pl, &sa, &len)) {
+		uint32_t id = addrtab_lookup(s->addrs, &sa);
+
+		if (id == ADDRTAB_NONE || id >= s->max || !s->cl[id].used)
+			continue;
+		s->st.tcp_closed++;
+		server_client_reap(s, &s->cl[id], "Connection reset, restarting [0]");
+	}
+}
+
 /* Floats, session timers due, route publication; the SIGTERM exit once acked or late. */
 static void server_run(void *m, int64_t now_ns)
 {
 	struct server *s = m;
 
 	server_floats(s);
+	server_tcp_closed(s);
 	if (now_ns >= s->next_ns) {
 		s->next_ns = INT64_MAX;
 		for (uint32_t i = 0; i < s->max; i++) {
@@ -529,7 +577,10 @@ static int server_udp(void *m)
 {
 	struct server *s = m;
 
-	s->udp_fd = server_udp_open(s->rc->local_host, s->rc->local_port);
+	if (s->rc->tcp_server)
+		s->udp_fd = server_tcp_open(s->rc->local_host, s->rc->local_port);
+	else
+		s->udp_fd = server_udp_open(s->rc->local_host, s->rc->local_port);
 	return s->udp_fd;
 }
 
@@ -542,6 +593,13 @@ static void server_pipeline_cfg(void *m, struct pipeline_cfg *pc)
 	pc->single_peer = false;
 	pc->client_to_client = s->o->client_to_client;
 	pc->max_peers = MAX(s->o->max_clients, 1u);
+	/*
+	 * Over TCP: room for every client plus as many connections that have not
+	 * (or never will) become one; a connection silent for the clients'
+	 * ping-restart is closed (io/tcp_server.c).
+	 */
+	pc->link_max_conns = 2 * pc->max_peers + 16;
+	pc->link_idle_s = s->o->ping_rec_timeout;
 }
 
 static int server_attach(void *m, struct pipeline *pl)

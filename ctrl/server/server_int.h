@@ -63,6 +63,7 @@ struct server_stats {
 	uint64_t exits;
 	uint64_t session_failures;	/* reaped: TLS error, hand-window, bad key-method 2 */
 	uint64_t replaced;		/* reaped: same CN again (no duplicate-cn) or same address */
+	uint64_t tcp_closed;		/* reaped: its TCP connection closed (tcp-server only) */
 };
 
 struct srv_client {
