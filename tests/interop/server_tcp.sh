@@ -13,9 +13,10 @@
 #      again on the same port: both clients reconnect (connect-retry 1 1)
 #      and ping the server again.
 #   5. client2 leaves (SIGTERM): the server drops its session within 4 s
-#      (the status file no longer lists it), long before ping-restart.
-#   6. sluice only: the link's counters (tcpsrv.*) show two connections
-#      open and the status file has them as clients.
+#      (the status file no longer lists it), long before ping-restart;
+#      sluice counts it in GLOBAL_STATS tcp_closed.
+# sluice only, after 1.: the link's counters (tcpsrv.*, SIGUSR2 dump) show
+# two connections open and the status file lists two clients.
 #
 # Exit 0 pass, 1 fail, 77 skip (not root, openvpn/openssl missing).
 . "$(dirname "$0")/server.lib"
