@@ -35,7 +35,9 @@
  * counted), readable ones read once each into their own reassembly buffer
  * (TSRV_RX_BUF: room for a read behind a partial frame; the buffer never
  * grows), and whole frames are copied into packets of l->rx_pool,
- * connection by connection, as far as link_rx has room; the rest waits for
+ * connection by connection, as far as link_rx has room (and the pool has
+ * packets: a frame never is dropped for want of one, it waits, and link_rx
+ * comes back within its idle wait); the rest waits for
  * rx_pending, and no poll is queued while any whole frame still waits (so
  * a full buffer is never polled). A read of 0 (EOF), a read error, a zero
  * or oversize length prefix closes the connection.
@@ -319,9 +321,15 @@ static unsigned int tsrv_rx_frames(struct tsrv_link *tl, struct pkt **out, unsig
 		while (!drained && n < max) {
 			const uint8_t *f;
 			uint32_t len;
-			enum tcp_frame_rc rc = tcp_reasm_next(&c->r, tl->frame_max, &f, &len);
-			struct pkt *q;
+			enum tcp_frame_rc rc;
+			/* A packet first: with none, the frame stays put (a stream loses nothing). */
+			struct pkt *q = pool_get(tl->l.rx_pool);
 
+			if (unlikely(!q))
+				return n;
+			rc = tcp_reasm_next(&c->r, tl->frame_max, &f, &len);
+			if (rc != TCPF_FRAME)
+				pkt_free(q);
 			if (rc == TCPF_NEED) {
 				drained = true;
 				break;
@@ -335,11 +343,6 @@ static unsigned int tsrv_rx_frames(struct tsrv_link *tl, struct pkt **out, unsig
 			}
 			STAT_ADD(st->rx_bytes, len);
 			c->framed = true;
-			q = pool_get(tl->l.rx_pool);
-			if (unlikely(!q)) {
-				STAT_DROP(st, DROP_POOL_EMPTY);
-				continue;
-			}
 			memcpy(q->data, f, len);
 			q->len = len;
 			q->addr = c->addr;
