@@ -219,7 +219,9 @@ int link_tcp_create(struct link **out, int fd, unsigned int index) __must_check;
 /*
  * ctrl: a TCP server link on @fd, a listening stream socket (io/tcp_server.c):
  * at most @max_conns connections at once; one silent for @idle_s seconds
- * (0: never) is closed. 0 or -ENOMEM.
+ * (0: never) is closed. A control packet of length 0 sent to a
+ * connection's address closes that connection once what was sent before it
+ * is written (ctrl's hang-up when a session ends). 0 or -ENOMEM.
  */
 int link_tcpsrv_create(struct link **out, int fd, unsigned int index, uint32_t max_conns,
 		       uint32_t idle_s) __must_check;

@@ -154,6 +154,8 @@ unsigned int pipeline_inband_recv(struct pipeline *pl, struct pkt **p, unsigned 
  * @peer_id the peer it belongs to, PEER_ID_NONE before a session has one.
  * Returns 0, -ENOMEM (no free packet), -ENOBUFS (the link's control ring is
  * full), -EMSGSIZE (longer than a packet) or -EINVAL (@tolen too long).
+ * On a TCP server link a @len of 0 closes @to's connection after what was
+ * queued before it (io/link.h).
  */
 int pipeline_ctrl_send(struct pipeline *pl, uint32_t peer_id, const union sockaddr_any *to,
 		       socklen_t tolen, const void *buf, size_t len);

@@ -50,6 +50,10 @@
  * connection is shut down (link_rx then closes it) and counted. The slot
  * itself completes through an io_uring NOP; tx_complete returns the result
  * tx_prep recorded (bytes taken, or -errno: no connection, slow reader).
+ * A packet of length 0 is ctrl's close of that connection (its session
+ * ended): once everything queued before it is written, the socket is shut
+ * for writing (a FIN after the last byte, e.g. an AUTH_FAILED or RESTART);
+ * link_rx closes it when the peer closes its side, or at the idle limit.
  *
  * Bounds: at most cap connections (max-clients + slack, set by ctrl), each
  * TSRV_RX_BUF of receive buffer and TSRV_TX_BACKLOG of backlog at most; a
@@ -112,6 +116,7 @@ struct tsrv_txc {			/* link_tx only */
 	uint32_t head, len, cap;
 	uint32_t gen;
 	bool listed;			/* in tx.backlog */
+	bool hangup;			/* ctrl asked to close: FIN once the backlog is out */
 };
 
 /* The link's own counters, printed as tcpsrv.* (each written by one thread). */
@@ -126,6 +131,7 @@ struct tcpsrv_counters {
 	uint64_t closed_idle;		/* nothing for idle_s */
 	uint64_t notices_lost;		/* close notices ctrl had no room for */
 	uint64_t closed_slow;		/* link_tx: backlog over TSRV_TX_BACKLOG */
+	uint64_t hangups;		/* link_tx: closed at ctrl's request (its session ended) */
 	uint64_t tx_no_conn;		/* link_tx: a packet for no open connection */
 };
 
@@ -452,6 +458,15 @@ static void tsrv_tx_drop_backlog(struct tsrv_txc *c)
 	free(c->q);
 	c->q = NULL;
 	c->head = c->len = c->cap = 0;
+	c->hangup = false;
+}
+
+/* link_tx: ctrl's close, once nothing waits: FIN after what was written (link_rx then sees EOF). */
+static void tsrv_tx_hangup(struct tsrv_link *tl, struct tsrv_txc *c, int fd)
+{
+	c->hangup = false;
+	CNT_INC(tl->cnt.hangups);
+	(void)shutdown(fd, SHUT_WR);
 }
 
 /* link_tx: appends @n bytes to @c's backlog; false if it would pass the cap. */
@@ -515,6 +530,8 @@ static void tsrv_tx_flush(struct tsrv_link *tl)
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				c->len = 0;	/* broken: link_rx sees it too */
 			}
+			if (!c->len && c->hangup)
+				tsrv_tx_hangup(tl, c, fd);
 			tsrv_put(tl, i);
 		} else {
 			c->len = 0;		/* closed or reused */
@@ -536,6 +553,7 @@ static int tsrv_tx_write(struct tsrv_link *tl, struct pkt *p)
 	struct msghdr msg = { .msg_iov = iov };
 	struct tsrv_txc *c;
 	uint32_t i, gen = 0, sent = 0, payload = 0;
+	bool hangup = false;
 	ssize_t n;
 	int fd = -1;
 
@@ -557,7 +575,12 @@ static int tsrv_tx_write(struct tsrv_link *tl, struct pkt *p)
 		c->gen = gen;
 	}
 	for (struct pkt *q = p; q && msg.msg_iovlen < LINK_SEGS_MAX; q = q->next) {
-		if (unlikely(pkt_headroom(q) < TCP_FRAME_HDR || q->len > UINT16_MAX || !q->len)) {
+		if (!q->len) {
+			/* ctrl's close (link.h); as the shortest packet it ends any chain. */
+			hangup = true;
+			break;
+		}
+		if (unlikely(pkt_headroom(q) < TCP_FRAME_HDR || q->len > UINT16_MAX)) {
 			tsrv_put(tl, i);
 			return -EINVAL;
 		}
@@ -567,7 +590,7 @@ static int tsrv_tx_write(struct tsrv_link *tl, struct pkt *p)
 		iov[msg.msg_iovlen++].iov_len = q->len + TCP_FRAME_HDR;
 		payload += q->len;
 	}
-	if (!c->len) {
+	if (!c->len && msg.msg_iovlen) {
 		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			int err = -errno;
@@ -594,6 +617,10 @@ static int tsrv_tx_write(struct tsrv_link *tl, struct pkt *p)
 	}
 	if (c->len)
 		tsrv_tx_list(tl, i);
+	if (hangup && c->len)
+		c->hangup = true;
+	else if (hangup)
+		tsrv_tx_hangup(tl, c, fd);
 	tsrv_put(tl, i);
 	return (int)payload;
 }
@@ -684,6 +711,7 @@ static void tsrv_write_stats(struct link *l, FILE *f, const char *prefix)
 	P(closed_silent);
 	P(closed_idle);
 	P(closed_slow);
+	P(hangups);
 	P(tx_no_conn);
 	P(notices_lost);
 #undef P

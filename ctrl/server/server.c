@@ -223,6 +223,7 @@ static int server_setup(struct server *s, char *err, size_t errlen)
 static void server_teardown(struct server *s)
 {
 	server_persist_save(s);
+	s->keep_conn = true;		/* the data threads stopped: nothing is sent now */
 	for (uint32_t i = 0; s->cl && i < s->max; i++)
 		if (s->cl[i].used)
 			server_client_reap(s, &s->cl[i], NULL);
@@ -327,6 +328,26 @@ static void txhold_flush(struct server *s)
 		(void)server_send_to(s, &h->d[i].sa, h->d[i].salen, h->d[i].buf, h->d[i].len);
 	if (h)
 		h->n = 0;
+}
+
+void server_tcp_hangup(struct server *s, const union sockaddr_any *sa, socklen_t len)
+{
+	struct srv_txhold *h = s->hold;
+	static const uint8_t none[1];
+
+	if (!s->rc->tcp_server || !s->pl || !len)
+		return;
+	/* A packet of length 0 asks the link to close the connection (io/link.h). */
+	if (h && h->is_on) {
+		if (h->n == SRV_TXHOLD_MAX)
+			txhold_flush(s);
+		memcpy(&h->d[h->n].sa, sa, len);
+		h->d[h->n].salen = len;
+		h->d[h->n].len = 0;
+		h->n++;
+		return;
+	}
+	(void)server_send_to(s, sa, len, none, 0);
 }
 
 /* From here to txhold_end, a session's datagrams wait (see the file header). */
@@ -477,8 +498,11 @@ static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 			/* Same address and port, new session id: the client restarted. */
 			s->st.restarts_same_endpoint++;
 			s->st.replaced++;
+			/* Over TCP the new session runs on the same connection. */
+			s->keep_conn = true;
 			server_client_reap(s, c, "restarted from the same address: old session "
 					   "dropped");
+			s->keep_conn = false;
 		}
 		server_session_create(s, p, now_ns);
 		break;
@@ -501,7 +525,9 @@ static void server_tcp_closed(struct server *s)
 		if (id == ADDRTAB_NONE || id >= s->max || !s->cl[id].used)
 			continue;
 		s->st.tcp_closed++;
+		s->keep_conn = true;	/* already closed */
 		server_client_reap(s, &s->cl[id], "Connection reset, restarting [0]");
+		s->keep_conn = false;
 	}
 }
 

@@ -126,6 +126,7 @@ struct server {
 	bool shutting_down;
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the RESTART acks until then */
 	bool is_stopping;		/* the process should exit (server_done) */
+	bool keep_conn;			/* tcp-server: a reap leaves the connection open */
 	bool persist;			/* ifconfig-pool-persist in use */
 	int64_t persist_next_ns;
 	struct server_stats st;
@@ -158,6 +159,8 @@ void server_floats(struct server *s);
 void server_keepalive(struct server *s, int64_t now_ns);
 /* SIGTERM: RESTART to every client (explicit-exit-notify). True if anything was sent. */
 bool server_shutdown(struct server *s, int64_t now_ns);
+/* tcp-server: closes @sa's connection once what was sent to it is written (else no-op). */
+void server_tcp_hangup(struct server *s, const union sockaddr_any *sa, socklen_t len);
 /* True once the shutdown messages were acknowledged. */
 bool server_idle(const struct server *s);
 

@@ -12,7 +12,10 @@
 #   4. The server is killed (SIGKILL: no RESTART to the clients) and started
 #      again on the same port: both clients reconnect (connect-retry 1 1)
 #      and ping the server again.
-#   5. client2 leaves (SIGTERM): the server drops its session within 4 s
+#   5. The server gets SIGUSR1: it tells every client to reconnect and drops
+#      it (sluice closes each connection after the RESTART: tcpsrv.hangups);
+#      both reconnect and ping.
+#   6. client2 leaves (SIGTERM): the server drops its session within 4 s
 #      (the status file no longer lists it), long before ping-restart;
 #      sluice counts it in GLOBAL_STATS tcp_closed.
 # sluice only, after 1.: the link's counters (tcpsrv.*, SIGUSR2 dump) show
@@ -112,6 +115,21 @@ done
 ping_ok c1 $TUN_SRV 10 || sfail "client1 cannot ping the server after its restart"
 ping_ok c2 $TUN_SRV 10 || sfail "client2 cannot ping the server after its restart"
 echo "restart: both clients reconnected and ping"
+
+# SIGUSR1: the server tells every client to reconnect (RESTART) and drops it, its
+# connection closed after the message (sluice counts tcpsrv.hangups); both come back.
+kill -USR1 "$SRV"
+for i in 1 2; do
+	wait_for 30 eval "[ \$(grep -c 'Initialization Sequence Completed' c$i.log) -ge 3 ]" ||
+		sfail "client$i did not reconnect within 30 s of the server's SIGUSR1"
+done
+ping_ok c1 $TUN_SRV 10 || sfail "client1 cannot ping the server after SIGUSR1"
+ping_ok c2 "$A1" 10 || ping_ok c2 "$(cli_addr c1)" 10 || sfail "client2 cannot ping client1 after SIGUSR1"
+if [ "$SERVER_IMPL" = sluice ]; then
+	kill -USR2 "$SRV"
+	wait_for 5 grep -q "tcpsrv.hangups=2" srv2.log || sfail "tcpsrv.hangups=2 not in the SIGUSR2 dump"
+fi
+echo "SIGUSR1: both clients told to reconnect, their connections closed; back and pinging"
 
 # A client that leaves closes its connection: the server ends its session at once
 # (stock closes the client instance on the TCP close), well before ping-restart.

@@ -18,6 +18,9 @@
  *    afterwards is counted as tx_no_conn.
  * 5. A client that stops reading while packets keep coming is closed as a
  *    slow reader once its backlog passes the cap (closed_slow).
+ * 5b. ctrl's close (a zero-length packet after five control frames): the
+ *    client gets the five frames, then EOF; once it closes too, no
+ *    connection is left open.
  * 6. Pools: every packet home after both loops stopped.
  *
  * Exit 0 pass, 1 fail.
@@ -514,6 +517,54 @@ static void slow_reader(void)
 	fprintf(stderr, "tcpsrv_test: slow reader closed after %u packets\n", k);
 }
 
+/* ctrl's close: frames queued before a zero-length packet arrive, then the FIN. */
+static void hangup(void)
+{
+	static uint8_t b[4096];
+	struct pkt *p;
+	uint32_t have = 0, frames = 0;
+	int64_t deadline = clock_mono_ns() + 5 * NSEC_PER_SEC;
+	bool eof = false;
+
+	for (uint32_t k = 3; k < 3 + 7 * 5; k += 7)	/* five ctrl frames, through ctl_in */
+		REQUIRE(send_to(2, k), "queue a ctrl frame");
+	p = pool_get(txpool);
+	REQUIRE(p, "a packet");
+	p->len = 0;
+	p->addr = caddr[2];
+	p->addr_len = sizeof(caddr[2].in4);
+	REQUIRE(spsc_enqueue_burst(ctl_in, &p, 1) == 1, "queue the close");
+	while (!eof && clock_mono_ns() < deadline) {
+		struct pollfd pf = { .fd = cfd[2], .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		r = recv(cfd[2], b + have, sizeof(b) - have, 0);
+		if (r <= 0) {
+			eof = r == 0;
+			break;
+		}
+		have += (uint32_t)r;
+		while (have >= 2 && have >= 2u + (b[0] << 8 | b[1])) {
+			uint32_t len = (uint32_t)(b[0] << 8 | b[1]);
+
+			frames++;
+			memmove(b, b + 2 + len, have - 2 - len);
+			have -= 2 + len;
+		}
+	}
+	CHECK(frames == 5 && have == 0, "client 2 got %u of 5 frames before the close", frames);
+	CHECK(eof, "client 2 reads EOF after ctrl's close");
+	CHECK(wait_counter("hangups", 1), "hangups %llu", counter("hangups"));
+	close(cfd[2]);
+	cfd[2] = -1;
+	deadline = clock_mono_ns() + 5 * NSEC_PER_SEC;
+	while (counter("open") && clock_mono_ns() < deadline)
+		sleep_us(1000);
+	CHECK(counter("open") == 0, "no connection left open");
+}
+
 int main(void)
 {
 	socklen_t len;
@@ -538,6 +589,7 @@ int main(void)
 	clients_check();
 	cap_and_bad_frame();
 	slow_reader();
+	hangup();
 	stop_thread(&ttx.lp.thr, &ttx.lp.db);
 	stop_thread(&trx.lp.thr, &trx.lp.db);
 	CHECK(ttx.lp.err == 0 && trx.lp.err == 0, "loop errors %d %d", ttx.lp.err, trx.lp.err);
@@ -552,7 +604,8 @@ int main(void)
 	CHECK(pool_available(rxpool) == POOL_N, "rx pool: %u of %d home", pool_available(rxpool),
 	      POOL_N);
 	for (int c = 0; c < NCLI; c++)
-		close(cfd[c]);
+		if (cfd[c] >= 0)
+			close(cfd[c]);
 	close(lk->fd);
 	link_destroy(lk);
 	for (int i = 0; i < WORKERS; i++) {
