@@ -11,7 +11,8 @@
  * that client's session id, so a client that restarts from the same address
  * and port is handled as new. The rest of a client's life is in
  * server_client.c, its addresses and routes in server_route.c, the status
- * file in server_status.c (server_int.h lists them).
+ * file in server_status.c, the TCP listening socket and closed connections
+ * in server_tcp.c (server_int.h lists them).
  *
  * Timers:
  *   session timers     handshake, retransmits, renegotiation (srvsess.c); the
@@ -277,37 +278,6 @@ static int server_udp_open(const char *local, uint16_t port)
 	return fd;
 }
 
-/*
- * The listening TCP socket (proto tcp-server): one proto per process, as
- * stock. Returns the fd or -errno.
- */
-static int server_tcp_open(const char *local, uint16_t port)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE,
-				  .ai_family = local ? AF_UNSPEC : AF_INET };
-	struct addrinfo *res;
-	char portstr[8];
-	int fd;
-
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	if (getaddrinfo(local, portstr, &hints, &res)) {
-		log_warnx("tcp: cannot resolve local '%s'", local ? local : "*");
-		return -EHOSTUNREACH;
-	}
-	fd = tcp_listen_open((const union sockaddr_any *)res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	if (fd < 0) {
-		errno = -fd;
-		log_warn("tcp: cannot listen on %s:%u", local ? local : "*", port);
-		return fd;
-	}
-	log_info("TCPv4_SERVER link local (bound): [AF_INET]%s:%u", local ? local : "[undef]",
-		 port);
-	log_info("Listening for incoming TCP connection on [AF_INET]%s:%u",
-		 local ? local : "[undef]", port);
-	return fd;
-}
-
 /* ---- sending --------------------------------------------------------- */
 
 int server_send_to(struct server *s, const union sockaddr_any *sa, socklen_t len,
@@ -512,24 +482,6 @@ static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 }
 
 /* ---- timers ------------------------------------------------------------- */
-
-/* Over TCP: a client whose connection closed is gone, as stock ends its instance. */
-static void server_tcp_closed(struct server *s)
-{
-	union sockaddr_any sa;
-	socklen_t len;
-
-	while (s->pl && pipeline_link_closed(s->pl, &sa, &len)) {
-		uint32_t id = addrtab_lookup(s->addrs, &sa);
-
-		if (id == ADDRTAB_NONE || id >= s->max || !s->cl[id].used)
-			continue;
-		s->st.tcp_closed++;
-		s->keep_conn = true;	/* already closed */
-		server_client_reap(s, &s->cl[id], "Connection reset, restarting [0]");
-		s->keep_conn = false;
-	}
-}
 
 /* Floats, session timers due, route publication; the SIGTERM exit once acked or late. */
 static void server_run(void *m, int64_t now_ns)

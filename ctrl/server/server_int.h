@@ -159,6 +159,9 @@ void server_floats(struct server *s);
 void server_keepalive(struct server *s, int64_t now_ns);
 /* SIGTERM: RESTART to every client (explicit-exit-notify). True if anything was sent. */
 bool server_shutdown(struct server *s, int64_t now_ns);
+/* tcp-server (server_tcp.c): the listening socket (fd or -errno); sessions of closed connections. */
+int server_tcp_open(const char *local, uint16_t port);
+void server_tcp_closed(struct server *s);
 /* tcp-server: closes @sa's connection once what was sent to it is written (else no-op). */
 void server_tcp_hangup(struct server *s, const union sockaddr_any *sa, socklen_t len);
 /* True once the shutdown messages were acknowledged. */

@@ -513,6 +513,8 @@ static void slow_reader(void)
 		sleep_us(1000);
 	CHECK(counter("closed_eof") + counter("closed_err") == 2,
 	      "link_rx closed the slow reader's connection");
+	while (counter("open") != 1 && clock_mono_ns() < deadline)
+		sleep_us(1000);
 	CHECK(counter("open") == 1, "one connection left open (client 2)");
 	fprintf(stderr, "tcpsrv_test: slow reader closed after %u packets\n", k);
 }
