@@ -126,8 +126,20 @@ static void tsrv_rx_accept(struct tsrv_link *tl, int64_t now)
 		int one = 1;
 		int fd = accept4(tl->l.fd, &sa.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				return;
+			/*
+			 * Out of fds or memory: the connection stays queued and the
+			 * socket readable, so the poll would come back at once. Stop
+			 * listening until the next tick (tsrv_rx_timers).
+			 */
+			CNT_INC(tl->cnt.accept_errors);
+			if (!tl->rx.listen_off &&
+			    !epoll_ctl(tl->epfd, EPOLL_CTL_DEL, tl->l.fd, NULL))
+				tl->rx.listen_off = true;
 			return;
+		}
 		buf = malloc(TSRV_RX_BUF);
 		pthread_mutex_lock(&tl->lock);
 		old = tsrv_tab_lookup(&tl->s.tab, &sa, len);
@@ -253,6 +265,12 @@ static void tsrv_rx_timers(struct tsrv_link *tl, int64_t now)
 	if (now < tl->rx.next_tick)
 		return;
 	tl->rx.next_tick = now + TSRV_TICK_NS;
+	if (tl->rx.listen_off) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TSRV_LISTEN_TAG };
+
+		if (!epoll_ctl(tl->epfd, EPOLL_CTL_ADD, tl->l.fd, &ev))
+			tl->rx.listen_off = false;
+	}
 	for (uint32_t i = 0; i < tl->s.tab.cap; i++) {
 		struct tsrv_rxc *c = &tl->rx.c[i];
 
@@ -272,8 +290,12 @@ static bool tsrv_rx_prep(struct link *l, struct uring *u, uint32_t slot, struct 
 	struct io_uring_sqe *sqe;
 
 	(void)p;
-	/* One poll at a time; none while whole frames wait (rx_pending hands them on). */
-	if (tl->rx.busy || tl->rx.npend)
+	/*
+	 * One poll at a time (the loop re-arms a slot only after its CQE, so a
+	 * poll that ended without rx_complete, e.g. -EINTR, frees its slot
+	 * here); none while whole frames wait (rx_pending hands them on).
+	 */
+	if ((tl->rx.busy && tl->rx.slot != slot) || tl->rx.npend)
 		return false;
 	sqe = uring_sqe(u);
 	if (unlikely(!sqe))
@@ -372,6 +394,7 @@ static void tsrv_write_stats(struct link *l, FILE *f, const char *prefix)
 	P(closed_slow);
 	P(hangups);
 	P(tx_no_conn);
+	P(accept_errors);
 	P(notices_lost);
 #undef P
 }

@@ -65,6 +65,7 @@ struct tcpsrv_counters {
 	uint64_t closed_silent;		/* no whole frame within TSRV_FIRST_FRAME_S */
 	uint64_t closed_idle;		/* nothing for idle_s */
 	uint64_t notices_lost;		/* close notices ctrl had no room for */
+	uint64_t accept_errors;		/* accept failed (fds, memory): paused a tick */
 	uint64_t closed_slow;		/* link_tx: backlog over TSRV_TX_BACKLOG */
 	uint64_t hangups;		/* link_tx: closed at ctrl's request (its session ended) */
 	uint64_t tx_no_conn;		/* link_tx: a packet for no open connection */
@@ -93,6 +94,7 @@ struct tsrv_link {
 		uint32_t npend, cur;
 		bool busy;
 		uint32_t slot;
+		bool listen_off;	/* accept failed: listening socket out of epoll */
 		int64_t next_tick;
 	} rx;
 	alignas(CACHELINE) struct {	/* link_tx only */
