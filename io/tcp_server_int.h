@@ -67,7 +67,7 @@ struct tcpsrv_counters {
 	uint64_t notices_lost;		/* close notices ctrl had no room for */
 	uint64_t accept_errors;		/* accept failed (fds, memory): paused a tick */
 	uint64_t closed_slow;		/* link_tx: backlog over TSRV_TX_BACKLOG */
-	uint64_t hangups;		/* link_tx: closed at ctrl's request (its session ended) */
+	uint64_t hangups;		/* link_tx: ctrl's closes (its session ended; also of one gone) */
 	uint64_t tx_no_conn;		/* link_tx: a packet for no open connection */
 };
 

@@ -142,6 +142,10 @@ static int tsrv_tx_write(struct tsrv_link *tl, struct pkt *p)
 	}
 	pthread_mutex_unlock(&tl->lock);
 	if (fd < 0) {
+		if (!p->len) {
+			CNT_INC(tl->cnt.hangups);	/* ctrl's close of a connection already gone */
+			return 0;
+		}
 		CNT_INC(tl->cnt.tx_no_conn);
 		return -ENOTCONN;
 	}
