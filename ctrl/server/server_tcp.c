@@ -29,6 +29,7 @@ int server_tcp_open(const char *local, uint16_t port)
 				  .ai_family = local ? AF_UNSPEC : AF_INET };
 	struct addrinfo *res;
 	char portstr[8];
+	const char *af;
 	int fd;
 
 	snprintf(portstr, sizeof(portstr), "%u", port);
@@ -37,16 +38,17 @@ int server_tcp_open(const char *local, uint16_t port)
 		return -EHOSTUNREACH;
 	}
 	fd = tcp_listen_open((const union sockaddr_any *)res->ai_addr, res->ai_addrlen);
+	af = res->ai_family == AF_INET6 ? "6" : "4";
 	freeaddrinfo(res);
 	if (fd < 0) {
 		errno = -fd;
 		log_warn("tcp: cannot listen on %s:%u", local ? local : "*", port);
 		return fd;
 	}
-	log_info("TCPv4_SERVER link local (bound): [AF_INET]%s:%u", local ? local : "[undef]",
-		 port);
-	log_info("Listening for incoming TCP connection on [AF_INET]%s:%u",
+	log_info("TCPv%s_SERVER link local (bound): [AF_INET%s]%s:%u", af, *af == '6' ? "6" : "",
 		 local ? local : "[undef]", port);
+	log_info("Listening for incoming TCP connection on [AF_INET%s]%s:%u",
+		 *af == '6' ? "6" : "", local ? local : "[undef]", port);
 	return fd;
 }
 
