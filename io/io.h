@@ -82,4 +82,8 @@ int nl_route_del(int family, const void *dst, int prefixlen, const void *gw_or_n
 int udp_open(const union sockaddr_any *local, socklen_t local_len,
 	     const union sockaddr_any *remote, socklen_t remote_len);
 
+/* Listening TCP socket (ctrl only, a server's): SO_REUSEADDR, bound to @local,
+ * non-blocking (io/tcp_server.c accepts from it). Returns the fd or -errno. */
+int tcp_listen_open(const union sockaddr_any *local, socklen_t local_len);
+
 #endif

@@ -69,7 +69,8 @@
  *       sent whole or not at all; a GSO send the kernel cannot segment
  *       (-EIO, -EINVAL) sets tx_batch_max to 1 for good.
  *
- * A stream link (io/tcp.c implements the client's: one connection) fits as follows. Its state holds the
+ * A stream link (io/tcp.c implements the client's: one connection; io/tcp_server.c
+ * the server's, many connections behind one epoll fd, see its header) fits as follows. Its state holds the
  * connections (one fd each, registered with the loops' rings at an index
  * it manages) and, per connection, a reassembly buffer. rx_prep reads into
  * the slot's packet as a raw buffer on that slot's connection;
@@ -94,6 +95,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../core/compiler.h"
 #include "../core/pkt.h"
@@ -105,6 +107,7 @@ struct uring;
 enum link_type {
 	LINK_UDP = 0,
 	LINK_TCP,			/* a connected TCP socket (io/tcp.c) */
+	LINK_TCP_SERVER,		/* a listening TCP socket and its connections (io/tcp_server.c) */
 };
 
 /* peer_endpoint.conn of an endpoint on a datagram link. */
@@ -137,6 +140,10 @@ struct link_ops {
 			uint64_t ud);
 	int (*tx_complete)(struct link *l, struct uring *u, uint32_t slot, struct pkt *p,
 			   int res, uint64_t ud);
+	/* link_tx, optional: once per turn, packets or not (a stream link's backlogs). */
+	void (*tx_idle)(struct link *l);
+	/* ctrl, optional: the link's own counters, as "@prefix.name=value" lines. */
+	void (*write_stats)(struct link *l, FILE *f, const char *prefix);
 	/* ctrl, with both loops stopped: the link's socket is now @fd (a client's reconnect). */
 	void (*set_fd)(struct link *l, int fd);
 	/* ctrl, with both loops stopped: frees the link (not its fd: ctrl's). */
@@ -209,7 +216,27 @@ int link_udp_create(struct link **out, int fd, unsigned int index, unsigned int 
  */
 int link_tcp_create(struct link **out, int fd, unsigned int index) __must_check;
 
-/* The link type a socket calls for: LINK_TCP for a stream socket, else LINK_UDP. */
+/*
+ * ctrl: a TCP server link on @fd, a listening stream socket (io/tcp_server.c):
+ * at most @max_conns connections at once; one silent for @idle_s seconds
+ * (0: never) is closed. A control packet of length 0 sent to a
+ * connection's address closes that connection once what was sent before it
+ * is written (ctrl's hang-up when a session ends). 0 or -ENOMEM.
+ */
+int link_tcpsrv_create(struct link **out, int fd, unsigned int index, uint32_t max_conns,
+		       uint32_t idle_s) __must_check;
+
+/*
+ * ctrl: the address of a connection of a TCP server link @l that closed
+ * after it carried a frame, oldest first; false if none (or @l is another
+ * kind of link).
+ */
+bool link_tcpsrv_closed(struct link *l, union sockaddr_any *sa, socklen_t *len);
+
+/*
+ * The link type a socket calls for: LINK_TCP_SERVER for a listening stream
+ * socket, LINK_TCP for a connected one, else LINK_UDP.
+ */
 enum link_type link_type_of_fd(int fd);
 
 /* ctrl, with both loops stopped: the link's socket is now @fd. */

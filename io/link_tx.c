@@ -198,6 +198,9 @@ static unsigned int link_tx_turn(struct loop *lo)
 	struct link_tx_state *s = (struct link_tx_state *)lo;
 	unsigned int reaped = uring_reap(&lo->u, ~0u, link_tx_cqe, s);
 
+	if (s->ops->tx_idle)
+		s->ops->tx_idle(s->link);
+
 	return reaped + link_tx_collect(s);
 }
 

@@ -235,6 +235,10 @@ static int create_links(struct pipeline *pl)
 				     pl->cfg.link_offload, &pl->links[0].offload);
 	else if (pl->cfg.link_type == LINK_TCP)
 		rc = link_tcp_create(&pl->links[0].link, pl->cfg.link_fd, 0);
+	else if (pl->cfg.link_type == LINK_TCP_SERVER)
+		rc = link_tcpsrv_create(&pl->links[0].link, pl->cfg.link_fd, 0,
+					pl->cfg.link_max_conns ?: pl->cfg.max_peers + 16,
+					pl->cfg.link_idle_s);
 	if (rc)
 		return rc;
 	pl->nlinks = 1;
@@ -369,6 +373,8 @@ static int link_replace(struct pipeline *pl, unsigned int link, int fd)
 	unsigned int off = 0;
 	int rc;
 
+	if (type == LINK_TCP_SERVER)
+		return -EINVAL;		/* a server's link is set up once, at create */
 	rc = type == LINK_TCP ? link_tcp_create(&nl, fd, link) :
 				link_udp_create(&nl, fd, link, flags, &off);
 	if (rc)
@@ -536,6 +542,11 @@ unsigned int pipeline_inband_recv(struct pipeline *pl, struct pkt **p, unsigned 
  * To link 0, the only one today. With more links the packet would go to the
  * link its endpoint names (struct peer_endpoint.link).
  */
+bool pipeline_link_closed(struct pipeline *pl, union sockaddr_any *sa, socklen_t *len)
+{
+	return pl->nlinks && link_tcpsrv_closed(pl->links[0].link, sa, len);
+}
+
 int pipeline_ctrl_send(struct pipeline *pl, uint32_t peer_id, const union sockaddr_any *to,
 		       socklen_t tolen, const void *buf, size_t len)
 {
@@ -647,6 +658,8 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 		stats_print(f, key, &pl->links[i].rx.lp.thr.stats);
 		t = &pl->links[i].rx.lp.thr;
 		cpu_print(f, key, &t, 1);
+		if (pl->links[i].link->ops->write_stats)
+			pl->links[i].link->ops->write_stats(pl->links[i].link, f, name);
 	}
 	stats_print(f, "decrypt", &dec);
 	cpu_print(f, "decrypt", dec_t, pl->cfg.workers);

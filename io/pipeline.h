@@ -33,8 +33,10 @@ struct pipeline_cfg {
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
 	unsigned int tun_offload;	/* TUN_OFF_* tun_open granted for tun_fd (io.h) */
-	enum link_type link_type;	/* the link to the peers: LINK_UDP (0) or LINK_TCP */
+	enum link_type link_type;	/* the link to the peers: LINK_UDP (0), _TCP, _TCP_SERVER */
 	int link_fd;			/* its socket (ctrl keeps it; closes it after destroy) */
+	uint32_t link_max_conns;	/* LINK_TCP_SERVER: connections at once (0: max_peers + 16) */
+	uint32_t link_idle_s;		/* LINK_TCP_SERVER: close a connection silent this long (0: never) */
 	unsigned int link_offload;	/* LINK_F_GSO | LINK_F_GRO wanted (link.h) */
 	uint32_t replay_window;
 	uint32_t replay_time;
@@ -113,6 +115,11 @@ bool pipeline_float_next(struct pipeline *pl, uint32_t *cursor, uint32_t *id,
 uint32_t pipeline_peer_tx_peer_id(const struct pipeline *pl, uint32_t id);
 /* Fills @out with @id's counters; false (and @out zeroed) if there is no peer @id. */
 bool pipeline_peer_stats(const struct pipeline *pl, uint32_t id, struct pipeline_peer_stats *out);
+/*
+ * Server over TCP: the address of a connection that closed after it carried
+ * a frame (its session should end), oldest first; false if none.
+ */
+bool pipeline_link_closed(struct pipeline *pl, union sockaddr_any *sa, socklen_t *len);
 /* The peer table's size: peer ids are 0 .. pipeline_max_peers() - 1. */
 uint32_t pipeline_max_peers(const struct pipeline *pl);
 /* Server routes (staged; pipeline_routes_publish makes them visible to the data threads). */
@@ -147,6 +154,8 @@ unsigned int pipeline_inband_recv(struct pipeline *pl, struct pkt **p, unsigned 
  * @peer_id the peer it belongs to, PEER_ID_NONE before a session has one.
  * Returns 0, -ENOMEM (no free packet), -ENOBUFS (the link's control ring is
  * full), -EMSGSIZE (longer than a packet) or -EINVAL (@tolen too long).
+ * On a TCP server link a @len of 0 closes @to's connection after what was
+ * queued before it (io/link.h).
  */
 int pipeline_ctrl_send(struct pipeline *pl, uint32_t peer_id, const union sockaddr_any *to,
 		       socklen_t tolen, const void *buf, size_t len);

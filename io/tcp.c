@@ -365,7 +365,13 @@ enum link_type link_type_of_fd(int fd)
 	int type = 0;
 	socklen_t len = sizeof(type);
 
-	if (!getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) && type == SOCK_STREAM)
+	if (!getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) && type == SOCK_STREAM) {
+		int acc = 0;
+
+		len = sizeof(acc);
+		if (!getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) && acc)
+			return LINK_TCP_SERVER;
 		return LINK_TCP;
+	}
 	return LINK_UDP;
 }

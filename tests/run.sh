@@ -6,7 +6,8 @@
 # unit    every $BUILD/tests/*_test binary (exit 0 pass, 1 fail, 77 skip)
 # netns   every tests/netns/*.sh (root; each makes and deletes its own namespaces)
 # interop every tests/interop/*.sh (root; stock openvpn 2.6 as the peer)
-# tsan    the concurrency unit tests only (ring, pool, worker, epoch, io, tun, tcp, lpm, addrtab)
+# tsan    the concurrency unit tests only (ring, pool, worker, epoch, io, tun, tcp, tcpsrv, lpm,
+#         addrtab)
 #
 # Env: BUILD (default build), SLUICE (daemon binary, default ./sluice),
 #      TEST_FILTER (substring: run only matching tests), TEST_TIMEOUT (s, default 600).
@@ -49,7 +50,8 @@ tier_unit() {
 
 tier_tsan() {
 	local t
-	for t in ring_test pool_test worker_test epoch_test io_test tun_test tcp_test lpm_test addrtab_test; do
+	for t in ring_test pool_test worker_test epoch_test io_test tun_test tcp_test tcpsrv_test lpm_test \
+		addrtab_test; do
 		[ -x "$BUILD/tests/$t" ] || continue
 		run_one "tsan/$t" env TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
 			"$BUILD/tests/$t"

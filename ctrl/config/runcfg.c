@@ -101,11 +101,12 @@ static int runcfg_server(struct runcfg *rc, struct options *o, char *err, size_t
 {
 	const struct options_conn *ce = o->conns.n ? &o->conns.v[0] : &o->ce;
 
-	if (ce->proto != OPT_PROTO_UDP) {
-		snprintf(err, errlen, "options: server mode runs over UDP only (proto tcp-server "
-			 "is not supported yet)");
+	/* One proto per process, as stock: a server listens on UDP or on TCP. */
+	if (ce->proto != OPT_PROTO_UDP && ce->proto != OPT_PROTO_TCP_SERVER) {
+		snprintf(err, errlen, "options: server mode runs over udp or tcp-server");
 		return -ENOTSUP;
 	}
+	rc->tcp_server = ce->proto == OPT_PROTO_TCP_SERVER;
 	if (o->topology == OPT_TOPOLOGY_P2P && o->has_ifconfig_pool) {
 		snprintf(err, errlen, "options: server mode supports topology subnet and net30");
 		return -ENOTSUP;

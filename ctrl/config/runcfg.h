@@ -39,6 +39,7 @@ struct runcfg {
 	bool is_client;
 	/* Server mode (mode server / server): many clients, ctrl/server/server.c. */
 	bool is_server;
+	bool tcp_server;		/* ... listening on TCP (proto tcp-server), not UDP */
 	/* Fixed-key test mode (test-data-key). */
 	bool has_test_key;
 	uint8_t test_key[KEY2_LEN];

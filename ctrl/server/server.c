@@ -11,7 +11,8 @@
  * that client's session id, so a client that restarts from the same address
  * and port is handled as new. The rest of a client's life is in
  * server_client.c, its addresses and routes in server_route.c, the status
- * file in server_status.c (server_int.h lists them).
+ * file in server_status.c, the TCP listening socket and closed connections
+ * in server_tcp.c (server_int.h lists them).
  *
  * Timers:
  *   session timers     handshake, retransmits, renegotiation (srvsess.c); the
@@ -223,6 +224,7 @@ static int server_setup(struct server *s, char *err, size_t errlen)
 static void server_teardown(struct server *s)
 {
 	server_persist_save(s);
+	s->keep_conn = true;		/* the data threads stopped: nothing is sent now */
 	for (uint32_t i = 0; s->cl && i < s->max; i++)
 		if (s->cl[i].used)
 			server_client_reap(s, &s->cl[i], NULL);
@@ -296,6 +298,26 @@ static void txhold_flush(struct server *s)
 		(void)server_send_to(s, &h->d[i].sa, h->d[i].salen, h->d[i].buf, h->d[i].len);
 	if (h)
 		h->n = 0;
+}
+
+void server_tcp_hangup(struct server *s, const union sockaddr_any *sa, socklen_t len)
+{
+	struct srv_txhold *h = s->hold;
+	static const uint8_t none[1];
+
+	if (!s->rc->tcp_server || !s->pl || !len)
+		return;
+	/* A packet of length 0 asks the link to close the connection (io/link.h). */
+	if (h && h->is_on) {
+		if (h->n == SRV_TXHOLD_MAX)
+			txhold_flush(s);
+		memcpy(&h->d[h->n].sa, sa, len);
+		h->d[h->n].salen = len;
+		h->d[h->n].len = 0;
+		h->n++;
+		return;
+	}
+	(void)server_send_to(s, sa, len, none, 0);
 }
 
 /* From here to txhold_end, a session's datagrams wait (see the file header). */
@@ -446,8 +468,11 @@ static void server_input(void *m, const struct pkt *p, int64_t now_ns)
 			/* Same address and port, new session id: the client restarted. */
 			s->st.restarts_same_endpoint++;
 			s->st.replaced++;
+			/* Over TCP the new session runs on the same connection. */
+			s->keep_conn = true;
 			server_client_reap(s, c, "restarted from the same address: old session "
 					   "dropped");
+			s->keep_conn = false;
 		}
 		server_session_create(s, p, now_ns);
 		break;
@@ -464,6 +489,7 @@ static void server_run(void *m, int64_t now_ns)
 	struct server *s = m;
 
 	server_floats(s);
+	server_tcp_closed(s);
 	if (now_ns >= s->next_ns) {
 		s->next_ns = INT64_MAX;
 		for (uint32_t i = 0; i < s->max; i++) {
@@ -529,7 +555,10 @@ static int server_udp(void *m)
 {
 	struct server *s = m;
 
-	s->udp_fd = server_udp_open(s->rc->local_host, s->rc->local_port);
+	if (s->rc->tcp_server)
+		s->udp_fd = server_tcp_open(s->rc->local_host, s->rc->local_port);
+	else
+		s->udp_fd = server_udp_open(s->rc->local_host, s->rc->local_port);
 	return s->udp_fd;
 }
 
@@ -542,6 +571,13 @@ static void server_pipeline_cfg(void *m, struct pipeline_cfg *pc)
 	pc->single_peer = false;
 	pc->client_to_client = s->o->client_to_client;
 	pc->max_peers = MAX(s->o->max_clients, 1u);
+	/*
+	 * Over TCP: room for every client plus as many connections that have not
+	 * (or never will) become one; a connection silent for the clients'
+	 * ping-restart is closed (io/tcp_server.c).
+	 */
+	pc->link_max_conns = 2 * pc->max_peers + 16;
+	pc->link_idle_s = s->o->ping_rec_timeout;
 }
 
 static int server_attach(void *m, struct pipeline *pl)

@@ -73,6 +73,9 @@ void server_client_reap(struct server *s, struct srv_client *c, const char *why)
 
 	if (why)
 		log_info("%s %s", server_client_name(c, name, sizeof(name)), why);
+	/* Over TCP the client's connection goes with it, as stock (after what was sent). */
+	if (!s->keep_conn)
+		server_tcp_hangup(s, &c->addr, c->addr_len);
 	server_mgmt_disconnect(s, c);
 	free(c->mgmt_text);
 	client_auth_end(s, c);

@@ -63,6 +63,7 @@ struct server_stats {
 	uint64_t exits;
 	uint64_t session_failures;	/* reaped: TLS error, hand-window, bad key-method 2 */
 	uint64_t replaced;		/* reaped: same CN again (no duplicate-cn) or same address */
+	uint64_t tcp_closed;		/* reaped: its TCP connection closed (tcp-server only) */
 };
 
 struct srv_client {
@@ -125,6 +126,7 @@ struct server {
 	bool shutting_down;
 	int64_t exit_deadline_ns;	/* SIGTERM: wait for the RESTART acks until then */
 	bool is_stopping;		/* the process should exit (server_done) */
+	bool keep_conn;			/* tcp-server: a reap leaves the connection open */
 	bool persist;			/* ifconfig-pool-persist in use */
 	int64_t persist_next_ns;
 	struct server_stats st;
@@ -157,6 +159,11 @@ void server_floats(struct server *s);
 void server_keepalive(struct server *s, int64_t now_ns);
 /* SIGTERM: RESTART to every client (explicit-exit-notify). True if anything was sent. */
 bool server_shutdown(struct server *s, int64_t now_ns);
+/* tcp-server (server_tcp.c): the listening socket (fd or -errno); sessions of closed connections. */
+int server_tcp_open(const char *local, uint16_t port);
+void server_tcp_closed(struct server *s);
+/* tcp-server: closes @sa's connection once what was sent to it is written (else no-op). */
+void server_tcp_hangup(struct server *s, const union sockaddr_any *sa, socklen_t len);
 /* True once the shutdown messages were acknowledged. */
 bool server_idle(const struct server *s);
 

@@ -19,6 +19,7 @@
 
 #include "../../core/clock.h"
 #include "../../io/pipeline.h"
+#include "../config/runcfg.h"
 #include "server_int.h"
 
 /* One counter: "GLOBAL_STATS<sep><name><sep><value>", or with @sep 0 "server.<name>=<value>". */
@@ -50,6 +51,8 @@ static void status_counters(struct server *s, FILE *f, char sep)
 	G("session_failures", st->session_failures);
 	G("replaced", st->replaced);
 	G("tx_ctrl_errs", st->tx_ctrl_errs);
+	if (s->rc->tcp_server)
+		G("tcp_closed", st->tcp_closed);
 	for (int r = 0; r < FIRSTPKT_REASON_MAX; r++) {
 		char name[64] = "firstpkt_";
 		const char *n = firstpkt_reason_name((enum firstpkt_reason)r);
