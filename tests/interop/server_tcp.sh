@@ -1,8 +1,9 @@
 #!/bin/bash
 # server_tcp.sh - the server over TCP (proto tcp-server; SERVER_IMPL=sluice|
 # stock, see server.lib): two stock OpenVPN 2.6 clients (proto tcp-client)
-# connect with tls-crypt (TCP_WRAP=tls-auth: tls-auth instead; none: no
-# wrapping), client-to-client on.
+# connect with tls-crypt (TCP_WRAP=tls-auth: tls-auth instead; tls-crypt-v2:
+# a client key per client wrapped with the server's; none: no wrapping),
+# client-to-client on.
 #
 #   1. Both come up; each pings the server's tunnel address and the other
 #      client; the server pings each client.
@@ -40,8 +41,15 @@ tls-auth)
 	openvpn --genkey tls-auth wrap.key >/dev/null
 	echo "tls-auth $WORK/wrap.key 0" >>srv.conf
 	;;
+tls-crypt-v2)
+	openvpn --genkey tls-crypt-v2-server v2srv.key >/dev/null
+	for i in 1 2; do
+		openvpn --genkey tls-crypt-v2-client "v2cli$i.key" --tls-crypt-v2 v2srv.key >/dev/null
+	done
+	echo "tls-crypt-v2 $WORK/v2srv.key" >>srv.conf
+	;;
 none) ;;
-*) fail "TCP_WRAP must be tls-crypt, tls-auth or none" ;;
+*) fail "TCP_WRAP must be tls-crypt, tls-auth, tls-crypt-v2 or none" ;;
 esac
 srv_start srv.conf srv.log
 grep -q "Listening for incoming TCP connection" srv.log ||
@@ -54,6 +62,7 @@ for i in 1 2; do
 	case $WRAP in
 	tls-crypt) echo "tls-crypt $WORK/wrap.key" >>"c$i.conf" ;;
 	tls-auth) echo "tls-auth $WORK/wrap.key 1" >>"c$i.conf" ;;
+	tls-crypt-v2) echo "tls-crypt-v2 $WORK/v2cli$i.key" >>"c$i.conf" ;;
 	esac
 done
 echo "reneg-sec 10" >>c1.conf
