@@ -12,6 +12,12 @@
  * rx_complete (as if the epoll poll completed) and rx_pending, with a small
  * random room each time, until nothing moves.
  *
+ * The loopback is that of a network namespace the harness makes for itself
+ * (as root), and clients close with a reset (SO_LINGER 0): with a FIN, tens
+ * of thousands of TIME_WAIT sockets a second used up the ephemeral ports and
+ * connect failed (a harness finding in CI, not the link's). Sends go out in
+ * parts when the kernel is slow to deliver on a loaded host.
+ *
  * Invariants: the frames of each client come out exactly as a straight walk
  * of its stream finds them, in order, whole, each at most PKT_MTU_DATA, with
  * that client's address; after a zero or oversize length nothing more of
@@ -19,6 +25,9 @@
  * closed, the link has no connection open. ASan/UBSan watch the rest.
  */
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -56,6 +65,30 @@ struct cli {
 
 static struct cli cli[NCLI_MAX];
 
+/*
+ * The sockets live in a network namespace of this process's own, with only
+ * its loopback up (root: CI and `make fuzz-long`); without root the host's
+ * loopback is used, which nothing outside this process listens to.
+ */
+static void isolate(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "fuzz_tcpsrv: no network namespace of its own (%s): host loopback\n",
+			strerror(errno));
+		return;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr))
+		abort();
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+		abort();
+	close(fd);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	union sockaddr_any lo = { .in4 = { .sin_family = AF_INET,
@@ -65,6 +98,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	isolate();
 	if (pool_create(&pool, 64, PKT_CLASS_MTU, 0))
 		abort();
 	lfd = tcp_listen_open(&lo, sizeof(lo.in4));
@@ -147,6 +181,62 @@ static unsigned int pump(uint32_t *seed)
 	return total;
 }
 
+/*
+ * Sends the @n bytes staged at k->s + k->written, counting each part as it
+ * goes. Loopback usually takes them at once, but on a loaded machine the
+ * kernel may deliver later (softirq deferred), the link's window fills and a
+ * send is short: then the link is pumped and the rest sent. Returns false if
+ * the connection failed (the link closed it).
+ */
+static bool send_all(struct cli *k, uint32_t n, uint32_t *seed)
+{
+	uint32_t end = k->written + n;
+
+	for (int tries = 0; k->written < end && tries < 2000; tries++) {
+		ssize_t r = send(k->fd, k->s + k->written, end - k->written,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (r > 0) {
+			k->written += (uint32_t)r;
+			continue;
+		}
+		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return false;
+		pump(seed);
+		if (tries > 100)
+			usleep(100);
+	}
+	if (k->written < end)
+		abort();	/* the link stopped reading a connection for good */
+	return true;
+}
+
+/* True while some open client still has a whole good frame the link did not hand on. */
+static bool frames_left(void)
+{
+	for (int c = 0; c < NCLI_MAX; c++) {
+		const struct cli *k = &cli[c];
+		uint32_t n;
+
+		if (k->fd < 0 || k->bad || k->walk + 2 > k->written)
+			continue;
+		n = (uint32_t)k->s[k->walk] << 8 | k->s[k->walk + 1];
+		if (k->walk + 2 + n <= k->written)
+			return true;
+	}
+	return false;
+}
+
+/* Pumps until every whole frame written came out (bounded: bytes in flight on a loaded host). */
+static void settle(uint32_t *seed)
+{
+	pump(seed);
+	for (int i = 0; i < 200 && frames_left(); i++) {
+		usleep(200);
+		pump(seed);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint32_t seed, nc;
@@ -167,7 +257,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c >= nc)
 			continue;
 		k->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (k->fd < 0 || connect(k->fd, &srv.sa, sizeof(srv.in4)))
+		/*
+		 * Closed with a reset, not a FIN: at 10^4 inputs a second, TIME_WAIT
+		 * would use up the ephemeral ports and connect would fail.
+		 */
+		if (k->fd < 0 || setsockopt(k->fd, SOL_SOCKET, SO_LINGER,
+					    &(struct linger){ .l_onoff = 1, .l_linger = 0 },
+					    sizeof(struct linger)) ||
+		    connect(k->fd, &srv.sa, sizeof(srv.in4)))
 			abort();
 		len = sizeof(sa.in4);
 		if (getsockname(k->fd, &sa.sa, &len))
@@ -186,14 +283,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			off += n;
 			continue;
 		}
-		if (n && send(k->fd, data + off, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
-			abort();	/* loopback takes a few KiB at once */
 		memcpy(k->s + k->written, data + off, n);
-		k->written += n;
+		if (!send_all(k, n, &seed)) {
+			/* The link closed it: only a bad length may do that. */
+			settle(&seed);
+			if (!k->bad)
+				abort();
+		}
 		off += n;
 		pump(&seed);
 	}
-	pump(&seed);
+	settle(&seed);
 	/* Every whole frame before a bad length came out; a bad one closed its connection. */
 	for (uint32_t c = 0; c < nc; c++) {
 		struct cli *k = &cli[c];
