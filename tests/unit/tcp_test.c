@@ -50,6 +50,7 @@ static struct link_tx_thread ttx;
 static struct link_rx_thread trx;
 static struct spsc *enc[TCP_WORKERS], *dec[TCP_WORKERS], *ctl_in, *ctl_out;
 static struct pool *txpool, *rxpool;
+static struct rig_rings rig;
 static int tx_fd, rx_fd;
 static union sockaddr_any tx_addr;
 static uint64_t next_seq, sent, got, data_seq, ctrl_seq;
@@ -125,25 +126,13 @@ static void setup(void)
 
 	OK(link_tcp_create(&ttx.link, tx_fd, 0));
 	OK(link_tcp_create(&trx.link, rx_fd, 0));
-	OK(doorbell_init(&ttx.lp.db));
-	OK(doorbell_init(&trx.lp.db));
-	OK(thread_init(&ttx.lp.thr, "link_tx", link_tx_thread_main, &ttx, -1));
-	OK(thread_init(&trx.lp.thr, "link_rx", link_rx_thread_main, &trx, -1));
-	OK(pool_create(&txpool, TCP_POOL, PKT_CLASS_MTU, main_thr.tid));
-	OK(pool_add_returner(txpool, ttx.lp.thr.tid));
-	OK(pool_create(&rxpool, TCP_POOL, PKT_CLASS_MTU, trx.lp.thr.tid));
-	OK(pool_add_returner(rxpool, main_thr.tid));
-	for (int i = 0; i < TCP_WORKERS; i++) {
-		OK(spsc_create(&enc[i], 512, &ttx.lp.db, "enc"));
-		OK(spsc_create(&dec[i], 1024, NULL, "dec"));
-		ttx.in[i] = enc[i];
-		trx.out[i] = dec[i];
-	}
-	OK(spsc_create(&ctl_in, 128, &ttx.lp.db, "ctl_in"));
-	OK(spsc_create(&ctl_out, 256, NULL, "ctl_out"));
-	ttx.nin = trx.nout = TCP_WORKERS;
-	ttx.ctrl_in = ctl_in;
-	trx.ctrl_out = ctl_out;
+	rig = (struct rig_rings){ .enc = enc, .dec = dec, .nw = TCP_WORKERS, .ctl_out_n = 256,
+				  .pool_n = TCP_POOL };
+	rig_wire(&ttx, &trx, &rig, main_thr.tid);
+	ctl_in = rig.ctl_in;
+	ctl_out = rig.ctl_out;
+	txpool = rig.txpool;
+	rxpool = rig.rxpool;
 	trx.pool = trx.link->rx_pool = rxpool;
 	trx.classify = classify;
 }

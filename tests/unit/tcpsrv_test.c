@@ -48,14 +48,7 @@
 #include "../../io/tcpsrv_table.h"
 #include "../../io/uring.h"
 #include "harness.h"
-
-#define OK(expr)								\
-	do {									\
-		int rc_ = (expr);						\
-		if (rc_ < 0)							\
-			harness_fatal(__FILE__, __LINE__, "%s = %d (%s)", #expr, rc_,	\
-				      strerror(-rc_));				\
-	} while (0)
+#include "io_rig.h"
 
 #define NCLI		3
 #define TSRV_FRAMES	3000
@@ -70,16 +63,10 @@ static struct link_rx_thread trx;
 static struct link *lk;
 static struct spsc *enc[WORKERS], *dec[WORKERS], *ctl_in, *ctl_out;
 static struct pool *txpool, *rxpool;
+static struct rig_rings rig;
 static union sockaddr_any srv;
 static int cfd[NCLI];
 static union sockaddr_any caddr[NCLI];
-
-static void sleep_us(long us)
-{
-	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* ---- 1. the table -------------------------------------------------------- */
 
@@ -163,13 +150,6 @@ static void table_model(void)
 
 /* ---- 2.-6. the link ----------------------------------------------------------- */
 
-static void stop_thread(struct thread *t, struct doorbell *db)
-{
-	thread_request_stop(t);
-	doorbell_kick(db);
-	thread_join(t);
-}
-
 static uint8_t classify(void *ctx, struct pkt *p, bool *control)
 {
 	(void)ctx;
@@ -228,25 +208,14 @@ static void setup(void)
 	CHECK(link_type_of_fd(lfd) == LINK_TCP_SERVER, "a listening socket is a TCP server link");
 	OK(link_tcpsrv_create(&lk, lfd, 0, 4, 0));
 	ttx.link = trx.link = lk;
-	OK(doorbell_init(&ttx.lp.db));
-	OK(doorbell_init(&trx.lp.db));
-	OK(thread_init(&ttx.lp.thr, "link_tx", link_tx_thread_main, &ttx, -1));
-	OK(thread_init(&trx.lp.thr, "link_rx", link_rx_thread_main, &trx, -1));
-	OK(pool_create(&txpool, POOL_N, PKT_CLASS_MTU, main_thr.tid));
-	OK(pool_add_returner(txpool, ttx.lp.thr.tid));
-	OK(pool_create(&rxpool, POOL_N, PKT_CLASS_MTU, trx.lp.thr.tid));
-	OK(pool_add_returner(rxpool, main_thr.tid));
-	for (int i = 0; i < WORKERS; i++) {
-		OK(spsc_create(&enc[i], 512, &ttx.lp.db, "enc"));
-		OK(spsc_create(&dec[i], 1024, NULL, "dec"));
-		ttx.in[i] = enc[i];
-		trx.out[i] = dec[i];
-	}
-	OK(spsc_create(&ctl_in, 128, &ttx.lp.db, "ctl_in"));
-	OK(spsc_create(&ctl_out, 2048, NULL, "ctl_out"));	/* every ctrl frame: no drop */
-	ttx.nin = trx.nout = WORKERS;
-	ttx.ctrl_in = ctl_in;
-	trx.ctrl_out = ctl_out;
+	/* ctl_out holds every ctrl frame: none dropped. */
+	rig = (struct rig_rings){ .enc = enc, .dec = dec, .nw = WORKERS, .ctl_out_n = 2048,
+				  .pool_n = POOL_N };
+	rig_wire(&ttx, &trx, &rig, main_thr.tid);
+	ctl_in = rig.ctl_in;
+	ctl_out = rig.ctl_out;
+	txpool = rig.txpool;
+	rxpool = rig.rxpool;
 	trx.pool = lk->rx_pool = rxpool;
 	trx.classify = classify;
 }
