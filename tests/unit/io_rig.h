@@ -79,4 +79,17 @@ static inline void rig_wire(struct link_tx_thread *ttx, struct link_rx_thread *t
 	trx->ctrl_out = r->ctl_out;
 }
 
+/* Frees what rig_wire made for @r (the threads joined, their packets home). */
+static inline void rig_unwire(struct rig_rings *r)
+{
+	for (unsigned int i = 0; i < r->nw; i++) {
+		spsc_destroy(r->enc[i]);
+		spsc_destroy(r->dec[i]);
+	}
+	spsc_destroy(r->ctl_in);
+	spsc_destroy(r->ctl_out);
+	pool_destroy(r->txpool);
+	pool_destroy(r->rxpool);
+}
+
 #endif

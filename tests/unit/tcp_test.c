@@ -268,14 +268,7 @@ int main(void)
 	pool_set_home(rxpool, main_thr.tid);
 	CHECK(pool_available(rxpool) == TCP_POOL, "rx pool: %u of %d home",
 	      pool_available(rxpool), TCP_POOL);
-	for (int i = 0; i < TCP_WORKERS; i++) {
-		spsc_destroy(enc[i]);
-		spsc_destroy(dec[i]);
-	}
-	spsc_destroy(ctl_in);
-	spsc_destroy(ctl_out);
-	pool_destroy(txpool);
-	pool_destroy(rxpool);
+	rig_unwire(&rig);
 	doorbell_destroy(&ttx.lp.db);
 	doorbell_destroy(&trx.lp.db);
 	link_destroy(ttx.link);

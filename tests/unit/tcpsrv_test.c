@@ -579,13 +579,6 @@ int main(void)
 			close(cfd[c]);
 	close(lk->fd);
 	link_destroy(lk);
-	for (int i = 0; i < WORKERS; i++) {
-		spsc_destroy(enc[i]);
-		spsc_destroy(dec[i]);
-	}
-	spsc_destroy(ctl_in);
-	spsc_destroy(ctl_out);
-	pool_destroy(txpool);
-	pool_destroy(rxpool);
+	rig_unwire(&rig);
 	return harness_done("tcpsrv_test");
 }
