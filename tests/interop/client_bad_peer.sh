@@ -11,7 +11,7 @@
 
 cd "$WORK"
 stock_pki slmx
-stock_ca other-ca
+pki_ca other-ca
 openvpn --genkey tls-crypt tc.key >/dev/null
 openvpn --genkey tls-crypt tc-wrong.key >/dev/null
 stock_net

@@ -25,26 +25,16 @@ for cmd in openvpn openssl ping; do
 	command -v "$cmd" >/dev/null || { echo "client_reneg: SKIP ($cmd missing)"; exit 77; }
 done
 . "$(dirname "$0")/../netns/lib.sh"
+. "$(dirname "$0")/pki.lib"
 
 MODE=${MODE:-mixed}
 NS_S=slreneg-$$-s
 NS_C=slreneg-$$-c
 
 cd "$WORK"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout ca.key -out ca.crt -days 2 -subj "/CN=slreneg-test-ca" \
-	-addext "basicConstraints=critical,CA:TRUE" \
-	-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-leaf() { # leaf NAME EKU KEYUSAGE
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
-	printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,%s\nextendedKeyUsage=%s\n' \
-		"$3" "$2" >"$1.ext"
-	openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile "$1.ext" -out "$1.crt" 2>/dev/null
-}
-leaf slreneg-server serverAuth digitalSignature,keyEncipherment
-leaf slreneg-client clientAuth digitalSignature
+pki_ca ca slreneg-test-ca
+pki_leaf ca slreneg-server serverAuth digitalSignature,keyEncipherment
+pki_leaf ca slreneg-client clientAuth digitalSignature
 chmod 600 ./*.key
 openvpn --genkey tls-crypt tc.key >/dev/null
 openvpn --genkey secret ta.key >/dev/null
