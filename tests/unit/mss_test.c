@@ -17,6 +17,7 @@
 #include "../../core/proto.h"
 #include "../../ctrl/config/options.h"
 #include "../../ctrl/config/runcfg.h"
+#include "csum_ref.h"
 #include "harness.h"
 
 #define MAX4	1400
@@ -42,32 +43,13 @@ enum variant {
 	LEN_SHORT,	/* IP length field one less than the buffer */
 };
 
-/* RFC 1071 sum of @n bytes as big-endian words, unfolded. */
-static uint32_t sum16(const uint8_t *b, uint32_t n)
-{
-	uint32_t s = 0;
-
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)b[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
 /* The full TCP checksum sum (pseudo header + segment, check field included). */
 static uint16_t tcp_sum(const uint8_t *ip, uint32_t tcp_off, uint32_t tcp_len, int fam)
 {
-	uint32_t s = sum16(ip + tcp_off, tcp_len) + 6 + tcp_len;
+	uint32_t s = ref_sum16(ip + tcp_off, tcp_len) + 6 + tcp_len;
 
-	s += fam == 4 ? sum16(ip + 12, 8) : sum16(ip + 8, 32);
-	return fold(s);
+	s += fam == 4 ? ref_sum16(ip + 12, 8) : ref_sum16(ip + 8, 32);
+	return ref_fold(s);
 }
 
 struct built {
@@ -174,7 +156,7 @@ static void build(struct built *k, int fam, enum variant v, uint8_t flags, const
 	k->len = n;
 	if (fam == 4) {
 		store_be16(k->b + 2, (uint16_t)n);
-		store_be16(k->b + 10, (uint16_t)~fold(sum16(k->b, h)));
+		store_be16(k->b + 10, (uint16_t)~ref_fold(ref_sum16(k->b, h)));
 	} else {
 		store_be16(k->b + 4, (uint16_t)(n - 40));
 	}

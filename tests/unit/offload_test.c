@@ -31,6 +31,7 @@
 #include "../../core/pkt.h"
 #include "../../core/proto.h"
 #include "../../core/stats.h"
+#include "csum_ref.h"
 #include "harness.h"
 
 static uint64_t rs = 0x5eed0ff10adULL;
@@ -44,20 +45,12 @@ static uint32_t rnd(uint32_t n)
 
 static uint32_t nsum(const uint8_t *b, uint32_t n)
 {
-	uint32_t s = 0;
-
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)b[n - 1] << 8;
-	return s;
+	return ref_sum16(b, n);
 }
 
 static uint16_t nfold(uint32_t s)
 {
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
+	return (uint16_t)~ref_fold(s);
 }
 
 static uint32_t npseudo(const uint8_t *ip, bool v6, uint8_t proto, uint32_t l4len)
