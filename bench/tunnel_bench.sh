@@ -530,7 +530,7 @@ plots() {	# plots FILE: one bar series per non-veth pair
 	for p in "${PLIST[@]}"; do
 		[ "$p" != veth ] || continue
 		t=$p
-		[ "$p" != wireguard-go ] || [ -z "$WG_NA" ] || t="$p (n/a)"
+		[ "$p" != wireguard-go ] || t="$p ${WG_VER:-(n/a)}"
 		s+="${s:+, }\"$1\" using $k:xtic(1) title \"$t\" lc rgb \"${colors[$c]}\", \"\" using (\$0 + ($c - ($NP - 2) / 2.0) * 0.8 / ($NP - 1)):$k:(sprintf(\"%g\", \$$k)) with labels offset 0,0.6 font \",8\" notitle"
 		k=$((k + 1)) c=$((c + 1))
 	done
