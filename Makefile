@@ -115,9 +115,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./tests/demo.sh
 
-# The bench's own deps step (gnuplot for the chart): not part of `make test`'s.
+# The bench's own deps step (gnuplot for the chart; wireguard-go and wireguard-tools for
+# tunnel_bench's optional wireguard-go column): not part of `make test`'s.
 bench-deps:
-	$(Q)./tests/deps.sh --bench
+	$(Q)./tests/deps.sh --bench && ./bench/deps.sh
 
 bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all bench-bins

@@ -8,6 +8,8 @@
 #   sl-srv    stock client + sluice server
 #   sl-nooff  sluice pair with tun-offload, udp-gso and udp-gro all "no"   (OFFLOAD_OFF=1)
 #   base      another sluice binary, e.g. before a change: BASE_SLUICE=/path/to/sluice
+#   wireguard-go  userspace WireGuard at both ends (bench/wg.lib; WG_GO=/path/to/wireguard-go
+#             for another build); "n/a" when wireguard-go or wg is not installed
 # Tests: TCP 1 stream, TCP 4 streams, UDP with 64-byte payloads (packets/s and loss as the
 # iperf3 server counts them). Interleaved rounds: the order of the pairs rotates every round,
 # so a change of load on this shared machine hits every pair alike. Every ratio (to veth, to
@@ -17,7 +19,8 @@
 # iperf3 run, per byte delivered, as ns/KB and as cycles/byte at the CPU's nominal clock.
 # Prints Markdown tables (also bench/out/tunnel.md), key=value lines, bench/out/tunnel.png.
 # Env: ROUNDS (3), SECS (5 per test), TESTS ("tcp1 tcp4 udp64"), PAIRS (default: "veth stock
-# sluice sl-cli sl-srv", plus sl-nooff with OFFLOAD_OFF=1 and base with BASE_SLUICE),
+# sluice sl-cli sl-srv wireguard-go", plus sl-nooff with OFFLOAD_OFF=1 and base with
+# BASE_SLUICE; "wg" stands for wireguard-go), WG_GO (the wireguard-go binary),
 # SLUICE_PAIR (tls|testkey, the sluice pair only), SLUICE_ARGS (extra sluice arguments).
 #
 #     ns slbn-<pid>-a                                ns slbn-<pid>-b
@@ -33,12 +36,14 @@ if [ -z "${PAIRS:-}" ]; then
 	PAIRS="veth stock sluice sl-cli sl-srv"
 	[ -z "${OFFLOAD_OFF:-}" ] || PAIRS+=" sl-nooff"
 	[ -z "$BASE_SLUICE" ] || PAIRS+=" base"
+	PAIRS+=" wireguard-go"
 fi
+PAIRS=$(echo " $PAIRS " | sed 's/ wg / wireguard-go /g; s/^ *//; s/ *$//')
 case $SLUICE_PAIR in tls|testkey) ;; *) fail "SLUICE_PAIR must be tls or testkey" ;; esac
 case "$ROUNDS$SECS" in *[!0-9]*) fail "ROUNDS and SECS must be integers" ;; esac
 [ "$ROUNDS" -ge 1 ] && [ "$SECS" -ge 1 ] || fail "ROUNDS and SECS must be >= 1"
 [ -z "$BASE_SLUICE" ] || [ -x "$BASE_SLUICE" ] || fail "BASE_SLUICE=$BASE_SLUICE is not executable"
-CMDLINE="ROUNDS=$ROUNDS SECS=$SECS PAIRS=\"$PAIRS\" TESTS=\"$TESTS\" SLUICE_PAIR=$SLUICE_PAIR bash bench/tunnel_bench.sh"
+CMDLINE="ROUNDS=$ROUNDS SECS=$SECS PAIRS=\"$PAIRS\" TESTS=\"$TESTS\" SLUICE_PAIR=$SLUICE_PAIR${WG_GO:+ WG_GO=$WG_GO} bash bench/tunnel_bench.sh"
 OUT=$TOP/bench/out
 STARTED=$(date +%s) LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 MHZ=$(awk -F: '/^cpu MHz/ { printf "%d", $2; exit }' /proc/cpuinfo)
@@ -47,6 +52,8 @@ netns_add "$A"
 netns_add "$B"
 veth_pair "$A" va 198.18.20.1/30 "$B" vb 198.18.20.2/30
 cd "$WORK"
+# shellcheck source=bench/wg.lib
+source "$TOP/bench/wg.lib"
 
 # One throwaway PKI and one pair of config files, used unchanged by stock OpenVPN and sluice.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \
@@ -173,6 +180,7 @@ pair_desc() {
 	sl-srv) echo "stock client + sluice server" ;;
 	sl-nooff) echo "sluice server + sluice client, tun-offload no, udp-gso no, udp-gro no" ;;
 	base) echo "sluice server + client of $BASE_SLUICE (built $(date -r "$BASE_SLUICE" "+%F %T"))" ;;
+	wireguard-go) wg_desc ;;
 	esac
 }
 
@@ -181,6 +189,10 @@ pair_desc() {
 PAIR_PIDS="" PAIR_DST="" SLUICE_MODE=$SLUICE_PAIR SLUICE_NOTE=""
 pair_up() {
 	local impls
+	if [ "$1" = wireguard-go ]; then
+		wg_up
+		return
+	fi
 	wait_ports_free
 	if [ "$1" = sluice ] && [ "$SLUICE_MODE" = testkey ]; then
 		sluice_testkey_up
@@ -293,6 +305,8 @@ for r in $(seq 1 "$ROUNDS"); do
 		pair=${PLIST[$(((r - 1 + i) % NP))]}
 		if [ "$pair" = veth ]; then
 			PAIR_PIDS="" PAIR_DST=198.18.20.2
+		elif [ "$pair" = wireguard-go ] && [ -n "$WG_NA" ]; then
+			continue
 		elif ! pair_up "$pair"; then
 			echo "round=$r pair=$pair: did not come up; round skipped for it" >&2
 			continue
@@ -335,6 +349,7 @@ stat3() {
 # cell PAIR TEST METRIC DECIMALS [DIVISOR-PAIR [pct|x]]: "median (min–max)"
 cell() {
 	local s
+	if [ "$1" = wireguard-go ] && [ -n "$WG_NA" ]; then echo "n/a"; return; fi
 	s=$(stat3 "$(values "$1" "$2" "$3" "${5:-}")")
 	awk -v s="$s" -v d="$4" -v mode="${6:-}" -v n="$ROUNDS" 'BEGIN { split(s, v, " ")
 		if (v[1] == "-") { print "–"; exit }
@@ -375,6 +390,7 @@ issue_row() {
 	case $1 in tcp1) line="| TCP 1 stream, Gbit/s |" ;; tcp4) line="| TCP 4 streams, Gbit/s |" ;;
 	udp64) line="| UDP 64 B, kpps delivered |" ;; esac
 	for p in "${PLIST[@]}"; do
+		if [ "$p" = wireguard-go ] && [ -n "$WG_NA" ]; then line+=" n/a |"; continue; fi
 		v=$(med "$p" "$1" "$m")
 		if [ -z "$v" ] || [ "$v" = "-" ]; then line+=" – |"; continue; fi
 		line+=" $(awk -v v="$v" -v u="$([ "$m" = mbps ] && echo 1000 || echo 1)" \
@@ -404,11 +420,12 @@ target() {
 ELAPSED=$(($(date +%s) - STARTED))
 mkdir -p "$OUT"
 {
-	echo "## iperf3 through the tunnel: veth, stock OpenVPN 2.6, sluice and the mixed pairs (namespaces, one run)"
+	echo "## iperf3 through the tunnel: $(echo "$PAIRS" | sed 's/ /, /g') (namespaces, one run)"
 	echo
 	echo "- command: \`$CMDLINE\`"
 	echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), ${MHZ} MHz, nproc $(nproc), kernel $(uname -r); load average at start $LOAD0, at end $LOAD1 (other work shares this machine)"
-	echo "- stock: $(openvpn --version | head -n1 | cut -d' ' -f1-2); sluice: $SLUICE (built $(date -r "$SLUICE" "+%F %T")), git $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')${SLUICE_ARGS:+, arguments $SLUICE_ARGS}; AES-256-GCM everywhere"
+	echo "- stock: $(openvpn --version | head -n1 | cut -d' ' -f1-2); sluice: $SLUICE (built $(date -r "$SLUICE" "+%F %T")), git $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')${SLUICE_ARGS:+, arguments $SLUICE_ARGS}; AES-256-GCM for OpenVPN and sluice"
+	! have wireguard-go || echo "- wireguard-go: $(wg_version)"
 	for p in "${PLIST[@]}"; do echo "- **$p**: $(pair_desc "$p")"; done
 	[ -z "$SLUICE_NOTE" ] || echo "- **note: $SLUICE_NOTE**"
 	echo "- $(iperf3 --version | head -n1 | cut -d' ' -f1-2): sender in A, receiver in B, ${SECS} s per test; $ROUNDS interleaved rounds (pair order rotates); cells are the median over rounds and (min–max); ratios are taken within each round first; run took ${ELAPSED} s"
@@ -431,11 +448,20 @@ mkdir -p "$OUT"
 	hdr test
 	for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2)" "$t" "$(metric "$t")" 1 veth pct; done
 	echo
-	echo "### Ratio to stock OpenVPN, same round"
-	echo
-	hdr test
-	for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2)" "$t" "$(metric "$t")" 2 stock x; done
-	echo
+	if have stock; then
+		echo "### Ratio to stock OpenVPN, same round"
+		echo
+		hdr test
+		for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2)" "$t" "$(metric "$t")" 2 stock x; done
+		echo
+	fi
+	if have wireguard-go && [ -z "$WG_NA" ]; then
+		echo "### Ratio to wireguard-go, same round (the same as the ratio of the shares of veth)"
+		echo
+		hdr test
+		for t in $TESTS; do row "$(label "$t" | cut -d, -f1-2)" "$t" "$(metric "$t")" 2 wireguard-go x; done
+		echo
+	fi
 	echo "### CPU cycles per delivered byte, both ends (and ns per KB)"
 	echo
 	hdr test
@@ -453,6 +479,12 @@ mkdir -p "$OUT"
 		done
 		[[ " $TESTS " != *" udp64 "* ]] || target "udp64: share of veth (veth = the load generator's own limit)" "$(med sluice udp64 kpps veth)" ">=" 0.60
 		[[ " $TESTS " != *" tcp1 "* ]] || target "tcp1: CPU cycles per byte, both ends" "$(med sluice tcp1 cyb)" "<=" 7
+		if have wireguard-go && [ -z "$WG_NA" ]; then
+			for t in $TESTS; do
+				target "$t: times wireguard-go (ratio of the shares of veth)" \
+					"$(med sluice $t "$(metric "$t")" wireguard-go)" ">=" 2
+			done
+		fi
 		for p in sl-cli sl-srv; do
 			have "$p" && have stock || continue
 			for t in $TESTS; do target "$p $t: times stock-with-stock" "$(med $p $t "$(metric "$t")" stock)" ">=" 1; done
@@ -470,7 +502,7 @@ cat "$OUT/tunnel.md"
 echo
 for t in $TESTS; do
 	for p in "${PLIST[@]}"; do
-		echo "tunnel test=$t pair=$p mbit_s=$(med "$p" "$t" mbps) kpps=$(med "$p" "$t" kpps) loss_pct=$(med "$p" "$t" loss) of_veth=$(med "$p" "$t" "$(metric "$t")" veth) of_stock=$(med "$p" "$t" "$(metric "$t")" stock) cpu_ns_per_kb=$(med "$p" "$t" nskb) cycles_per_byte=$(med "$p" "$t" cyb) cpu_cores=$(med "$p" "$t" cores)"
+		echo "tunnel test=$t pair=$p mbit_s=$(med "$p" "$t" mbps) kpps=$(med "$p" "$t" kpps) loss_pct=$(med "$p" "$t" loss) of_veth=$(med "$p" "$t" "$(metric "$t")" veth) of_stock=$(med "$p" "$t" "$(metric "$t")" stock) of_wireguard_go=$(med "$p" "$t" "$(metric "$t")" wireguard-go) cpu_ns_per_kb=$(med "$p" "$t" nskb) cycles_per_byte=$(med "$p" "$t" cyb) cpu_cores=$(med "$p" "$t" cores)"
 	done
 done
 
@@ -494,10 +526,12 @@ for t in $TESTS; do
 done
 colors=("#7f7f7f" "#1f77b4" "#2ca02c" "#ff7f0e" "#9467bd" "#8c564b" "#e377c2")
 plots() {	# plots FILE: one bar series per non-veth pair
-	local k=2 c=0 p s=""
+	local k=2 c=0 p s="" t
 	for p in "${PLIST[@]}"; do
 		[ "$p" != veth ] || continue
-		s+="${s:+, }\"$1\" using $k:xtic(1) title \"$p\" lc rgb \"${colors[$c]}\", \"\" using (\$0 + ($c - ($NP - 2) / 2.0) * 0.8 / ($NP - 1)):$k:(sprintf(\"%g\", \$$k)) with labels offset 0,0.6 font \",8\" notitle"
+		t=$p
+		[ "$p" != wireguard-go ] || t="$p ${WG_VER:-(n/a)}"
+		s+="${s:+, }\"$1\" using $k:xtic(1) title \"$t\" lc rgb \"${colors[$c]}\", \"\" using (\$0 + ($c - ($NP - 2) / 2.0) * 0.8 / ($NP - 1)):$k:(sprintf(\"%g\", \$$k)) with labels offset 0,0.6 font \",8\" notitle"
 		k=$((k + 1)) c=$((c + 1))
 	done
 	echo "plot $s"
