@@ -113,6 +113,14 @@ static int wire_pools(struct pipeline *pl)
 		return rc;
 	pl->tun_rx.pool = pl->tun_pool;
 	pl->tun_rx.gso_pool = pl->tun_gso_pool;
+	/*
+	 * Fixed buffers (uring.h): tun_rx reads into its own pools; tun_tx
+	 * writes decrypted packets, which are the link pools' (decrypt works
+	 * in place). ctrl's pings go through tun_rx, never to the TUN.
+	 */
+	pl->tun_rx.fixed_bufs = !pl->cfg.no_fixed_bufs;
+	for (unsigned int i = 0; !pl->cfg.no_fixed_bufs && i < pl->nlinks && i < URING_BUFS_MAX; i++)
+		pl->tun_tx.write_pools[i] = pl->links[i].pool;
 	/* Every thread, and ctrl (thread id 0), returns packets to every pool. */
 	for (unsigned int t = 0; !rc && t <= pl->nthr; t++) {
 		int tid = t < pl->nthr ? pl->thr[t]->tid : 0;
@@ -666,6 +674,10 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 	stats_print(f, "tun_tx", &pl->tun_tx.lp.thr.stats);
 	t = &pl->tun_tx.lp.thr;
 	cpu_print(f, "tun_tx", &t, 1);
+	/* Pools registered as fixed buffers, -errno if refused, 0 if off (uring.h). */
+	fprintf(f, "tun_rx.fixed_bufs=%d\ntun_tx.fixed_bufs=%d\n",
+		__atomic_load_n(&pl->tun_rx.lp.fixed_bufs, __ATOMIC_RELAXED),
+		__atomic_load_n(&pl->tun_tx.lp.fixed_bufs, __ATOMIC_RELAXED));
 	fprintf(f, "pool.tun.leaked=%lu\n", (unsigned long)pl->tun_pool->leaked);
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		link_name(name, sizeof(name), &pl->links[i]);

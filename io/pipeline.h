@@ -38,6 +38,7 @@ struct pipeline_cfg {
 	uint32_t link_max_conns;	/* LINK_TCP_SERVER: connections at once (0: max_peers + 16) */
 	uint32_t link_idle_s;		/* LINK_TCP_SERVER: close a connection silent this long (0: never) */
 	unsigned int link_offload;	/* LINK_F_GSO | LINK_F_GRO wanted (link.h) */
+	bool no_fixed_bufs;		/* uring-fixed-buffers no: plain TUN reads and writes */
 	uint32_t replay_window;
 	uint32_t replay_time;
 	bool replay_strict;		/* always strict on a stream link (link.h) */
