@@ -141,6 +141,7 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 		.tun_fd = c->tun_fd,
 		.tun_offload = c->tun_offload,
 		.link_offload = (rc->udp_gso ? LINK_F_GSO : 0) | (rc->udp_gro ? LINK_F_GRO : 0),
+		.no_fixed_bufs = !rc->uring_fixed_bufs,
 		.link_fd = udp_fd,
 		.link_type = link_type_of_fd(udp_fd),
 		.replay_window = rc->replay_window,
