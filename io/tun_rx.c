@@ -30,8 +30,8 @@
  * Fixed buffers (lp.fixed_bufs, uring.h): with t->fixed_bufs the pool the
  * reads go to (pool, or gso_pool with offloads) is registered with the ring
  * at start, and each read is an IORING_OP_READ_FIXED into it, so the kernel
- * does not walk and pin the packet's pages per read. If the kernel refuses
- * the registration, the reads stay plain.
+ * copies into pages pinned once rather than through the user mapping per
+ * read. If the kernel refuses the registration, the reads stay plain.
  *
  * One turn: reap up to BURST_MAX reads, drain up to BURST_MAX packets from
  * each input ring, classify each burst (offload: each chunk of

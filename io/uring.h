@@ -72,12 +72,15 @@ enum uring_file {
 /*
  * Fixed buffers: the packet memory of a few pools registered with the ring
  * (io_uring_register_buffers), one iovec per pool, a pool being one slab
- * (core/pool.c). A read or write into a registered buffer skips the page
- * walk and pinning the kernel otherwise does per request (get_user_pages
- * on every import of the iovec); it then only checks the range. A pool's
- * buffer index is found through pkt->pool_id; the range check also covers
- * a pool id reused by a pool created after registration. A packet outside
- * every registered slab takes the plain op.
+ * (core/pool.c). The TUN driver copies each packet; with a registered
+ * buffer the kernel copies into or out of pages it pinned once, at
+ * registration (a bvec iterator), instead of through the user mapping of
+ * each request (import and access checks, user-access copies that may
+ * fault). That is all it saves for a copying driver: the per-request page
+ * pinning it avoids is O_DIRECT's, not the TUN's. A pool's buffer index is
+ * found through pkt->pool_id; the range check also covers a pool id reused
+ * by a pool created after registration. A packet outside every registered
+ * slab takes the plain op.
  */
 #define URING_BUFS_MAX	4
 /* The kernel's bound on one registered buffer (io_uring rsrc: SZ_1G). */
