@@ -27,7 +27,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "../core/clock.h"
 #include "uring.h"
@@ -66,6 +68,28 @@ int uring_open(struct uring *u, unsigned int sq_entries, int io_fd, int db_fd)
 	return 0;
 }
 
+/*
+ * fork() copies every pinned page of a private mapping into the child at
+ * once (the kernel keeps the parent's pages where the ring's pins are),
+ * and ctrl forks for scripts, auth scripts and helpers: with two 19 MB
+ * pools registered that took each fork from 3 ms to 43 ms here. No child
+ * touches a pool before its execve, so the pools' whole pages are kept out
+ * of children (MADV_DONTFORK) while they are registered, and handed back
+ * (MADV_DOFORK) before ctrl frees them: the memory may be reused by malloc
+ * for what a child does read (argv, env). The partial pages at the ends
+ * stay shared with their neighbours, as they were. Errors are ignored: the
+ * only cost is the copy. A loop whose shutdown drain never ended leaks its
+ * ring on purpose (loop.c), and with it this mark on memory ctrl frees.
+ */
+static void uring_buf_advise(uintptr_t lo, uintptr_t hi, int advice)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (lo + page - 1) & ~(page - 1), b = hi & ~(page - 1);
+
+	if (a < b)
+		(void)madvise((void *)a, b - a, advice);
+}
+
 int uring_register_pools(struct uring *u, struct pool *const *pools, unsigned int n)
 {
 	struct iovec iov[URING_BUFS_MAX];
@@ -98,6 +122,7 @@ int uring_register_pools(struct uring *u, struct pool *const *pools, unsigned in
 		u->buf_lo[i] = (uintptr_t)iov[i].iov_base;
 		u->buf_hi[i] = u->buf_lo[i] + iov[i].iov_len;
 		u->buf_of_pool[id[i]] = (uint8_t)(i + 1);
+		uring_buf_advise(u->buf_lo[i], u->buf_hi[i], MADV_DONTFORK);
 	}
 	u->nbufs = k;
 	return (int)k;
@@ -114,8 +139,11 @@ void uring_close(struct uring *u)
 	 * pools, and a restarted pipeline could be refused its own. Callers
 	 * drained every request first (loop.c), so nothing uses them now.
 	 */
-	if (u->nbufs)
+	if (u->nbufs) {
 		io_uring_unregister_buffers(&u->ring);
+		for (unsigned int i = 0; i < u->nbufs; i++)
+			uring_buf_advise(u->buf_lo[i], u->buf_hi[i], MADV_DOFORK);
+	}
 	if (u->fixed)
 		io_uring_unregister_files(&u->ring);
 	io_uring_queue_exit(&u->ring);

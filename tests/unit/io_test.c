@@ -16,7 +16,8 @@
  *    the short/oversize drops, and that every packet went home.
  * 3. Fixed buffers (uring.h): pools registered with a ring map their
  *    packets to their buffer index; a repeated or NULL pool is skipped, a
- *    packet of another pool or a range past the slab gets -1 (plain op).
+ *    packet of another pool or a range past the slab gets -1 (plain op);
+ *    a registered slab is kept out of forked children until unregistered.
  *
  * Exit 0 pass, 1 fail.
  */
@@ -515,6 +516,33 @@ static void test_udp(unsigned int flags)
 	udp_teardown(&u);
 }
 
+/*
+ * 1 if the mapping holding @addr is kept out of children ("dc" in its
+ * smaps VmFlags: MADV_DONTFORK), 0 if not, -1 if smaps does not say.
+ */
+static int vma_dontfork(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			rc = strstr(line, " dc") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
 static void test_fixed_bufs(void)
 {
 	struct pool *a, *b, *c;
@@ -551,10 +579,14 @@ static void test_fixed_bufs(void)
 		      "past a's end");
 	}
 	CHECK(uring_pkt_buf(&u, pc, pc->data, pkt_data_room(pc)) == -1, "unregistered pool c");
+	/* Registered slabs stay out of forked children, and come back when unregistered. */
+	if (rc == 2)
+		CHECK(vma_dontfork(b->mem + 4096) == 1, "pool b not MADV_DONTFORK while registered");
 	pkt_free(pa);
 	pkt_free(pb);
 	pkt_free(pc);
 	uring_close(&u);
+	CHECK(vma_dontfork(b->mem + 4096) == 0, "pool b still MADV_DONTFORK after close");
 out:
 	pool_destroy(a);
 	pool_destroy(b);
