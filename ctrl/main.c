@@ -79,6 +79,7 @@ struct ctrl {
 	struct status_src src;		/* keeps the counters; ctrl_status fills the rest */
 	struct mgmt *mgmt;		/* the management interface; NULL: none */
 	struct metrics *metrics;	/* `metrics ADDR PORT`; NULL: none */
+	bool fixed_bufs_told;		/* uring-fixed-buffers: the TUN threads' outcome logged */
 };
 
 /* Decide once: the mode's table for this configuration (runcfg makes them exclusive). */
@@ -307,6 +308,25 @@ static void ids_drop_when_ready(struct ctrl *c)
 	}
 }
 
+/*
+ * Once, when both TUN threads have started: a refusal of uring-fixed-buffers
+ * (RLIMIT_MEMLOCK, an old kernel) at verbosity 4; the data threads do not log.
+ */
+static void fixed_bufs_tell(struct ctrl *c)
+{
+	int rx, tx;
+
+	if (c->fixed_bufs_told || !c->pl || !c->rc->uring_fixed_bufs)
+		return;
+	pipeline_fixed_bufs(c->pl, &rx, &tx);
+	if (!rx || !tx)
+		return;
+	c->fixed_bufs_told = true;
+	if ((rx < 0 || tx < 0) && log_get_verbosity() >= 4)
+		log_info("tun: fixed buffers refused (tun_rx %s, tun_tx %s); plain reads and writes",
+			 rx < 0 ? strerror(-rx) : "ok", tx < 0 ? strerror(-tx) : "ok");
+}
+
 static void on_tick(struct ctrl *c)
 {
 	uint64_t ticks;
@@ -319,6 +339,7 @@ static void on_tick(struct ctrl *c)
 	mgmt_tick(c->mgmt, clock_mono_ns());
 	metrics_tick(c->metrics, clock_mono_ns());
 	sdnotify_tick(clock_mono_ns());
+	fixed_bufs_tell(c);
 	check_done(c);
 }
 

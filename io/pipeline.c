@@ -617,6 +617,13 @@ void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t 
 	*to_tun = STAT_READ(pl->tun_tx.lp.thr.stats.tx_bytes);
 }
 
+void pipeline_fixed_bufs(const struct pipeline *pl, int *tun_rx, int *tun_tx)
+{
+	/* Relaxed: a report; each thread stores it once, at start (tun_rx.c, tun_tx.c). */
+	*tun_rx = __atomic_load_n(&pl->tun_rx.lp.fixed_bufs, __ATOMIC_RELAXED);
+	*tun_tx = __atomic_load_n(&pl->tun_tx.lp.fixed_bufs, __ATOMIC_RELAXED);
+}
+
 /* "prefix.cpu_us=": CPU time of a stage's thread(s), from their thread CPU clocks. */
 static void cpu_print(FILE *f, const char *prefix, struct thread *const *t, unsigned int n)
 {
@@ -641,6 +648,7 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 	struct stats enc = { 0 }, dec = { 0 };
 	struct thread *enc_t[IO_WORKERS_MAX], *dec_t[IO_WORKERS_MAX], *t;
 	char name[16], key[32];
+	int rx, tx;
 
 	for (unsigned int i = 0; i < pl->cfg.workers; i++) {
 		stats_accumulate(&enc, &pl->enc[i].thr.stats);
@@ -675,9 +683,8 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 	t = &pl->tun_tx.lp.thr;
 	cpu_print(f, "tun_tx", &t, 1);
 	/* Pools registered as fixed buffers, -errno if refused, 0 if off (uring.h). */
-	fprintf(f, "tun_rx.fixed_bufs=%d\ntun_tx.fixed_bufs=%d\n",
-		__atomic_load_n(&pl->tun_rx.lp.fixed_bufs, __ATOMIC_RELAXED),
-		__atomic_load_n(&pl->tun_tx.lp.fixed_bufs, __ATOMIC_RELAXED));
+	pipeline_fixed_bufs(pl, &rx, &tx);
+	fprintf(f, "tun_rx.fixed_bufs=%d\ntun_tx.fixed_bufs=%d\n", rx, tx);
 	fprintf(f, "pool.tun.leaked=%lu\n", (unsigned long)pl->tun_pool->leaked);
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		link_name(name, sizeof(name), &pl->links[i]);

@@ -177,6 +177,12 @@ unsigned int pipeline_drain_ctrl(struct pipeline *pl, uint64_t *ctrl_count, uint
  * written to it (@to_tun); keepalive pings and OCC are not in them.
  */
 void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t *to_tun);
+/*
+ * What tun_rx and tun_tx got of uring-fixed-buffers: pools registered as
+ * fixed buffers, or -errno where the kernel refused them (plain reads and
+ * writes run); 0 before the thread started, or with the switch off.
+ */
+void pipeline_fixed_bufs(const struct pipeline *pl, int *tun_rx, int *tun_tx);
 /* Writes every stage's counters as "stage.counter=value" lines. */
 void pipeline_write_stats(struct pipeline *pl, FILE *f);
 
