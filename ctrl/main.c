@@ -21,7 +21,8 @@
  *              client-config-dir), SIGHUP also reopens the `log` file (for
  *              logrotate), SIGUSR2 writes the counters to the log
  *   timerfd    1 s tick: epoch reclamation, the status file every `status
- *              FILE N` seconds, the mode's second, the management tick
+ *              FILE N` seconds, the mode's second, the management tick, and
+ *              once the TUN threads' fixed-buffer outcome (fixed_bufs_tell)
  *   ctrl fd    doorbell rung by udp_rx / tun_tx when they queue packets for ctrl
  *   management its listening socket and connections (ctrl/mgmt.c), whose
  *              `signal` command acts as the signal would
