@@ -21,7 +21,8 @@
  *              client-config-dir), SIGHUP also reopens the `log` file (for
  *              logrotate), SIGUSR2 writes the counters to the log
  *   timerfd    1 s tick: epoch reclamation, the status file every `status
- *              FILE N` seconds, the mode's second, the management tick
+ *              FILE N` seconds, the mode's second, the management tick, and
+ *              once the TUN threads' fixed-buffer outcome (fixed_bufs_tell)
  *   ctrl fd    doorbell rung by udp_rx / tun_tx when they queue packets for ctrl
  *   management its listening socket and connections (ctrl/mgmt.c), whose
  *              `signal` command acts as the signal would
@@ -79,6 +80,7 @@ struct ctrl {
 	struct status_src src;		/* keeps the counters; ctrl_status fills the rest */
 	struct mgmt *mgmt;		/* the management interface; NULL: none */
 	struct metrics *metrics;	/* `metrics ADDR PORT`; NULL: none */
+	bool fixed_bufs_told;		/* uring-fixed-buffers: the TUN threads' outcome logged */
 };
 
 /* Decide once: the mode's table for this configuration (runcfg makes them exclusive). */
@@ -141,6 +143,7 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 		.tun_fd = c->tun_fd,
 		.tun_offload = c->tun_offload,
 		.link_offload = (rc->udp_gso ? LINK_F_GSO : 0) | (rc->udp_gro ? LINK_F_GRO : 0),
+		.no_fixed_bufs = !rc->uring_fixed_bufs,
 		.link_fd = udp_fd,
 		.link_type = link_type_of_fd(udp_fd),
 		.replay_window = rc->replay_window,
@@ -306,6 +309,25 @@ static void ids_drop_when_ready(struct ctrl *c)
 	}
 }
 
+/*
+ * Once, when both TUN threads have started: a refusal of uring-fixed-buffers
+ * (RLIMIT_MEMLOCK, an old kernel) at verbosity 4; the data threads do not log.
+ */
+static void fixed_bufs_tell(struct ctrl *c)
+{
+	int rx, tx;
+
+	if (c->fixed_bufs_told || !c->pl || !c->rc->uring_fixed_bufs)
+		return;
+	pipeline_fixed_bufs(c->pl, &rx, &tx);
+	if (!rx || !tx)
+		return;
+	c->fixed_bufs_told = true;
+	if ((rx < 0 || tx < 0) && log_get_verbosity() >= 4)
+		log_info("tun: fixed buffers refused (tun_rx %s, tun_tx %s); plain reads and writes",
+			 rx < 0 ? strerror(-rx) : "ok", tx < 0 ? strerror(-tx) : "ok");
+}
+
 static void on_tick(struct ctrl *c)
 {
 	uint64_t ticks;
@@ -318,6 +340,7 @@ static void on_tick(struct ctrl *c)
 	mgmt_tick(c->mgmt, clock_mono_ns());
 	metrics_tick(c->metrics, clock_mono_ns());
 	sdnotify_tick(clock_mono_ns());
+	fixed_bufs_tell(c);
 	check_done(c);
 }
 

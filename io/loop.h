@@ -76,6 +76,12 @@ struct io_loop {
 	struct doorbell db;		/* rung by the loop's input producers, and to stop it */
 	struct epoch_reader epoch;	/* registered by the pipeline when the loop reads peers */
 	unsigned int ring_flags;	/* set by the thread: IORING_SETUP_* the kernel took */
+	/*
+	 * Set by a TUN thread at start: pools registered as fixed buffers
+	 * (uring.h), or -errno if the kernel refused them (the plain ops
+	 * run); 0: none asked for.
+	 */
+	int fixed_bufs;
 	int err;			/* set by the thread: -errno if the loop could not start */
 };
 
@@ -86,6 +92,7 @@ struct tun_rx_thread {
 	unsigned int offload;		/* TUN_OFF_* the queue was opened with (io.h) */
 	struct pool *pool;		/* home: this thread */
 	struct pool *gso_pool;		/* home: this thread; TUN_OFF_VNET: read buffers (64 KiB) */
+	bool fixed_bufs;		/* register the pool it reads into (pool or gso_pool) */
 	struct spsc *out[IO_WORKERS_MAX];	/* to encrypt workers */
 	unsigned int nout;
 	struct spsc *inject;		/* from ctrl: pings and other in-band packets; may be NULL */
@@ -124,6 +131,8 @@ struct tun_tx_thread {
 	unsigned int nin;
 	struct spsc *ctrl_out;		/* to ctrl: OCC and other in-band messages; may be NULL */
 	struct spsc *fwd_out;		/* to tun_rx: packets the op marked PKT_F_FWD; may be NULL */
+	/* Pools whose packets it writes, registered as fixed buffers; NULL: none (plain writes). */
+	struct pool *write_pools[URING_BUFS_MAX];
 	tun_tx_accept_fn accept;	/* NULL: accept as is */
 	void *ctx;
 };

@@ -113,6 +113,14 @@ static int wire_pools(struct pipeline *pl)
 		return rc;
 	pl->tun_rx.pool = pl->tun_pool;
 	pl->tun_rx.gso_pool = pl->tun_gso_pool;
+	/*
+	 * Fixed buffers (uring.h): tun_rx reads into its own pools; tun_tx
+	 * writes decrypted packets, which are the link pools' (decrypt works
+	 * in place). ctrl's pings go through tun_rx, never to the TUN.
+	 */
+	pl->tun_rx.fixed_bufs = !pl->cfg.no_fixed_bufs;
+	for (unsigned int i = 0; !pl->cfg.no_fixed_bufs && i < pl->nlinks && i < URING_BUFS_MAX; i++)
+		pl->tun_tx.write_pools[i] = pl->links[i].pool;
 	/* Every thread, and ctrl (thread id 0), returns packets to every pool. */
 	for (unsigned int t = 0; !rc && t <= pl->nthr; t++) {
 		int tid = t < pl->nthr ? pl->thr[t]->tid : 0;
@@ -609,6 +617,13 @@ void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t 
 	*to_tun = STAT_READ(pl->tun_tx.lp.thr.stats.tx_bytes);
 }
 
+void pipeline_fixed_bufs(const struct pipeline *pl, int *tun_rx, int *tun_tx)
+{
+	/* Relaxed: a report; each thread stores it once, at start (tun_rx.c, tun_tx.c). */
+	*tun_rx = __atomic_load_n(&pl->tun_rx.lp.fixed_bufs, __ATOMIC_RELAXED);
+	*tun_tx = __atomic_load_n(&pl->tun_tx.lp.fixed_bufs, __ATOMIC_RELAXED);
+}
+
 /* "prefix.cpu_us=": CPU time of a stage's thread(s), from their thread CPU clocks. */
 static void cpu_print(FILE *f, const char *prefix, struct thread *const *t, unsigned int n)
 {
@@ -633,6 +648,7 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 	struct stats enc = { 0 }, dec = { 0 };
 	struct thread *enc_t[IO_WORKERS_MAX], *dec_t[IO_WORKERS_MAX], *t;
 	char name[16], key[32];
+	int rx, tx;
 
 	for (unsigned int i = 0; i < pl->cfg.workers; i++) {
 		stats_accumulate(&enc, &pl->enc[i].thr.stats);
@@ -666,6 +682,9 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 	stats_print(f, "tun_tx", &pl->tun_tx.lp.thr.stats);
 	t = &pl->tun_tx.lp.thr;
 	cpu_print(f, "tun_tx", &t, 1);
+	/* Pools registered as fixed buffers, -errno if refused, 0 if off (uring.h). */
+	pipeline_fixed_bufs(pl, &rx, &tx);
+	fprintf(f, "tun_rx.fixed_bufs=%d\ntun_tx.fixed_bufs=%d\n", rx, tx);
 	fprintf(f, "pool.tun.leaked=%lu\n", (unsigned long)pl->tun_pool->leaked);
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		link_name(name, sizeof(name), &pl->links[i]);

@@ -38,6 +38,7 @@ struct pipeline_cfg {
 	uint32_t link_max_conns;	/* LINK_TCP_SERVER: connections at once (0: max_peers + 16) */
 	uint32_t link_idle_s;		/* LINK_TCP_SERVER: close a connection silent this long (0: never) */
 	unsigned int link_offload;	/* LINK_F_GSO | LINK_F_GRO wanted (link.h) */
+	bool no_fixed_bufs;		/* uring-fixed-buffers no: plain TUN reads and writes */
 	uint32_t replay_window;
 	uint32_t replay_time;
 	bool replay_strict;		/* always strict on a stream link (link.h) */
@@ -176,6 +177,12 @@ unsigned int pipeline_drain_ctrl(struct pipeline *pl, uint64_t *ctrl_count, uint
  * written to it (@to_tun); keepalive pings and OCC are not in them.
  */
 void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t *to_tun);
+/*
+ * What tun_rx and tun_tx got of uring-fixed-buffers: pools registered as
+ * fixed buffers, or -errno where the kernel refused them (plain reads and
+ * writes run); 0 before the thread started, or with the switch off.
+ */
+void pipeline_fixed_bufs(const struct pipeline *pl, int *tun_rx, int *tun_tx);
 /* Writes every stage's counters as "stage.counter=value" lines. */
 void pipeline_write_stats(struct pipeline *pl, FILE *f);
 

@@ -27,6 +27,12 @@
  *            full pipeline costs one wake-up per half ring, and the
  *            kernel's queue holds the rest instead of our rings dropping it.
  *
+ * Fixed buffers (lp.fixed_bufs, uring.h): with t->fixed_bufs the pool the
+ * reads go to (pool, or gso_pool with offloads) is registered with the ring
+ * at start, and each read is an IORING_OP_READ_FIXED into it, so the kernel
+ * copies into pages pinned once rather than through the user mapping per
+ * read. If the kernel refuses the registration, the reads stay plain.
+ *
  * One turn: reap up to BURST_MAX reads, drain up to BURST_MAX packets from
  * each input ring, classify each burst (offload: each chunk of
  * TUN_RX_CHUNK packets) inside one epoch section, free what the op refused,
@@ -143,7 +149,7 @@ static bool tun_rx_arm(void *arg, uint32_t idx, struct pkt *p)
 
 	if (unlikely(!sqe))
 		return false;
-	io_uring_prep_read(sqe, -1, p->data, pkt_data_room(p), 0);
+	uring_prep_read_pkt(&s->lo.u, sqe, p, p->data, pkt_data_room(p));
 	uring_sqe_file(&s->lo.u, sqe, URING_FILE_IO);
 	loop_sqe_commit(&s->lo, sqe, idx);
 	return true;
@@ -295,7 +301,8 @@ static bool tun_rx_arm_vnet(void *arg, uint32_t idx, struct pkt *p)
 	if (unlikely(!sqe))
 		return false;
 	/* The header lands in the headroom, so the IP header is where a pool packet's is. */
-	io_uring_prep_read(sqe, -1, p->data - VNET_HDR_LEN, VNET_HDR_LEN + pkt_data_room(p), 0);
+	uring_prep_read_pkt(&s->lo.u, sqe, p, p->data - VNET_HDR_LEN,
+			    VNET_HDR_LEN + pkt_data_room(p));
 	uring_sqe_file(&s->lo.u, sqe, URING_FILE_IO);
 	loop_sqe_commit(&s->lo, sqe, idx);
 	return true;
@@ -378,6 +385,14 @@ static int tun_rx_init(struct loop *lo)
 	s->nout = MIN(s->t->nout, IO_WORKERS_MAX);
 	if ((s->t->offload & TUN_OFF_VNET) && !s->t->gso_pool)
 		return -EINVAL;
+	if (s->t->fixed_bufs) {
+		/* Only the reads' own pool: cut packets, inject and fwd ones are never read into. */
+		struct pool *rd = s->t->offload & TUN_OFF_VNET ? s->t->gso_pool : s->t->pool;
+
+		/* Relaxed: ctrl reads it for its report only, after the thread started. */
+		__atomic_store_n(&lo->lp->fixed_bufs, uring_register_pools(&lo->u, &rd, 1),
+				 __ATOMIC_RELAXED);
+	}
 	return 0;
 }
 

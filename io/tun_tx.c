@@ -11,7 +11,7 @@
  * lock.
  *
  * Two kinds, picked once by how the queue was opened (io/tun.c):
- *   plain    one IORING_OP_WRITE per packet.
+ *   plain    one IORING_OP_WRITE (or WRITE_FIXED) per packet.
  *   offload  (TUN_OFF_VNET) the packets of a burst that go to the TUN are
  *            coalesced (core/gro.c): consecutive in-order TCP segments of a
  *            flow, and equal-size UDP datagrams of a flow where the kernel
@@ -22,6 +22,12 @@
  *            holds the head, its chain the members, until the CQE. If the
  *            kernel refuses a coalesced write, coalescing stops for the rest
  *            of the run (those packets count as DROP_IO; TCP resends them).
+ *
+ * Fixed buffers (lp.fixed_bufs, uring.h): the pools in t->write_pools (the
+ * pipeline names the link pools, where decrypted packets live) are
+ * registered with the ring at start, and a single-packet write from one of
+ * them is an IORING_OP_WRITE_FIXED. A packet of any other pool, and every
+ * coalesced write (liburing 2.3 has no fixed-buffer writev), stays plain.
  *
  * Order: as link_tx, in[cursor] is the ring whose turn it is; collection
  * stops at an empty one, and refused packets still take their turn.
@@ -93,7 +99,7 @@ static void tun_tx_write(struct tun_tx_state *s, struct pkt *p)
 		return;
 	}
 	if (likely(!p->next)) {
-		io_uring_prep_write(sqe, -1, p->data, p->len, 0);
+		uring_prep_write_pkt(&s->lo.u, sqe, p, p->data, p->len);
 	} else {
 		struct iovec *iov = s->iov[idx];
 
@@ -213,6 +219,11 @@ static int tun_tx_init(struct loop *lo)
 		s->hdr = VNET_HDR_LEN;
 		s->gro_flags = GRO_F_TCP | (s->t->offload & TUN_OFF_USO ? GRO_F_UDP : 0);
 	}
+	/* Relaxed: ctrl reads it for its report only, after the thread started. */
+	if (s->t->write_pools[0])
+		__atomic_store_n(&lo->lp->fixed_bufs,
+				 uring_register_pools(&lo->u, s->t->write_pools, URING_BUFS_MAX),
+				 __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -13,9 +13,23 @@
  *                   next enter the kernel, which this loop does every turn.
  *   CQSIZE          the CQ holds 8x the SQ, so bounded in-flight work can
  *                   never overflow it.
+ *
+ * Registered resources: the loop's fd and doorbell always (fixed files),
+ * and for the TUN loops the pools they read into or write from (fixed
+ * buffers, uring_register_pools; uring-fixed-buffers no leaves them out).
+ * Registration pins the pools' pages for the ring's life and, for a
+ * process without CAP_IPC_LOCK, charges them to RLIMIT_MEMLOCK; if the
+ * kernel refuses, the loop keeps the plain ops and says so in
+ * io_loop.fixed_bufs (ctrl reports it; data threads do not log). Only
+ * the TUN reads and the single-packet TUN writes use them: liburing 2.3
+ * has no fixed-buffer writev, sendmsg or recvmsg, and the UDP receive
+ * already takes its buffers from a provided-buffer ring (link_rx.c).
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "../core/clock.h"
 #include "uring.h"
@@ -54,13 +68,82 @@ int uring_open(struct uring *u, unsigned int sq_entries, int io_fd, int db_fd)
 	return 0;
 }
 
+/*
+ * fork() copies every pinned page of a private mapping into the child at
+ * once (the kernel keeps the parent's pages where the ring's pins are),
+ * and ctrl forks for scripts, auth scripts and helpers: with two 19 MB
+ * pools registered that took each fork from 3 ms to 43 ms here. No child
+ * touches a pool before its execve, so the pools' whole pages are kept out
+ * of children (MADV_DONTFORK) while they are registered, and handed back
+ * (MADV_DOFORK) before ctrl frees them: the memory may be reused by malloc
+ * for what a child does read (argv, env). The partial pages at the ends
+ * stay shared with their neighbours, as they were. Errors are ignored: the
+ * only cost is the copy. A loop whose shutdown drain never ended leaks its
+ * ring on purpose (loop.c), and with it this mark on memory ctrl frees.
+ */
+static void uring_buf_advise(uintptr_t lo, uintptr_t hi, int advice)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (lo + page - 1) & ~(page - 1), b = hi & ~(page - 1);
+
+	if (a < b)
+		(void)madvise((void *)a, b - a, advice);
+}
+
+int uring_register_pools(struct uring *u, struct pool *const *pools, unsigned int n)
+{
+	struct iovec iov[URING_BUFS_MAX];
+	uint16_t id[URING_BUFS_MAX];
+	unsigned int k = 0, i, j;
+	int rc;
+
+	for (i = 0; i < n && k < URING_BUFS_MAX; i++) {
+		const struct pool *pool = pools[i];
+		size_t len;
+
+		if (!pool)
+			continue;
+		for (j = 0; j < k && id[j] != pool->id; j++)
+			;
+		len = pool->stride * pool->count;
+		/* Another entry for the same pool, or a slab above the kernel's bound: plain ops. */
+		if (j < k || len > URING_BUF_LEN_MAX)
+			continue;
+		iov[k].iov_base = pool->mem;
+		iov[k].iov_len = len;
+		id[k++] = pool->id;
+	}
+	if (!k)
+		return 0;
+	rc = io_uring_register_buffers(&u->ring, iov, k);
+	if (rc)
+		return rc;
+	for (i = 0; i < k; i++) {
+		u->buf_lo[i] = (uintptr_t)iov[i].iov_base;
+		u->buf_hi[i] = u->buf_lo[i] + iov[i].iov_len;
+		u->buf_of_pool[id[i]] = (uint8_t)(i + 1);
+		uring_buf_advise(u->buf_lo[i], u->buf_hi[i], MADV_DONTFORK);
+	}
+	u->nbufs = k;
+	return (int)k;
+}
+
 void uring_close(struct uring *u)
 {
 	/*
 	 * Drop the registered files first: the ring's own teardown runs later in
 	 * a kernel worker, and until then it would keep the UDP socket (and its
 	 * port) alive after the daemon exited, so a restart could not bind.
+	 * The fixed buffers likewise: until that worker ran, the pools' pages
+	 * would stay pinned and charged to RLIMIT_MEMLOCK after ctrl freed the
+	 * pools, and a restarted pipeline could be refused its own. Callers
+	 * drained every request first (loop.c), so nothing uses them now.
 	 */
+	if (u->nbufs) {
+		io_uring_unregister_buffers(&u->ring);
+		for (unsigned int i = 0; i < u->nbufs; i++)
+			uring_buf_advise(u->buf_lo[i], u->buf_hi[i], MADV_DOFORK);
+	}
 	if (u->fixed)
 		io_uring_unregister_files(&u->ring);
 	io_uring_queue_exit(&u->ring);

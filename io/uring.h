@@ -69,6 +69,23 @@ enum uring_file {
 	URING_FILE_DB = 1,
 };
 
+/*
+ * Fixed buffers: the packet memory of a few pools registered with the ring
+ * (io_uring_register_buffers), one iovec per pool, a pool being one slab
+ * (core/pool.c). The TUN driver copies each packet; with a registered
+ * buffer the kernel copies into or out of pages it pinned once, at
+ * registration (a bvec iterator), instead of through the user mapping of
+ * each request (import and access checks, user-access copies that may
+ * fault). That is all it saves for a copying driver: the per-request page
+ * pinning it avoids is O_DIRECT's, not the TUN's. A pool's buffer index is
+ * found through pkt->pool_id; the range check also covers a pool id reused
+ * by a pool created after registration. A packet outside every registered
+ * slab takes the plain op.
+ */
+#define URING_BUFS_MAX	4
+/* The kernel's bound on one registered buffer (io_uring rsrc: SZ_1G). */
+#define URING_BUF_LEN_MAX	(1ul << 30)
+
 struct uring {
 	struct io_uring ring;
 	unsigned int setup_flags;	/* IORING_SETUP_* the kernel took */
@@ -76,6 +93,10 @@ struct uring {
 	bool fixed;			/* fds registered: SQEs name them by index */
 	bool db_armed;			/* the doorbell read is in flight */
 	uint64_t db_val;		/* the doorbell read's target; outlives its SQE */
+	unsigned int nbufs;		/* pools registered as fixed buffers */
+	uintptr_t buf_lo[URING_BUFS_MAX];	/* each fixed buffer's first byte */
+	uintptr_t buf_hi[URING_BUFS_MAX];	/* ... and the byte after its last */
+	uint8_t buf_of_pool[POOL_MAX];	/* pool id -> fixed buffer index + 1; 0: none */
 };
 
 /*
@@ -85,10 +106,53 @@ struct uring {
  */
 int uring_open(struct uring *u, unsigned int sq_entries, int io_fd, int db_fd) __must_check;
 void uring_close(struct uring *u);
+/*
+ * Registers the packet memory of @pools[0..n) (NULLs and repeats skipped, at
+ * most URING_BUFS_MAX) as the ring's fixed buffers, once, before any I/O.
+ * Returns how many pools were registered, or -errno from the kernel (old
+ * kernel, RLIMIT_MEMLOCK, ENOMEM): then none is, and every op stays plain.
+ */
+int uring_register_pools(struct uring *u, struct pool *const *pools, unsigned int n);
 /* Returns a fresh SQE, submitting first if the SQ is full; NULL only if that fails. */
 struct io_uring_sqe *uring_sqe(struct uring *u);
 /* Points @sqe at file @which (fixed index or raw fd, as registered). */
 void uring_sqe_file(struct uring *u, struct io_uring_sqe *sqe, enum uring_file which);
+
+/* The fixed buffer holding @len bytes at @buf of packet @p, or -1: none does. */
+static inline int uring_pkt_buf(const struct uring *u, const struct pkt *p, const void *buf,
+				uint32_t len)
+{
+	unsigned int b = u->buf_of_pool[p->pool_id];
+	uintptr_t a = (uintptr_t)buf;
+
+	if (likely(b) && likely(a >= u->buf_lo[b - 1] && a + len <= u->buf_hi[b - 1]))
+		return (int)b - 1;
+	return -1;
+}
+
+/* Preps a read of up to @len bytes into @buf, inside packet @p: fixed if it can be. */
+static inline void uring_prep_read_pkt(struct uring *u, struct io_uring_sqe *sqe,
+				       const struct pkt *p, void *buf, uint32_t len)
+{
+	int b = uring_pkt_buf(u, p, buf, len);
+
+	if (likely(b >= 0))
+		io_uring_prep_read_fixed(sqe, -1, buf, len, 0, b);
+	else
+		io_uring_prep_read(sqe, -1, buf, len, 0);
+}
+
+/* Preps a write of @len bytes at @buf, inside packet @p: fixed if it can be. */
+static inline void uring_prep_write_pkt(struct uring *u, struct io_uring_sqe *sqe,
+					const struct pkt *p, const void *buf, uint32_t len)
+{
+	int b = uring_pkt_buf(u, p, buf, len);
+
+	if (likely(b >= 0))
+		io_uring_prep_write_fixed(sqe, -1, buf, len, 0, b);
+	else
+		io_uring_prep_write(sqe, -1, buf, len, 0);
+}
 /* Keeps one eventfd read on the doorbell in flight (no-op if it is). */
 void uring_doorbell_arm(struct uring *u);
 /* Queues a cancel of the request tagged @ud. */

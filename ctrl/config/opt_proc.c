@@ -3,8 +3,8 @@
  * tls-client, tls-server, mode), scripts and their environment (up, down, route-up,
  * script-security, setenv, ignore-unknown-option), logging, status, daemon, privilege
  * drop, management, pushed echo texts, and sluice's own options (workers, the offload
- * switches tun-offload, udp-gso and udp-gro, kill-switch and the test-* options the test
- * suite uses). Scripts are stored, never run here.
+ * switches tun-offload, udp-gso, udp-gro and uring-fixed-buffers, kill-switch and the
+ * test-* options the test suite uses). Scripts are stored, never run here.
  *
  * Called from the ctrl thread only, through opt_dispatch() (opt_dispatch.c).
  */
@@ -178,12 +178,13 @@ static int h_test_peer_id(struct opt_ctx *c, struct config_directive *d, char *e
 	return ret;
 }
 
-/* tun-offload, udp-gso, udp-gro: yes (the default) or no. */
+/* tun-offload, udp-gso, udp-gro, uring-fixed-buffers: yes (the default) or no. */
 static int h_offload(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
 	static const char *const w[] = { "no", "yes", NULL };
 	bool *no = !strcmp(ARG(0), "tun-offload") ? &c->o->no_tun_offload :
-		   !strcmp(ARG(0), "udp-gso") ? &c->o->no_udp_gso : &c->o->no_udp_gro;
+		   !strcmp(ARG(0), "udp-gso") ? &c->o->no_udp_gso :
+		   !strcmp(ARG(0), "udp-gro") ? &c->o->no_udp_gro : &c->o->no_uring_fixed_bufs;
 	int k, ret = opt_get_word(d, 1, w, "yes or no", &k, err, errlen);
 
 	if (!ret)
@@ -234,6 +235,7 @@ static const struct opt_def proc_defs[] = {
 	FN("tun-offload", C | F_SLUICE, 1, 1, h_offload, "yes or no"),
 	FN("udp-gso", C | F_SLUICE, 1, 1, h_offload, "yes or no"),
 	FN("udp-gro", C | F_SLUICE, 1, 1, h_offload, "yes or no"),
+	FN("uring-fixed-buffers", C | F_SLUICE, 1, 1, h_offload, "yes or no"),
 	FLAG("kill-switch", C | F_SLUICE, kill_switch),
 	FLAG("test-no-ekm", C | F_SLUICE, test_no_ekm),
 	FLAG("test-no-dyn-tls-crypt", C | F_SLUICE, test_no_dyn_tls_crypt),

@@ -371,6 +371,7 @@ struct options {
 	bool no_tun_offload;
 	bool no_udp_gso;
 	bool no_udp_gro;
+	bool no_uring_fixed_bufs;	/* uring-fixed-buffers no: plain TUN reads/writes (io/uring.h) */
 	bool kill_switch;
 	bool test_no_ekm;		/* tests only: do not announce TLS_KEY_EXPORT (legacy PRF) */
 	bool test_no_dyn_tls_crypt;	/* tests only: do not announce DYN_TLS_CRYPT */

@@ -90,6 +90,7 @@ static int runcfg_common(struct runcfg *rc, const struct options *o,
 	rc->tun_offload = !o->no_tun_offload;
 	rc->udp_gso = !o->no_udp_gso;
 	rc->udp_gro = !o->no_udp_gro;
+	rc->uring_fixed_bufs = !o->no_uring_fixed_bufs;
 	rc->replay_window = o->replay_window;
 	rc->replay_time = o->replay_time;
 	rc->status_file = o->status_file;

@@ -32,6 +32,7 @@ struct runcfg {
 	bool tun_offload;		/* ask the TUN for its offloads (io/tun.c) */
 	bool udp_gso;			/* send runs of datagrams with UDP_SEGMENT (io/udp.c) */
 	bool udp_gro;			/* receive with UDP_GRO (io/udp.c) */
+	bool uring_fixed_bufs;		/* TUN I/O into registered pool memory (io/uring.h) */
 	uint32_t replay_window;
 	uint32_t replay_time;
 	const char *status_file;

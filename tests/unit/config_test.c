@@ -166,6 +166,7 @@ static void test_load_errors(void)
 	T("max-clients 0\n", "max-clients expects a number 1..16777214");
 	T("topology star\n", "topology expects net30, p2p or subnet");
 	T("workers 0\n", "workers expects a number 1..64");
+	T("uring-fixed-buffers maybe\n", "uring-fixed-buffers expects yes or no, got 'maybe'");
 	T("test-peer-id 16777215\n", "test-peer-id expects a number 0..16777214");
 	T("dns server 1 address 1.1.1.1 [2606:4700::1111]:53\n", "");
 	T("dns server 300 address 1.1.1.1\n", "priority 0..127");
@@ -626,6 +627,22 @@ static void test_test_options(void)
 	opt_del(o);
 }
 
+/* The offload switches: each on unless set to no, each on its own flag. */
+static void test_offload_switches(void)
+{
+	struct options *o = opt_new();
+
+	CHECK(!load(o, "dev tun\n"), "load: %s", err);
+	CHECK(!o->no_tun_offload && !o->no_udp_gso && !o->no_udp_gro && !o->no_uring_fixed_bufs,
+	      "offload defaults");
+	CHECK(!load(o, "uring-fixed-buffers no\n"), "load: %s", err);
+	CHECK(o->no_uring_fixed_bufs && !o->no_tun_offload && !o->no_udp_gso && !o->no_udp_gro,
+	      "uring-fixed-buffers no");
+	CHECK(!load(o, "udp-gro no\nuring-fixed-buffers yes\n"), "load: %s", err);
+	CHECK(o->no_udp_gro && !o->no_uring_fixed_bufs, "udp-gro no, uring-fixed-buffers yes");
+	opt_del(o);
+}
+
 static void test_misc(void)
 {
 	struct options *o = load_final(CLIENT_BASE "remote h 1194 udp6\ntun-mtu 1400\n"
@@ -686,6 +703,7 @@ int main(void)
 	test_files();
 	test_static_key();
 	test_test_options();
+	test_offload_switches();
 	test_misc();
 	return harness_done("config_test");
 }

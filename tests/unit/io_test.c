@@ -14,6 +14,10 @@
  *    10000 stamped datagrams, paced by a bounded in-flight window; checks
  *    order, content, source address, exact counters, the peer's last_tx_ns,
  *    the short/oversize drops, and that every packet went home.
+ * 3. Fixed buffers (uring.h): pools registered with a ring map their
+ *    packets to their buffer index; a repeated or NULL pool is skipped, a
+ *    packet of another pool or a range past the slab gets -1 (plain op);
+ *    a registered slab is kept out of forked children until unregistered.
  *
  * Exit 0 pass, 1 fail.
  */
@@ -512,6 +516,83 @@ static void test_udp(unsigned int flags)
 	udp_teardown(&u);
 }
 
+/*
+ * 1 if the mapping holding @addr is kept out of children ("dc" in its
+ * smaps VmFlags: MADV_DONTFORK), 0 if not, -1 if smaps does not say.
+ */
+static int vma_dontfork(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			rc = strstr(line, " dc") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static void test_fixed_bufs(void)
+{
+	struct pool *a, *b, *c;
+	struct pkt *pa, *pb, *pc;
+	struct uring u;
+	int rc;
+
+	OK(pool_create(&a, 16, PKT_CLASS_MTU, main_thr.tid));
+	OK(pool_create(&b, 4, PKT_CLASS_GSO, main_thr.tid));
+	OK(pool_create(&c, 4, PKT_CLASS_MTU, main_thr.tid));
+	rc = uring_open(&u, 8, -1, -1);
+	if (rc) {
+		fprintf(stderr, "io_test: no io_uring (%s), fixed buffers skipped\n", strerror(-rc));
+		goto out;
+	}
+	rc = uring_register_pools(&u, (struct pool *[]){ a, NULL, b, a }, 4);
+	if (rc < 0) {
+		/* Refused (RLIMIT_MEMLOCK without CAP_IPC_LOCK): the plain ops must still run. */
+		fprintf(stderr, "io_test: fixed buffers refused (%s)\n", strerror(-rc));
+		CHECK(u.nbufs == 0, "refused, yet %u registered", u.nbufs);
+	} else {
+		CHECK(rc == 2 && u.nbufs == 2, "registered %d (%u), want 2", rc, u.nbufs);
+	}
+	pa = pool_get(a);
+	pb = pool_get(b);
+	pc = pool_get(c);
+	OK(!pa || !pb || !pc ? -1 : 0);
+	if (rc == 2) {
+		CHECK(uring_pkt_buf(&u, pa, pa->data, pkt_data_room(pa)) == 0, "pool a");
+		CHECK(uring_pkt_buf(&u, pb, pb->data - 12, 12 + pkt_data_room(pb)) == 1, "pool b");
+		/* The last packet of a, to its last byte. */
+		CHECK(uring_pkt_buf(&u, pa, a->mem + a->stride * a->count - 1, 1) == 0, "a's end");
+		CHECK(uring_pkt_buf(&u, pa, a->mem + a->stride * a->count - 1, 2) == -1,
+		      "past a's end");
+	}
+	CHECK(uring_pkt_buf(&u, pc, pc->data, pkt_data_room(pc)) == -1, "unregistered pool c");
+	/* Registered slabs stay out of forked children, and come back when unregistered. */
+	if (rc == 2)
+		CHECK(vma_dontfork(b->mem + 4096) == 1, "pool b not MADV_DONTFORK while registered");
+	pkt_free(pa);
+	pkt_free(pb);
+	pkt_free(pc);
+	uring_close(&u);
+	CHECK(vma_dontfork(b->mem + 4096) == 0, "pool b still MADV_DONTFORK after close");
+out:
+	pool_destroy(a);
+	pool_destroy(b);
+	pool_destroy(c);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -519,6 +600,7 @@ int main(void)
 	epoch_init();
 	test_table();
 	test_deal_collect();
+	test_fixed_bufs();
 	test_udp(0);
 	test_udp(LINK_F_GSO | LINK_F_GRO);
 	return harness_done("io_test");

@@ -6,7 +6,8 @@
  * calls and checked with ip(8); then tun_rx -> tun_tx joined by one ring,
  * with a classify op that swaps IPv4/UDP source and destination, so a
  * datagram sent to 198.18.99.2 comes back to its sender; ctrl's inject ring
- * and tun_tx's ctrl ring carry one packet each.
+ * and tun_tx's ctrl ring carry one packet each. The loops read and write
+ * the pool's packets through fixed buffers, the injected ones plain.
  *
  * Exit 0 pass, 1 fail, 77 skip (not root, or no ip netns).
  */
@@ -324,6 +325,14 @@ static void tun_setup(struct tun_side *s, int fd)
 	OK(spsc_create(&s->inject, 16, &trx.lp.db, "inject"));
 	OK(spsc_create(&s->ctl, 16, NULL, "ctl"));
 	trx.pool = s->rxpool;
+	/*
+	 * Fixed buffers: tun_rx reads into rxpool's; tun_tx writes rxpool's
+	 * packets fixed (listed twice, around a NULL: registered once) and the
+	 * injected ones of mypool plain.
+	 */
+	trx.fixed_bufs = true;
+	ttx.write_pools[0] = s->rxpool;
+	ttx.write_pools[2] = s->rxpool;
 	trx.out[0] = ttx.in[0] = s->loop;
 	trx.nout = ttx.nin = 1;
 	trx.inject = s->inject;
@@ -388,8 +397,13 @@ static void tun_check(struct tun_side *s)
 	pool_set_home(s->rxpool, main_thr.tid);
 	CHECK(pool_available(s->rxpool) == TUN_POOL, "tun_rx pool: %u of %d home",
 	      pool_available(s->rxpool), TUN_POOL);
-	fprintf(stderr, "tun_test: tun_rx ring flags 0x%x, tun_tx ring flags 0x%x\n",
-		trx.lp.ring_flags, ttx.lp.ring_flags);
+	/* 1 each, or -errno where the kernel refused them (the plain ops ran). */
+	CHECK(trx.lp.fixed_bufs != 0 && trx.lp.fixed_bufs <= 1 && ttx.lp.fixed_bufs != 0 &&
+	      ttx.lp.fixed_bufs <= 1, "fixed buffers: tun_rx %d, tun_tx %d", trx.lp.fixed_bufs,
+	      ttx.lp.fixed_bufs);
+	fprintf(stderr, "tun_test: tun_rx ring flags 0x%x, tun_tx ring flags 0x%x, fixed buffers "
+		"%d and %d\n", trx.lp.ring_flags, ttx.lp.ring_flags, trx.lp.fixed_bufs,
+		ttx.lp.fixed_bufs);
 }
 
 static void test_tun_loops(int fd)
