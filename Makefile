@@ -118,7 +118,7 @@ demo: deps
 # The bench's own deps step (gnuplot for the chart; wireguard-go and wireguard-tools for
 # tunnel_bench's optional wireguard-go column): not part of `make test`'s.
 bench-deps:
-	$(Q)./tests/deps.sh --bench && ./bench/deps.sh
+	$(Q)./tests/deps.sh --bench
 
 bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all bench-bins

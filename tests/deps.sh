@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs every Debian package the build, tests and demo need; with --bench also what only
-# `make bench` uses (gnuplot for its chart).
+# `make bench` uses (gnuplot for its chart, wireguard-go and wireguard-tools for its
+# userspace WireGuard pair, bench/wg.lib).
 # Idempotent: does nothing (and needs no network) when all are present.
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libssl-dev liburing-dev libck-dev
 liblz4-dev liblzo2-dev openssl openvpn iperf3 iproute2 iputils-ping nftables procps psmisc tcpdump
 python3 python3-cryptography curl"
-[ "${1:-}" != --bench ] || PKGS="$PKGS gnuplot-nox"
+[ "${1:-}" != --bench ] || PKGS="$PKGS gnuplot-nox wireguard-go wireguard-tools"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
