@@ -223,18 +223,6 @@ static int pass_fail(const struct pass_req *r, const char *what, const struct tl
 	return -ENOKEY;
 }
 
-/* True if the last error says a PEM key could not be decrypted (bad passphrase). */
-static bool pem_decrypt_failed(void)
-{
-	unsigned long e = ERR_peek_last_error();
-	int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
-
-	return (lib == ERR_LIB_PEM && reason == PEM_R_BAD_DECRYPT) ||
-	       (lib == ERR_LIB_PROV && reason == PROV_R_BAD_DECRYPT) ||
-	       (lib == ERR_LIB_EVP && reason == EVP_R_BAD_DECRYPT) ||
-	       (lib == ERR_LIB_PKCS12 && reason == PKCS12_R_PKCS12_CIPHERFINAL_ERROR);
-}
-
 static int load_key(SSL_CTX *sc, const struct tls_conf *conf, char *err, size_t errlen)
 {
 	const struct tls_pem *p = &conf->key;
@@ -248,7 +236,13 @@ static int load_key(SSL_CTX *sc, const struct tls_conf *conf, char *err, size_t 
 	if (ret)
 		return ret;
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, &req);
-	if (!pkey && req.rc != 1 && (req.rc || pem_decrypt_failed())) {
+	/*
+	 * The key asked for a passphrase and did not load: none was given, or it was
+	 * wrong. A wrong one mostly fails the decryption's padding check, but about
+	 * once in 256 its garbage passes that check and fails to decode instead, with
+	 * an ASN.1 error; that is the same wrong passphrase to the user.
+	 */
+	if (!pkey && req.rc != 1) {
 		ret = pass_fail(&req, "private key", p, err, errlen);
 	} else if (!pkey || SSL_CTX_use_PrivateKey(sc, pkey) != 1) {
 		ret = load_fail(p, "private key", err, errlen);
