@@ -16,6 +16,20 @@
 /* Crypto workers per direction, and so worker rings per loop: crypto's limit. */
 #define IO_WORKERS_MAX	16
 
+/*
+ * Lanes of a UDP server's data plane (io-queues): each is a TUN queue
+ * (IFF_MULTI_QUEUE) and an SO_REUSEPORT socket with their own four loops and
+ * a share of the workers. A peer belongs to lane io_lane_of(peer id): its
+ * packets are numbered, sealed, opened and replay-checked there only, so
+ * per-peer state keeps one writer per direction (io/pipeline.c).
+ */
+#define IO_LANES_MAX	4
+
+static inline unsigned int io_lane_of(uint32_t peer_id, unsigned int nlanes)
+{
+	return nlanes > 1 ? peer_id % nlanes : 0;
+}
+
 /* What a TUN queue was opened with (tun_open's *@offload). */
 #define TUN_OFF_VNET	0x01	/* IFF_VNET_HDR: a virtio-net header on every read and write */
 #define TUN_OFF_TSO	0x02	/* reads may be TCP super-packets (TSO4, TSO6) */
@@ -81,6 +95,15 @@ int nl_route_del(int family, const void *dst, int prefixlen, const void *gw_or_n
  * @remote if given, with large buffers. Returns the fd or -errno. */
 int udp_open(const union sockaddr_any *local, socklen_t local_len,
 	     const union sockaddr_any *remote, socklen_t remote_len);
+
+/*
+ * Steers a UDP server's datagrams across its SO_REUSEPORT group of @nlanes
+ * sockets (ctrl only; @fd: any bound member, socket i bound i-th): a
+ * P_DATA_V2 packet goes to socket io_lane_of(its peer-id), anything else
+ * (control packets) where the kernel's 4-tuple hash puts it. A classic
+ * BPF program (SO_ATTACH_REUSEPORT_CBPF). Returns 0 or -errno.
+ */
+int udp_reuseport_steer(int fd, unsigned int nlanes);
 
 /* Listening TCP socket (ctrl only, a server's): SO_REUSEADDR, bound to @local,
  * non-blocking (io/tcp_server.c accepts from it). Returns the fd or -errno. */

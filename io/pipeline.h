@@ -33,6 +33,16 @@ struct pipeline_cfg {
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
 	unsigned int tun_offload;	/* TUN_OFF_* tun_open granted for tun_fd (io.h) */
+	/*
+	 * Lanes (io.h IO_LANES_MAX; 0 or 1: one). With more, a UDP server's:
+	 * lane i reads and writes TUN queue tun_fds[i] and socket link_fds[i]
+	 * (all of one SO_REUSEPORT group, steered with udp_reuseport_steer);
+	 * tun_fds[0] == tun_fd and link_fds[0] == link_fd. Every queue was
+	 * opened with tun_offload. workers >= lanes; lane i gets an equal share.
+	 */
+	unsigned int lanes;
+	int tun_fds[IO_LANES_MAX];
+	int link_fds[IO_LANES_MAX];
 	enum link_type link_type;	/* the link to the peers: LINK_UDP (0), _TCP, _TCP_SERVER */
 	int link_fd;			/* its socket (ctrl keeps it; closes it after destroy) */
 	uint32_t link_max_conns;	/* LINK_TCP_SERVER: connections at once (0: max_peers + 16) */
