@@ -52,6 +52,8 @@ union sockaddr_any {
 #define PKT_F_PING	0x02	/* in-band message (ping, OCC) injected by ctrl for p->peer_id */
 #define PKT_F_V1	0x04	/* P_DATA_V1 on the wire */
 #define PKT_F_FWD	0x08	/* server: client-to-client, tun_tx -> tun_rx */
+#define PKT_F_LANE	0x10	/* server: for a peer of another lane; tun_rx hands it over */
+#define PKT_F_LANED	0x20	/* server: handed over by another lane's tun_rx (once only) */
 
 struct pkt {
 	uint8_t *data;		/* first byte of the packet */

@@ -27,6 +27,7 @@ static const char *const drop_names[DROP_MAX] = {
 	[DROP_BAD_SRC] = "bad_src",
 	[DROP_SHUTDOWN] = "shutdown",
 	[DROP_BAD_OFFLOAD] = "bad_offload",
+	[DROP_LANE] = "wrong_lane",
 };
 
 const char *stats_drop_name(enum drop_reason r)
@@ -52,6 +53,7 @@ void stats_accumulate(struct stats *dst, const struct stats *src)
 	dst->lzo_decompressed += STAT_READ(src->lzo_decompressed);
 	dst->super_pkts += STAT_READ(src->super_pkts);
 	dst->super_segs += STAT_READ(src->super_segs);
+	dst->lane_pkts += STAT_READ(src->lane_pkts);
 	for (int i = 0; i < DROP_MAX; i++)
 		dst->drop[i] += STAT_READ(src->drop[i]);
 }
@@ -72,6 +74,7 @@ void stats_print(FILE *f, const char *prefix, const struct stats *st)
 	fprintf(f, "%s.lzo_decompressed=%" PRIu64 "\n", prefix, STAT_READ(st->lzo_decompressed));
 	fprintf(f, "%s.super_pkts=%" PRIu64 "\n", prefix, STAT_READ(st->super_pkts));
 	fprintf(f, "%s.super_segs=%" PRIu64 "\n", prefix, STAT_READ(st->super_segs));
+	fprintf(f, "%s.lane_pkts=%" PRIu64 "\n", prefix, STAT_READ(st->lane_pkts));
 	for (int i = 1; i < DROP_MAX; i++)
 		fprintf(f, "%s.drop.%s=%" PRIu64 "\n", prefix, stats_drop_name(i),
 			STAT_READ(st->drop[i]));

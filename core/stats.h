@@ -36,6 +36,7 @@ enum drop_reason {
 	DROP_BAD_SRC,		/* server: inner source address not routed to that client */
 	DROP_SHUTDOWN,		/* read while the loop was stopping: counted, not passed on */
 	DROP_BAD_OFFLOAD,	/* a virtio-net header or GRO batch we cannot honour */
+	DROP_LANE,		/* server: a data packet on another lane's socket (io.h lanes) */
 	DROP_MAX
 };
 
@@ -60,6 +61,7 @@ struct stats {
 	 */
 	uint64_t super_pkts;
 	uint64_t super_segs;
+	uint64_t lane_pkts;	/* tun_rx: packets handed to another lane's tun_rx */
 	uint64_t drop[DROP_MAX];
 } __attribute__((aligned(CACHELINE)));
 

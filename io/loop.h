@@ -97,6 +97,14 @@ struct tun_rx_thread {
 	unsigned int nout;
 	struct spsc *inject;		/* from ctrl: pings and other in-band packets; may be NULL */
 	struct spsc *fwd;		/* from tun_tx: client-to-client packets; may be NULL */
+	/*
+	 * Lanes (io.h; a UDP server's): packets the op marked PKT_F_LANE go to
+	 * lane_out[io_lane_of(p->peer_id, nlanes)] (another lane's tun_rx);
+	 * lane_in[] are the other lanes' rings to this one. nlanes 0 or 1: none.
+	 */
+	struct spsc *lane_out[IO_LANES_MAX];
+	struct spsc *lane_in[IO_LANES_MAX];
+	unsigned int nlanes, nlane_in;
 	tun_rx_classify_fn classify;	/* NULL: every packet is PKT_OK */
 	void *ctx;
 };

@@ -8,12 +8,19 @@
  *
  * Threads: every function here runs on ctrl (the main thread).
  *
- * Wiring (W = cfg.workers; one link today, see PIPE_LINKS_MAX):
+ * Wiring, per lane k (one lane but in a UDP server of io-queues > 1; lane k
+ * has TUN queue k, link k and the workers i of its share, see pipe_lane):
  *   TUN --> tun_rx --enc[i].in--> enc[i] --enc[i].out--> link_tx --> link
  *   link --> link_rx --dec[i].in--> dec[i] --dec[i].out--> tun_tx --> TUN
- *   link_rx --ctrl_out--> ctrl --ctrl_in--> link_tx      (per link)
+ *   link_rx --ctrl_out--> ctrl --ctrl_in--> link_tx
  *   ctrl --ctrl_to_tun_rx--> tun_rx (pings), tun_tx --tun_tx_to_ctrl--> ctrl (OCC)
- *   tun_tx --tun_tx_to_tun_rx--> tun_rx (server with client-to-client)
+ *   tun_tx --c2c--> tun_rx (server with client-to-client)
+ *   tun_rx --fwd[j]--> lane j's tun_rx (a packet for one of lane j's peers)
+ * A peer is lane io_lane_of(id)'s (io.h): ctrl's pings go to that lane, the
+ * sockets' steering program sends its data packets to that lane's link,
+ * and tun_rx hands a packet the kernel read on another queue over. Each
+ * lane's dealers and collectors stay in step over its own workers
+ * (crypto/worker.h), so the order of each lane's packets is kept.
  * Every thread (and ctrl) may free packets of every pool: each gets a
  * return ring on each pool, so no packet is ever stranded.
  *
@@ -54,18 +61,33 @@ static int add_thread(struct pipeline *pl, struct thread *t, struct doorbell *db
 }
 
 /* Start order: consumers before producers, so nothing waits on a missing reader. */
+/* A lane's loop name: "sl-tun-tx" for lane 0 (as with one lane), "sl-tun-tx1" after. */
+static void loop_name(char *buf, size_t len, const char *what, unsigned int lane)
+{
+	if (lane)
+		snprintf(buf, len, "sl-%s%u", what, lane);
+	else
+		snprintf(buf, len, "sl-%s", what);
+}
+
 static int wire_threads(struct pipeline *pl)
 {
 	unsigned int w = pl->cfg.workers, i;
-	char name[24];		/* thread_init keeps the first 15 characters */
-	int rc;
+	char name[24], what[16];	/* thread_init keeps the first 15 characters */
+	int rc = 0;
 
-	rc = add_thread(pl, &pl->tun_tx.lp.thr, &pl->tun_tx.lp.db, "sl-tun-tx",
-			tun_tx_thread_main, &pl->tun_tx);
+	for (i = 0; !rc && i < pl->nlanes; i++) {
+		struct pipe_lane *ln = &pl->lanes[i];
+
+		loop_name(name, sizeof(name), "tun-tx", i);
+		rc = add_thread(pl, &ln->tun_tx.lp.thr, &ln->tun_tx.lp.db, name,
+				tun_tx_thread_main, &ln->tun_tx);
+	}
 	for (i = 0; !rc && i < pl->nlinks; i++) {
 		struct pipe_link *pk = &pl->links[i];
 
-		snprintf(name, sizeof(name), "sl-%s-tx", pk->link->ops->name);
+		snprintf(what, sizeof(what), "%s-tx", pk->link->ops->name);
+		loop_name(name, sizeof(name), what, i);
 		rc = add_thread(pl, &pk->tx.lp.thr, &pk->tx.lp.db, name, link_tx_thread_main,
 				&pk->tx);
 	}
@@ -82,23 +104,37 @@ static int wire_threads(struct pipeline *pl)
 	for (i = 0; !rc && i < pl->nlinks; i++) {
 		struct pipe_link *pk = &pl->links[i];
 
-		snprintf(name, sizeof(name), "sl-%s-rx", pk->link->ops->name);
+		snprintf(what, sizeof(what), "%s-rx", pk->link->ops->name);
+		loop_name(name, sizeof(name), what, i);
 		rc = add_thread(pl, &pk->rx.lp.thr, &pk->rx.lp.db, name, link_rx_thread_main,
 				&pk->rx);
 	}
-	return rc ?: add_thread(pl, &pl->tun_rx.lp.thr, &pl->tun_rx.lp.db, "sl-tun-rx",
-				tun_rx_thread_main, &pl->tun_rx);
+	for (i = 0; !rc && i < pl->nlanes; i++) {
+		struct pipe_lane *ln = &pl->lanes[i];
+
+		loop_name(name, sizeof(name), "tun-rx", i);
+		rc = add_thread(pl, &ln->tun_rx.lp.thr, &ln->tun_rx.lp.db, name,
+				tun_rx_thread_main, &ln->tun_rx);
+	}
+	return rc;
 }
 
 static int wire_pools(struct pipeline *pl)
 {
 	int rc;
 
-	rc = pool_create(&pl->tun_pool, PIPE_POOL_PKTS, PKT_CLASS_MTU, pl->tun_rx.lp.thr.tid);
-	rc = rc ?: pool_create(&pl->ctrl_pool, PIPE_CTRL_POOL_PKTS, PKT_CLASS_MTU, 0);
-	if (!rc && (pl->cfg.tun_offload & TUN_OFF_VNET))
-		rc = pool_create(&pl->tun_gso_pool, PIPE_GSO_POOL_PKTS, PKT_CLASS_GSO,
-				 pl->tun_rx.lp.thr.tid);
+	rc = pool_create(&pl->ctrl_pool, PIPE_CTRL_POOL_PKTS, PKT_CLASS_MTU, 0);
+	for (unsigned int i = 0; !rc && i < pl->nlanes; i++) {
+		struct pipe_lane *ln = &pl->lanes[i];
+
+		rc = pool_create(&ln->tun_pool, PIPE_POOL_PKTS, PKT_CLASS_MTU,
+				 ln->tun_rx.lp.thr.tid);
+		if (!rc && (pl->cfg.tun_offload & TUN_OFF_VNET))
+			rc = pool_create(&ln->tun_gso_pool, PIPE_GSO_POOL_PKTS, PKT_CLASS_GSO,
+					 ln->tun_rx.lp.thr.tid);
+		ln->tun_rx.pool = ln->tun_pool;
+		ln->tun_rx.gso_pool = ln->tun_gso_pool;
+	}
 	for (unsigned int i = 0; !rc && i < pl->nlinks; i++) {
 		struct pipe_link *pk = &pl->links[i];
 
@@ -111,24 +147,30 @@ static int wire_pools(struct pipeline *pl)
 	}
 	if (rc)
 		return rc;
-	pl->tun_rx.pool = pl->tun_pool;
-	pl->tun_rx.gso_pool = pl->tun_gso_pool;
 	/*
 	 * Fixed buffers (uring.h): tun_rx reads into its own pools; tun_tx
-	 * writes decrypted packets, which are the link pools' (decrypt works
-	 * in place). ctrl's pings go through tun_rx, never to the TUN.
+	 * writes decrypted packets, which are its lane's link pool's (decrypt
+	 * works in place). ctrl's pings go through tun_rx, never to the TUN.
 	 */
-	pl->tun_rx.fixed_bufs = !pl->cfg.no_fixed_bufs;
-	for (unsigned int i = 0; !pl->cfg.no_fixed_bufs && i < pl->nlinks && i < URING_BUFS_MAX; i++)
-		pl->tun_tx.write_pools[i] = pl->links[i].pool;
-	/* Every thread, and ctrl (thread id 0), returns packets to every pool. */
+	for (unsigned int i = 0; i < pl->nlanes; i++) {
+		pl->lanes[i].tun_rx.fixed_bufs = !pl->cfg.no_fixed_bufs;
+		if (!pl->cfg.no_fixed_bufs)
+			pl->lanes[i].tun_tx.write_pools[0] = pl->links[i].pool;
+	}
+	/*
+	 * Every thread, and ctrl (thread id 0), returns packets to every pool.
+	 * (With lanes, a tighter map is possible: a lane's threads see only
+	 * its own pools and the ones tun_rx hands over.)
+	 */
 	for (unsigned int t = 0; !rc && t <= pl->nthr; t++) {
 		int tid = t < pl->nthr ? pl->thr[t]->tid : 0;
 
-		rc = pool_add_returner(pl->tun_pool, tid);
-		rc = rc ?: pool_add_returner(pl->ctrl_pool, tid);
-		if (!rc && pl->tun_gso_pool)
-			rc = pool_add_returner(pl->tun_gso_pool, tid);
+		rc = pool_add_returner(pl->ctrl_pool, tid);
+		for (unsigned int i = 0; !rc && i < pl->nlanes; i++) {
+			rc = pool_add_returner(pl->lanes[i].tun_pool, tid);
+			if (!rc && pl->lanes[i].tun_gso_pool)
+				rc = pool_add_returner(pl->lanes[i].tun_gso_pool, tid);
+		}
 		for (unsigned int i = 0; !rc && i < pl->nlinks; i++) {
 			rc = pool_add_returner(pl->links[i].pool, tid);
 			if (!rc && pl->links[i].buf_pool)
@@ -155,36 +197,81 @@ static unsigned int worker_ring_slots(unsigned int w)
 	return slots;
 }
 
-static int wire_rings(struct pipeline *pl)
+/* Lane @ln's workers, tun_rx, tun_tx and link @pk, wired in step (crypto/worker.h). */
+static int wire_lane_workers(struct pipeline *pl, struct pipe_lane *ln, struct pipe_link *pk,
+			     unsigned int slots)
 {
-	struct pipe_link *pk0 = &pl->links[0];
-	unsigned int w = pl->cfg.workers, slots = worker_ring_slots(w);
 	int rc = 0;
 
-	for (unsigned int i = 0; !rc && i < w; i++) {
+	for (unsigned int j = 0; !rc && j < ln->nw; j++) {
+		unsigned int i = ln->w0 + j;
 		struct crypt_thread *e = &pl->enc[i], *d = &pl->dec[i];
 
 		rc = make_ring(&e->in, slots, &e->db, "enc_in%u", i);
-		rc = rc ?: make_ring(&e->out, slots, &pk0->tx.lp.db, "enc_out%u", i);
+		rc = rc ?: make_ring(&e->out, slots, &pk->tx.lp.db, "enc_out%u", i);
 		rc = rc ?: make_ring(&d->in, slots, &d->db, "dec_in%u", i);
-		rc = rc ?: make_ring(&d->out, slots, &pl->tun_tx.lp.db, "dec_out%u", i);
+		rc = rc ?: make_ring(&d->out, slots, &ln->tun_tx.lp.db, "dec_out%u", i);
 		if (rc)
 			break;
 		e->index = d->index = i;
 		e->is_encrypt = true;
 		/* tun_rx with offloads and link_rx wait for room rather than drop. */
 		if (pl->cfg.tun_offload & TUN_OFF_VNET)
-			e->dealer_db = &pl->tun_rx.lp.db;
-		d->dealer_db = &pk0->rx.lp.db;
+			e->dealer_db = &ln->tun_rx.lp.db;
+		d->dealer_db = &pk->rx.lp.db;
 		e->peers = d->peers = &pl->peers;
-		pl->tun_rx.out[i] = e->in;
-		pk0->tx.in[i] = e->out;
-		pk0->rx.out[i] = d->in;
-		pl->tun_tx.in[i] = d->out;
+		ln->tun_rx.out[j] = e->in;
+		pk->tx.in[j] = e->out;
+		pk->rx.out[j] = d->in;
+		ln->tun_tx.in[j] = d->out;
+	}
+	ln->tun_rx.nout = pk->tx.nin = pk->rx.nout = ln->tun_tx.nin = ln->nw;
+	return rc;
+}
+
+/* A lane's rings besides the workers': ctrl's, client-to-client, the hand-overs out. */
+static int wire_lane_rings(struct pipeline *pl, struct pipe_lane *ln)
+{
+	unsigned int k = ln->index;
+	char fmt[24];
+	int rc;
+
+	/* Lane 0's keep the names they have with one lane. */
+	rc = make_ring(&ln->ctrl_to_tun_rx, PIPE_CTRL_RING_SLOTS, &ln->tun_rx.lp.db,
+		       k ? "ctrl_tun%u" : "ctrl_tun", k);
+	rc = rc ?: make_ring(&ln->tun_tx_to_ctrl, PIPE_CTRL_RING_SLOTS, &pl->ctrl_db,
+			     k ? "tun_ctrl%u" : "tun_ctrl", k);
+	if (!rc && pl->cfg.client_to_client && !pl->cfg.single_peer)
+		rc = make_ring(&ln->c2c, PIPE_RING_SLOTS, &ln->tun_rx.lp.db, k ? "c2c%u" : "c2c", k);
+	for (unsigned int j = 0; !rc && j < pl->nlanes; j++) {
+		struct tun_rx_thread *to = &pl->lanes[j].tun_rx;
+
+		if (j == k)
+			continue;
+		snprintf(fmt, sizeof(fmt), "lane%u_%%u", k);
+		rc = make_ring(&ln->fwd[j], PIPE_RING_SLOTS, &to->lp.db, fmt, j);
+		if (rc)
+			break;
+		ln->tun_rx.lane_out[j] = ln->fwd[j];
+		to->lane_in[to->nlane_in++] = ln->fwd[j];
 	}
 	if (rc)
 		return rc;
-	pl->tun_rx.nout = pk0->tx.nin = pk0->rx.nout = pl->tun_tx.nin = w;
+	ln->tun_rx.nlanes = pl->nlanes;
+	ln->tun_rx.fwd = ln->c2c;
+	ln->tun_tx.fwd_out = ln->c2c;
+	ln->tun_rx.inject = ln->ctrl_to_tun_rx;
+	ln->tun_tx.ctrl_out = ln->tun_tx_to_ctrl;
+	return 0;
+}
+
+static int wire_rings(struct pipeline *pl)
+{
+	unsigned int slots = worker_ring_slots(pl->cfg.workers);
+	int rc = 0;
+
+	for (unsigned int k = 0; !rc && k < pl->nlanes; k++)
+		rc = wire_lane_workers(pl, &pl->lanes[k], &pl->links[k], slots);
 	for (unsigned int i = 0; !rc && i < pl->nlinks; i++) {
 		struct pipe_link *pk = &pl->links[i];
 
@@ -193,18 +280,9 @@ static int wire_rings(struct pipeline *pl)
 		pk->tx.ctrl_in = pk->ctrl_in;
 		pk->rx.ctrl_out = pk->ctrl_out;
 	}
-	rc = rc ?: make_ring(&pl->ctrl_to_tun_rx, PIPE_CTRL_RING_SLOTS, &pl->tun_rx.lp.db,
-			     "ctrl_tun", 0);
-	rc = rc ?: make_ring(&pl->tun_tx_to_ctrl, PIPE_CTRL_RING_SLOTS, &pl->ctrl_db, "tun_ctrl", 0);
-	if (!rc && pl->cfg.client_to_client && !pl->cfg.single_peer)
-		rc = make_ring(&pl->tun_tx_to_tun_rx, PIPE_RING_SLOTS, &pl->tun_rx.lp.db, "c2c", 0);
-	if (rc)
-		return rc;
-	pl->tun_rx.fwd = pl->tun_tx_to_tun_rx;
-	pl->tun_tx.fwd_out = pl->tun_tx_to_tun_rx;
-	pl->tun_rx.inject = pl->ctrl_to_tun_rx;
-	pl->tun_tx.ctrl_out = pl->tun_tx_to_ctrl;
-	return 0;
+	for (unsigned int k = 0; !rc && k < pl->nlanes; k++)
+		rc = wire_lane_rings(pl, &pl->lanes[k]);
+	return rc;
 }
 
 /* Decide once (l3fwd): the client or the server variant of each stage op. */
@@ -212,16 +290,22 @@ static void wire_ops(struct pipeline *pl)
 {
 	bool single = pl->cfg.single_peer;
 
-	pl->tun_rx.classify = single ? send_tun_rx_client : send_tun_rx_server;
-	pl->tun_tx.accept = single ? receive_tun_tx_client : receive_tun_tx_server;
-	pl->tun_rx.ctx = pl->tun_tx.ctx = pl;
-	epoch_reader_register(&pl->tun_rx.lp.epoch);
-	epoch_reader_register(&pl->tun_tx.lp.epoch);
+	for (unsigned int i = 0; i < pl->nlanes; i++) {
+		struct pipe_lane *ln = &pl->lanes[i];
+
+		ln->tun_rx.classify = single ? send_tun_rx_client : send_tun_rx_server;
+		ln->tun_tx.accept = single ? receive_tun_tx_client : receive_tun_tx_server;
+		ln->tun_rx.ctx = ln->tun_tx.ctx = ln;
+		ln->tun_rx.fd = ln->tun_tx.fd = pl->nlanes > 1 ? pl->cfg.tun_fds[i] : pl->cfg.tun_fd;
+		ln->tun_rx.offload = ln->tun_tx.offload = pl->cfg.tun_offload;
+		epoch_reader_register(&ln->tun_rx.lp.epoch);
+		epoch_reader_register(&ln->tun_tx.lp.epoch);
+	}
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		struct pipe_link *pk = &pl->links[i];
 
 		pk->rx.classify = single ? receive_link_rx_client : receive_link_rx_server;
-		pk->rx.ctx = pl;
+		pk->rx.ctx = &pl->lanes[i];
 		pk->tx.peers = &pl->peers;
 		epoch_reader_register(&pk->tx.lp.epoch);
 		/* Server: link_rx's op reads peers that ctrl deletes and retires. */
@@ -234,26 +318,58 @@ static void wire_ops(struct pipeline *pl)
 	}
 }
 
-static int create_links(struct pipeline *pl)
+/* Link @i on socket @fd, of the pipeline's link type. */
+static int create_link(struct pipeline *pl, unsigned int i, int fd)
 {
-	int rc = -EINVAL;
+	struct pipe_link *pk = &pl->links[i];
 
 	if (pl->cfg.link_type == LINK_UDP)
-		rc = link_udp_create(&pl->links[0].link, pl->cfg.link_fd, 0,
-				     pl->cfg.link_offload, &pl->links[0].offload);
-	else if (pl->cfg.link_type == LINK_TCP)
-		rc = link_tcp_create(&pl->links[0].link, pl->cfg.link_fd, 0);
-	else if (pl->cfg.link_type == LINK_TCP_SERVER)
-		rc = link_tcpsrv_create(&pl->links[0].link, pl->cfg.link_fd, 0,
-					pl->cfg.link_max_conns ?: pl->cfg.max_peers + 16,
-					pl->cfg.link_idle_s);
-	if (rc)
-		return rc;
-	pl->nlinks = 1;
-	for (unsigned int i = 0; i < pl->nlinks; i++) {
+		return link_udp_create(&pk->link, fd, i, pl->cfg.link_offload, &pk->offload);
+	if (pl->cfg.link_type == LINK_TCP)
+		return link_tcp_create(&pk->link, fd, i);
+	if (pl->cfg.link_type == LINK_TCP_SERVER)
+		return link_tcpsrv_create(&pk->link, fd, i,
+					  pl->cfg.link_max_conns ?: pl->cfg.max_peers + 16,
+					  pl->cfg.link_idle_s);
+	return -EINVAL;
+}
+
+/*
+ * Lanes: one, but for a UDP server given more (each with its TUN queue and
+ * socket), and never more than the workers can share. Each lane's link,
+ * share of the workers, scratch and doorbells.
+ */
+static int create_lanes(struct pipeline *pl)
+{
+	const struct pipeline_cfg *cfg = &pl->cfg;
+	unsigned int n = cfg->lanes > 1 ? cfg->lanes : 1, w0 = 0;
+	int rc;
+
+	if (n > 1 && (n > PIPE_LANES_MAX || n > cfg->workers || cfg->single_peer ||
+		      cfg->link_type != LINK_UDP || cfg->tun_fds[0] != cfg->tun_fd ||
+		      cfg->link_fds[0] != cfg->link_fd))
+		return -EINVAL;
+	pl->nlanes = pl->nlinks = n;
+	for (unsigned int i = 0; i < n; i++) {
+		struct pipe_lane *ln = &pl->lanes[i];
+
+		ln->pl = pl;
+		ln->index = i;
+		ln->w0 = w0;
+		ln->nw = cfg->workers / n + (i < cfg->workers % n);
+		w0 += ln->nw;
+		ln->tun_rx_scratch = malloc(COMP_SCRATCH_LEN);
+		ln->tun_tx_scratch = malloc(COMP_SCRATCH_LEN);
+		if (!ln->tun_rx_scratch || !ln->tun_tx_scratch)
+			return -ENOMEM;
+		rc = create_link(pl, i, n > 1 ? cfg->link_fds[i] : cfg->link_fd);
+		if (rc)
+			return rc;
 		pl->links[i].rx.link = pl->links[i].tx.link = pl->links[i].link;
 		rc = doorbell_init(&pl->links[i].rx.lp.db);
 		rc = rc ?: doorbell_init(&pl->links[i].tx.lp.db);
+		rc = rc ?: doorbell_init(&ln->tun_rx.lp.db);
+		rc = rc ?: doorbell_init(&ln->tun_tx.lp.db);
 		if (rc)
 			return rc;
 	}
@@ -274,18 +390,14 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 	pl->ctrl_db.efd = -1;
 	pl->peers.size = cfg->max_peers;
 	pl->peers.slot = calloc(cfg->max_peers, sizeof(*pl->peers.slot));
-	pl->tun_rx_scratch = malloc(COMP_SCRATCH_LEN);
-	pl->tun_tx_scratch = malloc(COMP_SCRATCH_LEN);
-	if (!pl->peers.slot || !pl->tun_rx_scratch || !pl->tun_tx_scratch) {
+	if (!pl->peers.slot) {
 		rc = -ENOMEM;
 		goto err;
 	}
 	rc = cfg->single_peer ? 0 : lpm_root_init(&pl->routes, cfg->max_routes ?: 4 * cfg->max_peers);
-	rc = rc ?: create_links(pl);
+	rc = rc ?: create_lanes(pl);
 	rc = rc ?: comp_global_init();	/* LZO's start-up check, before any thread frames */
 	rc = rc ?: doorbell_init(&pl->ctrl_db);
-	rc = rc ?: doorbell_init(&pl->tun_rx.lp.db);
-	rc = rc ?: doorbell_init(&pl->tun_tx.lp.db);
 	for (unsigned int i = 0; !rc && i < cfg->workers; i++) {
 		rc = doorbell_init(&pl->enc[i].db);
 		rc = rc ?: doorbell_init(&pl->dec[i].db);
@@ -295,8 +407,6 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 	rc = rc ?: wire_rings(pl);
 	if (rc)
 		goto err;
-	pl->tun_rx.fd = pl->tun_tx.fd = cfg->tun_fd;
-	pl->tun_rx.offload = pl->tun_tx.offload = cfg->tun_offload;
 	wire_ops(pl);
 	*out = pl;
 	return 0;
@@ -362,9 +472,15 @@ static void free_queued(struct pipeline *pl)
 		free_ring_pkts(pl->links[i].ctrl_in);
 		free_ring_pkts(pl->links[i].ctrl_out);
 	}
-	free_ring_pkts(pl->ctrl_to_tun_rx);
-	free_ring_pkts(pl->tun_tx_to_ctrl);
-	free_ring_pkts(pl->tun_tx_to_tun_rx);
+	for (unsigned int k = 0; k < PIPE_LANES_MAX; k++) {
+		struct pipe_lane *ln = &pl->lanes[k];
+
+		free_ring_pkts(ln->ctrl_to_tun_rx);
+		free_ring_pkts(ln->tun_tx_to_ctrl);
+		free_ring_pkts(ln->c2c);
+		for (unsigned int j = 0; j < PIPE_LANES_MAX; j++)
+			free_ring_pkts(ln->fwd[j]);
+	}
 }
 
 /*
@@ -458,20 +574,26 @@ void pipeline_destroy(struct pipeline *pl)
 		doorbell_free(&pk->tx.lp.db);
 		link_destroy(pk->link);
 	}
-	spsc_destroy(pl->tun_tx_to_tun_rx);
-	spsc_destroy(pl->ctrl_to_tun_rx);
-	spsc_destroy(pl->tun_tx_to_ctrl);
-	pool_destroy(pl->tun_pool);
-	pool_destroy(pl->tun_gso_pool);
+	for (unsigned int k = 0; k < PIPE_LANES_MAX; k++) {
+		struct pipe_lane *ln = &pl->lanes[k];
+
+		spsc_destroy(ln->c2c);
+		spsc_destroy(ln->ctrl_to_tun_rx);
+		spsc_destroy(ln->tun_tx_to_ctrl);
+		for (unsigned int j = 0; j < PIPE_LANES_MAX; j++)
+			spsc_destroy(ln->fwd[j]);
+		pool_destroy(ln->tun_pool);
+		pool_destroy(ln->tun_gso_pool);
+		doorbell_free(&ln->tun_rx.lp.db);
+		doorbell_free(&ln->tun_tx.lp.db);
+		free(ln->tun_rx_scratch);
+		free(ln->tun_tx_scratch);
+	}
 	pool_destroy(pl->ctrl_pool);
 	doorbell_free(&pl->ctrl_db);
-	doorbell_free(&pl->tun_rx.lp.db);
-	doorbell_free(&pl->tun_tx.lp.db);
 	if (!pl->cfg.single_peer)
 		lpm_root_destroy(&pl->routes);
 	free(pl->peers.slot);
-	free(pl->tun_rx_scratch);
-	free(pl->tun_tx_scratch);
 	free(pl);
 }
 
@@ -493,7 +615,8 @@ int pipeline_send_inband(struct pipeline *pl, uint32_t peer_id, const void *msg,
 	p->len = (uint32_t)len;
 	p->peer_id = peer_id;
 	p->flags = PKT_F_PING;
-	if (spsc_enqueue_burst(pl->ctrl_to_tun_rx, &p, 1) != 1) {
+	/* To the tun_rx of the peer's lane, which alone numbers its packets. */
+	if (spsc_enqueue_burst(pl->lanes[pipe_lane_of(pl, peer_id)].ctrl_to_tun_rx, &p, 1) != 1) {
 		pkt_free(p);
 		return -ENOBUFS;
 	}
@@ -512,8 +635,10 @@ static bool ctrl_has_work(struct pipeline *pl)
 		if (spsc_count(pl->links[i].ctrl_out))
 			return true;
 	/* Acquire pairs with tun_tx's release in float_note() (receive.c). */
-	return spsc_count(pl->tun_tx_to_ctrl) ||
-	       __atomic_load_n(&pl->float_events, __ATOMIC_ACQUIRE) != pl->float_seen;
+	for (unsigned int k = 0; k < pl->nlanes; k++)
+		if (spsc_count(pl->lanes[k].tun_tx_to_ctrl))
+			return true;
+	return __atomic_load_n(&pl->float_events, __ATOMIC_ACQUIRE) != pl->float_seen;
 }
 
 bool pipeline_ctrl_prepare_sleep(struct pipeline *pl)
@@ -543,7 +668,11 @@ unsigned int pipeline_ctrl_recv(struct pipeline *pl, struct pkt **p, unsigned in
 
 unsigned int pipeline_inband_recv(struct pipeline *pl, struct pkt **p, unsigned int max)
 {
-	return spsc_dequeue_burst(pl->tun_tx_to_ctrl, p, max);
+	unsigned int n = 0;
+
+	for (unsigned int k = 0; k < pl->nlanes && n < max; k++)
+		n += spsc_dequeue_burst(pl->lanes[k].tun_tx_to_ctrl, p + n, max - n);
+	return n;
 }
 
 /*
@@ -613,15 +742,23 @@ static void link_name(char *buf, size_t len, const struct pipe_link *pk)
 
 void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t *to_tun)
 {
-	*from_tun = STAT_READ(pl->tun_rx.lp.thr.stats.rx_bytes);
-	*to_tun = STAT_READ(pl->tun_tx.lp.thr.stats.tx_bytes);
+	*from_tun = *to_tun = 0;
+	for (unsigned int k = 0; k < pl->nlanes; k++) {
+		*from_tun += STAT_READ(pl->lanes[k].tun_rx.lp.thr.stats.rx_bytes);
+		*to_tun += STAT_READ(pl->lanes[k].tun_tx.lp.thr.stats.tx_bytes);
+	}
 }
 
 void pipeline_fixed_bufs(const struct pipeline *pl, int *tun_rx, int *tun_tx)
 {
-	/* Relaxed: a report; each thread stores it once, at start (tun_rx.c, tun_tx.c). */
-	*tun_rx = __atomic_load_n(&pl->tun_rx.lp.fixed_bufs, __ATOMIC_RELAXED);
-	*tun_tx = __atomic_load_n(&pl->tun_tx.lp.fixed_bufs, __ATOMIC_RELAXED);
+	/* Relaxed: a report; each thread stores it once, at start (tun_rx.c, tun_tx.c). Lane 0's. */
+	*tun_rx = __atomic_load_n(&pl->lanes[0].tun_rx.lp.fixed_bufs, __ATOMIC_RELAXED);
+	*tun_tx = __atomic_load_n(&pl->lanes[0].tun_tx.lp.fixed_bufs, __ATOMIC_RELAXED);
+}
+
+unsigned int pipeline_lanes(const struct pipeline *pl)
+{
+	return pl->nlanes;
 }
 
 /* "prefix.cpu_us=": CPU time of a stage's thread(s), from their thread CPU clocks. */
@@ -643,11 +780,35 @@ static void ring_print(FILE *f, const struct spsc *r)
 		r->name, spsc_hwm(r), r->name, spsc_capacity(r));
 }
 
+/*
+ * One stage's loops, one per lane: the sum under @name (as with one lane),
+ * then with several lanes each one's under "lane<k>.@name".
+ */
+static void lanes_print(FILE *f, const char *name, struct thread *const *t, unsigned int n)
+{
+	struct stats sum = { 0 };
+	char key[40];
+
+	for (unsigned int i = 0; i < n; i++)
+		stats_accumulate(&sum, &t[i]->stats);
+	stats_print(f, name, &sum);
+	cpu_print(f, name, t, n);
+	for (unsigned int i = 0; n > 1 && i < n; i++) {
+		snprintf(key, sizeof(key), "lane%u.%s", i, name);
+		stats_print(f, key, &t[i]->stats);
+		cpu_print(f, key, &t[i], 1);
+	}
+}
+
 void pipeline_write_stats(struct pipeline *pl, FILE *f)
 {
 	struct stats enc = { 0 }, dec = { 0 };
-	struct thread *enc_t[IO_WORKERS_MAX], *dec_t[IO_WORKERS_MAX], *t;
-	char name[16], key[32];
+	struct thread *enc_t[IO_WORKERS_MAX], *dec_t[IO_WORKERS_MAX];
+	struct thread *trx[PIPE_LANES_MAX], *ttx[PIPE_LANES_MAX];
+	struct thread *lrx[PIPE_LINKS_MAX], *ltx[PIPE_LINKS_MAX];
+	const char *lname = pl->links[0].link->ops->name;
+	char name[24], key[32];
+	uint64_t leaked = 0;
 	int rx, tx;
 
 	for (unsigned int i = 0; i < pl->cfg.workers; i++) {
@@ -656,36 +817,34 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 		enc_t[i] = &pl->enc[i].thr;
 		dec_t[i] = &pl->dec[i].thr;
 	}
-	stats_print(f, "tun_rx", &pl->tun_rx.lp.thr.stats);
-	t = &pl->tun_rx.lp.thr;
-	cpu_print(f, "tun_rx", &t, 1);
+	for (unsigned int k = 0; k < pl->nlanes; k++) {
+		trx[k] = &pl->lanes[k].tun_rx.lp.thr;
+		ttx[k] = &pl->lanes[k].tun_tx.lp.thr;
+		lrx[k] = &pl->links[k].rx.lp.thr;
+		ltx[k] = &pl->links[k].tx.lp.thr;
+		leaked += pl->lanes[k].tun_pool->leaked;
+	}
+	fprintf(f, "lanes=%u\n", pl->nlanes);
+	lanes_print(f, "tun_rx", trx, pl->nlanes);
 	stats_print(f, "encrypt", &enc);
 	cpu_print(f, "encrypt", enc_t, pl->cfg.workers);
+	snprintf(key, sizeof(key), "%s_tx", lname);
+	lanes_print(f, key, ltx, pl->nlinks);
+	snprintf(key, sizeof(key), "%s_rx", lname);
+	lanes_print(f, key, lrx, pl->nlinks);
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
-		link_name(name, sizeof(name), &pl->links[i]);
-		snprintf(key, sizeof(key), "%s_tx", name);
-		stats_print(f, key, &pl->links[i].tx.lp.thr.stats);
-		t = &pl->links[i].tx.lp.thr;
-		cpu_print(f, key, &t, 1);
-	}
-	for (unsigned int i = 0; i < pl->nlinks; i++) {
-		link_name(name, sizeof(name), &pl->links[i]);
-		snprintf(key, sizeof(key), "%s_rx", name);
-		stats_print(f, key, &pl->links[i].rx.lp.thr.stats);
-		t = &pl->links[i].rx.lp.thr;
-		cpu_print(f, key, &t, 1);
+		if (i)
+			snprintf(name, sizeof(name), "lane%u.%s", i, lname);
 		if (pl->links[i].link->ops->write_stats)
-			pl->links[i].link->ops->write_stats(pl->links[i].link, f, name);
+			pl->links[i].link->ops->write_stats(pl->links[i].link, f, i ? name : lname);
 	}
 	stats_print(f, "decrypt", &dec);
 	cpu_print(f, "decrypt", dec_t, pl->cfg.workers);
-	stats_print(f, "tun_tx", &pl->tun_tx.lp.thr.stats);
-	t = &pl->tun_tx.lp.thr;
-	cpu_print(f, "tun_tx", &t, 1);
+	lanes_print(f, "tun_tx", ttx, pl->nlanes);
 	/* Pools registered as fixed buffers, -errno if refused, 0 if off (uring.h). */
 	pipeline_fixed_bufs(pl, &rx, &tx);
 	fprintf(f, "tun_rx.fixed_bufs=%d\ntun_tx.fixed_bufs=%d\n", rx, tx);
-	fprintf(f, "pool.tun.leaked=%lu\n", (unsigned long)pl->tun_pool->leaked);
+	fprintf(f, "pool.tun.leaked=%lu\n", (unsigned long)leaked);
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		link_name(name, sizeof(name), &pl->links[i]);
 		fprintf(f, "pool.%s.leaked=%lu\n", name, (unsigned long)pl->links[i].pool->leaked);
@@ -701,7 +860,13 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 		ring_print(f, pl->links[i].ctrl_in);
 		ring_print(f, pl->links[i].ctrl_out);
 	}
-	ring_print(f, pl->ctrl_to_tun_rx);
-	ring_print(f, pl->tun_tx_to_ctrl);
-	ring_print(f, pl->tun_tx_to_tun_rx);
+	for (unsigned int k = 0; k < pl->nlanes; k++) {
+		const struct pipe_lane *ln = &pl->lanes[k];
+
+		ring_print(f, ln->ctrl_to_tun_rx);
+		ring_print(f, ln->tun_tx_to_ctrl);
+		ring_print(f, ln->c2c);
+		for (unsigned int j = 0; j < PIPE_LANES_MAX; j++)
+			ring_print(f, ln->fwd[j]);
+	}
 }

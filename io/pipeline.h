@@ -193,6 +193,9 @@ void pipeline_tun_bytes(const struct pipeline *pl, uint64_t *from_tun, uint64_t 
  * writes run); 0 before the thread started, or with the switch off.
  */
 void pipeline_fixed_bufs(const struct pipeline *pl, int *tun_rx, int *tun_tx);
+
+/* The lanes the pipeline runs (pipeline_cfg.lanes, or 1). */
+unsigned int pipeline_lanes(const struct pipeline *pl);
 /* Writes every stage's counters as "stage.counter=value" lines. */
 void pipeline_write_stats(struct pipeline *pl, FILE *f);
 

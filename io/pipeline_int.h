@@ -38,13 +38,15 @@
 /* TUN offloads and UDP GRO: 64 KiB read buffers, one per read slot (they never leave it). */
 #define PIPE_GSO_POOL_PKTS	(URING_RX_SLOTS + 8)
 /*
- * Links the pipeline holds. One today: a second one needs the encrypted
- * packets of its peers to reach its own link_tx in order, i.e. encrypt
- * output rings per link (the workers deal to one collector now).
+ * Lanes (io.h): a UDP server may split its data plane into up to
+ * IO_LANES_MAX, each a TUN queue and an SO_REUSEPORT socket with its own
+ * tun_rx, tun_tx, link_rx and link_tx and its own share of the workers.
+ * Every other mode has one. Link i is lane i's.
  */
-#define PIPE_LINKS_MAX		1
-/* Threads: tun_rx, tun_tx, a link_rx and a link_tx per link, the workers. */
-#define PIPE_THREADS_MAX	(2 + 2 * PIPE_LINKS_MAX + 2 * IO_WORKERS_MAX)
+#define PIPE_LANES_MAX		IO_LANES_MAX
+#define PIPE_LINKS_MAX		PIPE_LANES_MAX
+/* Threads: four loops per lane, the workers. */
+#define PIPE_THREADS_MAX	(4 * PIPE_LANES_MAX + 2 * IO_WORKERS_MAX)
 
 _Static_assert(IO_WORKERS_MAX <= DC_WORKERS_MAX, "a key slot has a context per worker");
 _Static_assert(PIPE_THREADS_MAX < THREAD_MAX, "the data plane's threads and ctrl fit");
@@ -61,24 +63,46 @@ struct pipe_link {
 	struct spsc *ctrl_out;		/* rx -> ctrl: control packets in */
 };
 
-struct pipeline {
-	struct pipeline_cfg cfg;
+struct pipeline;
+
+/*
+ * One lane's TUN side: its two loops, their pools and rings, and the
+ * workers it deals to (enc[w0 .. w0 + nw), dec[w0 .. w0 + nw)). The stage
+ * ops get the lane as their context. A packet tun_rx reads for a peer of
+ * another lane (the kernel picks a TUN queue per flow, not per peer) goes
+ * to that lane's tun_rx through fwd[], so a peer's packet-ids, compression
+ * state and replay window each keep one writer.
+ */
+struct pipe_lane {
 	struct tun_rx_thread tun_rx;
 	struct tun_tx_thread tun_tx;
+	struct pipeline *pl;
+	unsigned int index;
+	unsigned int w0, nw;
+	struct pool *tun_pool;		/* home tun_rx */
+	struct pool *tun_gso_pool;	/* home tun_rx: its read buffers with TUN offloads; or NULL */
+	struct spsc *ctrl_to_tun_rx;	/* ctrl -> tun_rx: in-band packets for this lane's peers */
+	struct spsc *tun_tx_to_ctrl;	/* tun_tx -> ctrl: in-band messages (OCC) */
+	struct spsc *c2c;		/* tun_tx -> tun_rx: client-to-client (server); or NULL */
+	struct spsc *fwd[PIPE_LANES_MAX];	/* tun_rx -> lane j's tun_rx; NULL for j == index */
+	/* Compression scratch, one per thread that frames. */
+	uint8_t *tun_rx_scratch;
+	uint8_t *tun_tx_scratch;
+};
+
+struct pipeline {
+	struct pipeline_cfg cfg;
+	struct pipe_lane lanes[PIPE_LANES_MAX];
+	unsigned int nlanes;
 	struct pipe_link links[PIPE_LINKS_MAX];
-	unsigned int nlinks;
+	unsigned int nlinks;		/* == nlanes */
 	struct crypt_thread enc[IO_WORKERS_MAX];
 	struct crypt_thread dec[IO_WORKERS_MAX];
 	/* Every thread with its doorbell, in start order (consumers before producers). */
 	struct thread *thr[PIPE_THREADS_MAX];
 	struct doorbell *thr_db[PIPE_THREADS_MAX];
 	unsigned int nthr;
-	struct pool *tun_pool;		/* home tun_rx */
-	struct pool *tun_gso_pool;	/* home tun_rx: its read buffers with TUN offloads; or NULL */
 	struct pool *ctrl_pool;		/* home ctrl: control packets and injected pings */
-	struct spsc *ctrl_to_tun_rx;	/* ctrl -> tun_rx: in-band packets to encrypt */
-	struct spsc *tun_tx_to_ctrl;	/* tun_tx -> ctrl: in-band messages (OCC) */
-	struct spsc *tun_tx_to_tun_rx;	/* tun_tx -> tun_rx: client-to-client (server) */
 	struct doorbell ctrl_db;	/* rung by link_rx and tun_tx */
 	struct dc_peer_table peers;	/* entries are &struct peer.dc (peer.h) */
 	/* Server: tunnel prefix -> peer id, read by tun_rx (routing) and tun_tx (source check). */
@@ -87,10 +111,13 @@ struct pipeline {
 	uint32_t float_events;
 	uint32_t float_seen;		/* ctrl only */
 	bool started;
-	/* Compression scratch, one per thread that frames: tun_rx and tun_tx only. */
-	uint8_t *tun_rx_scratch;
-	uint8_t *tun_tx_scratch;
 };
+
+/* The lane a peer's packets are numbered, sealed, opened and checked in. */
+static inline unsigned int pipe_lane_of(const struct pipeline *pl, uint32_t peer_id)
+{
+	return io_lane_of(peer_id, pl->nlanes);
+}
 
 /*
  * The client an IP packet's destination (or, @src, source) address is

@@ -20,7 +20,10 @@
  *
  * tun_tx is the single writer of each peer's last_rx_ns, rx_bytes, rx_pkts and
  * key_rx_ns[] (relaxed stores of a value it alone computes: plain stores),
- * and of float_ep under its seqlock (peer.h); ctrl reads them.
+ * and of float_ep under its seqlock (peer.h); ctrl reads them. With lanes
+ * (io.h) that is the tun_tx of the peer's lane: each op gets its struct
+ * pipe_lane as @ctx, and link_rx refuses (DROP_LANE) a data packet whose
+ * peer-id is another lane's, so no other lane's threads see it.
  */
 #include "../core/mss.h"
 #include "../crypto/comp.h"
@@ -30,9 +33,10 @@
 
 /* ---- link_rx: validate once at ingress (STYLE.md §4.4) ------------------- */
 
-static always_inline uint8_t receive_classify(struct pipeline *pl, struct pkt *p,
+static always_inline uint8_t receive_classify(struct pipe_lane *ln, struct pkt *p,
 					      bool *is_control, const bool is_server)
 {
+	struct pipeline *pl = ln->pl;
 	struct peer *pr;
 	uint8_t op, v;
 
@@ -57,6 +61,13 @@ static always_inline uint8_t receive_classify(struct pipeline *pl, struct pkt *p
 	} else if (p->peer_id == PEER_ID_NONE) {
 		/* P_DATA_V1 to a server: a lookup by address would be needed; stock clients send V2. */
 		return DROP_BAD_PEER;
+	} else if (unlikely(pipe_lane_of(pl, p->peer_id) != ln->index)) {
+		/*
+		 * Steered here against the socket's program (udp_reuseport_steer):
+		 * only a GRO batch that mixes peer-ids does that. Another lane
+		 * owns the peer's replay window.
+		 */
+		return DROP_LANE;
 	}
 	pr = peer_lookup(&pl->peers, p->peer_id);
 	if (unlikely(!pr))
@@ -147,9 +158,10 @@ static bool is_occ(const struct pkt *p)
 }
 
 /* Replay window, liveness, float, framing, then in-band messages and inner routing. */
-static always_inline void receive_accept(struct pipeline *pl, struct pkt **p, unsigned int n,
+static always_inline void receive_accept(struct pipe_lane *ln, struct pkt **p, unsigned int n,
 					 int64_t now_ns, struct stats *st, const bool is_server)
 {
+	struct pipeline *pl = ln->pl;
 	const struct lpm *routes = is_server ? lpm_snapshot(&pl->routes) : NULL;
 	uint16_t mss_v4 = __atomic_load_n(&pl->cfg.mss_v4, __ATOMIC_RELAXED);
 	uint16_t mss_v6 = __atomic_load_n(&pl->cfg.mss_v6, __ATOMIC_RELAXED);
@@ -193,7 +205,7 @@ static always_inline void receive_accept(struct pipeline *pl, struct pkt **p, un
 		}
 		/* Authenticated: liveness counts even if the framing below is bad. */
 		if (unlikely(peer_comp(pr))) {
-			q->verdict = comp_unframe(peer_comp(pr), q, pl->tun_tx_scratch);
+			q->verdict = comp_unframe(peer_comp(pr), q, ln->tun_tx_scratch);
 			if (q->verdict != PKT_OK)
 				continue;
 		}

@@ -5,9 +5,9 @@
  * worker seals them: pick the peer, its send key and packet-id, clamp the
  * TCP MSS, add the compression framing and name the destination.
  *
- * Thread: tun_rx runs every function here, once per burst, inside its epoch
- * section (the peers, key slots, endpoints and routes it reads are retired
- * through the epoch). pipeline_create installs one of the two variants:
+ * Thread: tun_rx runs every function here (@ctx: its struct pipe_lane),
+ * once per burst, inside its epoch section (the peers, key slots, endpoints
+ * and routes it reads are retired through the epoch). pipeline_create installs one of the two variants:
  *
  *   send_tun_rx_client  client and test modes: everything goes to peer 0,
  *                       so its key slot, framing and endpoint are looked up
@@ -16,6 +16,9 @@
  *                       table (its destination address); an injected ping
  *                       names its peer. Lookups are reused while consecutive
  *                       packets go to the same peer.
+ *                       With lanes (io.h), a packet for a peer of another
+ *                       lane is only marked PKT_F_LANE: tun_rx hands it to
+ *                       that lane, whose op numbers it.
  *
  * Verdicts: DROP_NO_ROUTE (no peer), DROP_NO_KEY (the peer has no send key
  * yet), DROP_PID_EXHAUSTED (the key is worn out: renegotiation is overdue),
@@ -33,12 +36,14 @@ struct send_burst {
 	uint8_t *scratch;		/* tun_rx's compression scratch */
 };
 
-static inline void send_burst_init(struct send_burst *b, struct pipeline *pl)
+static inline void send_burst_init(struct send_burst *b, struct pipe_lane *ln)
 {
+	struct pipeline *pl = ln->pl;
+
 	b->mss_v4 = __atomic_load_n(&pl->cfg.mss_v4, __ATOMIC_RELAXED);
 	b->mss_v6 = __atomic_load_n(&pl->cfg.mss_v6, __ATOMIC_RELAXED);
 	b->has_mss = b->mss_v4 || b->mss_v6;
-	b->scratch = pl->tun_rx_scratch;
+	b->scratch = ln->tun_rx_scratch;
 }
 
 /*
@@ -77,7 +82,8 @@ static void send_refuse_all(struct pkt **p, unsigned int n, uint8_t verdict)
 
 void send_tun_rx_client(void *ctx, struct pkt **p, unsigned int n, struct stats *st)
 {
-	struct pipeline *pl = ctx;
+	struct pipe_lane *ln = ctx;
+	struct pipeline *pl = ln->pl;
 	struct peer *pr = peer_lookup(&pl->peers, 0);
 	const struct peer_endpoint *rem;
 	struct dc_keyslot *ks;
@@ -97,7 +103,7 @@ void send_tun_rx_client(void *ctx, struct pkt **p, unsigned int n, struct stats 
 	}
 	comp = peer_comp(pr);
 	rem = peer_remote(pr);
-	send_burst_init(&b, pl);
+	send_burst_init(&b, ln);
 	for (unsigned int i = 0; i < n; i++) {
 		struct pkt *q = p[i];
 
@@ -112,7 +118,8 @@ void send_tun_rx_client(void *ctx, struct pkt **p, unsigned int n, struct stats 
 
 void send_tun_rx_server(void *ctx, struct pkt **p, unsigned int n, struct stats *st)
 {
-	struct pipeline *pl = ctx;
+	struct pipe_lane *ln = ctx;
+	struct pipeline *pl = ln->pl;
 	const struct lpm *routes = lpm_snapshot(&pl->routes);
 	/* LPM_NONE (no route) is also "no lookup yet": both mean pr == NULL. */
 	uint32_t last_id = LPM_NONE;
@@ -120,10 +127,11 @@ void send_tun_rx_server(void *ctx, struct pkt **p, unsigned int n, struct stats 
 	struct dc_keyslot *ks = NULL;
 	struct peer *pr = NULL;
 	uint8_t kid = 0, comp = 0;
+	bool foreign = false;
 	struct send_burst b;
 
 	(void)st;
-	send_burst_init(&b, pl);
+	send_burst_init(&b, ln);
 	for (unsigned int i = 0; i < n; i++) {
 		struct pkt *q = p[i];
 
@@ -134,8 +142,9 @@ void send_tun_rx_server(void *ctx, struct pkt **p, unsigned int n, struct stats 
 			q->peer_id = pipe_route_lookup(routes, q, false);
 		if (q->peer_id != last_id) {
 			last_id = q->peer_id;
+			foreign = pipe_lane_of(pl, q->peer_id) != ln->index;
 			pr = peer_lookup(&pl->peers, q->peer_id);
-			if (pr) {
+			if (pr && !foreign) {
 				kid = peer_tx_key_id(pr);
 				ks = peer_key(pr, kid);
 				comp = peer_comp(pr);
@@ -144,6 +153,14 @@ void send_tun_rx_server(void *ctx, struct pkt **p, unsigned int n, struct stats 
 		}
 		if (unlikely(!pr)) {
 			q->verdict = DROP_NO_ROUTE;
+			continue;
+		}
+		/* Another lane's peer: its tun_rx numbers it (handed over once only). */
+		if (unlikely(foreign)) {
+			if (q->flags & PKT_F_LANED)
+				q->verdict = DROP_NO_ROUTE;
+			else
+				q->flags |= PKT_F_LANE;
 			continue;
 		}
 		if (unlikely(!ks)) {

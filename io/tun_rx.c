@@ -4,6 +4,11 @@
  * round robin to the encrypt workers' rings. Also takes ctrl's in-band
  * packets (keepalive pings) from the inject ring, and a server's
  * client-to-client packets from tun_tx's fwd ring, through the same op.
+ * In a server of several lanes (io.h) the op marks packets whose peer is
+ * another lane's (PKT_F_LANE): they go to that lane's tun_rx through
+ * lane_out[] instead of to the workers, and this loop takes the other
+ * lanes' hand-overs from lane_in[] like any input ring (counted in
+ * lane_pkts; a full ring: DROP_RING_FULL).
  *
  * Thread: tun_rx, one per TUN queue, started by the pipeline; its body is
  * loop_run (loop.c). Owns its io_uring, its read slots (uring.h) and every
@@ -37,7 +42,7 @@
  * each input ring, classify each burst (offload: each chunk of
  * TUN_RX_CHUNK packets) inside one epoch section, free what the op refused,
  * deal the rest, re-arm emptied slots (as many as the load calls for,
- * uring.h). Idle: sleep on the doorbell (inject, fwd, stop) and the reads
+ * uring.h). Idle: sleep on the doorbell (inject, fwd, lanes, stop) and the reads
  * together.
  *
  * Counters (lp.thr.stats): rx_* every packet read (offload: every packet a
@@ -84,7 +89,28 @@ struct tun_rx_state {
 	unsigned int npend;
 };
 
-/* Classifies, frees what the op refused, deals the rest. Consumes @p[0..n). */
+/*
+ * A packet for a peer of another lane (the op set PKT_F_LANE): to that
+ * lane's tun_rx, which classifies it again and deals it to its own workers.
+ * Marked so it is handed over once only.
+ */
+static void tun_rx_hand_over(struct tun_rx_thread *t, struct pkt *p, struct stats *st)
+{
+	unsigned int lane = io_lane_of(p->peer_id, t->nlanes);
+	struct spsc *r = lane < IO_LANES_MAX ? t->lane_out[lane] : NULL;
+
+	p->flags = (uint8_t)((p->flags & ~PKT_F_LANE) | PKT_F_LANED);
+	if (unlikely(!r || spsc_enqueue_burst(r, &p, 1) != 1)) {
+		uring_pkt_drop(p, r ? DROP_RING_FULL : DROP_NO_ROUTE, st);
+		return;
+	}
+	STAT_INC(st->lane_pkts);
+}
+
+/*
+ * Classifies, frees what the op refused, hands other lanes' packets over,
+ * deals the rest. Consumes @p[0..n).
+ */
 static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
 {
 	struct tun_rx_thread *t = s->t;
@@ -99,10 +125,12 @@ static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
 		epoch_end(&t->lp.epoch);
 	}
 	for (i = 0; i < n; i++) {
-		if (likely(p[i]->verdict == PKT_OK))
-			p[ok++] = p[i];
-		else
+		if (unlikely(p[i]->verdict != PKT_OK))
 			uring_pkt_drop(p[i], p[i]->verdict, st);
+		else if (unlikely(p[i]->flags & PKT_F_LANE))
+			tun_rx_hand_over(t, p[i], st);
+		else
+			p[ok++] = p[i];
 	}
 	uring_pkt_deal(t->out, s->nout, &s->cursor, p, ok, st);
 }
@@ -320,8 +348,12 @@ static bool tun_rx_ready(const struct loop *lo)
 
 /* ---- the turn, shared ------------------------------------------------------ */
 
-/* One burst from a ring that feeds tun_rx besides the TUN (ctrl's inject, tun_tx's fwd). */
-static unsigned int tun_rx_ring_in(struct tun_rx_state *s, struct spsc *r)
+/*
+ * One burst from a ring that feeds tun_rx besides the TUN (ctrl's inject,
+ * tun_tx's fwd, another lane's hand-over). A hand-over is not counted in
+ * rx_*: the lane that read it did, so the sums over the lanes stay right.
+ */
+static unsigned int tun_rx_ring_in(struct tun_rx_state *s, struct spsc *r, bool count)
 {
 	struct stats *st = &s->t->lp.thr.stats;
 	unsigned int i, n;
@@ -331,10 +363,23 @@ static unsigned int tun_rx_ring_in(struct tun_rx_state *s, struct spsc *r)
 	n = spsc_dequeue_burst(r, s->inj, BURST_MAX);
 	for (i = 0; i < n; i++) {
 		PKT_OWN(s->inj[i]);	/* DEBUG: ours from here */
+		if (!count)
+			continue;
 		STAT_INC(st->rx_pkts);
 		STAT_ADD(st->rx_bytes, s->inj[i]->len);
 	}
 	tun_rx_burst(s, s->inj, n);
+	return n;
+}
+
+/* Every ring besides the TUN: ctrl's inject, tun_tx's fwd, the other lanes' hand-overs. */
+static unsigned int tun_rx_rings_in(struct tun_rx_state *s)
+{
+	const struct tun_rx_thread *t = s->t;
+	unsigned int n = tun_rx_ring_in(s, t->inject, true) + tun_rx_ring_in(s, t->fwd, true);
+
+	for (unsigned int i = 0; i < t->nlane_in && i < IO_LANES_MAX; i++)
+		n += tun_rx_ring_in(s, t->lane_in[i], false);
 	return n;
 }
 
@@ -346,7 +391,7 @@ static unsigned int tun_rx_turn(struct loop *lo)
 	s->nburst = 0;
 	reaped = loop_rx_reap(lo, BURST_MAX, tun_rx_cqe);
 	tun_rx_burst(s, s->burst, s->nburst);
-	injected = tun_rx_ring_in(s, s->t->inject) + tun_rx_ring_in(s, s->t->fwd);
+	injected = tun_rx_rings_in(s);
 	loop_rx_refill(lo, s->t->pool, tun_rx_arm);
 	return reaped + injected;
 }
@@ -361,7 +406,7 @@ static unsigned int tun_rx_turn_vnet(struct loop *lo)
 	/* Reads wait in their slots, so reaping more than there is room for loses nothing. */
 	reaped = loop_rx_reap(lo, BURST_MAX, tun_rx_cqe_vnet);
 	waiting = tun_rx_drain(s);
-	injected = tun_rx_ring_in(s, s->t->inject) + tun_rx_ring_in(s, s->t->fwd);
+	injected = tun_rx_rings_in(s);
 	loop_rx_refill(lo, s->t->gso_pool, tun_rx_arm_vnet);
 	if (waiting) {
 		loop_wait_room(lo, tun_rx_ready);
@@ -374,7 +419,12 @@ static bool tun_rx_has_input(const struct loop *lo)
 {
 	const struct tun_rx_thread *t = ((const struct tun_rx_state *)lo)->t;
 
-	return (t->inject && spsc_count(t->inject)) || (t->fwd && spsc_count(t->fwd));
+	if ((t->inject && spsc_count(t->inject)) || (t->fwd && spsc_count(t->fwd)))
+		return true;
+	for (unsigned int i = 0; i < t->nlane_in && i < IO_LANES_MAX; i++)
+		if (spsc_count(t->lane_in[i]))
+			return true;
+	return false;
 }
 
 static int tun_rx_init(struct loop *lo)

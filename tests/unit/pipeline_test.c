@@ -16,6 +16,11 @@
  *    whose clock read predates the new slot.
  * 5. The send ops: client (one peer, its send key) and server (routing by
  *    destination, pings by peer-id), and the link_rx classify variants.
+ * 6. Lanes: a server of 2 lanes splits its workers, wires each lane's
+ *    hand-over ring to the other's tun_rx; tun_rx's op marks a packet for
+ *    the other lane's peer (once only) and numbers its own; link_rx refuses
+ *    another lane's peer-id; a ping goes to its peer's lane; and
+ *    pipeline_create refuses lanes a client, a TCP link or too few workers.
  *
  * Exit 0 pass, 1 fail.
  */
@@ -77,11 +82,11 @@ static struct pkt *get(void)
 
 static void test_ops(struct pipeline *cl, struct pipeline *srv)
 {
-	CHECK(cl->tun_rx.classify == send_tun_rx_client, "client tun_rx op");
-	CHECK(cl->tun_tx.accept == receive_tun_tx_client, "client tun_tx op");
+	CHECK(cl->lanes[0].tun_rx.classify == send_tun_rx_client, "client tun_rx op");
+	CHECK(cl->lanes[0].tun_tx.accept == receive_tun_tx_client, "client tun_tx op");
 	CHECK(cl->links[0].rx.classify == receive_link_rx_client, "client link_rx op");
-	CHECK(srv->tun_rx.classify == send_tun_rx_server, "server tun_rx op");
-	CHECK(srv->tun_tx.accept == receive_tun_tx_server, "server tun_tx op");
+	CHECK(srv->lanes[0].tun_rx.classify == send_tun_rx_server, "server tun_rx op");
+	CHECK(srv->lanes[0].tun_tx.accept == receive_tun_tx_server, "server tun_tx op");
 	CHECK(srv->links[0].rx.classify == receive_link_rx_server, "server link_rx op");
 	CHECK(cl->nlinks == 1 && !strcmp(cl->links[0].link->ops->name, "udp"), "one UDP link");
 	CHECK(pipeline_link_set_fd(cl, 1, -1) == -EINVAL, "no link 1");
@@ -156,7 +161,7 @@ static void test_ctrl(struct pipeline *pl)
 	CHECK(pipeline_ctrl_recv(pl, p, 4) == 1, "control packet received");
 	pkt_free(p[0]);
 	p[0] = get();
-	CHECK(spsc_enqueue_burst(pl->tun_tx_to_ctrl, p, 1) == 1, "queue an in-band message");
+	CHECK(spsc_enqueue_burst(pl->lanes[0].tun_tx_to_ctrl, p, 1) == 1, "queue an in-band message");
 	CHECK(!pipeline_ctrl_prepare_sleep(pl), "an in-band message is pending: do not sleep");
 	pipeline_ctrl_wake_clear(pl);
 	CHECK(pipeline_inband_recv(pl, p, 4) == 1, "in-band message received");
@@ -211,7 +216,7 @@ static void test_key_stamps(struct pipeline *pl)
 	OK(pipeline_key_install(pl, 0, 1, DC_AES_256_GCM, key_a));
 	p = received(pl, sender_a, 1);
 	now = clock_mono_ns();
-	receive_tun_tx_client(pl, &p, 1, now, &st);
+	receive_tun_tx_client(&pl->lanes[0], &p, 1, now, &st);
 	CHECK(p->verdict == PKT_OK && p->len == 14, "accepted: verdict %u len %u", p->verdict,
 	      p->len);
 	pkt_free(p);
@@ -231,21 +236,21 @@ static void test_key_stamps(struct pipeline *pl)
 	      (long long)key_stamp(pl, 1));
 	/* tun_tx read its clock before the slot was published: not proof of the new key. */
 	p = received(pl, sender_b, 1);
-	receive_tun_tx_client(pl, &p, 1, before, &st);
+	receive_tun_tx_client(&pl->lanes[0], &p, 1, before, &st);
 	CHECK(p->verdict == PKT_OK, "accepted with the new slot: verdict %u", p->verdict);
 	pkt_free(p);
 	CHECK(key_stamp(pl, 1) == 0, "stamp older than the install hidden: %lld",
 	      (long long)key_stamp(pl, 1));
 	p = received(pl, sender_b, 2);
 	now = clock_mono_ns();
-	receive_tun_tx_client(pl, &p, 1, now, &st);
+	receive_tun_tx_client(&pl->lanes[0], &p, 1, now, &st);
 	pkt_free(p);
 	CHECK(key_stamp(pl, 1) == now, "new key stamped: %lld, expected %lld",
 	      (long long)key_stamp(pl, 1), (long long)now);
 	/* A packet of the replaced slot (its generation) is refused, and stamps nothing. */
 	p = received(pl, sender_b, 3);
 	p->key_gen--;
-	receive_tun_tx_client(pl, &p, 1, now + 1, &st);
+	receive_tun_tx_client(&pl->lanes[0], &p, 1, now + 1, &st);
 	CHECK(p->verdict == DROP_NO_KEY, "stale slot: verdict %u", p->verdict);
 	pkt_free(p);
 	CHECK(key_stamp(pl, 1) == now, "no stamp for a refused packet");
@@ -281,13 +286,13 @@ static void test_send_client(struct pipeline *pl)
 	memset(&st, 0, sizeof(st));
 	pipeline_key_set_tx(pl, 0, 2);
 	p = ip4(0x0a000001, 0x0a000002);
-	send_tun_rx_client(pl, &p, 1, &st);
+	send_tun_rx_client(&pl->lanes[0], &p, 1, &st);
 	CHECK(p->verdict == DROP_NO_KEY, "no send key yet: verdict %u", p->verdict);
 	pkt_free(p);
 	pipeline_key_set_tx(pl, 0, 1);
 	p = ip4(0x0a000001, 0x0a000002);
 	p->peer_id = 77;
-	send_tun_rx_client(pl, &p, 1, &st);
+	send_tun_rx_client(&pl->lanes[0], &p, 1, &st);
 	CHECK(p->verdict == PKT_OK && p->peer_id == 0 && p->key_id == 1 && p->pid >= 1 &&
 	      p->addr_len == 0, "client send: verdict %u peer %u key %u pid %u", p->verdict,
 	      p->peer_id, p->key_id, p->pid);
@@ -313,7 +318,7 @@ static void test_send_server(struct pipeline *pl)
 	p[2]->len = PING_MAGIC_LEN;
 	p[2]->flags = PKT_F_PING;
 	p[2]->peer_id = SRV_PEER;
-	send_tun_rx_server(pl, p, 3, &st);
+	send_tun_rx_server(&pl->lanes[0], p, 3, &st);
 	CHECK(p[0]->verdict == PKT_OK && p[0]->peer_id == SRV_PEER && p[0]->key_id == 0 &&
 	      p[0]->addr_len == sizeof(ep.in4) && p[0]->addr.in4.sin_port == htons(4000),
 	      "routed to its client: verdict %u peer %u", p[0]->verdict, p[0]->peer_id);
@@ -326,10 +331,10 @@ static void test_send_server(struct pipeline *pl)
 	p[0] = get();
 	p[0]->data[0] = (uint8_t)(P_DATA_V1 << P_OPCODE_SHIFT);
 	p[0]->len = DC_V1_OVERHEAD + 4;
-	CHECK(receive_link_rx_server(pl, p[0], &is_ctl) == DROP_BAD_PEER && !is_ctl,
+	CHECK(receive_link_rx_server(&pl->lanes[0], p[0], &is_ctl) == DROP_BAD_PEER && !is_ctl,
 	      "server: P_DATA_V1 refused");
 	p[0]->data[0] = (uint8_t)(P_CONTROL_V1 << P_OPCODE_SHIFT);
-	CHECK(receive_link_rx_server(pl, p[0], &is_ctl) == PKT_OK && is_ctl &&
+	CHECK(receive_link_rx_server(&pl->lanes[0], p[0], &is_ctl) == PKT_OK && is_ctl &&
 	      (p[0]->flags & PKT_F_CONTROL), "server: control packet");
 	pkt_free(p[0]);
 }
@@ -345,13 +350,123 @@ static void test_link_rx_client(struct pipeline *pl)
 	p->data[2] = 0;
 	p->data[3] = 5;
 	p->len = DC_V2_OVERHEAD + 4;
-	CHECK(receive_link_rx_client(pl, p, &is_ctl) == PKT_OK && !is_ctl && p->peer_id == 0 &&
+	CHECK(receive_link_rx_client(&pl->lanes[0], p, &is_ctl) == PKT_OK && !is_ctl && p->peer_id == 0 &&
 	      p->key_id == 1, "client: data packet for peer 0 (peer %u)", p->peer_id);
 	p->data[0] = (uint8_t)(P_DATA_V2 << P_OPCODE_SHIFT | 6);
-	CHECK(receive_link_rx_client(pl, p, &is_ctl) == DROP_NO_KEY, "client: no slot for key 6");
+	CHECK(receive_link_rx_client(&pl->lanes[0], p, &is_ctl) == DROP_NO_KEY, "client: no slot for key 6");
 	p->len = 0;
-	CHECK(receive_link_rx_client(pl, p, &is_ctl) == DROP_SHORT, "client: empty");
+	CHECK(receive_link_rx_client(&pl->lanes[0], p, &is_ctl) == DROP_SHORT, "client: empty");
 	pkt_free(p);
+}
+
+/* ---- 6. lanes ----------------------------------------------------------- */
+
+static struct pipeline *make_lanes(unsigned int lanes, unsigned int workers, bool server,
+				   enum link_type type, int *rc)
+{
+	struct pipeline_cfg cfg = {
+		.is_server = server,
+		.single_peer = !server,
+		.workers = workers,
+		.max_peers = 8,
+		.tun_fd = -1,
+		.link_type = type,
+		.link_fd = -1,
+		.replay_window = 64,
+		.replay_time = 15,
+		.lanes = lanes,
+		.tun_fds = { -1, -1, -1, -1 },
+		.link_fds = { -1, -1, -1, -1 },
+	};
+	struct pipeline *pl = NULL;
+
+	*rc = pipeline_create(&pl, &cfg);
+	return pl;
+}
+
+/* A P_DATA_V2 packet header for @peer_id, key 0, long enough to classify. */
+static struct pkt *data_v2(uint32_t peer_id)
+{
+	struct pkt *p = get();
+
+	memset(p->data, 0, DC_V2_OVERHEAD + 4);
+	p->data[0] = (uint8_t)(P_DATA_V2 << P_OPCODE_SHIFT);
+	p->data[1] = (uint8_t)(peer_id >> 16);
+	p->data[2] = (uint8_t)(peer_id >> 8);
+	p->data[3] = (uint8_t)peer_id;
+	p->len = DC_V2_OVERHEAD + 4;
+	return p;
+}
+
+static void test_lanes(void)
+{
+	union sockaddr_any ep = { .in4 = { .sin_family = AF_INET, .sin_port = htons(4000) } };
+	struct pkt *p[3];
+	struct stats st;
+	struct pipeline *pl;
+	bool is_ctl;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	pl = make_lanes(2, 1, true, LINK_UDP, &rc);
+	CHECK(rc == -EINVAL && !pl, "2 lanes, 1 worker refused: %d", rc);
+	pl = make_lanes(2, 2, false, LINK_UDP, &rc);
+	CHECK(rc == -EINVAL && !pl, "2 lanes in a client refused: %d", rc);
+	pl = make_lanes(2, 2, true, LINK_TCP_SERVER, &rc);
+	CHECK(rc == -EINVAL && !pl, "2 lanes on a TCP server refused: %d", rc);
+	pl = make_lanes(5, 8, true, LINK_UDP, &rc);
+	CHECK(rc == -EINVAL && !pl, "5 lanes refused: %d", rc);
+	pl = make_lanes(2, 3, true, LINK_UDP, &rc);
+	REQUIRE(rc == 0 && pl, "2 lanes, 3 workers: %d", rc);
+	CHECK(pipeline_lanes(pl) == 2 && pl->nlinks == 2, "2 lanes and links");
+	CHECK(pl->lanes[0].w0 == 0 && pl->lanes[0].nw == 2 && pl->lanes[1].w0 == 2 &&
+	      pl->lanes[1].nw == 1, "workers split 2 + 1");
+	CHECK(pl->lanes[0].tun_rx.nout == 2 && pl->links[0].tx.nin == 2 &&
+	      pl->lanes[1].tun_rx.nout == 1 && pl->links[1].rx.nout == 1 &&
+	      pl->lanes[1].tun_tx.in[0] == pl->dec[2].out, "each lane's rings are its workers'");
+	CHECK(pl->lanes[0].tun_rx.lane_out[1] == pl->lanes[1].tun_rx.lane_in[0] &&
+	      pl->lanes[1].tun_rx.lane_out[0] == pl->lanes[0].tun_rx.lane_in[0] &&
+	      pl->lanes[0].tun_rx.nlane_in == 1 && !pl->lanes[0].tun_rx.lane_out[0],
+	      "hand-over rings cross");
+	CHECK(pl->links[1].rx.ctx == &pl->lanes[1] && pl->lanes[1].tun_rx.ctx == &pl->lanes[1],
+	      "ops get their lane");
+
+	/* Peer 3 is lane 1's, peer 2 lane 0's. */
+	OK(pipeline_peer_add(pl, 3, 0, &ep, sizeof(ep.in4)));
+	OK(pipeline_peer_add(pl, 2, 0, &ep, sizeof(ep.in4)));
+	OK(pipeline_key_install(pl, 3, 0, DC_AES_256_GCM, key_a));
+	OK(pipeline_key_install(pl, 2, 0, DC_AES_256_GCM, key_b));
+	OK(pipeline_route_add(pl, AF_INET, &(uint32_t){ htonl(0x0a000003) }, 32, 3));
+	OK(pipeline_route_add(pl, AF_INET, &(uint32_t){ htonl(0x0a000002) }, 32, 2));
+	OK(pipeline_routes_publish(pl));
+	p[0] = ip4(0x0a000001, 0x0a000003);
+	p[1] = ip4(0x0a000001, 0x0a000002);
+	p[2] = ip4(0x0a000001, 0x0a000003);
+	p[2]->flags = PKT_F_LANED;
+	send_tun_rx_server(&pl->lanes[0], p, 3, &st);
+	CHECK(p[0]->verdict == PKT_OK && (p[0]->flags & PKT_F_LANE) && p[0]->peer_id == 3 &&
+	      p[0]->pid == 0, "lane 1's peer: marked, not numbered (flags %x pid %u)",
+	      p[0]->flags, p[0]->pid);
+	CHECK(p[1]->verdict == PKT_OK && !(p[1]->flags & PKT_F_LANE) && p[1]->pid >= 1,
+	      "own peer numbered (pid %u)", p[1]->pid);
+	CHECK(p[2]->verdict == DROP_NO_ROUTE, "handed over once only: verdict %u", p[2]->verdict);
+	p[0]->flags = PKT_F_LANED;
+	send_tun_rx_server(&pl->lanes[1], p, 1, &st);
+	CHECK(p[0]->verdict == PKT_OK && p[0]->pid >= 1 && p[0]->addr_len == sizeof(ep.in4),
+	      "numbered by its own lane (verdict %u pid %u)", p[0]->verdict, p[0]->pid);
+	pkt_free_burst(p, 3);
+
+	p[0] = data_v2(3);
+	CHECK(receive_link_rx_server(&pl->lanes[0], p[0], &is_ctl) == DROP_LANE,
+	      "link_rx of lane 0 refuses lane 1's peer");
+	CHECK(receive_link_rx_server(&pl->lanes[1], p[0], &is_ctl) == PKT_OK && p[0]->peer_id == 3,
+	      "link_rx of lane 1 takes it");
+	pkt_free(p[0]);
+
+	OK(pipeline_send_ping(pl, 3));
+	CHECK(spsc_count(pl->lanes[1].ctrl_to_tun_rx) == 1 &&
+	      spsc_count(pl->lanes[0].ctrl_to_tun_rx) == 0, "ping to peer 3's lane");
+	pipeline_destroy(pl);
 }
 
 int main(void)
@@ -374,6 +489,7 @@ int main(void)
 	test_send_client(cl);
 	test_link_rx_client(cl);
 	test_send_server(srv);
+	test_lanes();
 	pipeline_destroy(srv);
 	pipeline_destroy(cl);
 	epoch_barrier();
