@@ -108,8 +108,10 @@ int udp_open(const union sockaddr_any *local, socklen_t local_len,
 
 /*
  * udp_open for one socket of a UDP server's SO_REUSEPORT group (ctrl only):
- * SO_REUSEPORT is set before the bind to @local (a port, not 0: the group
- * shares it). Not connected. Returns the fd or -errno.
+ * SO_REUSEPORT is set before the bind to @local (port 0 for the first: the
+ * others bind the port it got). Not connected. A kernel that refused the
+ * option leaves a plain socket, and the next member's bind -EADDRINUSE.
+ * Returns the fd or -errno.
  */
 int udp_open_reuseport(const union sockaddr_any *local, socklen_t local_len);
 

@@ -123,8 +123,9 @@ static int udp_open_opt(const union sockaddr_any *local, socklen_t local_len,
 		return -errno;
 	udp_buf_set(fd, SO_RCVBUFFORCE, SO_RCVBUF);
 	udp_buf_set(fd, SO_SNDBUFFORCE, SO_SNDBUF);
-	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto err;
+	/* Refused (never on Linux 3.9+): a plain socket; the group's next bind says EADDRINUSE. */
+	if (reuseport)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (local && local_len && bind(fd, &local->sa, local_len) < 0)
 		goto err;
 	if (remote && remote_len && connect(fd, &remote->sa, remote_len) < 0)
