@@ -20,6 +20,9 @@
 # not (the io side of lanes has not landed), nobody would read lane 1's
 # socket and TUN queue: the server is restarted without io-queues for the
 # traffic part and the per-lane checks are skipped (the test says so).
+# Last, sluice only: with a persistent single-queue sl0 as its device and
+# io-queues 2, the server logs the refused multi-queue TUN and serves a
+# client on one lane.
 #
 # Exit 0 pass, 1 fail, 77 skip (not root, openvpn/openssl missing).
 . "$(dirname "$0")/server.lib"
@@ -146,5 +149,26 @@ fi
 for i in $(seq 1 $N); do
 	cli_stop "c$i" || sfail "client$i did not exit cleanly on SIGTERM"
 done
+
+# sluice only: a single-queue device of the configured name (persistent, made
+# with ip tuntap) cannot take more queues: the server says so, runs one lane,
+# and a client still gets through.
+if [ "$SERVER_IMPL" = sluice ]; then
+	srv_stop
+	ip -n "$NS_S" tuntap add dev sl0 mode tun
+	sed -i -e '/^io-queues/d' -e 's/^dev tun$/dev sl0\ndev-type tun/' srv.conf
+	echo "io-queues 2" >>srv.conf
+	srv_start srv.conf srv2.log
+	grep -q "io-queues 2: multi-queue TUN device 'sl0' refused; running one lane" srv2.log ||
+		sfail "no warning about the refused multi-queue TUN in the server log"
+	grep -q "pipeline: 2 lanes" srv2.log && sfail "lanes logged after the fallback"
+	[ "$(ip netns exec "$NS_S" ss -Hun state all "( sport = :1194 )" | wc -l)" -eq 1 ] ||
+		sfail "more than one socket on port 1194 after the fallback"
+	cli_start_sluice c1 c1.conf c1b.log
+	cli_up c1 || sfail "client1 did not come up on the one-lane server"
+	ping_ok c1 $TUN_SRV || sfail "client1 cannot ping the one-lane server"
+	cli_stop c1 || sfail "client1 did not exit cleanly on SIGTERM"
+	echo "fallback: a single-queue sl0 refused more queues, the server ran one lane"
+fi
 echo "server_lanes ($SERVER_IMPL): PASS"
 exit 0
