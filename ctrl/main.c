@@ -12,7 +12,8 @@
  * test mode (ctrl/testkey.c). main.c calls the mode only through its
  * mode_ops table and owns what they share: the process options
  * (ctrl/proc.c), the TUN device, the data plane, the event loop, the
- * signals and the status file (ctrl/status.c).
+ * signals and the status file (ctrl/status.c). A UDP server with lanes
+ * (io-queues) gets its further TUN queues and sockets from ctrl/lanes.c.
  *
  * Event loop sources (epoll):
  *   signalfd   SIGTERM/SIGINT exit (the mode tells its peers first),
@@ -50,6 +51,7 @@
 #include "client/killswitch.h"
 #include "config/options.h"
 #include "config/runcfg.h"
+#include "lanes.h"
 #include "metrics.h"
 #include "mgmt.h"
 #include "mode.h"
@@ -69,6 +71,7 @@ struct ctrl {
 	struct pipeline *pl;
 	int tun_fd;
 	unsigned int tun_offload;	/* TUN_OFF_* the kernel took (io/tun.c) */
+	struct lanes lanes;		/* a UDP server's TUN queues and sockets 1.. (ctrl/lanes.c) */
 	int sig_fd;
 	int timer_fd;
 	int ep_fd;
@@ -109,7 +112,7 @@ static int tun_setup(struct ctrl *c)
 	int err;
 
 	c->tun_offload = rc->tun_offload ? TUN_OFF_ALL : 0;
-	c->tun_fd = tun_open(rc->dev, c->ifname, false, &c->tun_offload);
+	c->tun_fd = lanes_tun_open(&c->lanes, rc, c->ifname, &c->tun_offload);
 	if (c->tun_fd < 0) {
 		errno = -c->tun_fd;
 		log_warn("tun: cannot open device '%s'", rc->dev);
@@ -152,12 +155,16 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 	};
 	int err;
 
+	lanes_link_open(&c->lanes, rc, udp_fd);
+	pc.workers = rc->workers;	/* one lane after a refusal: re-sized */
 	if (rc->workers_auto)
-		log_info("pipeline: %u crypto worker(s) per direction (%u usable CPUs minus the 4 I/O "
-			 "threads, at least 1; 'workers N' sets it)", rc->workers, rc->cpus);
+		log_info("pipeline: %u crypto worker(s) per direction (%u usable CPUs minus 4 I/O "
+			 "threads per lane (%u), at least 1 per lane; 'workers N' sets it)",
+			 rc->workers, rc->cpus, rc->io_lanes);
 	else
 		log_info("pipeline: %u crypto worker(s) per direction (workers %u)", rc->workers,
 			 rc->workers);
+	lanes_cfg(&c->lanes, rc, &pc);
 	c->ops->pipeline_cfg(c->mode, &pc);
 	runcfg_mss_socket(rc, udp_fd, &pc.mss_v4, &pc.mss_v6);
 	err = pipeline_create(&c->pl, &pc);
@@ -423,6 +430,7 @@ static void stop(struct ctrl *c)
 	c->mgmt = NULL;
 	metrics_free(c->metrics);
 	c->metrics = NULL;
+	lanes_close(&c->lanes);	/* the TUN device goes with its last queue, below */
 	if (c->tun_fd >= 0) {
 		/* Closing a non-persistent TUN removes the device, its addresses and routes. */
 		log_info("tun: closing %s", c->ifname);
@@ -482,6 +490,7 @@ int main(int argc, char **argv)
 	int status = 1;
 	bool checking;
 
+	lanes_init(&c.lanes);
 	if (argc < 2) {
 		usage(stderr);
 		return CONN_EXIT_CONFIG;

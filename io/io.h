@@ -45,6 +45,16 @@ static inline unsigned int io_lane_of(uint32_t peer_id, unsigned int nlanes)
 int tun_open(const char *name, char *out_name, bool multi_queue, unsigned int *offload);
 
 /*
+ * @n queues of one multi-queue TUN device (ctrl only; 1 <= @n <=
+ * IO_LANES_MAX): the first opens or attaches @name as tun_open does with
+ * IFF_MULTI_QUEUE, the others attach to it with the same flags. Every
+ * queue ends with the same *@offload (in: wanted; out: taken). Fills
+ * @fds[0..n-1] and returns 0, or closes what it opened and returns -errno.
+ */
+int tun_open_queues(const char *name, char *out_name, unsigned int n, int *fds,
+		    unsigned int *offload);
+
+/*
  * rtnetlink (ctrl only); each returns 0 or -errno (the kernel's ack, e.g.
  * -EEXIST for an address or route that is already there, -ESRCH or
  * -EADDRNOTAVAIL for one that is not). @family is AF_INET or AF_INET6; addresses
@@ -95,6 +105,15 @@ int nl_route_del(int family, const void *dst, int prefixlen, const void *gw_or_n
  * @remote if given, with large buffers. Returns the fd or -errno. */
 int udp_open(const union sockaddr_any *local, socklen_t local_len,
 	     const union sockaddr_any *remote, socklen_t remote_len);
+
+/*
+ * udp_open for one socket of a UDP server's SO_REUSEPORT group (ctrl only):
+ * SO_REUSEPORT is set before the bind to @local (port 0 for the first: the
+ * others bind the port it got). Not connected. A kernel that refused the
+ * option leaves a plain socket, and the next member's bind -EADDRINUSE.
+ * Returns the fd or -errno.
+ */
+int udp_open_reuseport(const union sockaddr_any *local, socklen_t local_len);
 
 /*
  * Steers a UDP server's datagrams across its SO_REUSEPORT group of @nlanes

@@ -14,6 +14,12 @@
  * reopened without the header, exactly as with offloads switched off. What
  * we write is not negotiated: with the header, coalesced TCP writes are
  * always accepted; coalesced UDP writes only where USO was (io/tun_tx.c).
+ *
+ * Multi-queue (a UDP server's lanes, io-queues): tun_open_queues opens one
+ * device with IFF_MULTI_QUEUE and attaches further queues to it. The kernel
+ * wants the same flags on every queue (IFF_VNET_HDR included), and the vnet
+ * header size and the offloads are the device's: every queue is set to the
+ * tier the first got, and a queue that takes less lowers them all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,4 +113,56 @@ int tun_open(const char *name, char *out_name, bool multi_queue, unsigned int *o
 		}
 	}
 	return tun_open_flags(name, out_name, mq);
+}
+
+/* Sets @fds[0..n-1] (IFF_VNET_HDR queues) to one tier, the best of *@tier they all take. */
+static int tun_offload_same(int *fds, unsigned int n, unsigned int *tier)
+{
+	for (unsigned int round = 0; round < ARRAY_SIZE(tun_offload_tiers); round++) {
+		unsigned int i, g = *tier;
+
+		for (i = 0; i < n && g == *tier; i++)
+			g = tun_offload_set(fds[i], *tier);
+		if (g == *tier)
+			return 0;
+		if (!g)
+			return -EOPNOTSUPP;	/* a queue refused even the checksum */
+		*tier = g;		/* lower: again from queue 0 */
+	}
+	return -EOPNOTSUPP;
+}
+
+int tun_open_queues(const char *name, char *out_name, unsigned int n, int *fds,
+		    unsigned int *offload)
+{
+	unsigned int i, tier;
+	char ifname[IFNAMSIZ];
+	short flags;
+	int err = 0;
+
+	if (n < 1 || n > IO_LANES_MAX)
+		return -EINVAL;
+	fds[0] = tun_open(name, ifname, true, offload);
+	if (fds[0] < 0)
+		return fds[0];
+	tier = *offload;
+	flags = (short)(IFF_MULTI_QUEUE | (tier & TUN_OFF_VNET ? IFF_VNET_HDR : 0));
+	for (i = 1; i < n && !err; i++) {
+		fds[i] = tun_open_flags(ifname, NULL, flags);
+		if (fds[i] < 0)
+			err = fds[i];
+	}
+	if (!err && (tier & TUN_OFF_VNET))
+		err = tun_offload_same(fds, n, &tier);
+	if (err) {
+		/* Queues 0..i-1 were opened but the one whose open failed (fd < 0). */
+		for (unsigned int j = 0; j < i; j++)
+			if (fds[j] >= 0)
+				close(fds[j]);
+		return err;
+	}
+	*offload = tier;
+	if (out_name)
+		memcpy(out_name, ifname, IFNAMSIZ);
+	return 0;
 }

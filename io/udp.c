@@ -31,8 +31,14 @@
  *        link_rx still sees one datagram per packet.
  * Without GRO a datagram is received whole into its own packet (MSG_TRUNC
  * reports one larger than the packet, which is dropped), with no copy.
+ *
+ * A UDP server with lanes (io-queues, io.h) has one socket per lane, all
+ * bound to its port with SO_REUSEPORT (udp_open_reuseport); a classic BPF
+ * program on the group (udp_reuseport_steer) hands each P_DATA_V2 datagram
+ * to the socket of its peer's lane, so a peer's packets meet one lane only.
  */
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
@@ -40,6 +46,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../core/proto.h"
 #include "io.h"
 #include "link.h"
 #include "uring.h"
@@ -86,10 +93,11 @@ static void udp_buf_set(int fd, int force_opt, int opt)
 	(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
 }
 
-int udp_open(const union sockaddr_any *local, socklen_t local_len,
-	     const union sockaddr_any *remote, socklen_t remote_len)
+/* udp_open, with SO_REUSEPORT set before the bind if @reuseport. */
+static int udp_open_opt(const union sockaddr_any *local, socklen_t local_len,
+			const union sockaddr_any *remote, socklen_t remote_len, bool reuseport)
 {
-	int family, fd, rc;
+	int family, fd, rc, one = 1;
 
 	if (local && local_len)
 		family = local->sa.sa_family;
@@ -115,6 +123,9 @@ int udp_open(const union sockaddr_any *local, socklen_t local_len,
 		return -errno;
 	udp_buf_set(fd, SO_RCVBUFFORCE, SO_RCVBUF);
 	udp_buf_set(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	/* Refused (never on Linux 3.9+): a plain socket; the group's next bind says EADDRINUSE. */
+	if (reuseport)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (local && local_len && bind(fd, &local->sa, local_len) < 0)
 		goto err;
 	if (remote && remote_len && connect(fd, &remote->sa, remote_len) < 0)
@@ -125,6 +136,54 @@ err:
 	rc = -errno;
 	close(fd);
 	return rc;
+}
+
+int udp_open(const union sockaddr_any *local, socklen_t local_len,
+	     const union sockaddr_any *remote, socklen_t remote_len)
+{
+	return udp_open_opt(local, local_len, remote, remote_len, false);
+}
+
+int udp_open_reuseport(const union sockaddr_any *local, socklen_t local_len)
+{
+	if (!local || !local_len)
+		return -EINVAL;
+	return udp_open_opt(local, local_len, NULL, 0, true);
+}
+
+/*
+ * The steering program. The kernel runs it on each datagram for the group
+ * with the data at the UDP payload (it pulls the UDP header first) and
+ * takes its result as the index of the socket, in bind order; an index
+ * past the group's end falls back to the kernel's 4-tuple hash.
+ *   P_DATA_V2 (opcode 9 in byte 0's top five bits): the big-endian word at
+ *     0 masked to its low 24 bits is the peer-id; socket peer-id % nlanes,
+ *     io_lane_of()'s lane.
+ *   anything else (control packets, P_DATA_V1 of a client without a
+ *     peer-id): 0xffffffff, the hash.
+ * A P_DATA_V2 datagram shorter than 4 bytes makes the word load fail,
+ * which ends a classic BPF program with 0: socket 0 gets it, and its
+ * lane drops it as short. An empty datagram does the same at the byte load.
+ */
+int udp_reuseport_steer(int fd, unsigned int nlanes)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, P_OPCODE_SHIFT),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, P_DATA_V2, 0, 4),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, PEER_ID_MASK),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, nlanes),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+
+	if (nlanes < 1 || nlanes > IO_LANES_MAX)
+		return -EINVAL;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
 }
 
 /* ---- receive (link_rx) ---------------------------------------------------- */

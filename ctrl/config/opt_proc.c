@@ -2,7 +2,7 @@
  * opt_proc.c - owns the directives about the process itself: its role (client, pull,
  * tls-client, tls-server, mode), scripts and their environment (up, down, route-up,
  * script-security, setenv, ignore-unknown-option), logging, status, daemon, privilege
- * drop, management, pushed echo texts, and sluice's own options (workers, the offload
+ * drop, management, pushed echo texts, and sluice's own options (workers, io-queues, the offload
  * switches tun-offload, udp-gso, udp-gro and uring-fixed-buffers, kill-switch and the
  * test-* options the test suite uses). Scripts are stored, never run here.
  *
@@ -192,6 +192,24 @@ static int h_offload(struct opt_ctx *c, struct config_directive *d, char *err, s
 	return ret;
 }
 
+/* io-queues N|auto: N lanes (1..OPT_IO_QUEUES_MAX); auto (0) lets runcfg size them. */
+static int h_io_queues(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
+{
+	unsigned long long v;
+	char p[80];
+
+	if (!strcmp(ARG(1), "auto")) {
+		c->o->io_queues = 0;
+		return 0;
+	}
+	if (opt_parse_num(ARG(1), 1, OPT_IO_QUEUES_MAX, &v)) {
+		c->o->io_queues = (unsigned int)v;
+		return 0;
+	}
+	return ERR("io-queues expects auto or a number 1..%d, got '%s'", OPT_IO_QUEUES_MAX,
+		   opt_printable(ARG(1), p, sizeof(p)));
+}
+
 /* --- the table -------------------------------------------------------------------- */
 
 static const struct opt_def proc_defs[] = {
@@ -231,6 +249,7 @@ static const struct opt_def proc_defs[] = {
 	FN("echo", CP, 0, CONFIG_PARMS_MAX - 1, h_echo, "[TEXT...]"),
 	/* sluice. */
 	UINT("workers", C | F_SLUICE, workers, 1, OPT_WORKERS_MAX),
+	FN("io-queues", C | F_SLUICE, 1, 1, h_io_queues, "N|auto"),
 	FN("metrics", C | F_SLUICE, 2, 2, h_metrics, "ADDRESS PORT"),
 	FN("tun-offload", C | F_SLUICE, 1, 1, h_offload, "yes or no"),
 	FN("udp-gso", C | F_SLUICE, 1, 1, h_offload, "yes or no"),

@@ -42,6 +42,7 @@
 #define OPT_DATA_CIPHERS_DEFAULT "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305"
 #define OPT_PEER_ID_MAX		0xFFFFFE	/* 0xFFFFFF means "no peer-id" on the wire */
 #define OPT_WORKERS_MAX		64
+#define OPT_IO_QUEUES_MAX	4	/* io/io.h IO_LANES_MAX */
 
 enum opt_mode { OPT_MODE_P2P = 0, OPT_MODE_SERVER };
 enum opt_dev_type { OPT_DEV_UNSET = 0, OPT_DEV_TUN, OPT_DEV_TAP, OPT_DEV_NULL };
@@ -365,6 +366,7 @@ struct options {
 
 	/* sluice. */
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */
+	unsigned int io_queues;		/* io-queues N: a UDP server's lanes, 0 = auto */
 	const char *metrics_addr;	/* `metrics ADDR PORT`: Prometheus endpoint; NULL: none */
 	uint16_t metrics_port;
 	/* tun-offload / udp-gso / udp-gro no: switch that offload off (README, io/tun.c, io/udp.c). */

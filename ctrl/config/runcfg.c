@@ -3,6 +3,7 @@
  * ctrl only. What the running daemon cannot do yet is refused here with a
  * clear error, never silently ignored.
  */
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "../../core/log.h"
 #include "../../crypto/comp.h"
+#include "../../io/io.h"
 #include "options.h"
 #include "../askpass.h"
 #include "../proto/tls.h"
@@ -48,10 +50,14 @@ static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t
 	return 0;
 }
 
-/* tun_rx, tun_tx, link_rx and link_tx: the pipeline's loops besides the workers (io/pipeline.c). */
+/* tun_rx, tun_tx, link_rx and link_tx: each lane's loops besides the workers (io/pipeline.c). */
 #define RUNCFG_IO_THREADS	4
+/* Automatic lanes: one per this many CPUs (a lane's 4 I/O threads and about as many workers). */
+#define RUNCFG_CPUS_PER_LANE	8
 
-unsigned int runcfg_auto_workers(unsigned int *cpus)
+static_assert(OPT_IO_QUEUES_MAX == IO_LANES_MAX, "io-queues' range is the data plane's");
+
+unsigned int runcfg_usable_cpus(void)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	cpu_set_t set;
@@ -61,9 +67,56 @@ unsigned int runcfg_auto_workers(unsigned int *cpus)
 	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0 &&
 	    (unsigned int)CPU_COUNT(&set) < n)
 		n = (unsigned int)CPU_COUNT(&set);
-	*cpus = n;
-	n = n > RUNCFG_IO_THREADS ? n - RUNCFG_IO_THREADS : 1;
-	return n < DC_WORKERS_MAX ? n : DC_WORKERS_MAX;
+	return n;
+}
+
+unsigned int runcfg_auto_workers(unsigned int cpus, unsigned int lanes)
+{
+	unsigned int io = RUNCFG_IO_THREADS * lanes;
+	unsigned int n = cpus > io ? cpus - io : 0;
+
+	n = MAX(n, MAX(lanes, 1u));
+	return MIN(n, (unsigned int)DC_WORKERS_MAX);
+}
+
+unsigned int runcfg_auto_lanes(unsigned int cpus)
+{
+	unsigned int n = cpus / RUNCFG_CPUS_PER_LANE;
+
+	return MIN(MAX(n, 1u), (unsigned int)IO_LANES_MAX);
+}
+
+/*
+ * io-queues and workers: lanes only for a UDP server (@udp_server), an
+ * explicit count elsewhere logged and ignored; automatic lanes never more
+ * than the workers given; explicit ones at most that many.
+ */
+static int runcfg_lanes_workers(struct runcfg *rc, const struct options *o, bool udp_server,
+				char *err, size_t errlen)
+{
+	rc->cpus = runcfg_usable_cpus();
+	rc->io_lanes_auto = !o->io_queues;
+	rc->io_lanes = 1;
+	if (!udp_server && o->io_queues > 1)
+		log_warnx("io-queues %u ignored: lanes serve a UDP server only", o->io_queues);
+	else if (udp_server)
+		rc->io_lanes = o->io_queues ? o->io_queues : runcfg_auto_lanes(rc->cpus);
+	if (rc->io_lanes_auto && o->workers)
+		rc->io_lanes = MIN(rc->io_lanes, o->workers);
+	rc->workers_auto = !o->workers;
+	rc->workers = o->workers ? o->workers : runcfg_auto_workers(rc->cpus, rc->io_lanes);
+	if (rc->workers > DC_WORKERS_MAX) {
+		snprintf(err, errlen, "options: workers %u is above the maximum %d", rc->workers,
+			 DC_WORKERS_MAX);
+		return -EINVAL;
+	}
+	if (rc->workers < rc->io_lanes) {
+		snprintf(err, errlen,
+			 "options: workers %u is fewer than io-queues %u: each lane needs a worker",
+			 rc->workers, rc->io_lanes);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* What every mode takes from the options: device, addresses, workers, replay, status. */
@@ -79,14 +132,9 @@ static int runcfg_common(struct runcfg *rc, const struct options *o,
 	rc->has_ifconfig = o->ifconfig_local != NULL;
 	rc->ifconfig_local = o->ifconfig_local;
 	rc->ifconfig_second = o->ifconfig_remote;
-	rc->workers_auto = !o->workers;
-	rc->cpus = 0;
-	rc->workers = o->workers ? o->workers : runcfg_auto_workers(&rc->cpus);
-	if (rc->workers > DC_WORKERS_MAX) {
-		snprintf(err, errlen, "options: workers %u is above the maximum %d", rc->workers,
-			 DC_WORKERS_MAX);
+	if (runcfg_lanes_workers(rc, o, o->mode == OPT_MODE_SERVER && !o->has_test_key &&
+					ce->proto == OPT_PROTO_UDP, err, errlen))
 		return -EINVAL;
-	}
 	rc->tun_offload = !o->no_tun_offload;
 	rc->udp_gso = !o->no_udp_gso;
 	rc->udp_gro = !o->no_udp_gro;

@@ -26,9 +26,16 @@ struct runcfg {
 	bool has_ifconfig;
 	const char *ifconfig_local;
 	const char *ifconfig_second;	/* netmask (subnet) or remote peer (net30/p2p) */
-	unsigned int workers;		/* crypto workers per direction, resolved */
+	unsigned int workers;		/* crypto workers per direction, resolved (all lanes') */
 	bool workers_auto;		/* 'workers' not given: sized by runcfg_auto_workers() */
-	unsigned int cpus;		/* usable CPUs seen when sizing (0: given) */
+	unsigned int cpus;		/* usable CPUs (runcfg_usable_cpus()) */
+	/*
+	 * Lanes of a UDP server's data plane (io-queues, io/io.h), 1..IO_LANES_MAX;
+	 * 1 for every other mode. main.c lowers it to 1 (and re-sizes automatic
+	 * workers) when the kernel refuses a multi-queue TUN or the socket group.
+	 */
+	unsigned int io_lanes;
+	bool io_lanes_auto;		/* 'io-queues' not given or auto: runcfg_auto_lanes() */
 	bool tun_offload;		/* ask the TUN for its offloads (io/tun.c) */
 	bool udp_gso;			/* send runs of datagrams with UDP_SEGMENT (io/udp.c) */
 	bool udp_gro;			/* receive with UDP_GRO (io/udp.c) */
@@ -49,12 +56,16 @@ struct runcfg {
 	uint32_t test_peer_id;
 };
 
+/* The CPUs this process may run on: online and in its affinity mask, at least 1. */
+unsigned int runcfg_usable_cpus(void);
 /*
- * The crypto workers per direction when 'workers' is not given: the CPUs
- * this process may run on (online and in its affinity mask, *@cpus) minus
- * the data plane's I/O threads, at least 1, at most DC_WORKERS_MAX.
+ * The crypto workers per direction when 'workers' is not given: @cpus
+ * minus the four I/O threads of each of the @lanes, at least one per lane,
+ * at most DC_WORKERS_MAX.
  */
-unsigned int runcfg_auto_workers(unsigned int *cpus);
+unsigned int runcfg_auto_workers(unsigned int cpus, unsigned int lanes);
+/* A UDP server's lanes when io-queues is auto: one per 8 of @cpus, 1..IO_LANES_MAX. */
+unsigned int runcfg_auto_lanes(unsigned int cpus);
 
 /* The data-channel compression framing (crypto/comp.h) for the current options. */
 uint8_t runcfg_comp(const struct options *o);

@@ -253,8 +253,8 @@ static void server_teardown(struct server *s)
 	s->max = 0;
 }
 
-/* The listening UDP socket (local address or any, port). Returns the fd or -errno. */
-static int server_udp_open(const char *local, uint16_t port)
+/* The UDP socket (local address or any, port; of a lane group: main.c). The fd or -errno. */
+static int server_udp_open(const char *local, uint16_t port, bool group)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_PASSIVE,
 				  .ai_family = local ? AF_UNSPEC : AF_INET };
@@ -267,7 +267,8 @@ static int server_udp_open(const char *local, uint16_t port)
 		log_warnx("udp: cannot resolve local '%s'", local ? local : "*");
 		return -EHOSTUNREACH;
 	}
-	fd = udp_open((const union sockaddr_any *)res->ai_addr, res->ai_addrlen, NULL, 0);
+	fd = group ? udp_open_reuseport((const union sockaddr_any *)res->ai_addr, res->ai_addrlen) :
+		     udp_open((const union sockaddr_any *)res->ai_addr, res->ai_addrlen, NULL, 0);
 	freeaddrinfo(res);
 	if (fd < 0) {
 		errno = -fd;
@@ -558,7 +559,7 @@ static int server_udp(void *m)
 	if (s->rc->tcp_server)
 		s->udp_fd = server_tcp_open(s->rc->local_host, s->rc->local_port);
 	else
-		s->udp_fd = server_udp_open(s->rc->local_host, s->rc->local_port);
+		s->udp_fd = server_udp_open(s->rc->local_host, s->rc->local_port, s->rc->io_lanes > 1);
 	return s->udp_fd;
 }
 

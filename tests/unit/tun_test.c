@@ -1,7 +1,8 @@
 /*
  * tun_test.c - tests for io/'s TUN side (root; skipped otherwise): in a
  * namespace slio-<pid> made with ip netns add, a TUN from tun_open
- * (multi-queue attach, kernel-named, offloads), addresses and routes (IPv4,
+ * (multi-queue attach, kernel-named, offloads), tun_open_queues (every
+ * queue with the same flags and vnet header), addresses and routes (IPv4,
  * IPv6, point-to-point, gateway, metric) set and removed with the netlink
  * calls and checked with ip(8); then tun_rx -> tun_tx joined by one ring,
  * with a classify op that swaps IPv4/UDP source and destination, so a
@@ -14,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +37,7 @@
 #include "../../core/pkt.h"
 #include "../../core/ring.h"
 #include "../../core/thread.h"
+#include "../../core/vnet.h"
 #include "../../io/io.h"
 #include "../../io/link.h"
 #include "../../io/loop.h"
@@ -129,6 +133,46 @@ static void test_tun_open(void)
 	CHECK(q1 >= 0 && off == 0, "offloads without a header: fd %d granted 0x%x", q1, off);
 	if (q1 >= 0)
 		close(q1);
+}
+
+/* tun_open_queues: one device, every queue with the same flags, header size and offloads. */
+static void test_tun_queues(void)
+{
+	unsigned int off = TUN_OFF_ALL;
+	char name[IFNAMSIZ];
+	int fds[IO_LANES_MAX];
+	int err = tun_open_queues("sliolq%d", name, IO_LANES_MAX, fds, &off);
+
+	CHECK(err == 0 && !strcmp(name, "sliolq0"), "tun_open_queues: %d %s", err, name);
+	CHECK(err || (off & TUN_OFF_VNET), "queues: offloads 0x%x", off);
+	for (unsigned int i = 0; !err && i < IO_LANES_MAX; i++) {
+		struct ifreq ifr = { 0 };
+		int sz = 0;
+
+		CHECK(!ioctl(fds[i], TUNGETIFF, &ifr) && !strcmp(ifr.ifr_name, name) &&
+		      (ifr.ifr_flags & IFF_MULTI_QUEUE) && (ifr.ifr_flags & IFF_VNET_HDR),
+		      "queue %u: %s flags 0x%x", i, ifr.ifr_name, (unsigned int)ifr.ifr_flags);
+		CHECK(!ioctl(fds[i], TUNGETVNETHDRSZ, &sz) && sz == VNET_HDR_LEN,
+		      "queue %u: vnet header size %d", i, sz);
+		CHECK(fcntl(fds[i], F_GETFL) & O_NONBLOCK, "queue %u not O_NONBLOCK", i);
+	}
+	/* Attached to by a single-queue open: refused, the flags differ. */
+	CHECK(tun_open("sliolq0", NULL, false, &(unsigned int){ 0 }) < 0, "single-queue attach");
+	for (unsigned int i = 0; !err && i < IO_LANES_MAX; i++)
+		close(fds[i]);
+	off = 0;
+	err = tun_open_queues("sliolq1", name, 2, fds, &off);
+	CHECK(err == 0 && off == 0, "queues without offloads: %d 0x%x", err, off);
+	for (unsigned int i = 0; !err && i < 2; i++)
+		close(fds[i]);
+	CHECK_INT(tun_open_queues("sliolq1", name, 0, fds, &off), -EINVAL);
+	CHECK_INT(tun_open_queues("sliolq1", name, IO_LANES_MAX + 1, fds, &off), -EINVAL);
+	/* A single-queue device of that name: the first attach fails, nothing is left open. */
+	fds[0] = tun_open("sliolq2", NULL, false, &(unsigned int){ 0 });
+	CHECK(fds[0] >= 0, "single-queue sliolq2");
+	CHECK(tun_open_queues("sliolq2", name, 2, fds + 1, &off) < 0, "queues on a single-queue device");
+	if (fds[0] >= 0)
+		close(fds[0]);
 }
 
 static void test_netlink_v4(void)
@@ -454,6 +498,7 @@ static int netns_child(void)
 	CHECK(tun_open(TUN_NAME, NULL, false, &(unsigned int){ 0 }) == -EBUSY,
 	      "second single-queue attach");
 	test_tun_open();
+	test_tun_queues();
 	test_netlink_v4();
 	test_netlink_v6();
 	test_tun_loops(fd);
