@@ -6,6 +6,9 @@
 #   sluice   sluice server + $CLIENTS sluice clients
 #   stock    stock OpenVPN 2.6 server + $CLIENTS stock clients (--disable-dco)
 #   sl-srv   sluice server + $CLIENTS stock clients (a mixed fleet: never slower than stock)
+#   sl-lanes sluice server in $LANES lanes (io-queues: TUN queues + SO_REUSEPORT sockets) +
+#            $CLIENTS sluice clients; not in the default PAIRS: on a 2-core box the extra
+#            loops only compete for the same cores, it is there to be run on a bigger one
 # Interleaved rounds (the order rotates), each ratio taken within its round, medians shown.
 # Also: the slowest and fastest client's share of the sum (fairness), and CPU per delivered
 # byte of the server process alone and of server + clients (utime+stime, /proc/PID/stat), and
@@ -16,20 +19,20 @@
 #   ns slmb-<pid>-1 .. -N: 198.18.30.(10+i)/24 on a veth into the bridge, VPN client, iperf3 -c
 #
 # Env: CLIENTS (8), STREAMS (2 per client), SECS (5), ROUNDS (2), PAIRS ("sluice stock sl-srv"),
-# SLUICE (./sluice). Bounded: about 25 s per pair and round at the defaults (~2.5 min).
+# LANES (2, for sl-lanes), SLUICE (./sluice). Bounded: about 25 s per pair and round at the defaults (~2.5 min).
 cd "$(dirname "$0")/.."
 source tests/netns/lib.sh
 command -v openvpn >/dev/null || { echo "multi_bench: SKIP (openvpn missing)"; exit 77; }
 command -v iperf3 >/dev/null || { echo "multi_bench: SKIP (iperf3 missing)"; exit 77; }
 CLIENTS=${CLIENTS:-8} STREAMS=${STREAMS:-2} SECS=${SECS:-5} ROUNDS=${ROUNDS:-2}
-PAIRS=${PAIRS:-sluice stock sl-srv}
+PAIRS=${PAIRS:-sluice stock sl-srv} LANES=${LANES:-2}
 case "$CLIENTS$STREAMS$SECS$ROUNDS" in *[!0-9]*) fail "CLIENTS, STREAMS, SECS, ROUNDS: integers" ;; esac
 [ "$CLIENTS" -ge 1 ] && [ "$CLIENTS" -le 32 ] || fail "CLIENTS must be 1..32"
 OUT=$TOP/bench/out
 CLK_TCK=$(getconf CLK_TCK)
 MHZ=$(awk -F: '/^cpu MHz/ { printf "%d", $2; exit }' /proc/cpuinfo)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg) STARTED=$(date +%s)
-CMDLINE="CLIENTS=$CLIENTS STREAMS=$STREAMS SECS=$SECS ROUNDS=$ROUNDS PAIRS=\"$PAIRS\" bash bench/multi_bench.sh"
+CMDLINE="CLIENTS=$CLIENTS STREAMS=$STREAMS SECS=$SECS ROUNDS=$ROUNDS PAIRS=\"$PAIRS\" LANES=$LANES bash bench/multi_bench.sh"
 S=slmb-$$-s
 netns_add "$S"
 ip -n "$S" link add br0 type bridge
@@ -75,6 +78,10 @@ data-ciphers AES-256-GCM
 keepalive 10 60
 verb 1
 CONF
+# The same server in lanes; workers: at least one per lane, else as many as the CPUs allow.
+cp server.conf server-lanes.conf
+printf 'io-queues %s\nworkers %s\n' "$LANES" "$(($(nproc) - 4 * LANES > LANES ? $(nproc) - 4 * LANES : LANES))" \
+	>>server-lanes.conf
 cat >client.conf <<CONF
 client
 dev tun
@@ -121,7 +128,7 @@ stop_bounded() {	# SIGTERM, up to 5 s, then SIGKILL; only our own PIDs
 impl_cmd() { [ "$1" = stock ] && echo "openvpn --disable-dco" || echo "$SLUICE"; }
 pair_impls() {	# "server-impl client-impl"
 	case $1 in sluice) echo "sluice sluice" ;; stock) echo "stock stock" ;;
-	sl-srv) echo "sluice stock" ;; *) fail "unknown pair $1" ;; esac
+	sl-srv) echo "sluice stock" ;; sl-lanes) echo "sluice sluice" ;; *) fail "unknown pair $1" ;; esac
 }
 
 SRV_PID="" CLI_PIDS=""
@@ -130,7 +137,8 @@ pair_up() {	# pair_up PAIR: the server and every client, each client pinging thr
 	impls=$(pair_impls "$1")
 	wait_for 10 sh -c "! ip netns exec $S ss -Huan 'sport = :1194' | grep -q ." || true
 	# shellcheck disable=SC2046
-	spawn "$S" $(impl_cmd "${impls% *}") --config server.conf >>"$1-server.log" 2>&1
+	spawn "$S" $(impl_cmd "${impls% *}") --config "$([ "$1" = sl-lanes ] && echo server-lanes.conf ||
+		echo server.conf)" >>"$1-server.log" 2>&1
 	SRV_PID=$LAST_PID CLI_PIDS=""
 	for i in $(seq 1 "$CLIENTS"); do
 		# shellcheck disable=SC2046
