@@ -158,9 +158,9 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 	lanes_link_open(&c->lanes, rc, udp_fd);
 	pc.workers = rc->workers;	/* one lane after a refusal: re-sized */
 	if (rc->workers_auto)
-		log_info("pipeline: %u crypto worker(s) per direction (%u usable CPUs minus 4 I/O "
-			 "threads per lane (%u), at least 1 per lane; 'workers N' sets it)",
-			 rc->workers, rc->cpus, rc->io_lanes);
+		log_info("pipeline: %u crypto worker(s) per direction (%u usable CPUs minus the 4 "
+			 "I/O threads of each of %u lane(s), at least 1 per lane; 'workers N' sets "
+			 "it)", rc->workers, rc->cpus, rc->io_lanes);
 	else
 		log_info("pipeline: %u crypto worker(s) per direction (workers %u)", rc->workers,
 			 rc->workers);
