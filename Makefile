@@ -144,9 +144,10 @@ asan:
 ubsan: asan
 
 # TSan: the concurrency unit tests, then a TSan server under the short churn and
-# impairment tests and the TCP server with stock clients (TSAN_INTEROP; about 50 s; the
-# swarm takes over a minute under TSan).
-TSAN_INTEROP ?= interop/server_churn interop/server_impair_handshake interop/server_tcp
+# impairment tests, the TCP server with stock clients and a server in two lanes
+# (TSAN_INTEROP; about 70 s; the swarm takes over a minute under TSan).
+TSAN_INTEROP ?= interop/server_churn interop/server_impair_handshake interop/server_tcp \
+	interop/server_lanes
 tsan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
 		CFLAGS="$(SAN_FLAGS) -fsanitize=thread -DRING_C11" sluice-san unit-bins bench-bins

@@ -7,7 +7,9 @@
 #
 # Peer-ids 0..4 put the clients on lanes 0,1,0,1,0 (peer-id % 2): the
 # status file's Peer ID column must cover both. Every client pings the
-# server's tunnel address and the next client's (client-to-client), then
+# server's tunnel address and the next client's (client-to-client), the
+# server's namespace pings every client (new flows: the kernel picks their
+# TUN queue, so some are read by the other lane and handed over), then
 # all five send a bounded ping flood at once (200 pings 5 ms apart, at most
 # 5% lost each); iperf3 runs up from a client of each lane (2 s). The status
 # file must show bytes both ways for every client.
@@ -16,7 +18,8 @@
 # worker per lane, two sockets are bound to the port, and a SIGUSR2 dump is
 # taken at once. If the data plane runs lanes (its dump has lanes=2), each
 # lane must have carried packets from its socket and its TUN queue by the
-# end (lane0/lane1 .udp_rx.rx_pkts and .tun_rx.rx_pkts in a second dump). If
+# end (lane0/lane1 .udp_rx.rx_pkts and .tun_rx.rx_pkts in a second dump), and
+# no data packet may have been refused as another lane's (udp_rx.drop.wrong_lane). If
 # not (the io side of lanes has not landed), nobody would read lane 1's
 # socket and TUN queue: the server is restarted without io-queues for the
 # traffic part and the per-lane checks are skipped (the test says so).
@@ -92,6 +95,13 @@ for i in $(seq 1 $N); do
 	ping_ok "c$i" "${VADDR[c$j]}" || sfail "client$i cannot ping client$j at ${VADDR[c$j]}"
 done
 echo "pings: every client reaches the server and the next client"
+# From the server's side: the kernel picks a TUN queue per new flow, so some of these
+# replies-to-be are read by the other lane's tun_rx and handed over to the client's.
+for i in $(seq 1 $N); do
+	ip netns exec "$NS_S" ping -c 3 -i 0.2 -W 2 "${VADDR[c$i]}" >/dev/null 2>&1 ||
+		sfail "the server's namespace cannot ping client$i at ${VADDR[c$i]}"
+done
+echo "pings: the server's namespace reaches every client"
 
 # All five at once: 200 pings 5 ms apart each, at most 10 lost.
 FLOODS=()
@@ -143,6 +153,12 @@ if [ "$SERVER_IMPL" = sluice ]; then
 			[ "${v:-0}" -gt 0 ] || sfail "SIGUSR2 dump: $c is ${v:-absent (0)}"
 			echo "$c=$v"
 		done
+		# The steering program put every data packet on its peer's lane: none refused
+		# (the log leaves out counters that are 0).
+		v=$(grep -oE "stats: udp_rx.drop.wrong_lane=[0-9]+" srv.log | tail -n 1 | cut -d= -f2)
+		[ -z "$v" ] || sfail "SIGUSR2 dump: udp_rx.drop.wrong_lane is $v, want 0"
+		v=$(grep -oE "stats: tun_rx.lane_pkts=[0-9]+" srv.log | tail -n 1 | cut -d= -f2)
+		echo "udp_rx.drop.wrong_lane=0; packets handed between lanes by tun_rx: ${v:-0}"
 	fi
 fi
 
