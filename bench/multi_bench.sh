@@ -7,8 +7,9 @@
 #   stock    stock OpenVPN 2.6 server + $CLIENTS stock clients (--disable-dco)
 #   sl-srv   sluice server + $CLIENTS stock clients (a mixed fleet: never slower than stock)
 #   sl-lanes sluice server in $LANES lanes (io-queues: TUN queues + SO_REUSEPORT sockets) +
-#            $CLIENTS sluice clients; not in the default PAIRS: on a 2-core box the extra
-#            loops only compete for the same cores, it is there to be run on a bigger one
+#            $CLIENTS sluice clients; workers: the CPUs left after 4 I/O threads per lane,
+#            at least one per lane. Its gain grows with the cores; on a 2-core box the
+#            lanes' loops compete for the same two.
 # Interleaved rounds (the order rotates), each ratio taken within its round, medians shown.
 # Also: the slowest and fastest client's share of the sum (fairness), and CPU per delivered
 # byte of the server process alone and of server + clients (utime+stime, /proc/PID/stat), and
@@ -18,14 +19,15 @@
 #   ns slmb-<pid>-s: bridge 198.18.30.1/24, VPN server (tunnel 198.19.22.1/24), iperf3 -s x N
 #   ns slmb-<pid>-1 .. -N: 198.18.30.(10+i)/24 on a veth into the bridge, VPN client, iperf3 -c
 #
-# Env: CLIENTS (8), STREAMS (2 per client), SECS (5), ROUNDS (2), PAIRS ("sluice stock sl-srv"),
-# LANES (2, for sl-lanes), SLUICE (./sluice). Bounded: about 25 s per pair and round at the defaults (~2.5 min).
+# Env: CLIENTS (8), STREAMS (2 per client), SECS (5), ROUNDS (2), PAIRS ("sluice sl-lanes stock sl-srv"),
+# LANES (2, for sl-lanes), SLUICE (./sluice).
+# Bounded: about 25 s per pair and round at the defaults (~3.5 min).
 cd "$(dirname "$0")/.."
 source tests/netns/lib.sh
 command -v openvpn >/dev/null || { echo "multi_bench: SKIP (openvpn missing)"; exit 77; }
 command -v iperf3 >/dev/null || { echo "multi_bench: SKIP (iperf3 missing)"; exit 77; }
 CLIENTS=${CLIENTS:-8} STREAMS=${STREAMS:-2} SECS=${SECS:-5} ROUNDS=${ROUNDS:-2}
-PAIRS=${PAIRS:-sluice stock sl-srv} LANES=${LANES:-2}
+PAIRS=${PAIRS:-sluice sl-lanes stock sl-srv} LANES=${LANES:-2}
 case "$CLIENTS$STREAMS$SECS$ROUNDS" in *[!0-9]*) fail "CLIENTS, STREAMS, SECS, ROUNDS: integers" ;; esac
 [ "$CLIENTS" -ge 1 ] && [ "$CLIENTS" -le 32 ] || fail "CLIENTS must be 1..32"
 OUT=$TOP/bench/out
