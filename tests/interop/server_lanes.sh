@@ -119,14 +119,7 @@ for i in $(seq 1 $N); do
 done
 echo "ping floods: every client got at least 190 of 200 replies"
 
-if command -v iperf3 >/dev/null; then
-	iperf_srv
-	iperf_must c1 up 2
-	iperf_must c2 up 2
-	pid_stop "$IPERF" TERM || true
-else
-	echo "iperf3 missing: throughput part skipped"
-fi
+iperf_checks 2 c1:up c2:up
 
 # Every client's bytes, both ways, in the status file (fields 6 and 7).
 sleep 1.5

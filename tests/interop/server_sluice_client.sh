@@ -30,14 +30,7 @@ ip netns exec "$(ns_of c1)" ping -c 10 -i 0.2 -W 2 $TUN_SRV >ping.log 2>&1 ||
 	{ cat ping.log; sfail "sluice client: repeated ping lost packets"; }
 echo "sluice client up as $a1, ping ok"
 
-if command -v iperf3 >/dev/null; then
-	iperf_srv
-	iperf_must c1 up 3
-	iperf_must c1 down 3
-	pid_stop "$IPERF" TERM || true
-else
-	echo "iperf3 missing: throughput part skipped"
-fi
+iperf_checks 3 c1:up c1:down
 
 cli_stop c1 || sfail "sluice client did not exit 0 on SIGTERM"
 echo "server_sluice_client ($SERVER_IMPL): PASS"
