@@ -1,9 +1,10 @@
 /*
  * pipeline_int.h - what io's pipeline files share: struct pipeline and the
- * stage ops. Not an API: only io/pipeline.c, peers.c, send.c and receive.c
+ * stage ops. Not an API: only io/pipeline*.c, peers.c, send.c and receive.c
  * (and white-box tests) include it; ctrl sees io/pipeline.h only.
  *
  *   pipeline.c  build, start, stop, destroy; the wiring and the ctrl rings
+ *   pipeline_stats.c  the counters ctrl reads (status dump, metrics)
  *   peers.c     the peer table, key slots, endpoints and routes (ctrl calls)
  *   send.c      outbound stage ops: tun_rx classify (client, server)
  *   receive.c   inbound stage ops: link_rx classify, tun_tx accept (client, server)
