@@ -4,9 +4,10 @@
  *   usage: dc_bench [run_ms]     (default 30 ms per run, 9 runs per figure)
  *
  * For each cipher and payload size (64, 512, 1400) it measures dc_seal and
- * dc_open on one thread, and next to them "raw": the same EVP calls on the
- * same buffers (per packet: IV set, AAD, update, final, tag) with no
- * framing. The difference is what our framing costs. Runs of sluice and
+ * dc_open on one thread on both of dc.c's roads through OpenSSL ("sluice":
+ * the provider's functions, the default; "sluice_evp": EVP_CIPHER_CTX), and
+ * next to them "raw": the textbook EVP calls on the same buffers (per
+ * packet: IV set, AAD, update, final, tag) with no framing. Runs of sluice and
  * raw alternate, so drift hits both alike; the figure is the median run,
  * in thread CPU time per packet (robust against other load on the box).
  *
@@ -40,12 +41,14 @@ static const enum dc_cipher ciphers[] = { DC_AES_128_GCM, DC_AES_256_GCM, DC_CHA
 static const uint32_t sizes[] = { 64, 512, 1400 };
 
 enum op { OP_SEAL, OP_OPEN };
-enum impl { IMPL_SLUICE, IMPL_RAW };
+enum impl { IMPL_SLUICE, IMPL_SLUICE_EVP, IMPL_RAW, IMPL_MAX };
+static const char *const impl_names[IMPL_MAX] = { "sluice", "sluice_evp", "raw_evp" };
 
 struct bench {
 	enum dc_cipher cipher;
 	uint32_t size;
-	struct dc_keyslot *tx, *rx;
+	struct dc_keyslot *tx, *rx;	/* the direct road */
+	struct dc_keyslot *etx, *erx;	/* the EVP road: sluice_evp, and raw's contexts */
 	struct pkt *p[NPKTS];
 	uint32_t wire_len;
 	uint64_t good, bad;		/* opens that passed / failed the tag */
@@ -53,7 +56,7 @@ struct bench {
 };
 
 struct figure {
-	double ns[2];			/* per packet, median, by impl */
+	double ns[IMPL_MAX];		/* per packet, median, by impl */
 };
 
 static int64_t run_ns;
@@ -83,14 +86,14 @@ static void read_cpu_model(void)
 
 static bool raw_seal(struct bench *b, struct pkt *p)
 {
-	EVP_CIPHER_CTX *ctx = b->tx->enc[0];
+	EVP_CIPHER_CTX *ctx = b->etx->enc[0];
 	uint8_t nonce[DC_NONCE_LEN], aad[8];
 	uint8_t *ct = p->buf + PKT_HEADROOM;
 	uint8_t tag[DC_TAG_LEN];
 	int outl, finl;
 
 	store_be32(nonce, p->pid);
-	memcpy(nonce + DC_PID_LEN, b->tx->enc_iv, DC_IMPLICIT_IV_LEN);
+	memcpy(nonce + DC_PID_LEN, b->etx->enc_iv, DC_IMPLICIT_IV_LEN);
 	store_be32(aad, (uint32_t)(P_DATA_V2 << 3) << 24 | PEER_ID);
 	store_be32(aad + 4, p->pid);
 	return EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) &&
@@ -102,14 +105,14 @@ static bool raw_seal(struct bench *b, struct pkt *p)
 
 static bool raw_open(struct bench *b, struct pkt *p)
 {
-	EVP_CIPHER_CTX *ctx = b->rx->dec[0];
+	EVP_CIPHER_CTX *ctx = b->erx->dec[0];
 	uint8_t *wire = p->buf + PKT_HEADROOM - DC_V2_OVERHEAD;
 	uint8_t *ct = wire + DC_V2_OVERHEAD;
 	uint8_t nonce[DC_NONCE_LEN];
 	int outl, finl;
 
 	memcpy(nonce, wire + 4, DC_PID_LEN);
-	memcpy(nonce + DC_PID_LEN, b->rx->dec_iv, DC_IMPLICIT_IV_LEN);
+	memcpy(nonce + DC_PID_LEN, b->erx->dec_iv, DC_IMPLICIT_IV_LEN);
 	if (!EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
 	    !EVP_DecryptUpdate(ctx, NULL, &outl, wire, 8) ||
 	    !EVP_DecryptUpdate(ctx, ct, &outl, ct, (int)b->size) ||
@@ -123,7 +126,8 @@ static void seal_one(struct bench *b, struct pkt *p, enum impl impl)
 	p->data = p->buf + PKT_HEADROOM;
 	p->len = b->size;
 	p->pid = b->next_pid++;
-	if (impl == IMPL_SLUICE ? !dc_seal(b->tx, 0, p, PEER_ID) : !raw_seal(b, p)) {
+	if (impl == IMPL_RAW ? !raw_seal(b, p)
+			     : !dc_seal(impl == IMPL_SLUICE ? b->tx : b->etx, 0, p, PEER_ID)) {
 		fprintf(stderr, "dc_bench: seal failed\n");
 		exit(1);
 	}
@@ -133,12 +137,12 @@ static void open_one(struct bench *b, struct pkt *p, enum impl impl)
 {
 	bool ok;
 
-	if (impl == IMPL_SLUICE) {
+	if (impl != IMPL_RAW) {
 		p->data = p->buf + PKT_HEADROOM - DC_V2_OVERHEAD;
 		p->len = b->wire_len;
 		p->verdict = PKT_OK;
 		p->flags = 0;
-		ok = dc_open(b->rx, 0, p);
+		ok = dc_open(impl == IMPL_SLUICE ? b->rx : b->erx, 0, p);
 	} else {
 		ok = raw_open(b, p);
 	}
@@ -199,19 +203,18 @@ static void prepare_open(struct bench *b)
 
 static struct figure measure(struct bench *b, enum op op)
 {
-	double ns[2][RUNS];
+	double ns[IMPL_MAX][RUNS];
 	struct figure fig;
 
 	if (op == OP_OPEN)
 		prepare_open(b);
 	/* Warm-up: caches, branch predictors, CPU clock. */
-	run_once(b, op, IMPL_SLUICE);
-	run_once(b, op, IMPL_RAW);
-	for (int r = 0; r < RUNS; r++) {
-		ns[IMPL_SLUICE][r] = run_once(b, op, IMPL_SLUICE);
-		ns[IMPL_RAW][r] = run_once(b, op, IMPL_RAW);
-	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < IMPL_MAX; i++)
+		run_once(b, op, (enum impl)i);
+	for (int r = 0; r < RUNS; r++)
+		for (int i = 0; i < IMPL_MAX; i++)
+			ns[i][r] = run_once(b, op, (enum impl)i);
+	for (int i = 0; i < IMPL_MAX; i++) {
 		qsort(ns[i], RUNS, sizeof(double), cmp_double);
 		fig.ns[i] = ns[i][RUNS / 2];
 	}
@@ -228,7 +231,7 @@ static void print_line(const struct bench *b, enum op op, enum impl impl, double
 {
 	printf("bench=dc op=%s impl=%s cipher=%s size=%u ns_per_pkt=%.1f gbps=%.3f pps=%.0f "
 	       "runs=%d run_ms=%lld burst=%d pinned=%s cpu=\"%s\" kernel=%s openssl=\"%s\"\n",
-	       op == OP_SEAL ? "seal" : "open", impl == IMPL_SLUICE ? "sluice" : "raw_evp",
+	       op == OP_SEAL ? "seal" : "open", impl_names[impl],
 	       dc_cipher_name(b->cipher), b->size, ns, b->size * 8.0 / ns, 1e9 / ns, RUNS,
 	       (long long)(run_ns / NSEC_PER_MSEC), NPKTS, pinned, cpu_model, uts.release,
 	       OpenSSL_version(OPENSSL_VERSION));
@@ -266,6 +269,13 @@ int main(int argc, char **argv)
 	for (unsigned int c = 0; c < ARRAY_SIZE(ciphers); c++) {
 		memset(&b, 0, sizeof(b));
 		b.cipher = ciphers[c];
+		dc_set_direct(false);
+		if (dc_keyslot_create(&b.etx, b.cipher, key2, false, 0, 1, 64, 15, false) ||
+		    dc_keyslot_create(&b.erx, b.cipher, key2, true, 0, 1, 64, 15, false)) {
+			fprintf(stderr, "dc_bench: %s unavailable\n", dc_cipher_name(b.cipher));
+			return 1;
+		}
+		dc_set_direct(true);
 		if (dc_keyslot_create(&b.tx, b.cipher, key2, false, 0, 1, 64, 15, false) ||
 		    dc_keyslot_create(&b.rx, b.cipher, key2, true, 0, 1, 64, 15, false)) {
 			fprintf(stderr, "dc_bench: %s unavailable\n", dc_cipher_name(b.cipher));
@@ -279,31 +289,34 @@ int main(int argc, char **argv)
 			b.wire_len = b.size + DC_V2_OVERHEAD;
 			for (int op = OP_SEAL; op <= OP_OPEN; op++) {
 				figs[c][s][op] = measure(&b, op);
-				print_line(&b, op, IMPL_SLUICE, figs[c][s][op].ns[IMPL_SLUICE]);
-				print_line(&b, op, IMPL_RAW, figs[c][s][op].ns[IMPL_RAW]);
+				for (int i = 0; i < IMPL_MAX; i++)
+					print_line(&b, op, (enum impl)i, figs[c][s][op].ns[i]);
 			}
 		}
 		pkt_free_burst(b.p, NPKTS);
 		dc_keyslot_free(b.tx);
 		dc_keyslot_free(b.rx);
+		dc_keyslot_free(b.etx);
+		dc_keyslot_free(b.erx);
 	}
 
 	printf("\nMachine: %s, %ld cpus, kernel %s, %s; one thread, pinned: %s; "
 	       "thread CPU ns, median of %d runs of %lld ms.\n\n", cpu_model, sysconf(_SC_NPROCESSORS_ONLN),
 	       uts.release, OpenSSL_version(OPENSSL_VERSION), pinned, RUNS,
 	       (long long)(run_ns / NSEC_PER_MSEC));
-	printf("| cipher | size | op | sluice ns/pkt | sluice Gbit/s | raw EVP ns/pkt | "
-	       "raw EVP Gbit/s | overhead |\n");
-	printf("|---|---:|---|---:|---:|---:|---:|---:|\n");
+	printf("| cipher | size | op | sluice ns/pkt | sluice Gbit/s | sluice, EVP road ns/pkt | "
+	       "raw EVP ns/pkt | raw EVP Gbit/s | sluice vs raw |\n");
+	printf("|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
 	for (unsigned int c = 0; c < ARRAY_SIZE(ciphers); c++)
 		for (unsigned int s = 0; s < ARRAY_SIZE(sizes); s++)
 			for (int op = OP_SEAL; op <= OP_OPEN; op++) {
 				const struct figure *f = &figs[c][s][op];
 
-				printf("| %s | %u | %s | %.1f | %.2f | %.1f | %.2f | %+.1f%% |\n",
+				printf("| %s | %u | %s | %.1f | %.2f | %.1f | %.1f | %.2f | %+.1f%% |\n",
 				       dc_cipher_name(ciphers[c]), sizes[s],
 				       op == OP_SEAL ? "seal" : "open", f->ns[IMPL_SLUICE],
-				       sizes[s] * 8.0 / f->ns[IMPL_SLUICE], f->ns[IMPL_RAW],
+				       sizes[s] * 8.0 / f->ns[IMPL_SLUICE], f->ns[IMPL_SLUICE_EVP],
+				       f->ns[IMPL_RAW],
 				       sizes[s] * 8.0 / f->ns[IMPL_RAW],
 				       (f->ns[IMPL_SLUICE] / f->ns[IMPL_RAW] - 1.0) * 100.0);
 			}

@@ -44,12 +44,16 @@ struct dc_keyslot {
 	enum dc_cipher cipher;
 	bool is_server;			/* picks key halves (§5) */
 	bool is_gcm;			/* AES-GCM: the short per-packet call sequence (dc.c) */
+	bool direct;			/* the provider's functions, penc/pdec (dc.c) */
 	unsigned int nworkers;
 	uint8_t enc_iv[DC_IMPLICIT_IV_LEN];	/* implicit IV for sending */
 	uint8_t dec_iv[DC_IMPLICIT_IV_LEN];	/* implicit IV for receiving */
 	/* One context per worker and direction, keyed at create; worker w uses [w]. */
 	EVP_CIPHER_CTX *enc[DC_WORKERS_MAX];
 	EVP_CIPHER_CTX *dec[DC_WORKERS_MAX];
+	/* The same on the direct road: the provider's own contexts. */
+	void *penc[DC_WORKERS_MAX];
+	void *pdec[DC_WORKERS_MAX];
 	/* Written by tun_rx only: next packet-id to send (starts at 1). */
 	alignas(CACHELINE) uint32_t tx_next_pid;
 	/* Written by tun_tx only: the receive replay window for this key. */
@@ -93,6 +97,13 @@ static inline struct dc_keyslot *dc_peer_key(const struct dc_peer *dp, uint8_t k
 /* ctrl, once at start: fetches the EVP ciphers (STYLE.md §4.10). */
 int dc_global_init(void) __must_check;
 void dc_global_cleanup(void);
+/*
+ * The direct road (dc.c): whether cipher @c has it, and for tests and
+ * benches, whether slots created from now on take it (default: yes, where
+ * available) or the EVP one. ctrl only, before workers use the slots.
+ */
+bool dc_direct_available(enum dc_cipher c);
+void dc_set_direct(bool on);
 
 /* "AES-256-GCM" etc. (case-insensitive) to the enum, or DC_CIPHER_NONE. */
 enum dc_cipher dc_cipher_from_name(const char *name);
