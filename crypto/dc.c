@@ -85,6 +85,28 @@ static bool dc_direct_off;			/* dc_set_direct(false): tests */
 /* Slot generations; ctrl only, but atomic so a test may create from anywhere. */
 static uint32_t dc_gen_last;
 
+/*
+ * Where each provider function goes in struct dc_prov. Every field is a
+ * function pointer of the size of OSSL_DISPATCH's, which holds it as
+ * void (*)(void) until cast back to its real type (what OpenSSL's own
+ * OSSL_FUNC_cipher_*() helpers do).
+ */
+static const struct {
+	int id;
+	size_t off;
+} dc_prov_slots[] = {
+	{ OSSL_FUNC_CIPHER_NEWCTX, offsetof(struct dc_prov, newctx) },
+	{ OSSL_FUNC_CIPHER_FREECTX, offsetof(struct dc_prov, freectx) },
+	{ OSSL_FUNC_CIPHER_ENCRYPT_INIT, offsetof(struct dc_prov, einit) },
+	{ OSSL_FUNC_CIPHER_DECRYPT_INIT, offsetof(struct dc_prov, dinit) },
+	{ OSSL_FUNC_CIPHER_UPDATE, offsetof(struct dc_prov, update) },
+	{ OSSL_FUNC_CIPHER_FINAL, offsetof(struct dc_prov, final) },
+	{ OSSL_FUNC_CIPHER_GET_CTX_PARAMS, offsetof(struct dc_prov, get_params) },
+	{ OSSL_FUNC_CIPHER_SET_CTX_PARAMS, offsetof(struct dc_prov, set_params) },
+};
+_Static_assert(sizeof(OSSL_FUNC_cipher_update_fn *) == sizeof(((OSSL_DISPATCH *)0)->function),
+	       "provider function pointers are all one size");
+
 /* Does @names (a provider's "A:B:C" list) hold @name? */
 static bool dc_name_in(const char *names, const char *name)
 {
@@ -112,36 +134,11 @@ static void dc_prov_resolve(enum dc_cipher c)
 			d = a->implementation;
 			break;
 		}
-	for (; d && d->function_id; d++) {
-		switch (d->function_id) {
-		case OSSL_FUNC_CIPHER_NEWCTX:
-			p->newctx = OSSL_FUNC_cipher_newctx(d);
-			break;
-		case OSSL_FUNC_CIPHER_FREECTX:
-			p->freectx = OSSL_FUNC_cipher_freectx(d);
-			break;
-		case OSSL_FUNC_CIPHER_ENCRYPT_INIT:
-			p->einit = OSSL_FUNC_cipher_encrypt_init(d);
-			break;
-		case OSSL_FUNC_CIPHER_DECRYPT_INIT:
-			p->dinit = OSSL_FUNC_cipher_decrypt_init(d);
-			break;
-		case OSSL_FUNC_CIPHER_UPDATE:
-			p->update = OSSL_FUNC_cipher_update(d);
-			break;
-		case OSSL_FUNC_CIPHER_FINAL:
-			p->final = OSSL_FUNC_cipher_final(d);
-			break;
-		case OSSL_FUNC_CIPHER_GET_CTX_PARAMS:
-			p->get_params = OSSL_FUNC_cipher_get_ctx_params(d);
-			break;
-		case OSSL_FUNC_CIPHER_SET_CTX_PARAMS:
-			p->set_params = OSSL_FUNC_cipher_set_ctx_params(d);
-			break;
-		default:
-			break;
-		}
-	}
+	for (; d && d->function_id; d++)
+		for (size_t i = 0; i < ARRAY_SIZE(dc_prov_slots); i++)
+			if (d->function_id == dc_prov_slots[i].id)
+				memcpy((char *)p + dc_prov_slots[i].off, &d->function,
+				       sizeof(d->function));
 	if (algs)
 		OSSL_PROVIDER_unquery_operation(prov, OSSL_OP_CIPHER, algs);
 	p->provctx = prov ? OSSL_PROVIDER_get0_provider_ctx(prov) : NULL;
@@ -398,41 +395,33 @@ static int dc_gcm_open(EVP_CIPHER_CTX *ctx, uint8_t *nonce, const uint8_t *aad, 
 	return EVP_Cipher(ctx, NULL, NULL, 0) >= 0;
 }
 
-/* The direct road, one packet in place (top of file): seal, @len bytes at @text. */
-static bool dc_direct_seal(const struct dc_prov *pv, void *ctx, const uint8_t *nonce,
-			   const uint8_t *aad, size_t aad_len, uint8_t *text, size_t len,
-			   uint8_t *tag)
+/*
+ * The direct road, one packet in place (top of file): seals (@enc) or opens
+ * the @len bytes at @text, the tag at @tag. 1 done, 0 bad tag (open), -1
+ * another failure.
+ */
+static int dc_direct(const struct dc_prov *pv, void *ctx, bool enc, const uint8_t *nonce,
+		     const uint8_t *aad, size_t aad_len, uint8_t *text, size_t len, uint8_t *tag)
 {
 	OSSL_PARAM p[2] = {
 		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, DC_TAG_LEN),
 		OSSL_PARAM_construct_end(),
 	};
 	size_t outl;
+	int ok;
 
+	/* Opening takes the expected tag first; sealing reads it out after the final. */
+	if (enc)
+		ok = pv->einit(ctx, NULL, 0, nonce, DC_NONCE_LEN, NULL);
+	else
+		ok = pv->dinit(ctx, NULL, 0, nonce, DC_NONCE_LEN, NULL) && pv->set_params(ctx, p);
 	/* An update with no output buffer takes AAD; both AEADs finalise with no output. */
-	return pv->einit(ctx, NULL, 0, nonce, DC_NONCE_LEN, NULL) &&
-	       pv->update(ctx, NULL, &outl, aad_len, aad, aad_len) &&
-	       pv->update(ctx, text, &outl, len, text, len) && outl == len &&
-	       pv->final(ctx, text + len, &outl, 0) && pv->get_params(ctx, p);
-}
-
-/* Open: 1 good, 0 bad tag, -1 another failure. */
-static int dc_direct_open(const struct dc_prov *pv, void *ctx, const uint8_t *nonce,
-			  const uint8_t *aad, size_t aad_len, uint8_t *text, size_t len,
-			  uint8_t *tag)
-{
-	OSSL_PARAM p[2] = {
-		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, DC_TAG_LEN),
-		OSSL_PARAM_construct_end(),
-	};
-	size_t outl;
-
-	if (!pv->dinit(ctx, NULL, 0, nonce, DC_NONCE_LEN, NULL) || !pv->set_params(ctx, p) ||
-	    !pv->update(ctx, NULL, &outl, aad_len, aad, aad_len) ||
+	if (!ok || !pv->update(ctx, NULL, &outl, aad_len, aad, aad_len) ||
 	    !pv->update(ctx, text, &outl, len, text, len) || outl != len)
 		return -1;
-	/* The final call checks the tag. */
-	return pv->final(ctx, text + len, &outl, 0) ? 1 : 0;
+	if (!enc)
+		return pv->final(ctx, text + len, &outl, 0) ? 1 : 0;	/* checks the tag */
+	return pv->final(ctx, text + len, &outl, 0) && pv->get_params(ctx, p) ? 1 : -1;
 }
 
 bool dc_seal(const struct dc_keyslot *ks, unsigned int w, struct pkt *p, uint32_t tx_peer_id)
@@ -464,8 +453,8 @@ bool dc_seal(const struct dc_keyslot *ks, unsigned int w, struct pkt *p, uint32_
 	dc_nonce(nonce, p->pid, ks->enc_iv);
 
 	if (likely(ks->direct)) {
-		if (unlikely(!dc_direct_seal(&dc_prov[ks->cipher], ks->penc[w], nonce, aad, aad_len,
-					     ct, plain_len, tag)))
+		if (unlikely(dc_direct(&dc_prov[ks->cipher], ks->penc[w], true, nonce, aad, aad_len,
+				       ct, plain_len, tag) <= 0))
 			return dc_fail(p, DROP_CRYPTO);
 		return true;
 	}
@@ -509,9 +498,11 @@ bool dc_open(const struct dc_keyslot *ks, unsigned int w, struct pkt *p)
 	ct_len = p->len - overhead;
 	dc_nonce(nonce, pid, ks->dec_iv);
 
-	if (likely(ks->direct)) {
-		int ok = dc_direct_open(&dc_prov[ks->cipher], ks->pdec[w], nonce, aad, aad_len, ct,
-					ct_len, tag);
+	if (likely(ks->direct || ks->is_gcm)) {
+		int ok = ks->direct ? dc_direct(&dc_prov[ks->cipher], ks->pdec[w], false, nonce, aad,
+						aad_len, ct, ct_len, tag)
+				    : dc_gcm_open(ks->dec[w], nonce, aad, (int)aad_len, ct,
+						  (int)ct_len, tag);
 
 		if (unlikely(ok < 0))
 			return dc_fail(p, DROP_CRYPTO);
@@ -522,17 +513,6 @@ bool dc_open(const struct dc_keyslot *ks, unsigned int w, struct pkt *p)
 		goto opened;
 	}
 	ctx = ks->dec[w];
-	if (likely(ks->is_gcm)) {
-		int ok = dc_gcm_open(ctx, nonce, aad, (int)aad_len, ct, (int)ct_len, tag);
-
-		if (unlikely(ok < 0))
-			return dc_fail(p, DROP_CRYPTO);
-		if (unlikely(!ok)) {
-			p->verdict = DROP_AUTH;
-			return false;
-		}
-		goto opened;
-	}
 	if (unlikely(!EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
 		     !EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) ||
 		     !EVP_DecryptUpdate(ctx, ct, &outl, ct, (int)ct_len) ||
