@@ -306,6 +306,7 @@ int dc_keyslot_create(struct dc_keyslot **out, enum dc_cipher c, const uint8_t k
 	replay_init(&ks->rx_replay, replay_window, replay_time, replay_strict);
 	ks->tx_next_pid = 1;
 	ks->direct = dc_prov[c].newctx && !dc_direct_off;
+	ks->pfree = ks->direct ? dc_prov[c].freectx : NULL;
 	for (unsigned int w = 0; w < nworkers; w++) {
 		/* Cipher key = first key_len bytes of the cipher slot. */
 		if (ks->direct) {
@@ -340,9 +341,9 @@ void dc_keyslot_free(struct dc_keyslot *ks)
 		EVP_CIPHER_CTX_free(ks->enc[w]);
 		EVP_CIPHER_CTX_free(ks->dec[w]);
 		if (ks->penc[w])
-			dc_prov[ks->cipher].freectx(ks->penc[w]);
+			ks->pfree(ks->penc[w]);
 		if (ks->pdec[w])
-			dc_prov[ks->cipher].freectx(ks->pdec[w]);
+			ks->pfree(ks->pdec[w]);
 	}
 	OPENSSL_cleanse(ks, dc_keyslot_size(ks->rx_replay.window));
 	free(ks);

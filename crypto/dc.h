@@ -51,9 +51,14 @@ struct dc_keyslot {
 	/* One context per worker and direction, keyed at create; worker w uses [w]. */
 	EVP_CIPHER_CTX *enc[DC_WORKERS_MAX];
 	EVP_CIPHER_CTX *dec[DC_WORKERS_MAX];
-	/* The same on the direct road: the provider's own contexts. */
+	/*
+	 * The same on the direct road: the provider's own contexts, and the
+	 * provider's free for them (kept here, so that freeing a slot never
+	 * depends on dc.c's global table).
+	 */
 	void *penc[DC_WORKERS_MAX];
 	void *pdec[DC_WORKERS_MAX];
+	void (*pfree)(void *pctx);
 	/* Written by tun_rx only: next packet-id to send (starts at 1). */
 	alignas(CACHELINE) uint32_t tx_next_pid;
 	/* Written by tun_tx only: the receive replay window for this key. */
