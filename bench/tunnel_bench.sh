@@ -7,6 +7,9 @@
 #   sl-cli    sluice client + stock server        (mixed pairs: never slower than stock)
 #   sl-srv    stock client + sluice server
 #   sl-nooff  sluice pair with tun-offload, udp-gso and udp-gro all "no"   (OFFLOAD_OFF=1)
+#   sl-thr    sluice pair with one crypto thread per direction ("workers 1"): on a host of 2
+#             CPUs or fewer the default is none (the I/O threads seal and open), so this pair
+#             shows what that default buys (THREADS_PAIR=1)
 #   base      another sluice binary, e.g. before a change: BASE_SLUICE=/path/to/sluice
 #   wireguard-go  userspace WireGuard at both ends (bench/wg.lib; WG_GO=/path/to/wireguard-go
 #             for another build); "n/a" when wireguard-go or wg is not installed
@@ -19,7 +22,8 @@
 # iperf3 run, per byte delivered, as ns/KB and as cycles/byte at the CPU's nominal clock.
 # Prints Markdown tables (also bench/out/tunnel.md), key=value lines, bench/out/tunnel.png.
 # Env: ROUNDS (3), SECS (5 per test), TESTS ("tcp1 tcp4 udp64"), PAIRS (default: "veth stock
-# sluice sl-cli sl-srv wireguard-go", plus sl-nooff with OFFLOAD_OFF=1 and base with
+# sluice sl-cli sl-srv wireguard-go", plus sl-nooff with OFFLOAD_OFF=1, sl-thr with
+# THREADS_PAIR=1 and base with
 # BASE_SLUICE; "wg" stands for wireguard-go), WG_GO (the wireguard-go binary),
 # SLUICE_PAIR (tls|testkey, the sluice pair only), SLUICE_ARGS (extra sluice arguments).
 #
@@ -35,6 +39,7 @@ BASE_SLUICE=${BASE_SLUICE:-}
 if [ -z "${PAIRS:-}" ]; then
 	PAIRS="veth stock sluice sl-cli sl-srv"
 	[ -z "${OFFLOAD_OFF:-}" ] || PAIRS+=" sl-nooff"
+	[ -z "${THREADS_PAIR:-}" ] || PAIRS+=" sl-thr"
 	[ -z "$BASE_SLUICE" ] || PAIRS+=" base"
 	PAIRS+=" wireguard-go"
 fi
@@ -154,6 +159,7 @@ impl_cmd() {
 	stock) echo "openvpn --disable-dco" ;;
 	sluice) echo "$SLUICE $SLUICE_ARGS" ;;
 	sluice-off) echo "$SLUICE $SLUICE_ARGS --tun-offload no --udp-gso no --udp-gro no" ;;
+	sluice-thr) echo "$SLUICE $SLUICE_ARGS --workers 1" ;;
 	base) echo "$BASE_SLUICE" ;;
 	esac
 }
@@ -166,6 +172,7 @@ pair_impls() {
 	sl-cli) echo "stock sluice" ;;
 	sl-srv) echo "sluice stock" ;;
 	sl-nooff) echo "sluice-off sluice-off" ;;
+	sl-thr) echo "sluice-thr sluice-thr" ;;
 	base) echo "base base" ;;
 	esac
 }
@@ -179,6 +186,7 @@ pair_desc() {
 	sl-cli) echo "sluice client + stock server" ;;
 	sl-srv) echo "stock client + sluice server" ;;
 	sl-nooff) echo "sluice server + sluice client, tun-offload no, udp-gso no, udp-gro no" ;;
+	sl-thr) echo "sluice server + sluice client, workers 1 (a crypto thread per direction)" ;;
 	base) echo "sluice server + client of $BASE_SLUICE (built $(date -r "$BASE_SLUICE" "+%F %T"))" ;;
 	wireguard-go) wg_desc ;;
 	esac

@@ -18,6 +18,12 @@
  * (rx), what it passes on intact (tx), and each verdict it sets (drop[]);
  * the collector frees failed packets.
  *
+ * Inline (crypt_inline_burst): with pipeline_cfg.inline_crypto no worker
+ * thread runs; the dealer (tun_rx, link_rx) calls it on its own thread with
+ * the worker's contexts, counters and epoch reader, each of which then has
+ * that one thread as its only user, and deals the result straight to the
+ * collector's ring. The in ring and the doorbell stay unused.
+ *
  * Sleep: idle (input empty) -> doorbell_prepare_sleep, re-check the input,
  * then block on the doorbell up to CRYPT_IDLE_WAIT_MS; the dealer rings it
  * after an enqueue. Output full -> nobody rings us when the collector
@@ -85,6 +91,28 @@ static void crypt_burst(struct crypt_thread *ct, struct pkt **pk, unsigned int n
 	}
 }
 
+/* Seals or opens @pk[0..n) in one epoch section and counts them. */
+static void crypt_run(struct crypt_thread *ct, struct pkt **pk, unsigned int n, CRYPT_FN(fn))
+{
+	struct stats *st = &ct->thr.stats;
+
+	STAT_ADD(st->rx_pkts, n);
+	epoch_begin(&ct->epoch);
+	crypt_burst(ct, pk, n, fn);
+	epoch_end(&ct->epoch);
+	for (unsigned int i = 0; i < n; i++)
+		if (pk[i]->verdict == PKT_OK) {
+			STAT_INC(st->tx_pkts);
+			STAT_ADD(st->tx_bytes, pk[i]->len);
+		}
+}
+
+void crypt_inline_burst(struct crypt_thread *ct, struct pkt **pk, unsigned int n)
+{
+	if (n)
+		crypt_run(ct, pk, n, ct->is_encrypt ? crypt_encrypt_one : crypt_decrypt_one);
+}
+
 static unsigned int crypt_step(struct crypt_thread *ct, CRYPT_FN(fn))
 {
 	struct stats *st = &ct->thr.stats;
@@ -109,15 +137,7 @@ static unsigned int crypt_step(struct crypt_thread *ct, CRYPT_FN(fn))
 	if (unlikely(queued > spsc_capacity(ct->in) / 2) &&
 	    queued - n <= spsc_capacity(ct->in) / 2)
 		doorbell_ring(ct->dealer_db);
-	STAT_ADD(st->rx_pkts, n);
-	epoch_begin(&ct->epoch);
-	crypt_burst(ct, pk, n, fn);
-	epoch_end(&ct->epoch);
-	for (unsigned int i = 0; i < n; i++)
-		if (pk[i]->verdict == PKT_OK) {
-			STAT_INC(st->tx_pkts);
-			STAT_ADD(st->tx_bytes, pk[i]->len);
-		}
+	crypt_run(ct, pk, n, fn);
 	/* We are out's only producer and measured its room above: this takes all n. */
 	done = spsc_enqueue_burst(ct->out, pk, n);
 	if (unlikely(done < n)) {

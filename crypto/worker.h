@@ -59,4 +59,11 @@ void *decrypt_thread_main(void *arg);
  */
 unsigned int crypt_worker_step(struct crypt_thread *ct);
 
+/*
+ * Inline crypto (io/pipeline.h, inline_crypto): seals or opens @pk[0..n) on
+ * the calling thread, the dealer, with @ct's contexts, counters and epoch
+ * reader; no thread runs @ct. Sets verdicts as a worker does, frees nothing.
+ */
+void crypt_inline_burst(struct crypt_thread *ct, struct pkt **pk, unsigned int n);
+
 #endif

@@ -35,11 +35,16 @@ void lanes_init(struct lanes *ln)
 		ln->tun_fds[i] = ln->link_fds[i] = -1;
 }
 
-/* Back to one lane: automatic workers get the I/O threads the other lanes would have had. */
+/*
+ * Back to one lane: automatic workers get the I/O threads the other lanes
+ * would have had; inline crypto keeps one worker's contexts, for the lane.
+ */
 static void lanes_single(struct runcfg *rc)
 {
 	rc->io_lanes = 1;
-	if (rc->workers_auto)
+	if (rc->inline_crypto)
+		rc->workers = 1;
+	else if (rc->workers_auto)
 		rc->workers = runcfg_auto_workers(rc->cpus, 1);
 }
 
@@ -114,6 +119,12 @@ void lanes_cfg(const struct lanes *ln, const struct runcfg *rc, struct pipeline_
 		snprintf(why, sizeof(why), "io-queues auto: %u usable CPUs", rc->cpus);
 	else
 		snprintf(why, sizeof(why), "io-queues %u", ln->n);
+	if (rc->inline_crypto) {
+		log_info("pipeline: %u lanes (%s): TUN queues and SO_REUSEPORT sockets, packets "
+			 "steered by peer-id; no crypto threads, each lane's I/O threads seal and "
+			 "open", ln->n, why);
+		return;
+	}
 	if (rc->workers % ln->n)
 		snprintf(share, sizeof(share), "%u or %u", per, per + 1);
 	else

@@ -143,6 +143,7 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 	struct runcfg *rc = c->rc;
 	struct pipeline_cfg pc = {
 		.workers = rc->workers,
+		.inline_crypto = rc->inline_crypto,
 		.tun_fd = c->tun_fd,
 		.tun_offload = c->tun_offload,
 		.link_offload = (rc->udp_gso ? LINK_F_GSO : 0) | (rc->udp_gro ? LINK_F_GRO : 0),
@@ -157,7 +158,11 @@ static int data_plane_start(struct ctrl *c, int udp_fd)
 
 	lanes_link_open(&c->lanes, rc, udp_fd);
 	pc.workers = rc->workers;	/* one lane after a refusal: re-sized */
-	if (rc->workers_auto)
+	if (rc->inline_crypto)
+		log_info("pipeline: no crypto threads, tun_rx seals and link_rx opens (%s%u usable "
+			 "CPU(s); 'workers N' gives N threads per direction)",
+			 rc->workers_auto ? "automatic: " : "workers 0; ", rc->cpus);
+	else if (rc->workers_auto)
 		log_info("pipeline: %u crypto worker(s) per direction (%u usable CPUs minus the 4 "
 			 "I/O threads of each of %u lane(s), at least 1 per lane; 'workers N' sets "
 			 "it)", rc->workers, rc->cpus, rc->io_lanes);

@@ -2,7 +2,10 @@
  * link_rx.c - the link_rx loop: receives packets from one link (link.h; a
  * UDP socket today), has the link_rx op (io/receive.c) validate each at
  * ingress, deals data packets round robin to the decrypt workers' rings and
- * hands control packets to ctrl.
+ * hands control packets to ctrl. With inline crypto (workers 0,
+ * io/pipeline.h) it opens the data packets itself with its crypt worker's
+ * contexts and deals them straight to tun_tx's ring, which then rings it
+ * when it drains that ring (loop.h loop_tx_collect).
  *
  * Thread: link_rx, one per link, started by the pipeline; its body is
  * loop_run (loop.c). Owns its io_uring, its receive slots (uring.h) or its
@@ -45,6 +48,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../crypto/worker.h"
 #include "link.h"
 #include "loop.h"
 
@@ -316,6 +320,8 @@ static void link_rx_burst(struct link_rx_state *s)
 	}
 	if (guarded)
 		epoch_end(&t->lp.epoch);
+	if (t->crypt)
+		crypt_inline_burst(t->crypt, s->burst, ndata);
 	uring_pkt_deal(t->out, s->nout, &s->cursor, s->burst, ndata, st);
 	if (nctrl)
 		link_rx_to_ctrl(s, ctrl, nctrl);

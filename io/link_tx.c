@@ -186,7 +186,8 @@ static unsigned int link_tx_collect(struct link_tx_state *s)
 		took += n;
 	}
 	if (budget) {
-		n = loop_tx_collect(&s->lo, t->in, s->nin, &s->cursor, s->burst, budget);
+		n = loop_tx_collect(&s->lo, t->in, s->nin, &s->cursor, s->burst, budget,
+				    t->dealer_db);
 		link_tx_burst(s, s->burst, n, true);
 		took += n;
 	}

@@ -5,6 +5,8 @@
  *   enc ring[i] --link_tx--> link (collected in the same order) + ctrl ring
  *   link --link_rx--> dec ring[i] (round robin) + ring to ctrl for control opcodes
  *   dec ring[i] --tun_tx--> TUN   (collected in the same order)
+ * With inline crypto (io/pipeline.h) tun_rx and link_rx seal and open
+ * before they deal, and their rings go to link_tx and tun_tx directly.
  *
  * The loops know packets, rings, the TUN and the link ops (link.h), not the
  * protocol: what to do with a packet is a stage op the pipeline installs
@@ -105,6 +107,8 @@ struct tun_rx_thread {
 	struct spsc *lane_out[IO_LANES_MAX];
 	struct spsc *lane_in[IO_LANES_MAX];
 	unsigned int nlanes, nlane_in;
+	/* Inline crypto: sealed here before the deal, out[] are link_tx's rings; NULL: workers. */
+	struct crypt_thread *crypt;
 	tun_rx_classify_fn classify;	/* NULL: every packet is PKT_OK */
 	void *ctx;
 };
@@ -115,6 +119,7 @@ struct link_tx_thread {
 	struct spsc *in[IO_WORKERS_MAX];	/* from encrypt workers, collected in order */
 	unsigned int nin;
 	struct spsc *ctrl_in;		/* from ctrl; may be NULL */
+	struct doorbell *dealer_db;	/* inline crypto: tun_rx, if it waits for room; else NULL */
 	const struct dc_peer_table *peers;	/* to stamp last_tx_ns (peer.h); may be NULL */
 };
 
@@ -127,6 +132,8 @@ struct link_rx_thread {
 	struct spsc *out[IO_WORKERS_MAX];	/* to decrypt workers */
 	unsigned int nout;
 	struct spsc *ctrl_out;		/* to ctrl; may be NULL */
+	/* Inline crypto: opened here before the deal, out[] are tun_tx's rings; NULL: workers. */
+	struct crypt_thread *crypt;
 	link_rx_classify_fn classify;	/* NULL: every packet is data */
 	void *ctx;
 };
@@ -139,6 +146,7 @@ struct tun_tx_thread {
 	unsigned int nin;
 	struct spsc *ctrl_out;		/* to ctrl: OCC and other in-band messages; may be NULL */
 	struct spsc *fwd_out;		/* to tun_rx: packets the op marked PKT_F_FWD; may be NULL */
+	struct doorbell *dealer_db;	/* inline crypto: link_rx, which waits for room; else NULL */
 	/* Pools whose packets it writes, registered as fixed buffers; NULL: none (plain writes). */
 	struct pool *write_pools[URING_BUFS_MAX];
 	tun_tx_accept_fn accept;	/* NULL: accept as is */
@@ -308,12 +316,23 @@ static inline void loop_wait_room(struct loop *lo, bool (*ready)(const struct lo
 /*
  * tx: takes up to MIN(BURST_MAX, free write slots) packets from @in[0..nin)
  * in the order they were dealt (uring_pkt_collect). The caller owns them.
+ * @dealer_db (inline crypto, one ring: the dealer fills in[0] itself): rung
+ * when this collect takes in[0] from more than half full to half, as a
+ * worker rings its dealer (crypto/worker.c), so a dealer waiting for room
+ * is woken once per half ring; NULL: the workers do that.
  */
 static inline unsigned int loop_tx_collect(struct loop *lo, struct spsc *const *in,
 					   unsigned int nin, unsigned int *cursor,
-					   struct pkt **p, unsigned int budget)
+					   struct pkt **p, unsigned int budget,
+					   struct doorbell *dealer_db)
 {
-	return uring_pkt_collect(in, nin, cursor, p, MIN(budget, lo->ts.nfree));
+	unsigned int before = dealer_db && nin ? spsc_count(in[0]) : 0;
+	unsigned int half = nin ? spsc_capacity(in[0]) / 2 : 0;
+	unsigned int n = uring_pkt_collect(in, nin, cursor, p, MIN(budget, lo->ts.nfree));
+
+	if (unlikely(before > half) && before - n <= half)
+		doorbell_ring(dealer_db);
+	return n;
 }
 
 /* tx: a free write slot for @p; the caller checked lo->ts.nfree. */

@@ -12,6 +12,10 @@
  * has TUN queue k, link k and the workers i of its share, see pipe_lane):
  *   TUN --> tun_rx --enc[i].in--> enc[i] --enc[i].out--> link_tx --> link
  *   link --> link_rx --dec[i].in--> dec[i] --dec[i].out--> tun_tx --> TUN
+ * or with inline crypto (one worker i per lane, no worker threads, no in
+ * rings; tun_rx seals and link_rx opens with worker i's contexts):
+ *   TUN --> tun_rx (seal) --enc[i].out--> link_tx --> link
+ *   link --> link_rx (open) --dec[i].out--> tun_tx --> TUN
  *   link_rx --ctrl_out--> ctrl --ctrl_in--> link_tx
  *   ctrl --ctrl_to_tun_rx--> tun_rx (pings), tun_tx --tun_tx_to_ctrl--> ctrl (OCC)
  *   tun_tx --c2c--> tun_rx (server with client-to-client)
@@ -72,7 +76,7 @@ static void loop_name(char *buf, size_t len, const char *what, unsigned int lane
 
 static int wire_threads(struct pipeline *pl)
 {
-	unsigned int w = pl->cfg.workers, i;
+	unsigned int w = pl->cfg.inline_crypto ? 0 : pl->cfg.workers, i;
 	char name[24], what[16];	/* thread_init keeps the first 15 characters */
 	int rc = 0;
 
@@ -207,23 +211,37 @@ static int wire_lane_workers(struct pipeline *pl, struct pipe_lane *ln, struct p
 		unsigned int i = ln->w0 + j;
 		struct crypt_thread *e = &pl->enc[i], *d = &pl->dec[i];
 
-		rc = make_ring(&e->in, slots, &e->db, "enc_in%u", i);
-		rc = rc ?: make_ring(&e->out, slots, &pk->tx.lp.db, "enc_out%u", i);
-		rc = rc ?: make_ring(&d->in, slots, &d->db, "dec_in%u", i);
+		rc = make_ring(&e->out, slots, &pk->tx.lp.db, "enc_out%u", i);
 		rc = rc ?: make_ring(&d->out, slots, &ln->tun_tx.lp.db, "dec_out%u", i);
+		if (!rc && !pl->cfg.inline_crypto) {
+			rc = make_ring(&e->in, slots, &e->db, "enc_in%u", i);
+			rc = rc ?: make_ring(&d->in, slots, &d->db, "dec_in%u", i);
+		}
 		if (rc)
 			break;
 		e->index = d->index = i;
 		e->is_encrypt = true;
-		/* tun_rx with offloads and link_rx wait for room rather than drop. */
-		if (pl->cfg.tun_offload & TUN_OFF_VNET)
-			e->dealer_db = &ln->tun_rx.lp.db;
-		d->dealer_db = &pk->rx.lp.db;
 		e->peers = d->peers = &pl->peers;
-		ln->tun_rx.out[j] = e->in;
 		pk->tx.in[j] = e->out;
-		pk->rx.out[j] = d->in;
 		ln->tun_tx.in[j] = d->out;
+		if (pl->cfg.inline_crypto) {
+			/* The dealers run worker i and fill the collectors' rings themselves. */
+			ln->tun_rx.crypt = e;
+			ln->tun_rx.out[j] = e->out;
+			pk->rx.crypt = d;
+			pk->rx.out[j] = d->out;
+		} else {
+			ln->tun_rx.out[j] = e->in;
+			pk->rx.out[j] = d->in;
+		}
+		/*
+		 * tun_rx with offloads and link_rx wait for room rather than drop;
+		 * whoever drains their rings rings them: the workers, or inline the
+		 * collectors.
+		 */
+		if (pl->cfg.tun_offload & TUN_OFF_VNET)
+			*(pl->cfg.inline_crypto ? &pk->tx.dealer_db : &e->dealer_db) = &ln->tun_rx.lp.db;
+		*(pl->cfg.inline_crypto ? &ln->tun_tx.dealer_db : &d->dealer_db) = &pk->rx.lp.db;
 	}
 	ln->tun_rx.nout = pk->tx.nin = pk->rx.nout = ln->tun_tx.nin = ln->nw;
 	return rc;
@@ -349,6 +367,9 @@ static int create_lanes(struct pipeline *pl)
 		      cfg->link_type != LINK_UDP || cfg->tun_fds[0] != cfg->tun_fd ||
 		      cfg->link_fds[0] != cfg->link_fd))
 		return -EINVAL;
+	/* Inline crypto: each lane's two dealers run exactly one worker's contexts. */
+	if (cfg->inline_crypto && cfg->workers != n)
+		return -EINVAL;
 	pl->nlanes = pl->nlinks = n;
 	for (unsigned int i = 0; i < n; i++) {
 		struct pipe_lane *ln = &pl->lanes[i];
@@ -398,7 +419,7 @@ int pipeline_create(struct pipeline **out, const struct pipeline_cfg *cfg)
 	rc = rc ?: create_lanes(pl);
 	rc = rc ?: comp_global_init();	/* LZO's start-up check, before any thread frames */
 	rc = rc ?: doorbell_init(&pl->ctrl_db);
-	for (unsigned int i = 0; !rc && i < cfg->workers; i++) {
+	for (unsigned int i = 0; !rc && !cfg->inline_crypto && i < cfg->workers; i++) {
 		rc = doorbell_init(&pl->enc[i].db);
 		rc = rc ?: doorbell_init(&pl->dec[i].db);
 	}

@@ -30,6 +30,14 @@ struct pipeline_cfg {
 	bool client_to_client;		/* server: route between clients inside the data plane */
 	uint32_t max_routes;		/* server: LPM prefixes (pool addresses + iroutes) */
 	unsigned int workers;		/* crypto workers per direction, 1..IO_WORKERS_MAX */
+	/*
+	 * No crypto threads: each lane's tun_rx seals and its link_rx opens
+	 * (crypto/worker.h crypt_inline_burst) before dealing straight to
+	 * link_tx and tun_tx. Needs workers == lanes: one worker's contexts per
+	 * lane, run by those two loops. Fewer threads and hand-overs; for a
+	 * machine with few CPUs (ctrl/config/runcfg.c decides).
+	 */
+	bool inline_crypto;
 	uint32_t max_peers;		/* peer table size */
 	int tun_fd;
 	unsigned int tun_offload;	/* TUN_OFF_* tun_open granted for tun_fd (io.h) */

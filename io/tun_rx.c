@@ -1,7 +1,9 @@
 /*
  * tun_rx.c - the tun_rx loop: reads IP packets from one TUN queue, lets the
  * tun_rx op (io/send.c) pick peer, key and packet-id, and deals the packets
- * round robin to the encrypt workers' rings. Also takes ctrl's in-band
+ * round robin to the encrypt workers' rings; with inline crypto (workers 0,
+ * io/pipeline.h) it seals them itself with its crypt worker's contexts and
+ * deals them straight to link_tx's ring. Also takes ctrl's in-band
  * packets (keepalive pings) from the inject ring, and a server's
  * client-to-client packets from tun_tx's fwd ring, through the same op.
  * In a server of several lanes (io.h) the op marks packets whose peer is
@@ -58,6 +60,7 @@
 #include <stdlib.h>
 
 #include "../core/gso.h"
+#include "../crypto/worker.h"
 #include "loop.h"
 
 /* Every read slot, the doorbell and shutdown cancels fit one submit. */
@@ -132,6 +135,8 @@ static void tun_rx_burst(struct tun_rx_state *s, struct pkt **p, unsigned int n)
 		else
 			p[ok++] = p[i];
 	}
+	if (t->crypt)
+		crypt_inline_burst(t->crypt, p, ok);
 	uring_pkt_deal(t->out, s->nout, &s->cursor, p, ok, st);
 }
 

@@ -194,7 +194,8 @@ static unsigned int tun_tx_turn(struct loop *lo)
 	unsigned int reaped, took;
 
 	reaped = uring_reap(&lo->u, ~0u, tun_tx_cqe, s);
-	took = loop_tx_collect(lo, s->t->in, s->nin, &s->cursor, s->burst, s->burst_max);
+	took = loop_tx_collect(lo, s->t->in, s->nin, &s->cursor, s->burst, s->burst_max,
+			       s->t->dealer_db);
 	if (took)
 		tun_tx_burst(s, s->burst, took);
 	return reaped + took;

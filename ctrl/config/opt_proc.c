@@ -192,6 +192,25 @@ static int h_offload(struct opt_ctx *c, struct config_directive *d, char *err, s
 	return ret;
 }
 
+/*
+ * workers N: N crypto threads per direction (1..OPT_WORKERS_MAX); 0: none,
+ * the I/O threads seal and open (pipeline_cfg.inline_crypto). Not given:
+ * runcfg sizes them to the machine.
+ */
+static int h_workers(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
+{
+	unsigned long long v;
+	char p[80];
+
+	if (opt_parse_num(ARG(1), 0, OPT_WORKERS_MAX, &v)) {
+		c->o->workers = (unsigned int)v;
+		c->o->workers_inline = v == 0;
+		return 0;
+	}
+	return ERR("workers expects a number 0..%d (0: crypto on the I/O threads), got '%s'",
+		   OPT_WORKERS_MAX, opt_printable(ARG(1), p, sizeof(p)));
+}
+
 /* io-queues N|auto: N lanes (1..OPT_IO_QUEUES_MAX); auto (0) lets runcfg size them. */
 static int h_io_queues(struct opt_ctx *c, struct config_directive *d, char *err, size_t errlen)
 {
@@ -248,7 +267,7 @@ static const struct opt_def proc_defs[] = {
 	UINT("management-log-cache", C, management_log_cache, 1, 1000000),
 	FN("echo", CP, 0, CONFIG_PARMS_MAX - 1, h_echo, "[TEXT...]"),
 	/* sluice. */
-	UINT("workers", C | F_SLUICE, workers, 1, OPT_WORKERS_MAX),
+	FN("workers", C | F_SLUICE, 1, 1, h_workers, "N"),
 	FN("io-queues", C | F_SLUICE, 1, 1, h_io_queues, "N|auto"),
 	FN("metrics", C | F_SLUICE, 2, 2, h_metrics, "ADDRESS PORT"),
 	FN("tun-offload", C | F_SLUICE, 1, 1, h_offload, "yes or no"),

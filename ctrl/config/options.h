@@ -366,6 +366,7 @@ struct options {
 
 	/* sluice. */
 	unsigned int workers;		/* crypto workers per direction, 0 = auto */
+	bool workers_inline;		/* 'workers 0': no crypto threads, the I/O threads seal/open */
 	unsigned int io_queues;		/* io-queues N: a UDP server's lanes, 0 = auto */
 	const char *metrics_addr;	/* `metrics ADDR PORT`: Prometheus endpoint; NULL: none */
 	uint16_t metrics_port;

@@ -52,6 +52,8 @@ static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t
 
 /* tun_rx, tun_tx, link_rx and link_tx: each lane's loops besides the workers (io/pipeline.c). */
 #define RUNCFG_IO_THREADS	4
+/* Automatic inline crypto on this many usable CPUs or fewer (README, 'workers'). */
+#define RUNCFG_INLINE_CPUS_MAX	2
 /* Automatic lanes: one per this many CPUs (a lane's 4 I/O threads and about as many workers). */
 #define RUNCFG_CPUS_PER_LANE	8
 
@@ -79,6 +81,11 @@ unsigned int runcfg_auto_workers(unsigned int cpus, unsigned int lanes)
 	return MIN(n, (unsigned int)DC_WORKERS_MAX);
 }
 
+bool runcfg_auto_inline(unsigned int cpus)
+{
+	return cpus <= RUNCFG_INLINE_CPUS_MAX;
+}
+
 unsigned int runcfg_auto_lanes(unsigned int cpus)
 {
 	unsigned int n = cpus / RUNCFG_CPUS_PER_LANE;
@@ -103,8 +110,12 @@ static int runcfg_lanes_workers(struct runcfg *rc, const struct options *o, bool
 		rc->io_lanes = o->io_queues ? o->io_queues : runcfg_auto_lanes(rc->cpus);
 	if (rc->io_lanes_auto && o->workers)
 		rc->io_lanes = MIN(rc->io_lanes, o->workers);
-	rc->workers_auto = !o->workers;
-	rc->workers = o->workers ? o->workers : runcfg_auto_workers(rc->cpus, rc->io_lanes);
+	rc->workers_auto = !o->workers && !o->workers_inline;
+	rc->inline_crypto = o->workers_inline || (rc->workers_auto && runcfg_auto_inline(rc->cpus));
+	if (rc->inline_crypto)
+		rc->workers = rc->io_lanes;
+	else
+		rc->workers = o->workers ? o->workers : runcfg_auto_workers(rc->cpus, rc->io_lanes);
 	if (rc->workers > DC_WORKERS_MAX) {
 		snprintf(err, errlen, "options: workers %u is above the maximum %d", rc->workers,
 			 DC_WORKERS_MAX);

@@ -28,6 +28,12 @@ struct runcfg {
 	const char *ifconfig_second;	/* netmask (subnet) or remote peer (net30/p2p) */
 	unsigned int workers;		/* crypto workers per direction, resolved (all lanes') */
 	bool workers_auto;		/* 'workers' not given: sized by runcfg_auto_workers() */
+	/*
+	 * No crypto threads (io/pipeline.h inline_crypto): 'workers 0', or not
+	 * given on a machine of runcfg_auto_inline() CPUs. workers is then
+	 * io_lanes: one worker's contexts per lane, run by its I/O threads.
+	 */
+	bool inline_crypto;
 	unsigned int cpus;		/* usable CPUs (runcfg_usable_cpus()) */
 	/*
 	 * Lanes of a UDP server's data plane (io-queues, io/io.h), 1..IO_LANES_MAX;
@@ -64,6 +70,12 @@ unsigned int runcfg_usable_cpus(void);
  * at most DC_WORKERS_MAX.
  */
 unsigned int runcfg_auto_workers(unsigned int cpus, unsigned int lanes);
+/*
+ * When 'workers' is not given: true if @cpus are so few that sealing and
+ * opening on the I/O threads beats crypto threads (measured on 2 vCPUs: the
+ * hand-overs and wake-ups cost more than the parallel crypto gains).
+ */
+bool runcfg_auto_inline(unsigned int cpus);
 /* A UDP server's lanes when io-queues is auto: one per 8 of @cpus, 1..IO_LANES_MAX. */
 unsigned int runcfg_auto_lanes(unsigned int cpus);
 

@@ -15,7 +15,7 @@
 # file must show bytes both ways for every client.
 #
 # sluice only: the log says "pipeline: 2 lanes (io-queues 2)" with one
-# worker per lane, two sockets are bound to the port, and a SIGUSR2 dump is
+# worker per lane (LANE_WORKERS=0: crypto on each lane's I/O threads), two sockets are bound to the port, and a SIGUSR2 dump is
 # taken at once. If the data plane runs lanes (its dump has lanes=2), each
 # lane must have carried packets from its socket and its TUN queue by the
 # end (lane0/lane1 .udp_rx.rx_pkts and .tun_rx.rx_pkts in a second dump), and
@@ -36,7 +36,14 @@ srv_pki $N
 srv_net c1 c2 c3 c4 c5
 srv_conf srv.conf
 echo "client-to-client" >>srv.conf
-[ "$SERVER_IMPL" = sluice ] && printf 'io-queues 2\nworkers 2\n' >>srv.conf
+# LANE_WORKERS: 2 crypto threads (one per lane), or 0: each lane's I/O threads seal and open.
+LANE_WORKERS=${LANE_WORKERS:-2}
+[ "$SERVER_IMPL" = sluice ] && printf 'io-queues 2\nworkers %s\n' "$LANE_WORKERS" >>srv.conf
+if [ "$LANE_WORKERS" = 0 ]; then
+	LANE_CRYPTO="no crypto threads, each lane's I/O threads seal and open"
+else
+	LANE_CRYPTO="2 crypto worker(s) per direction, 1 per lane"
+fi
 srv_start srv.conf srv.log
 
 # A data plane that runs lanes says lanes=2 in its SIGUSR2 dump from the start.
@@ -45,7 +52,7 @@ srv_start srv.conf srv.log
 # io-queues, and the per-lane checks are skipped.
 LANES=0
 if [ "$SERVER_IMPL" = sluice ]; then
-	grep -qF "pipeline: 2 lanes (io-queues 2): TUN queues and SO_REUSEPORT sockets, packets steered by peer-id; 2 crypto worker(s) per direction, 1 per lane" srv.log ||
+	grep -qF "pipeline: 2 lanes (io-queues 2): TUN queues and SO_REUSEPORT sockets, packets steered by peer-id; $LANE_CRYPTO" srv.log ||
 		sfail "no 'pipeline: 2 lanes (io-queues 2)' line in the server log"
 	grep -q "running one lane" srv.log && sfail "the server fell back to one lane"
 	[ "$(ip netns exec "$NS_S" ss -Hun state all "( sport = :1194 )" | wc -l)" -eq 2 ] ||

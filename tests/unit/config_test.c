@@ -165,7 +165,9 @@ static void test_load_errors(void)
 	T("management /run/s.sock unix\n", "");
 	T("max-clients 0\n", "max-clients expects a number 1..16777214");
 	T("topology star\n", "topology expects net30, p2p or subnet");
-	T("workers 0\n", "workers expects a number 1..64");
+	T("workers 0\n", "");
+	T("workers 65\n", "workers expects a number 0..64 (0: crypto on the I/O threads), got '65'");
+	T("workers -1\n", "workers expects a number 0..64");
 	T("uring-fixed-buffers maybe\n", "uring-fixed-buffers expects yes or no, got 'maybe'");
 	T("test-peer-id 16777215\n", "test-peer-id expects a number 0..16777214");
 	T("dns server 1 address 1.1.1.1 [2606:4700::1111]:53\n", "");
@@ -619,6 +621,7 @@ static void test_test_options(void)
 	if (!o)
 		return;
 	CHECK_INT(o->workers, 4);
+	CHECK(!o->workers_inline, "workers 4 is not inline");
 	CHECK(o->kill_switch, "kill-switch");
 	CHECK(o->has_test_peer_id && o->test_peer_id == 7, "test-peer-id");
 	CHECK_STR(o->test_cipher, "AES-256-GCM");

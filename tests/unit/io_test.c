@@ -141,6 +141,50 @@ static void test_deal_collect(void)
 	pool_destroy(pool);
 }
 
+/*
+ * Inline crypto: a collector that takes its ring from more than half full
+ * to half rings the dealer (loop_tx_collect's dealer_db), and only then: a
+ * collect that stays above half, or starts at half, does not.
+ */
+static void test_collect_rings_dealer(void)
+{
+	static struct loop lo;		/* large: not on the stack */
+	struct doorbell db;
+	struct spsc *r;
+	struct pool *pool;
+	struct pkt *p[8], *q[8];
+	struct pollfd pfd;
+	unsigned int cur = 0, n;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.ts.nfree = 8;
+	OK(doorbell_init(&db));
+	OK(pool_create(&pool, 16, PKT_CLASS_MTU, main_thr.tid));
+	OK(spsc_create(&r, 8, NULL, "inl"));		/* 7 packets; half is 3 */
+	CHECK(pool_get_burst(pool, p, 7) == 7, "pool");
+	CHECK(spsc_enqueue_burst(r, p, 7) == 7, "fill");
+	pfd = (struct pollfd){ .fd = db.efd, .events = POLLIN };
+
+	db.sleeping = 1;				/* the dealer waits for room */
+	n = loop_tx_collect(&lo, &r, 1, &cur, q, 2, &db);	/* 7 -> 5: above half */
+	pkt_free_burst(q, n);
+	CHECK(n == 2 && poll(&pfd, 1, 0) == 0 && db.sleeping, "7 -> 5: not rung");
+	n = loop_tx_collect(&lo, &r, 1, &cur, q, 2, &db);	/* 5 -> 3: crosses half */
+	pkt_free_burst(q, n);
+	CHECK(n == 2 && poll(&pfd, 1, 0) == 1 && !db.sleeping, "5 -> 3: the dealer rung");
+	doorbell_clear(&db);
+	db.sleeping = 1;
+	n = loop_tx_collect(&lo, &r, 1, &cur, q, 8, &db);	/* 3 -> 0: was not above half */
+	pkt_free_burst(q, n);
+	CHECK(n == 3 && poll(&pfd, 1, 0) == 0, "3 -> 0: not rung");
+	n = loop_tx_collect(&lo, &r, 1, &cur, q, 8, NULL);	/* no dealer: nothing to ring */
+	CHECK(n == 0, "empty");
+	spsc_destroy(r);
+	doorbell_destroy(&db);
+	CHECK(pool_available(pool) == 16, "pool: %u of 16 home", pool_available(pool));
+	pool_destroy(pool);
+}
+
 /* ---- 2. link loops over UDP ----------------------------------------------- */
 
 #define UDP_TOTAL	10000	/* datagrams through udp_tx */
@@ -600,6 +644,7 @@ int main(void)
 	epoch_init();
 	test_table();
 	test_deal_collect();
+	test_collect_rings_dealer();
 	test_fixed_bufs();
 	test_udp(0);
 	test_udp(LINK_F_GSO | LINK_F_GRO);

@@ -72,6 +72,8 @@ static void test_auto(void)
 		CHECK_INT(runcfg_auto_workers(t[i][0], t[i][1]), t[i][2]);
 		CHECK_INT(runcfg_auto_workers(t[i][0], 1), t[i][3]);
 	}
+	CHECK(runcfg_auto_inline(1) && runcfg_auto_inline(2) && !runcfg_auto_inline(3) &&
+	      !runcfg_auto_inline(16), "automatic inline crypto on 1 or 2 CPUs only");
 	/* At least one worker per lane, however few the CPUs. */
 	CHECK_INT(runcfg_auto_workers(2, 4), 4);
 	CHECK_INT(runcfg_auto_workers(9, 2), 2);
@@ -95,8 +97,12 @@ static int run(const char *args, struct runcfg **out)
 	return runcfg_load(out, argc, argv, err, sizeof(err));
 }
 
-/* @args must load: lanes @lanes (auto or not), workers @workers (0: not checked). */
-static void ok(const char *args, unsigned int lanes, bool is_auto, unsigned int workers)
+/*
+ * @args must load: lanes @lanes (auto or not), workers @workers (0: not
+ * checked), inline crypto @inl (-1: not checked).
+ */
+static void ok_inline(const char *args, unsigned int lanes, bool is_auto, unsigned int workers,
+		      int inl)
 {
 	struct runcfg *rc = NULL;
 
@@ -104,6 +110,8 @@ static void ok(const char *args, unsigned int lanes, bool is_auto, unsigned int 
 		CHECK(0, "'%s' refused: %s", args, err);
 		return;
 	}
+	CHECK(inl < 0 || rc->inline_crypto == (inl > 0), "'%s': inline %d, want %d", args,
+	      rc->inline_crypto, inl);
 	CHECK(rc->io_lanes == lanes && rc->io_lanes_auto == is_auto,
 	      "'%s': lanes %u auto %d, want %u %d", args, rc->io_lanes, rc->io_lanes_auto, lanes,
 	      is_auto);
@@ -112,6 +120,11 @@ static void ok(const char *args, unsigned int lanes, bool is_auto, unsigned int 
 	CHECK(rc->workers >= rc->io_lanes, "'%s': workers %u < lanes %u", args, rc->workers,
 	      rc->io_lanes);
 	runcfg_free(rc);
+}
+
+static void ok(const char *args, unsigned int lanes, bool is_auto, unsigned int workers)
+{
+	ok_inline(args, lanes, is_auto, workers, -1);
 }
 
 static void refused(const char *args, const char *want)
@@ -125,7 +138,19 @@ static void refused(const char *args, const char *want)
 static void test_runcfg(void)
 {
 	unsigned int cpus = runcfg_usable_cpus(), lanes = runcfg_auto_lanes(cpus);
+	bool auto_inline = runcfg_auto_inline(cpus);
 
+	/* Automatic: inline crypto (one worker's contexts per lane) on a small machine. */
+	ok_inline(SERVER, lanes, true, auto_inline ? lanes : runcfg_auto_workers(cpus, lanes),
+		  auto_inline);
+	ok_inline(CLIENT, 1, true, auto_inline ? 1 : runcfg_auto_workers(cpus, 1), auto_inline);
+	/* workers 0: inline anywhere; workers N: N threads anywhere. */
+	ok_inline(CLIENT " --workers 0", 1, true, 1, 1);
+	ok_inline(SERVER " --workers 0", lanes, true, lanes, 1);
+	ok_inline(SERVER " --io-queues 2 --workers 0", 2, false, 2, 1);
+	ok_inline(CLIENT " --workers 1", 1, true, 1, 0);
+	ok_inline(SERVER " --workers 2", 1, true, 2, 0);
+	/* Below, automatic workers: on a small machine inline, as many as lanes, the same count. */
 	ok(SERVER, lanes, true, runcfg_auto_workers(cpus, lanes));
 	ok(SERVER " --io-queues auto", lanes, true, 0);
 	ok(SERVER " --io-queues 1", 1, false, runcfg_auto_workers(cpus, 1));

@@ -21,6 +21,9 @@
  *    the other lane's peer (once only) and numbers its own; link_rx refuses
  *    another lane's peer-id; a ping goes to its peer's lane; and
  *    pipeline_create refuses lanes a client, a TCP link or too few workers.
+ * 7. Inline crypto: the dealers hold the workers' contexts and feed the
+ *    collectors' rings (no worker threads or input rings), a seal and an
+ *    open on the dealers' side, a forgery refused.
  *
  * Exit 0 pass, 1 fail.
  */
@@ -469,6 +472,117 @@ static void test_lanes(void)
 	pipeline_destroy(pl);
 }
 
+/* ---- 7. inline crypto --------------------------------------------------- */
+
+static struct pipeline *make_inline(unsigned int lanes, unsigned int workers, int *rc)
+{
+	struct pipeline_cfg cfg = {
+		.is_server = lanes > 1,
+		.single_peer = lanes < 2,
+		.workers = workers,
+		.inline_crypto = true,
+		.max_peers = 8,
+		.tun_fd = -1,
+		.link_type = LINK_UDP,
+		.link_fd = -1,
+		.replay_window = 64,
+		.replay_time = 15,
+		.lanes = lanes,
+		.tun_fds = { -1, -1, -1, -1 },
+		.link_fds = { -1, -1, -1, -1 },
+	};
+	struct pipeline *pl = NULL;
+
+	*rc = pipeline_create(&pl, &cfg);
+	return pl;
+}
+
+/*
+ * Inline crypto: no worker threads and no worker input rings; each lane's
+ * tun_rx and link_rx hold worker w0's contexts and deal to the collectors'
+ * rings, whose collectors ring link_rx (and tun_rx only with TUN offloads).
+ * tun_rx's worker seals what the peer opens, link_rx's opens what the peer
+ * sealed and refuses a forgery, each counted in the worker's counters.
+ */
+static void test_inline(void)
+{
+	struct dc_keyslot *peer_ks;
+	struct pipeline *pl;
+	struct pkt *p;
+	int rc;
+
+	pl = make_inline(1, 2, &rc);
+	CHECK(rc == -EINVAL && !pl, "inline with 2 workers for 1 lane refused: %d", rc);
+	pl = make_inline(2, 2, &rc);
+	REQUIRE(rc == 0 && pl, "inline, 2 lanes: %d", rc);
+	CHECK(pl->nthr == 8, "2 lanes inline: %u threads, want 8 (no workers)", pl->nthr);
+	for (unsigned int k = 0; k < 2; k++) {
+		struct pipe_lane *ln = &pl->lanes[k];
+		struct pipe_link *pk = &pl->links[k];
+		unsigned int w = ln->w0;
+
+		CHECK(ln->nw == 1 && w == k, "lane %u: worker %u of %u", k, w, ln->nw);
+		CHECK(ln->tun_rx.crypt == &pl->enc[w] && pk->rx.crypt == &pl->dec[w],
+		      "lane %u: the dealers run worker %u", k, w);
+		CHECK(!pl->enc[w].in && !pl->dec[w].in, "lane %u: no worker input rings", k);
+		CHECK(ln->tun_rx.nout == 1 && ln->tun_rx.out[0] == pl->enc[w].out &&
+		      pk->tx.in[0] == pl->enc[w].out, "lane %u: tun_rx -> link_tx", k);
+		CHECK(pk->rx.nout == 1 && pk->rx.out[0] == pl->dec[w].out &&
+		      ln->tun_tx.in[0] == pl->dec[w].out, "lane %u: link_rx -> tun_tx", k);
+		CHECK(ln->tun_tx.dealer_db == &pk->rx.lp.db && !pk->tx.dealer_db,
+		      "lane %u: tun_tx rings link_rx; without TUN offloads tun_rx never waits", k);
+	}
+	pipeline_destroy(pl);
+
+	pl = make_inline(1, 1, &rc);
+	REQUIRE(rc == 0 && pl, "inline client: %d", rc);
+	CHECK(pl->nthr == 4, "inline client: %u threads, want 4", pl->nthr);
+	OK(pipeline_peer_add(pl, 0, TX_PEER_ID, NULL, 0));
+	OK(pipeline_key_install(pl, 0, 1, DC_AES_256_GCM, key_a));
+	OK(dc_keyslot_create(&peer_ks, DC_AES_256_GCM, key_a, true, 1, 1, 64, 15, false));
+	/* tun_rx seals: the peer (the server's half) opens it. */
+	p = get();
+	memcpy(p->data, "\x45inline-bytes", 14);
+	p->len = 14;
+	p->pid = 7;
+	p->key_id = 1;
+	p->peer_id = 0;
+	p->verdict = PKT_OK;
+	crypt_inline_burst(pl->lanes[0].tun_rx.crypt, &p, 1);
+	CHECK(p->verdict == PKT_OK && p->len > 14, "sealed inline: verdict %u len %u", p->verdict,
+	      p->len);
+	p->flags = 0;
+	CHECK(dc_classify(p) == PKT_OK && dc_open(peer_ks, 0, p) && p->len == 14 &&
+	      !memcmp(p->data, "\x45inline-bytes", 14), "the peer opens tun_rx's seal");
+	pkt_free(p);
+	CHECK(pl->enc[0].thr.stats.rx_pkts == 1 && pl->enc[0].thr.stats.tx_pkts == 1,
+	      "encrypt counters: rx %llu tx %llu", (unsigned long long)pl->enc[0].thr.stats.rx_pkts,
+	      (unsigned long long)pl->enc[0].thr.stats.tx_pkts);
+	/* link_rx opens what the peer sealed; a flipped byte is refused and counted. */
+	for (unsigned int forged = 0; forged < 2; forged++) {
+		p = get();
+		memcpy(p->data, "\x45payload-bytes", 14);
+		p->len = 14;
+		p->pid = 1 + forged;
+		CHECK(dc_seal(peer_ks, 0, p, PEER_ID_NONE), "peer seals");
+		if (forged)
+			p->data[p->len - 1] ^= 1;
+		p->flags = 0;
+		CHECK(dc_classify(p) == PKT_OK, "classify");
+		p->peer_id = 0;
+		crypt_inline_burst(pl->links[0].rx.crypt, &p, 1);
+		CHECK(forged ? p->verdict != PKT_OK : p->verdict == PKT_OK && p->len == 14,
+		      "link_rx opens inline (forged %u): verdict %u len %u", forged, p->verdict,
+		      p->len);
+		pkt_free(p);
+	}
+	CHECK(pl->dec[0].thr.stats.rx_pkts == 2 && pl->dec[0].thr.stats.tx_pkts == 1,
+	      "decrypt counters: rx %llu tx %llu", (unsigned long long)pl->dec[0].thr.stats.rx_pkts,
+	      (unsigned long long)pl->dec[0].thr.stats.tx_pkts);
+	dc_keyslot_free(peer_ks);
+	pipeline_destroy(pl);
+}
+
 int main(void)
 {
 	struct pipeline *cl, *srv;
@@ -490,6 +604,7 @@ int main(void)
 	test_link_rx_client(cl);
 	test_send_server(srv);
 	test_lanes();
+	test_inline();
 	pipeline_destroy(srv);
 	pipeline_destroy(cl);
 	epoch_barrier();
