@@ -117,9 +117,9 @@ cat mc.txt
 grep -q '^sluice_up{role="client"} 1$' mc.txt || fail "sluice_up is not 1 while connected"
 grep -q '^sluice_thread_cpu_seconds_total{thread="sl-tun-rx",' metrics.txt || fail "no per-stage CPU series"
 grep -q '^sluice_stage_cpu_seconds_total{stage="encrypt"} ' metrics.txt || fail "no stage CPU clock series"
-grep -q '^sluice_ring_high_water_packets{ring="dec_in0"} [1-9]' metrics.txt ||
-	fail "no ring high-water mark for dec_in0 (or it stayed 0 after traffic)"
-grep -Eq '^sluice_ring_capacity_packets{ring="enc_in0"} [0-9]+$' metrics.txt || fail "no ring capacity series"
+grep -q '^sluice_ring_high_water_packets{ring="dec_out0"} [1-9]' metrics.txt ||
+	fail "no ring high-water mark for dec_out0 (or it stayed 0 after traffic)"
+grep -Eq '^sluice_ring_capacity_packets{ring="enc_out0"} [0-9]+$' metrics.txt || fail "no ring capacity series"
 code=$(ip netns exec "$NS_C" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9177/other)
 [ "$code" = 404 ] || fail "GET /other: HTTP $code, want 404"
 code=$(ip netns exec "$NS_C" curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9177/metrics)
