@@ -326,11 +326,11 @@ static inline unsigned int loop_tx_collect(struct loop *lo, struct spsc *const *
 					   struct pkt **p, unsigned int budget,
 					   struct doorbell *dealer_db)
 {
-	unsigned int before = dealer_db && nin ? spsc_count(in[0]) : 0;
-	unsigned int half = nin ? spsc_capacity(in[0]) / 2 : 0;
+	unsigned int before = dealer_db ? spsc_count(in[0]) : 0;
 	unsigned int n = uring_pkt_collect(in, nin, cursor, p, MIN(budget, lo->ts.nfree));
 
-	if (unlikely(before > half) && before - n <= half)
+	if (unlikely(dealer_db) && before > spsc_capacity(in[0]) / 2 &&
+	    before - n <= spsc_capacity(in[0]) / 2)
 		doorbell_ring(dealer_db);
 	return n;
 }

@@ -224,24 +224,27 @@ static int wire_lane_workers(struct pipeline *pl, struct pipe_lane *ln, struct p
 		e->peers = d->peers = &pl->peers;
 		pk->tx.in[j] = e->out;
 		ln->tun_tx.in[j] = d->out;
+		/*
+		 * tun_rx with offloads and link_rx wait for room rather than drop;
+		 * whoever drains their rings rings them: the workers, or inline the
+		 * collectors.
+		 */
 		if (pl->cfg.inline_crypto) {
 			/* The dealers run worker i and fill the collectors' rings themselves. */
 			ln->tun_rx.crypt = e;
 			ln->tun_rx.out[j] = e->out;
 			pk->rx.crypt = d;
 			pk->rx.out[j] = d->out;
+			if (pl->cfg.tun_offload & TUN_OFF_VNET)
+				pk->tx.dealer_db = &ln->tun_rx.lp.db;
+			ln->tun_tx.dealer_db = &pk->rx.lp.db;
 		} else {
 			ln->tun_rx.out[j] = e->in;
 			pk->rx.out[j] = d->in;
+			if (pl->cfg.tun_offload & TUN_OFF_VNET)
+				e->dealer_db = &ln->tun_rx.lp.db;
+			d->dealer_db = &pk->rx.lp.db;
 		}
-		/*
-		 * tun_rx with offloads and link_rx wait for room rather than drop;
-		 * whoever drains their rings rings them: the workers, or inline the
-		 * collectors.
-		 */
-		if (pl->cfg.tun_offload & TUN_OFF_VNET)
-			*(pl->cfg.inline_crypto ? &pk->tx.dealer_db : &e->dealer_db) = &ln->tun_rx.lp.db;
-		*(pl->cfg.inline_crypto ? &ln->tun_tx.dealer_db : &d->dealer_db) = &pk->rx.lp.db;
 	}
 	ln->tun_rx.nout = pk->tx.nin = pk->rx.nout = ln->tun_tx.nin = ln->nw;
 	return rc;

@@ -171,8 +171,8 @@ void options_dump(const struct options *o, FILE *f)
 		fprintf(f, "push \"%s\"\n", o->push.v[i]);
 	fprintf(f, "server %d pool %d verb %u workers %u%s kill-switch %d test-key %d dir %d "
 		"test-peer-id %d %u test-cipher %s\n", o->has_server, o->has_ifconfig_pool, o->verb,
-		o->workers, o->workers_inline ? " (inline)" : "", o->kill_switch, o->has_test_key, o->test_data_key_direction,
-		o->has_test_peer_id, o->test_peer_id, s_or(o->test_cipher));
+		o->workers, o->workers_inline ? " (inline)" : "", o->kill_switch, o->has_test_key,
+		o->test_data_key_direction, o->has_test_peer_id, o->test_peer_id, s_or(o->test_cipher));
 }
 
 void options_warnings_clear(struct options *o)
