@@ -364,13 +364,14 @@ static void test_link_rx_client(struct pipeline *pl)
 
 /* ---- 6. lanes ----------------------------------------------------------- */
 
-static struct pipeline *make_lanes(unsigned int lanes, unsigned int workers, bool server,
-				   enum link_type type, int *rc)
+static struct pipeline *make_lanes_inl(unsigned int lanes, unsigned int workers, bool server,
+				       enum link_type type, bool inl, int *rc)
 {
 	struct pipeline_cfg cfg = {
 		.is_server = server,
 		.single_peer = !server,
 		.workers = workers,
+		.inline_crypto = inl,
 		.max_peers = 8,
 		.tun_fd = -1,
 		.link_type = type,
@@ -385,6 +386,12 @@ static struct pipeline *make_lanes(unsigned int lanes, unsigned int workers, boo
 
 	*rc = pipeline_create(&pl, &cfg);
 	return pl;
+}
+
+static struct pipeline *make_lanes(unsigned int lanes, unsigned int workers, bool server,
+				   enum link_type type, int *rc)
+{
+	return make_lanes_inl(lanes, workers, server, type, false, rc);
 }
 
 /* A P_DATA_V2 packet header for @peer_id, key 0, long enough to classify. */
@@ -474,27 +481,10 @@ static void test_lanes(void)
 
 /* ---- 7. inline crypto --------------------------------------------------- */
 
+/* Inline crypto: a client of one lane, or a server of @lanes. */
 static struct pipeline *make_inline(unsigned int lanes, unsigned int workers, int *rc)
 {
-	struct pipeline_cfg cfg = {
-		.is_server = lanes > 1,
-		.single_peer = lanes < 2,
-		.workers = workers,
-		.inline_crypto = true,
-		.max_peers = 8,
-		.tun_fd = -1,
-		.link_type = LINK_UDP,
-		.link_fd = -1,
-		.replay_window = 64,
-		.replay_time = 15,
-		.lanes = lanes,
-		.tun_fds = { -1, -1, -1, -1 },
-		.link_fds = { -1, -1, -1, -1 },
-	};
-	struct pipeline *pl = NULL;
-
-	*rc = pipeline_create(&pl, &cfg);
-	return pl;
+	return make_lanes_inl(lanes, workers, lanes > 1, LINK_UDP, true, rc);
 }
 
 /*
