@@ -114,7 +114,7 @@ thread_ticks() {
 		n=$(cat "$t/comm" 2>/dev/null) || continue
 		read -r -a f < <(sed 's/.*) //' "$t/stat" 2>/dev/null) || continue
 		echo "$n $((${f[11]:-0} + ${f[12]:-0}))"
-	done | awk '{ s[$1] += $2 } END { for (n in s) print n "=" s[n] }' | sort
+	done | awk '{ s[$1] += $2 } END { for (n in s) print n "=" s[n] }' | LC_ALL=C sort -t= -k1,1
 }
 
 stop_bounded() {	# SIGTERM, up to 5 s, then SIGKILL; only our own PIDs
@@ -187,7 +187,7 @@ run_all() {
 	# shellcheck disable=SC2086
 	s1=$(cpu_ticks "$SRV_PID") c1=$(cpu_ticks "$SRV_PID" $CLI_PIDS)
 	# The server's threads: share of one core each over the run (where a gateway would saturate).
-	R_THR=$(join -t= <(echo "$T0") <(thread_ticks "$SRV_PID") | awk -F= -v hz="$CLK_TCK" \
+	R_THR=$(LC_ALL=C join -t= <(echo "$T0") <(thread_ticks "$SRV_PID") | awk -F= -v hz="$CLK_TCK" \
 		-v wall=$((($(date +%s%N) - t0) / 1000000)) '{ d = ($3 - $2) * 1000 / hz / wall
 		if (d >= 0.01) printf "%s%s %.0f%%", n++ ? ", " : "", $1, d * 100 }')
 	# shellcheck disable=SC2086
