@@ -179,6 +179,21 @@ static bool gro_csum_ok(const struct pkt *q, const struct gro_meta *m)
 	return csum_fold(sum) == 0;
 }
 
+void gro_csum_note(struct pkt *p, unsigned int flags)
+{
+	struct gro_meta m;
+
+	gro_meta_read(p, &m, flags);
+	if (m.can_merge && gro_csum_ok(p, &m))
+		p->flags |= PKT_F_CSUM_OK;
+}
+
+/* gro_csum_ok, unless the decrypt side already verified @q where it was hot. */
+static bool gro_csum_known_ok(const struct pkt *q, const struct gro_meta *m)
+{
+	return (q->flags & PKT_F_CSUM_OK) || gro_csum_ok(q, m);
+}
+
 static void gro_flow_start(struct gro_flow *f, struct pkt *q, const struct gro_meta *m)
 {
 	f->head = f->tail = q;
@@ -256,10 +271,13 @@ static void gro_one(struct gro_flow *ft, unsigned int *victim, struct pkt *q,
 		if (!f->head_ok) {
 			struct gro_meta hm;
 
-			gro_meta_read(f->head, &hm, GRO_F_TCP | GRO_F_UDP);
-			f->head_ok = gro_csum_ok(f->head, &hm);
+			f->head_ok = f->head->flags & PKT_F_CSUM_OK;
+			if (!f->head_ok) {
+				gro_meta_read(f->head, &hm, GRO_F_TCP | GRO_F_UDP);
+				f->head_ok = gro_csum_ok(f->head, &hm);
+			}
 		}
-		if (f->head_ok && gro_csum_ok(q, m)) {
+		if (f->head_ok && gro_csum_known_ok(q, m)) {
 			gro_flow_append(f, q, m);
 			return;
 		}

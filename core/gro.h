@@ -28,7 +28,9 @@
  * Checksums: a group is written with NEEDS_CSUM (the kernel then trusts its
  * payload), so every packet that joins one has its IPv4 header and transport
  * checksums verified first; a packet that fails is written alone, as it is,
- * for the kernel to drop.
+ * for the kernel to drop. The decrypt side may verify them earlier, while
+ * the plaintext is still in its cache (gro_csum_note); a packet so marked
+ * (PKT_F_CSUM_OK) is not read again.
  *
  * Pure function; any thread; no allocation.
  */
@@ -58,5 +60,13 @@
  * nothing: every packet is a head or a member of one head's chain.
  */
 unsigned int gro_coalesce(struct pkt **p, unsigned int n, struct pkt **out, unsigned int flags);
+
+/*
+ * Sets PKT_F_CSUM_OK on @p if gro_coalesce with @flags could merge it and
+ * its checksums are right; leaves it clear otherwise (the coalescer then
+ * checks, as for any packet). For the thread that just opened @p (crypto/
+ * worker.c), where its bytes are hot; reads @p only.
+ */
+void gro_csum_note(struct pkt *p, unsigned int flags);
 
 #endif

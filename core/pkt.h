@@ -54,6 +54,13 @@ union sockaddr_any {
 #define PKT_F_FWD	0x08	/* server: client-to-client, tun_tx -> tun_rx */
 #define PKT_F_LANE	0x10	/* server: for a peer of another lane; tun_rx hands it over */
 #define PKT_F_LANED	0x20	/* server: handed over by another lane's tun_rx (once only) */
+/*
+ * Decrypt -> tun_tx: the IPv4 header and transport checksums of the packet
+ * at data were verified right after it was opened (gro_csum_note), so the
+ * coalescer need not read it again. Whatever moves data or changes bytes
+ * without keeping the checksums right clears it.
+ */
+#define PKT_F_CSUM_OK	0x40
 
 struct pkt {
 	uint8_t *data;		/* first byte of the packet */

@@ -29,6 +29,7 @@
  * after an enqueue. Output full -> nobody rings us when the collector
  * drains, so poll again after CRYPT_FULL_WAIT_MS (a rare, short stall).
  */
+#include "../core/gro.h"
 #include "../core/pkt.h"
 #include "dc.h"
 #include "worker.h"
@@ -53,7 +54,11 @@ static bool crypt_decrypt_one(struct crypt_thread *ct, const struct dc_peer *pr,
 			      const struct dc_keyslot *ks, struct pkt *p)
 {
 	(void)pr;
-	return dc_open(ks, ct->index, p);
+	if (!dc_open(ks, ct->index, p))
+		return false;
+	if (ct->gro_flags)
+		gro_csum_note(p, ct->gro_flags);
+	return true;
 }
 
 /*

@@ -46,6 +46,12 @@ struct crypt_thread {
 	struct doorbell *dealer_db;
 	const struct dc_peer_table *peers;
 	struct epoch_reader epoch;
+	/*
+	 * Decrypt, when its tun_tx coalesces (core/gro.h GRO_F_*, else 0): each
+	 * packet it opens gets its checksums verified here, while its plaintext
+	 * is hot (gro_csum_note), not by the coalescer on tun_tx's core.
+	 */
+	unsigned int gro_flags;
 };
 
 /* Thread mains; arg is the struct crypt_thread (epoch reader registered by ctrl). */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../core/compiler.h"
+#include "../core/gro.h"
 #include "../core/pkt.h"
 
 /* Crypto workers per direction, and so worker rings per loop: crypto's limit. */
@@ -35,6 +36,14 @@ static inline unsigned int io_lane_of(uint32_t peer_id, unsigned int nlanes)
 #define TUN_OFF_TSO	0x02	/* reads may be TCP super-packets (TSO4, TSO6) */
 #define TUN_OFF_USO	0x04	/* reads may be UDP super-packets (USO4, USO6) */
 #define TUN_OFF_ALL	(TUN_OFF_VNET | TUN_OFF_TSO | TUN_OFF_USO)
+
+/* What tun_tx coalesces on a queue opened with @off (core/gro.h GRO_F_*; 0: writes as is). */
+static inline unsigned int tun_gro_flags(unsigned int off)
+{
+	if (!(off & TUN_OFF_VNET))
+		return 0;
+	return GRO_F_TCP | (off & TUN_OFF_USO ? GRO_F_UDP : 0);
+}
 
 /*
  * TUN device (ctrl only). Opens or attaches @name ("" or "tun%d" picks one);

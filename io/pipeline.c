@@ -222,6 +222,7 @@ static int wire_lane_workers(struct pipeline *pl, struct pipe_lane *ln, struct p
 		e->index = d->index = i;
 		e->is_encrypt = true;
 		e->peers = d->peers = &pl->peers;
+		d->gro_flags = tun_gro_flags(pl->cfg.tun_offload);
 		pk->tx.in[j] = e->out;
 		ln->tun_tx.in[j] = d->out;
 		/*

@@ -205,6 +205,8 @@ static always_inline void receive_accept(struct pipe_lane *ln, struct pkt **p, u
 		}
 		/* Authenticated: liveness counts even if the framing below is bad. */
 		if (unlikely(peer_comp(pr))) {
+			/* The decrypt side verified the bytes at data before the framing moved it. */
+			q->flags &= (uint8_t)~PKT_F_CSUM_OK;
 			q->verdict = comp_unframe(peer_comp(pr), q, ln->tun_tx_scratch);
 			if (q->verdict != PKT_OK)
 				continue;

@@ -218,7 +218,7 @@ static int tun_tx_init(struct loop *lo)
 	if (s->t->offload & TUN_OFF_VNET) {
 		s->burst_max = TUN_TX_BURST_VNET;
 		s->hdr = VNET_HDR_LEN;
-		s->gro_flags = GRO_F_TCP | (s->t->offload & TUN_OFF_USO ? GRO_F_UDP : 0);
+		s->gro_flags = tun_gro_flags(s->t->offload);
 	}
 	/* Relaxed: ctrl reads it for its report only, after the thread started. */
 	if (s->t->write_pools[0])

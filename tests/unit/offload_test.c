@@ -19,6 +19,9 @@
  *    packet of its flow, and a corrupted packet must go alone and unchanged.
  * 5. gro maximality: one in-order flow of full segments makes the fewest
  *    writes GRO_SEGS_MAX and GRO_LEN_MAX allow.
+ * 6. gro_csum_note (checksums verified where a packet was opened) marks
+ *    exactly the packets whose checksums hold, and the coalescer trusts the
+ *    mark; 4. runs half its rounds with every packet noted first.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -449,7 +452,7 @@ static void gro_check(struct pkt **in, unsigned int n, struct pkt **out, unsigne
 static void test_gro_diff(unsigned int rounds)
 {
 	static struct pkt *in[BURST], *out[BURST];
-	unsigned long merged = 0, groups = 0;
+	unsigned long merged = 0, groups = 0, noted = 0;
 	struct pool *pool;
 
 	MUST(pool_create(&pool, BURST, PKT_CLASS_MTU, 0));
@@ -520,6 +523,15 @@ static void test_gro_diff(unsigned int rounds)
 			memcpy(in[i]->data, tp[i].b, tp[i].len);
 			in[i]->len = tp[i].len;
 			in[i]->seq = i;
+			/* Half the rounds: verified where they were opened, as a decrypt worker does. */
+			if (r & 1) {
+				gro_csum_note(in[i], flags);
+				CHECK(!(tp[i].is_bad && (in[i]->flags & PKT_F_CSUM_OK)),
+				      "round %u: corrupted packet %u marked good", r, i);
+				CHECK(!memcmp(in[i]->data, tp[i].b, tp[i].len),
+				      "round %u: gro_csum_note changed packet %u", r, i);
+				noted += !!(in[i]->flags & PKT_F_CSUM_OK);
+			}
 		}
 		nout = gro_coalesce(in, n, out, flags);
 		CHECK(nout >= 1 && nout <= n, "round %u: %u writes for %u packets", r, nout, n);
@@ -530,8 +542,10 @@ static void test_gro_diff(unsigned int rounds)
 		pkt_free_burst(in, n);
 	}
 	pool_destroy(pool);
-	printf("gro: %u bursts, %lu groups, %lu packets merged into them\n", rounds, groups, merged);
+	printf("gro: %u bursts, %lu groups, %lu packets merged into them, %lu marked verified\n",
+	       rounds, groups, merged, noted);
 	CHECK(groups > rounds, "the random bursts formed too few groups to test anything");
+	CHECK(noted > rounds, "gro_csum_note marked too few packets to test anything");
 }
 
 /* ---- 5. gro maximality ------------------------------------------------------- */
@@ -573,6 +587,51 @@ static void test_gro_max(void)
 	pool_destroy(pool);
 }
 
+/* ---- 6. checksums verified on the decrypt side ------------------------------ */
+
+/*
+ * Four full segments of one flow, the third corrupted. Unmarked, or marked
+ * by gro_csum_note, the third must go alone (three writes). Marked good by
+ * hand, all four merge: the coalescer trusts the mark and does not read the
+ * bytes again, which is the point of making it.
+ */
+static void test_gro_note(void)
+{
+	static struct pkt *in[4], *out[4];
+	struct pool *pool;
+
+	MUST(pool_create(&pool, 8, PKT_CLASS_MTU, 0));
+	for (unsigned int mode = 0; mode < 3; mode++) {
+		struct tflow f;
+		unsigned int nout;
+
+		tflow_init(&f, mode == 1, GSO_PROTO_TCP);
+		REQUIRE(pool_get_burst(pool, in, 4) == 4, "pool");
+		for (unsigned int i = 0; i < 4; i++) {
+			tp[i].len = in[i]->len = tflow_pkt(&f, f.mss, GSO_TCP_ACK, tp[i].b);
+			tp[i].flow = 0;
+			tp[i].is_bad = i == 2;
+			if (tp[i].is_bad)
+				tp[i].b[tp[i].len - 1] ^= 0x01;
+			memcpy(in[i]->data, tp[i].b, tp[i].len);
+			in[i]->seq = i;
+			if (mode == 1)
+				gro_csum_note(in[i], GRO_F_TCP);
+			if (mode == 2)
+				in[i]->flags |= PKT_F_CSUM_OK;
+		}
+		if (mode == 1)
+			CHECK(in[0]->flags & in[1]->flags & in[3]->flags & PKT_F_CSUM_OK &&
+			      !(in[2]->flags & PKT_F_CSUM_OK), "gro_csum_note marked the wrong ones");
+		nout = gro_coalesce(in, 4, out, GRO_F_TCP);
+		CHECK(nout == (mode == 2 ? 1u : 3u), "mode %u: %u writes", mode, nout);
+		if (mode < 2)
+			gro_check(in, 4, out, nout, GRO_F_TCP, 2000 + mode);
+		pkt_free_burst(in, 4);
+	}
+	pool_destroy(pool);
+}
+
 int main(void)
 {
 	double scale = harness_scale(0.2);
@@ -582,5 +641,6 @@ int main(void)
 	test_gso_diff((unsigned int)(3000 * scale));
 	test_gro_diff((unsigned int)(3000 * scale));
 	test_gro_max();
+	test_gro_note();
 	return harness_done("offload_test");
 }

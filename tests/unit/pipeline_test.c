@@ -34,7 +34,9 @@
 #include <string.h>
 
 #include "../../core/clock.h"
+#include "../../core/csum.h"
 #include "../../core/epoch.h"
+#include "../../core/gso.h"
 #include "../../io/pipeline_int.h"
 #include "harness.h"
 
@@ -488,6 +490,52 @@ static struct pipeline *make_inline(unsigned int lanes, unsigned int workers, in
 }
 
 /*
+ * With a coalescing tun_tx (gro_flags, set from TUN_OFF_VNET), the open marks
+ * a TCP segment whose checksums hold (PKT_F_CSUM_OK) while its plaintext is
+ * hot, and leaves one with a wrong TCP checksum unmarked, for the
+ * coalescer to send alone.
+ */
+static void test_inline_csum_note(struct pipeline *pl, struct dc_keyslot *peer_ks)
+{
+	struct crypt_thread *d = pl->links[0].rx.crypt;
+
+	d->gro_flags = tun_gro_flags(TUN_OFF_VNET | TUN_OFF_TSO);
+	CHECK(d->gro_flags == GRO_F_TCP, "TSO without USO: TCP only (%u)", d->gro_flags);
+	for (unsigned int bad = 0; bad < 2; bad++) {
+		struct pkt *p = get();
+		uint8_t *ip = p->data;
+
+		memset(ip, 0, 60);
+		ip[0] = 0x45;
+		store_be16(ip + 2, 60);
+		ip[8] = 64;
+		ip[9] = GSO_PROTO_TCP;
+		memcpy(ip + 12, "\xc6\x13\x15\x01\xc6\x13\x15\x02", 8);
+		csum_store(ip + 10, csum_ipv4_hdr(ip, 20));
+		store_be16(ip + 20, 40000);
+		store_be16(ip + 22, 5201);
+		ip[32] = 5 << 4;
+		ip[33] = GSO_TCP_ACK;
+		memset(ip + 40, 'x', 20);
+		csum_store(ip + 36, csum_fold(csum_partial(ip + 20, 40,
+							     csum_pseudo(ip, false, GSO_PROTO_TCP, 40))));
+		ip[59] ^= (uint8_t)bad;
+		p->len = 60;
+		p->pid = 10 + bad;
+		CHECK(dc_seal(peer_ks, 0, p, PEER_ID_NONE), "peer seals");
+		p->flags = 0;
+		CHECK(dc_classify(p) == PKT_OK, "classify");
+		p->peer_id = 0;
+		crypt_inline_burst(d, &p, 1);
+		CHECK(p->verdict == PKT_OK && p->len == 60, "opened (bad %u): %u", bad, p->verdict);
+		CHECK(!!(p->flags & PKT_F_CSUM_OK) == !bad, "checksums %s: flags %#x",
+		      bad ? "wrong, not marked" : "right, marked", p->flags);
+		pkt_free(p);
+	}
+	d->gro_flags = 0;
+}
+
+/*
  * Inline crypto: no worker threads and no worker input rings; each lane's
  * tun_rx and link_rx hold worker w0's contexts and deal to the collectors'
  * rings, whose collectors ring link_rx (and tun_rx only with TUN offloads).
@@ -521,6 +569,7 @@ static void test_inline(void)
 		      ln->tun_tx.in[0] == pl->dec[w].out, "lane %u: link_rx -> tun_tx", k);
 		CHECK(ln->tun_tx.dealer_db == &pk->rx.lp.db && !pk->tx.dealer_db,
 		      "lane %u: tun_tx rings link_rx; without TUN offloads tun_rx never waits", k);
+		CHECK(!pl->dec[w].gro_flags, "lane %u: no TUN offloads, no checksums at open", k);
 	}
 	pipeline_destroy(pl);
 
@@ -569,6 +618,7 @@ static void test_inline(void)
 	CHECK(pl->dec[0].thr.stats.rx_pkts == 2 && pl->dec[0].thr.stats.tx_pkts == 1,
 	      "decrypt counters: rx %llu tx %llu", (unsigned long long)pl->dec[0].thr.stats.rx_pkts,
 	      (unsigned long long)pl->dec[0].thr.stats.tx_pkts);
+	test_inline_csum_note(pl, peer_ks);
 	dc_keyslot_free(peer_ks);
 	pipeline_destroy(pl);
 }
