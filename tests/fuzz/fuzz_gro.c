@@ -1,7 +1,10 @@
 /*
  * fuzz_gro.c - libFuzzer harness for the TUN write coalescer (core/gro.c).
  *
- * Input byte 0: bit 0 GRO_F_TCP, bit 1 GRO_F_UDP, bit 2 "fix checksums".
+ * Input byte 0: bit 0 GRO_F_TCP, bit 1 GRO_F_UDP, bit 2 "fix checksums",
+ * bit 3 "note first": each packet goes through gro_csum_note (as a decrypt
+ * worker does) before the coalescer, which must leave its bytes alone and
+ * mark only packets whose checksums hold.
  * The rest is a burst of packets, each [length 2, big-endian][bytes], up to
  * GRO_FUZZ_BURST of them. With bit 2 the harness first sets every IPv4
  * header checksum and TCP/UDP checksum it can find to its right value,
@@ -73,17 +76,54 @@ static void fix_csums(uint8_t *b, uint32_t len)
 		   csum_fold(csum_partial(b + l4, len - l4, csum_pseudo(b, v6, proto, len - l4))));
 }
 
+/*
+ * A naive second opinion on gro_csum_note's mark: an IPv4 or IPv6 header
+ * whose length field matches, and a TCP or UDP checksum (and IPv4 header
+ * checksum) that sums to zero.
+ */
+static bool note_ok(const uint8_t *b, uint32_t len)
+{
+	uint32_t l4;
+	uint8_t proto;
+	bool v6;
+
+	if (len < 20)
+		return false;
+	if (b[0] >> 4 == 4) {
+		l4 = (uint32_t)(b[0] & 0xf) * 4;
+		if (l4 < 20 || l4 > len || load_be16(b + 2) != len ||
+		    csum_fold(csum_partial(b, l4, 0)) != 0)
+			return false;
+		proto = b[9];
+		v6 = false;
+	} else if (b[0] >> 4 == 6 && len >= 40) {
+		l4 = 40;
+		if (load_be16(b + 4) + 40u != len)
+			return false;
+		proto = b[6];
+		v6 = true;
+	} else {
+		return false;
+	}
+	if (proto != GSO_PROTO_TCP && proto != GSO_PROTO_UDP)
+		return false;
+	if (proto == GSO_PROTO_UDP && !v6 && l4 + 8 <= len && csum_load(b + l4 + GSO_UDP_CHECK) == 0)
+		return true;
+	return csum_fold(csum_partial(b + l4, len - l4, csum_pseudo(b, v6, proto, len - l4))) == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t super[70000], seg[70000];
 	struct pkt *in[GRO_FUZZ_BURST], *out[GRO_FUZZ_BURST];
 	unsigned int n = 0, nout, seen = 0, flags;
-	bool fix;
+	bool fix, note;
 
 	if (size < 1)
 		return 0;
 	flags = data[0] & 3;
 	fix = data[0] & 4;
+	note = data[0] & 8;
 	data++;
 	size--;
 	while (size >= 2 && n < GRO_FUZZ_BURST) {
@@ -105,6 +145,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in[i]->len = olen[i];
 		in[i]->seq = i;
 		in[i]->verdict = 0;
+		in[i]->flags = 0;
+		if (note) {
+			gro_csum_note(in[i], flags);
+			if (in[i]->len != olen[i] || memcmp(in[i]->data, orig[i], olen[i]))
+				abort();
+			/* A mark on a packet whose bytes were changed in the test would be a lie. */
+			if ((in[i]->flags & PKT_F_CSUM_OK) && !note_ok(orig[i], olen[i]))
+				abort();
+		}
 	}
 	nout = gro_coalesce(in, n, out, flags);
 	if (nout > n)
