@@ -306,7 +306,7 @@ PY
 			npid ? sprintf("%.3f", ns / wall) : "-" }')
 	R_SOCKQ=- R_REACH=-
 	if [ "$test" = udp64 ] && [ -n "$q0" ] && [ -n "$q1" ]; then
-		R_SOCKQ=$(awk -v d=$((q1 - q0)) -v s="$2" 'BEGIN { printf "%.2f", s > 0 ? d / s / 1e3 : 0 }')
+		R_SOCKQ=$(awk -v d=$((q1 - q0)) -v s="$2" 'BEGIN { printf "%.2f", (s > 0 ? d / s / 1e3 : 0) }')
 		R_REACH=$(awk -v a="$R_KPPS" -v b="$R_SOCKQ" 'BEGIN { printf "%.2f", a + b }')
 	fi
 }
