@@ -606,6 +606,7 @@ static void test_gro_note(void)
 		unsigned int nout;
 
 		tflow_init(&f, mode == 1, GSO_PROTO_TCP);
+		f.mss = 1400;
 		REQUIRE(pool_get_burst(pool, in, 4) == 4, "pool");
 		for (unsigned int i = 0; i < 4; i++) {
 			tp[i].len = in[i]->len = tflow_pkt(&f, f.mss, GSO_TCP_ACK, tp[i].b);
@@ -628,6 +629,22 @@ static void test_gro_note(void)
 		if (mode < 2)
 			gro_check(in, 4, out, nout, GRO_F_TCP, 2000 + mode);
 		pkt_free_burst(in, 4);
+	}
+	/* Short packets are left to the coalescer: noting them would parse them twice. */
+	{
+		struct tflow f;
+		struct pkt *p;
+
+		tflow_init(&f, false, GSO_PROTO_UDP);
+		REQUIRE(pool_get_burst(pool, &p, 1) == 1, "pool");
+		p->len = tflow_pkt(&f, GRO_NOTE_MIN - 29, 0, p->data);
+		CHECK(p->len == GRO_NOTE_MIN - 1, "a %u-byte datagram", p->len);
+		gro_csum_note(p, GRO_F_TCP | GRO_F_UDP);
+		CHECK(!(p->flags & PKT_F_CSUM_OK), "a datagram under GRO_NOTE_MIN was noted");
+		p->len = tflow_pkt(&f, GRO_NOTE_MIN - 28, 0, p->data);
+		gro_csum_note(p, GRO_F_TCP | GRO_F_UDP);
+		CHECK(p->flags & PKT_F_CSUM_OK, "a datagram of GRO_NOTE_MIN bytes was not noted");
+		pkt_free(p);
 	}
 	pool_destroy(pool);
 }

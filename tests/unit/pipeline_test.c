@@ -502,12 +502,13 @@ static void test_inline_csum_note(struct pipeline *pl, struct dc_keyslot *peer_k
 	d->gro_flags = tun_gro_flags(TUN_OFF_VNET | TUN_OFF_TSO);
 	CHECK(d->gro_flags == GRO_F_TCP, "TSO without USO: TCP only (%u)", d->gro_flags);
 	for (unsigned int bad = 0; bad < 2; bad++) {
+		const uint32_t len = GRO_NOTE_MIN + 40;
 		struct pkt *p = get();
 		uint8_t *ip = p->data;
 
-		memset(ip, 0, 60);
+		memset(ip, 0, 40);
 		ip[0] = 0x45;
-		store_be16(ip + 2, 60);
+		store_be16(ip + 2, (uint16_t)len);
 		ip[8] = 64;
 		ip[9] = GSO_PROTO_TCP;
 		memcpy(ip + 12, "\xc6\x13\x15\x01\xc6\x13\x15\x02", 8);
@@ -516,18 +517,19 @@ static void test_inline_csum_note(struct pipeline *pl, struct dc_keyslot *peer_k
 		store_be16(ip + 22, 5201);
 		ip[32] = 5 << 4;
 		ip[33] = GSO_TCP_ACK;
-		memset(ip + 40, 'x', 20);
-		csum_store(ip + 36, csum_fold(csum_partial(ip + 20, 40,
-							     csum_pseudo(ip, false, GSO_PROTO_TCP, 40))));
-		ip[59] ^= (uint8_t)bad;
-		p->len = 60;
+		memset(ip + 40, 'x', len - 40);
+		csum_store(ip + 36, csum_fold(csum_partial(ip + 20, len - 20,
+							     csum_pseudo(ip, false, GSO_PROTO_TCP,
+									 len - 20))));
+		ip[len - 1] ^= (uint8_t)bad;
+		p->len = len;
 		p->pid = 10 + bad;
 		CHECK(dc_seal(peer_ks, 0, p, PEER_ID_NONE), "peer seals");
 		p->flags = 0;
 		CHECK(dc_classify(p) == PKT_OK, "classify");
 		p->peer_id = 0;
 		crypt_inline_burst(d, &p, 1);
-		CHECK(p->verdict == PKT_OK && p->len == 60, "opened (bad %u): %u", bad, p->verdict);
+		CHECK(p->verdict == PKT_OK && p->len == len, "opened (bad %u): %u", bad, p->verdict);
 		CHECK(!!(p->flags & PKT_F_CSUM_OK) == !bad, "checksums %s: flags %#x",
 		      bad ? "wrong, not marked" : "right, marked", p->flags);
 		pkt_free(p);
