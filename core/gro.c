@@ -191,10 +191,21 @@ void gro_csum_note(struct pkt *p, unsigned int flags)
 		p->flags |= PKT_F_CSUM_OK;
 }
 
-/* gro_csum_ok, unless the decrypt side already verified @q where it was hot. */
+/*
+ * gro_csum_ok, unless the decrypt side already verified @q where it was hot.
+ * @m: @q's headers, or NULL to read them only if they are needed.
+ */
 static bool gro_csum_known_ok(const struct pkt *q, const struct gro_meta *m)
 {
-	return (q->flags & PKT_F_CSUM_OK) || gro_csum_ok(q, m);
+	struct gro_meta own;
+
+	if (q->flags & PKT_F_CSUM_OK)
+		return true;
+	if (!m) {
+		gro_meta_read(q, &own, GRO_F_TCP | GRO_F_UDP);
+		m = &own;
+	}
+	return gro_csum_ok(q, m);
 }
 
 static void gro_flow_start(struct gro_flow *f, struct pkt *q, const struct gro_meta *m)
@@ -271,15 +282,8 @@ static void gro_one(struct gro_flow *ft, unsigned int *victim, struct pkt *q,
 	}
 	f = gro_flow_find(ft, q, m, victim, &found);
 	if (found && gro_can_append(f, q, m)) {
-		if (!f->head_ok) {
-			struct gro_meta hm;
-
-			f->head_ok = f->head->flags & PKT_F_CSUM_OK;
-			if (!f->head_ok) {
-				gro_meta_read(f->head, &hm, GRO_F_TCP | GRO_F_UDP);
-				f->head_ok = gro_csum_ok(f->head, &hm);
-			}
-		}
+		if (!f->head_ok)
+			f->head_ok = gro_csum_known_ok(f->head, NULL);
 		if (f->head_ok && gro_csum_known_ok(q, m)) {
 			gro_flow_append(f, q, m);
 			return;
