@@ -172,9 +172,14 @@ static bool gro_csum_ok(const struct pkt *q, const struct gro_meta *m)
 
 	if (!m->is_v6 && csum_fold(csum_partial(ip, m->ip_hlen, 0)) != 0)
 		return false;
-	/* IPv4 UDP may say "no checksum"; the kernel accepts that too. */
-	if (m->proto == GSO_PROTO_UDP && !m->is_v6 && csum_load(ip + m->ip_hlen + GSO_UDP_CHECK) == 0)
-		return true;
+	/*
+	 * A UDP checksum field of 0: "no checksum" in IPv4 (the kernel takes it
+	 * alone), invalid in IPv6 (RFC 8200 §8.1: dropped). Either way it may not
+	 * join a group, whose segments come out with a computed checksum
+	 * (0xffff where the sum is 0, RFC 768): written alone, as it is.
+	 */
+	if (m->proto == GSO_PROTO_UDP && csum_load(ip + m->ip_hlen + GSO_UDP_CHECK) == 0)
+		return false;
 	sum = csum_partial(ip + m->ip_hlen, l4_len, csum_pseudo(ip, m->is_v6, m->proto, l4_len));
 	return csum_fold(sum) == 0;
 }

@@ -45,35 +45,48 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/*
+ * Where the transport header of the IPv4/IPv6 packet @b (@len bytes) starts,
+ * its protocol and IP version; false if @b is neither (or IPv4 with a bad
+ * header length).
+ */
+static bool ip_walk(const uint8_t *b, uint32_t len, uint32_t *l4, uint8_t *proto, bool *v6)
+{
+	if (len < 20)
+		return false;
+	if (b[0] >> 4 == 4) {
+		*l4 = (uint32_t)(b[0] & 0xf) * 4;
+		*proto = b[9];
+		*v6 = false;
+		return *l4 >= 20 && *l4 <= len;
+	}
+	*l4 = 40;
+	*proto = b[6];
+	*v6 = true;
+	return b[0] >> 4 == 6 && len >= 40;
+}
+
+static uint16_t l4_csum(const uint8_t *b, uint32_t len, uint32_t l4, uint8_t proto, bool v6)
+{
+	return csum_fold(csum_partial(b + l4, len - l4, csum_pseudo(b, v6, proto, len - l4)));
+}
+
 /* Sets the checksums of whatever IPv4/IPv6 TCP/UDP packet @b looks like. */
 static void fix_csums(uint8_t *b, uint32_t len)
 {
 	uint32_t l4, coff;
-	bool v6;
 	uint8_t proto;
+	bool v6;
 
-	if (len < 20)
+	if (!ip_walk(b, len, &l4, &proto, &v6))
 		return;
-	if (b[0] >> 4 == 4) {
-		l4 = (uint32_t)(b[0] & 0xf) * 4;
-		if (l4 < 20 || l4 > len)
-			return;
+	if (!v6)
 		csum_store(b + 10, csum_ipv4_hdr(b, l4));
-		proto = b[9];
-		v6 = false;
-	} else if (b[0] >> 4 == 6 && len >= 40) {
-		l4 = 40;
-		proto = b[6];
-		v6 = true;
-	} else {
-		return;
-	}
 	coff = proto == GSO_PROTO_TCP ? GSO_TCP_CHECK : GSO_UDP_CHECK;
 	if ((proto != GSO_PROTO_TCP && proto != GSO_PROTO_UDP) || l4 + coff + 2 > len)
 		return;
 	csum_store(b + l4 + coff, 0);
-	csum_store(b + l4 + coff,
-		   csum_fold(csum_partial(b + l4, len - l4, csum_pseudo(b, v6, proto, len - l4))));
+	csum_store(b + l4 + coff, l4_csum(b, len, l4, proto, v6));
 }
 
 /*
@@ -87,29 +100,14 @@ static bool note_ok(const uint8_t *b, uint32_t len)
 	uint8_t proto;
 	bool v6;
 
-	if (len < 20)
+	if (!ip_walk(b, len, &l4, &proto, &v6))
 		return false;
-	if (b[0] >> 4 == 4) {
-		l4 = (uint32_t)(b[0] & 0xf) * 4;
-		if (l4 < 20 || l4 > len || load_be16(b + 2) != len ||
-		    csum_fold(csum_partial(b, l4, 0)) != 0)
-			return false;
-		proto = b[9];
-		v6 = false;
-	} else if (b[0] >> 4 == 6 && len >= 40) {
-		l4 = 40;
-		if (load_be16(b + 4) + 40u != len)
-			return false;
-		proto = b[6];
-		v6 = true;
-	} else {
+	if (v6 ? load_be16(b + 4) + 40u != len :
+		 load_be16(b + 2) != len || csum_fold(csum_partial(b, l4, 0)) != 0)
 		return false;
-	}
 	if (proto != GSO_PROTO_TCP && proto != GSO_PROTO_UDP)
 		return false;
-	if (proto == GSO_PROTO_UDP && !v6 && l4 + 8 <= len && csum_load(b + l4 + GSO_UDP_CHECK) == 0)
-		return true;
-	return csum_fold(csum_partial(b + l4, len - l4, csum_pseudo(b, v6, proto, len - l4))) == 0;
+	return l4_csum(b, len, l4, proto, v6) == 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

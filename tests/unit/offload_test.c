@@ -630,6 +630,33 @@ static void test_gro_note(void)
 			gro_check(in, 4, out, nout, GRO_F_TCP, 2000 + mode);
 		pkt_free_burst(in, 4);
 	}
+	/*
+	 * A UDP checksum field of 0 ("none" in IPv4, invalid in IPv6) goes alone
+	 * and unchanged: in a group its segment would come back with 0xffff.
+	 */
+	for (unsigned int v6 = 0; v6 < 2; v6++) {
+		struct tflow f;
+		unsigned int nout;
+
+		tflow_init(&f, v6, GSO_PROTO_UDP);
+		f.mss = 600;
+		REQUIRE(pool_get_burst(pool, in, 3) == 3, "pool");
+		for (unsigned int i = 0; i < 3; i++) {
+			tp[i].len = in[i]->len = tflow_pkt(&f, f.mss, 0, tp[i].b);
+			tp[i].flow = 0;
+			tp[i].is_bad = i == 1;
+			if (tp[i].is_bad)
+				memset(tp[i].b + (v6 ? 40 : 20) + GSO_UDP_CHECK, 0, 2);
+			memcpy(in[i]->data, tp[i].b, tp[i].len);
+			in[i]->seq = i;
+			gro_csum_note(in[i], GRO_F_UDP);
+		}
+		CHECK(!(in[1]->flags & PKT_F_CSUM_OK), "v6 %u: a zero UDP checksum noted", v6);
+		nout = gro_coalesce(in, 3, out, GRO_F_UDP);
+		CHECK(nout == 3, "v6 %u: zero UDP checksum: %u writes, want 3", v6, nout);
+		gro_check(in, 3, out, nout, GRO_F_UDP, 3000 + v6);
+		pkt_free_burst(in, 3);
+	}
 	/* Short packets are left to the coalescer: noting them would parse them twice. */
 	{
 		struct tflow f;
