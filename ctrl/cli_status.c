@@ -34,6 +34,7 @@
 #include "cli.h"
 #include "config/config.h"
 #include "config/options.h"
+#include "status.h"
 
 #define STATUS_RUN_DIR	"/run/sluice"
 #define KV_MAX		4096
@@ -376,7 +377,7 @@ static const char *fmt_time(long long t, char *buf, size_t len)
 	return buf;
 }
 
-/* "replay 3, auth 1" from every stage's drop counters, or "none". */
+/* "replay 3, auth 1" from every stage's drop counters (each lane counted once), or "none". */
 static void drops_line(const struct status_cli *sc, char *out, size_t len)
 {
 	const char *seen[64];
@@ -388,7 +389,8 @@ static void drops_line(const struct status_cli *sc, char *out, size_t len)
 		unsigned long long sum = 0;
 		bool dup = false;
 
-		if (!d || !strcmp(sc->kv[i].val, "0") || !strncmp(sc->kv[i].key, "client.", 7))
+		if (!d || !strcmp(sc->kv[i].val, "0") || !strncmp(sc->kv[i].key, "client.", 7) ||
+		    status_key_is_lane(sc->kv[i].key))
 			continue;
 		d += 6;
 		for (size_t k = 0; k < ns; k++)
@@ -399,7 +401,8 @@ static void drops_line(const struct status_cli *sc, char *out, size_t len)
 		for (size_t k = 0; k < sc->n; k++) {
 			const char *e = strstr(sc->kv[k].key, ".drop.");
 
-			if (e && !strcmp(e + 6, d))
+			if (e && !strcmp(e + 6, d) && !status_key_is_lane(sc->kv[k].key) &&
+			    strncmp(sc->kv[k].key, "client.", 7))
 				sum += strtoull(sc->kv[k].val, NULL, 10);
 		}
 		off += (size_t)snprintf(out + off, off < len ? len - off : 0, "%s%s %llu",

@@ -150,11 +150,21 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
+bool status_key_is_lane(const char *key)
+{
+	size_t n;
+
+	if (strncmp(key, "lane", 4))
+		return false;
+	n = strspn(key + 4, "0123456789");
+	return n && key[4 + n] == '.';
+}
+
 static void link_sum_fn(void *arg, const char *name, uint64_t v)
 {
 	struct link_sum *ls = arg;
 
-	if (!strncmp(name, "tun_", 4))
+	if (!strncmp(name, "tun_", 4) || status_key_is_lane(name))
 		return;
 	if (ends_with(name, "_rx.rx_bytes"))
 		ls->rx += v;

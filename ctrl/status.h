@@ -67,7 +67,13 @@ struct status_counters {
 int status_counters_read(const struct status_src *src, struct status_counters *sc);
 /* The value of @name, 0 when there is none. */
 uint64_t status_counter_get(const struct status_counters *sc, const char *name);
-/* The link's bytes both ways (every link stage; the TUN stages are not links). */
+/*
+ * Is @key a lane's copy of a stage's counter ("lane1.udp_rx.rx_bytes")? A
+ * data plane of several lanes prints each stage's sum, then each lane's
+ * share under "lane<k>."; totals must take the sum only.
+ */
+bool status_key_is_lane(const char *key);
+/* The link's bytes both ways (every link stage, each lane once; the TUN stages are not links). */
 void status_link_bytes(const struct status_counters *sc, uint64_t *rx, uint64_t *tx);
 /* Calls @fn for every counter, in the data plane's order. */
 void status_counters_each(const struct status_counters *sc,

@@ -62,6 +62,15 @@ struct pipe_link {
 	unsigned int offload;		/* LINK_F_* the link got */
 	struct spsc *ctrl_in;		/* ctrl -> tx: control packets out */
 	struct spsc *ctrl_out;		/* rx -> ctrl: control packets in */
+	/*
+	 * ctrl (pipeline_stats.c): datagrams the kernel dropped at the link's
+	 * socket, carried over when a reconnect replaces the socket: the
+	 * sockets before this one, the last count read from it, and which
+	 * socket that was (its inode; 0: none yet).
+	 */
+	uint64_t sock_drops_base;
+	uint32_t sock_drops_last;
+	uint64_t sock_ino;
 };
 
 struct pipeline;

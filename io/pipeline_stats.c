@@ -6,10 +6,20 @@
  * reads: every counter is written by its own thread (core/stats.h) and
  * read here relaxed.
  *
+ * Besides the threads' counters: <link>_socket.drop.kernel (udp_socket.*),
+ * what the kernel dropped at a datagram link's socket before link_rx could
+ * read it (its receive buffer full, a bad UDP checksum; a GRO batch counts
+ * once), from SO_MEMINFO, so a loss no stage of ours saw still shows in the
+ * totals. It is a stage of its own: link_rx never counted those packets in
+ * its rx_pkts, and each stage's rx_pkts = tx_pkts + its drops still holds.
+ *
  * Threads: ctrl only (the status dump, `sluice status`, management,
  * /metrics), while the data threads run.
  */
+#include <linux/sock_diag.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "pipeline_int.h"
 
@@ -41,6 +51,45 @@ void pipeline_fixed_bufs(const struct pipeline *pl, int *tun_rx, int *tun_tx)
 unsigned int pipeline_lanes(const struct pipeline *pl)
 {
 	return pl->nlanes;
+}
+
+/*
+ * The kernel's drop count of link @pk's socket (SK_MEMINFO_DROPS), plus
+ * what the sockets it replaced had dropped when last read. A stream link
+ * (TCP) has none: TCP's own retransmits cover its losses.
+ */
+static uint64_t link_sock_drops(struct pipe_link *pk)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+	struct stat sb;
+
+	if (pk->link->is_stream || pk->link->fd < 0 || fstat(pk->link->fd, &sb))
+		return pk->sock_drops_base + pk->sock_drops_last;
+	if ((uint64_t)sb.st_ino != pk->sock_ino) {
+		/* Another socket (a reconnect's): the old one's count stays in the total. */
+		pk->sock_drops_base += pk->sock_drops_last;
+		pk->sock_drops_last = 0;
+		pk->sock_ino = (uint64_t)sb.st_ino;
+	}
+	if (!getsockopt(pk->link->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) &&
+	    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
+		pk->sock_drops_last = mi[SK_MEMINFO_DROPS];
+	return pk->sock_drops_base + pk->sock_drops_last;
+}
+
+/* "<link>_socket.drop.kernel=": the links' socket drops, summed, then each lane's with several. */
+static void sock_drops_print(FILE *f, struct pipeline *pl, const char *name)
+{
+	uint64_t d[PIPE_LINKS_MAX], sum = 0;
+
+	if (pl->links[0].link->is_stream)
+		return;
+	for (unsigned int i = 0; i < pl->nlinks; i++)
+		sum += d[i] = link_sock_drops(&pl->links[i]);
+	fprintf(f, "%s_socket.drop.kernel=%llu\n", name, (unsigned long long)sum);
+	for (unsigned int i = 0; pl->nlinks > 1 && i < pl->nlinks; i++)
+		fprintf(f, "lane%u.%s_socket.drop.kernel=%llu\n", i, name, (unsigned long long)d[i]);
 }
 
 /* "prefix.cpu_us=": CPU time of a stage's thread(s), from their thread CPU clocks. */
@@ -114,6 +163,7 @@ void pipeline_write_stats(struct pipeline *pl, FILE *f)
 	lanes_print(f, key, ltx, pl->nlinks);
 	snprintf(key, sizeof(key), "%s_rx", lname);
 	lanes_print(f, key, lrx, pl->nlinks);
+	sock_drops_print(f, pl, lname);
 	for (unsigned int i = 0; i < pl->nlinks; i++) {
 		if (i)
 			snprintf(name, sizeof(name), "lane%u.%s", i, lname);
