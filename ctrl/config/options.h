@@ -41,7 +41,7 @@
 #define OPT_MSSFIX_DEFAULT	1492	/* with "encap" semantics (openvpn-wire.md §12) */
 #define OPT_DATA_CIPHERS_DEFAULT "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305"
 #define OPT_PEER_ID_MAX		0xFFFFFE	/* 0xFFFFFF means "no peer-id" on the wire */
-#define OPT_WORKERS_MAX		64
+#define OPT_WORKERS_MAX		16	/* crypto/dc.h DC_WORKERS_MAX */
 #define OPT_IO_QUEUES_MAX	4	/* io/io.h IO_LANES_MAX */
 
 enum opt_mode { OPT_MODE_P2P = 0, OPT_MODE_SERVER };

@@ -58,6 +58,7 @@ static int runcfg_client(struct runcfg *rc, struct options *o, char *err, size_t
 #define RUNCFG_CPUS_PER_LANE	8
 
 static_assert(OPT_IO_QUEUES_MAX == IO_LANES_MAX, "io-queues' range is the data plane's");
+static_assert(OPT_WORKERS_MAX == DC_WORKERS_MAX, "workers' range is a key slot's contexts");
 
 unsigned int runcfg_usable_cpus(void)
 {
