@@ -117,6 +117,33 @@ static void gro_meta_read(const struct pkt *q, struct gro_meta *m, unsigned int 
 	m->can_merge = m->plen > 0;
 }
 
+/*
+ * Are @a[0..n) and @b[0..n) equal? For the few header bytes compared per
+ * packet here (8..32): word loads the compiler inlines, where memcmp with a
+ * length known only at run time was a library call per packet (1.5% of a
+ * tcp1 profile, under tun_tx).
+ */
+static inline bool gro_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x = 0, u, v;
+	uint32_t s, t;
+
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		memcpy(&u, a, 8);
+		memcpy(&v, b, 8);
+		x |= u ^ v;
+	}
+	if (n >= 4) {
+		memcpy(&s, a, 4);
+		memcpy(&t, b, 4);
+		x |= s ^ t;
+		a += 4, b += 4, n -= 4;
+	}
+	while (n--)
+		x |= (uint64_t)(*a++ ^ *b++);
+	return !x;
+}
+
 /* Same addresses, ports and transport as the group's head? */
 static bool gro_same_flow(const struct gro_flow *f, const struct pkt *q, const struct gro_meta *m)
 {
@@ -125,14 +152,14 @@ static bool gro_same_flow(const struct gro_flow *f, const struct pkt *q, const s
 
 	if (f->proto != m->proto || (a[0] >> 4) != (b[0] >> 4))
 		return false;
-	return !memcmp(a + off, b + off, alen) && !memcmp(a + f->ip_hlen, b + m->ip_hlen, 4);
+	return gro_bytes_eq(a + off, b + off, alen) && gro_bytes_eq(a + f->ip_hlen, b + m->ip_hlen, 4);
 }
 
 /* The IP fields that must match for a merge (inet_gro_receive, ipv6_gro_receive). */
 static bool gro_ip_match(const uint8_t *a, const uint8_t *b, bool is_v6)
 {
 	if (is_v6)
-		return !memcmp(a, b, 4) && a[7] == b[7];
+		return gro_bytes_eq(a, b, 4) && a[7] == b[7];
 	/* TOS, flags (DF; fragments never get here), TTL. */
 	return a[1] == b[1] && a[6] == b[6] && a[8] == b[8];
 }
@@ -159,9 +186,9 @@ static bool gro_can_append(const struct gro_flow *f, const struct pkt *q, const 
 	 * Next in sequence; the same ACK number, header length, flags but PSH,
 	 * window, urgent pointer and options: the group keeps the head's.
 	 */
-	return m->seq == f->next_seq && m->th_len == f->th_len && !memcmp(h + 8, b + 8, 5) &&
-	       ((h[13] ^ b[13]) & ~GSO_TCP_PSH) == 0 && !memcmp(h + 14, b + 14, 2) &&
-	       !memcmp(h + 18, b + 18, m->th_len - 18);
+	return m->seq == f->next_seq && m->th_len == f->th_len && gro_bytes_eq(h + 8, b + 8, 5) &&
+	       ((h[13] ^ b[13]) & ~GSO_TCP_PSH) == 0 && gro_bytes_eq(h + 14, b + 14, 2) &&
+	       gro_bytes_eq(h + 18, b + 18, (size_t)m->th_len - 18);
 }
 
 /* Are the IPv4 header and transport checksums of @q right? */
