@@ -19,7 +19,11 @@
  *   clocks, the crypto workers of a direction summed, runs before a
  *   reconnect included), sluice_ring_packets{ring} / _high_water_packets /
  *   _capacity_packets (each SPSC ring between two stages: queued now, the
- *   most ever queued, room).
+ *   most ever queued, room); a server in lanes adds each lane's share in
+ *   families of their own, sluice_lane_stage_packets_total / _bytes_total
+ *   {lane,stage,direction}, sluice_lane_stage_cpu_seconds_total{lane,stage}
+ *   and sluice_lane_drops_total{lane,stage,reason} (the stage families
+ *   above are the sums: adding both would count each lane twice).
  *
  * A request is read until its blank line (at most METRICS_REQ_MAX bytes,
  * METRICS_DEADLINE_NS after it connected, else it is closed): GET /metrics
@@ -306,6 +310,54 @@ static void expo_cpu_rings(FILE *f, const struct kvs *k)
 	}
 }
 
+/*
+ * A server in lanes: each lane's share of a stage, "lane<K>.<stage>.<counter>",
+ * in families of their own (sluice_lane_*), so that summing the stage
+ * families above never counts a lane twice.
+ */
+static void expo_lanes(FILE *f, const struct kvs *k)
+{
+	static const char pk[] = "Data-plane packets by lane, stage and direction.",
+			  by[] = "Data-plane bytes by lane, stage and direction.";
+	static const struct { const char *suffix, *name, *help, *dir; } m[] = {
+		{ "rx_pkts", "sluice_lane_stage_packets_total", pk, "rx" },
+		{ "tx_pkts", "sluice_lane_stage_packets_total", pk, "tx" },
+		{ "rx_bytes", "sluice_lane_stage_bytes_total", by, "rx" },
+		{ "tx_bytes", "sluice_lane_stage_bytes_total", by, "tx" },
+		{ "cpu_us", "sluice_lane_stage_cpu_seconds_total",
+		  "CPU time (user + system) of each lane's stage threads.", NULL },
+		{ "drop.", "sluice_lane_drops_total", "Packets dropped, by lane, stage and reason.",
+		  NULL },
+	};
+	const char *typed = NULL;	/* the family announced last */
+
+	for (size_t j = 0; j < ARRAY_SIZE(m); j++) {
+		bool drops = !strcmp(m[j].suffix, "drop."), cpu = !strcmp(m[j].suffix, "cpu_us");
+
+		for (size_t i = 0; i < k->n; i++) {
+			const char *key = k->key[i], *stage, *c;
+
+			if (!status_key_is_lane(key))
+				continue;
+			stage = strchr(key, '.') + 1;
+			c = strchr(stage, '.');
+			if (!c || (drops ? strncmp(c + 1, "drop.", 5) : strcmp(c + 1, m[j].suffix)))
+				continue;
+			if (!typed || strcmp(typed, m[j].name))
+				help(f, m[j].name, "counter", m[j].help);
+			typed = m[j].name;
+			fprintf(f, "%s{lane=\"%.*s\",stage=\"%.*s\"", m[j].name,
+				(int)(stage - 1 - (key + 4)), key + 4, (int)(c - stage), stage);
+			if (drops)
+				fprintf(f, ",reason=\"%s\"} %s\n", c + 6, k->val[i]);
+			else if (m[j].dir)
+				fprintf(f, ",direction=\"%s\"} %s\n", m[j].dir, k->val[i]);
+			else if (cpu)
+				fprintf(f, "} %.6f\n", strtod(k->val[i], NULL) / 1e6);
+		}
+	}
+}
+
 /* A server's clients: "client.<CID>.<field>" into labelled series. */
 static void expo_clients(FILE *f, const struct kvs *k)
 {
@@ -415,6 +467,7 @@ static int exposition(struct metrics *mx, char **body, size_t *len)
 		    "Server events (sessions, reaping, auth failures, first-packet verdicts).");
 	expo_stages(f, &k);
 	expo_cpu_rings(f, &k);
+	expo_lanes(f, &k);
 	expo_clients(f, &k);
 	expo_threads(f);
 	kvs_free(&k);

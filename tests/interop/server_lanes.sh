@@ -38,7 +38,8 @@ srv_conf srv.conf
 echo "client-to-client" >>srv.conf
 # LANE_WORKERS: 2 crypto threads (one per lane), or 0: each lane's I/O threads seal and open.
 LANE_WORKERS=${LANE_WORKERS:-2}
-[ "$SERVER_IMPL" = sluice ] && printf 'io-queues 2\nworkers %s\n' "$LANE_WORKERS" >>srv.conf
+[ "$SERVER_IMPL" = sluice ] && printf 'io-queues 2\nworkers %s\nmetrics 127.0.0.1 9179\n' \
+	"$LANE_WORKERS" >>srv.conf
 if [ "$LANE_WORKERS" = 0 ]; then
 	LANE_CRYPTO="no crypto threads, each lane's I/O threads seal and open"
 else
@@ -156,6 +157,23 @@ if [ "$SERVER_IMPL" = sluice ]; then
 		[ -z "$v" ] || sfail "SIGUSR2 dump: udp_rx.drop.wrong_lane is $v, want 0"
 		v=$(grep -oE "stats: tun_rx.lane_pkts=[0-9]+" srv.log | tail -n 1 | cut -d= -f2)
 		echo "udp_rx.drop.wrong_lane=0; packets handed between lanes by tun_rx: ${v:-0}"
+		# /metrics: each lane's share in the sluice_lane_* families, a valid exposition.
+		ip netns exec "$NS_S" curl -fsS -o metrics.txt http://127.0.0.1:9179/metrics ||
+			sfail "curl /metrics failed"
+		python3 "$TOP/tests/interop/metrics_check.py" metrics.txt \
+			'sluice_lane_stage_packets_total{lane="0",stage="udp_rx",direction="rx"}' \
+			'sluice_lane_stage_packets_total{lane="1",stage="udp_rx",direction="rx"}' \
+			'sluice_lane_stage_bytes_total{lane="1",stage="tun_tx",direction="tx"}' \
+			'sluice_lane_drops_total{lane="1",stage="udp_socket",reason="kernel"}' \
+			'sluice_stage_packets_total{stage="udp_rx",direction="rx"}' >metrics.out ||
+			{ cat metrics.out; sfail "/metrics: not valid, or a lane series is missing"; }
+		cat metrics.out
+		for l in 0 1; do
+			v=$(awk -v s="sluice_lane_stage_packets_total{lane=\"$l\",stage=\"udp_rx\",direction=\"rx\"}" \
+				'$1 == s { print $2 }' metrics.out)
+			[ "${v%.*}" -gt 0 ] || sfail "/metrics: lane $l's udp_rx packets are $v"
+		done
+		echo "[ok] /metrics: both lanes' series"
 	fi
 fi
 
