@@ -23,27 +23,8 @@ netns_add "$B"
 veth_pair "$A" va 198.18.0.1/30 "$B" vb 198.18.0.2/30
 
 make_static_key "$WORK/key"
-conf() {	# conf NAME LOCAL REMOTE TUNADDR DIRECTION
-	cat >"$WORK/$1.conf" <<CONF
-# sluice test-key data plane ($1)
-dev sl0
-dev-type tun
-proto udp
-local $2
-lport 1194
-remote $3 1194
-topology subnet
-ifconfig $4 255.255.255.0
-test-data-key $WORK/key $5
-test-cipher $CIPHER
-test-peer-id 5
-status $WORK/$1.status 1
-verb 1
-${EXTRA_CONF:-}
-CONF
-}
-conf a 198.18.0.1 198.18.0.2 198.19.0.1 0
-conf b 198.18.0.2 198.18.0.1 198.19.0.2 1
+testkey_conf a 198.18.0.1 198.18.0.2 198.19.0.1 0 "status $WORK/a.status 1" "${EXTRA_CONF:-}"
+testkey_conf b 198.18.0.2 198.18.0.1 198.19.0.2 1 "status $WORK/b.status 1" "${EXTRA_CONF:-}"
 
 spawn "$A" "$SLUICE" --config "$WORK/a.conf"
 PA=$LAST_PID

@@ -123,6 +123,32 @@ make_static_key() {
 	} >"$1"
 }
 
+# testkey_conf NAME LOCAL REMOTE TUNADDR DIRECTION [LINE...]: $WORK/NAME.conf, one end of a
+# pair of sluice data planes with the fixed test key $WORK/key (make_static_key) in that key
+# direction, UDP port 1194 both ends, TUNADDR/24 on tun sl0, cipher $CIPHER (default
+# AES-256-GCM), peer-id 5; each LINE is appended as it is (empty ones too).
+testkey_conf() {
+	local name=$1 l
+	{
+		cat <<CONF
+dev sl0
+dev-type tun
+proto udp
+local $2
+lport 1194
+remote $3 1194
+topology subnet
+ifconfig $4 255.255.255.0
+test-data-key $WORK/key $5
+test-cipher ${CIPHER:-AES-256-GCM}
+test-peer-id 5
+verb 1
+CONF
+		shift 5
+		for l in "$@"; do echo "$l"; done
+	} >"$WORK/$name.conf"
+}
+
 udp_rcvbuf_errors() {
 	ip netns exec "$1" awk '/^Udp:/ { if (!h) { h = 1; for (i = 1; i <= NF; i++) c[$i] = i }
 		else print $c["RcvbufErrors"] }' /proc/net/snmp

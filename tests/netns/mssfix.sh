@@ -38,24 +38,6 @@ ip -n "$A" addr add 2001:2:0:95::1/64 dev va nodad
 ip -n "$B" addr add 2001:2:0:95::2/64 dev vb nodad
 make_static_key "$WORK/key"
 
-conf() {	# conf NAME LOCAL REMOTE TUNADDR DIRECTION EXTRA
-	cat >"$WORK/$1.conf" <<CONF
-dev sl0
-dev-type tun
-proto udp
-local $2
-lport 1194
-remote $3 1194
-topology subnet
-ifconfig $4 255.255.255.0
-test-data-key $WORK/key $5
-test-cipher AES-256-GCM
-test-peer-id 5
-verb 1
-$6
-CONF
-}
-
 # The listener: accepts one IPv4 and one IPv6 connection on port 5999 (10 s at most).
 LISTEN='
 import select, socket, sys, time
@@ -93,8 +75,8 @@ run_case() {
 	local la=198.18.0.1 lb=198.18.0.2 pa pb ta tb ls
 	CASE=$1
 	[ "$2" = 6 ] && la=2001:2:0:95::1 lb=2001:2:0:95::2
-	conf a "$la" "$lb" 198.19.0.1 0 "${5:-}"
-	conf b "$lb" "$la" 198.19.0.2 1 "${5:-}"
+	testkey_conf a "$la" "$lb" 198.19.0.1 0 "${5:-}"
+	testkey_conf b "$lb" "$la" 198.19.0.2 1 "${5:-}"
 	spawn "$A" "$SLUICE" --config "$WORK/a.conf"
 	pa=$LAST_PID
 	spawn "$B" "$SLUICE" --config "$WORK/b.conf"

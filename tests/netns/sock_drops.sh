@@ -21,25 +21,8 @@ netns_add "$B"
 veth_pair "$A" va 198.18.2.1/30 "$B" vb 198.18.2.2/30
 
 make_static_key "$WORK/key"
-conf() {	# conf NAME LOCAL REMOTE TUNADDR DIRECTION
-	cat >"$WORK/$1.conf" <<CONF
-dev sl0
-dev-type tun
-proto udp
-local $2
-lport 1194
-remote $3 1194
-topology subnet
-ifconfig $4 255.255.255.0
-test-data-key $WORK/key $5
-test-cipher AES-256-GCM
-test-peer-id 5
-status $WORK/$1.status 1
-verb 1
-CONF
-}
-conf a 198.18.2.1 198.18.2.2 198.19.2.1 0
-conf b 198.18.2.2 198.18.2.1 198.19.2.2 1
+testkey_conf a 198.18.2.1 198.18.2.2 198.19.2.1 0 "status $WORK/a.status 1"
+testkey_conf b 198.18.2.2 198.18.2.1 198.19.2.2 1 "status $WORK/b.status 1"
 
 spawn "$A" "$SLUICE" --config "$WORK/a.conf"
 spawn "$B" "$SLUICE" --config "$WORK/b.conf"
